@@ -1,0 +1,128 @@
+import { createAdminApiClient } from '@shopify/admin-api-client';
+import type { ClientLogger } from './types.js';
+
+export const DEFAULT_API_VERSION = '2026-10';
+
+export interface GraphqlError {
+  message: string;
+  extensions?: { code?: string; [key: string]: unknown };
+}
+
+export interface ThrottleStatus {
+  maximumAvailable: number;
+  currentlyAvailable: number;
+  restoreRate: number;
+}
+
+export interface QueryCost {
+  requestedQueryCost?: number | null;
+  actualQueryCost?: number | null;
+  throttleStatus?: ThrottleStatus;
+}
+
+/** One HTTP exchange, flattened: the package reports non-2xx, bad JSON and network failures in three shapes. */
+export interface GraphqlReply {
+  /** Undefined when no response arrived (network error, timeout). */
+  status: number | undefined;
+  data: unknown;
+  errors: GraphqlError[];
+  cost: QueryCost | undefined;
+  /** Retry-After as Shopify sends it (seconds), converted to ms. */
+  retryAfterMs: number | undefined;
+  networkError: string | undefined;
+}
+
+export interface TransportOptions {
+  shopDomain: string;
+  accessToken: string;
+  apiVersion?: string;
+  baseUrl?: string;
+  fetchImpl?: typeof fetch;
+  logger?: ClientLogger;
+}
+
+export type GraphqlTransport = (
+  query: string,
+  variables: Record<string, unknown>,
+  signal: AbortSignal,
+) => Promise<GraphqlReply>;
+
+/**
+ * Rewrites the package's https://{shop} URL onto baseUrl (SHOPIFY_API_BASE_URL): the package forces https
+ * and keeps only the origin, so a local server is reachable only from inside customFetchApi.
+ */
+export function rewriteOrigin(url: string, baseUrl: string | undefined): string {
+  if (baseUrl === undefined || baseUrl === '') return url;
+  const target = new URL(url);
+  const base = new URL(baseUrl);
+  const basePath = base.pathname.replace(/\/$/, '');
+  return `${base.origin}${basePath}${target.pathname}${target.search}`;
+}
+
+export function createGraphqlTransport(opts: TransportOptions): GraphqlTransport {
+  const fetchImpl = opts.fetchImpl ?? fetch;
+  const shopDomain = opts.shopDomain;
+  const client = createAdminApiClient({
+    storeDomain: shopDomain,
+    apiVersion: opts.apiVersion ?? DEFAULT_API_VERSION,
+    accessToken: opts.accessToken,
+    // The package reads Retry-After as milliseconds and never retries THROTTLED-200: retries are ours.
+    retries: 0,
+    // Its log records carry request headers (the access token): forward only the version notice.
+    logger: (entry) => {
+      if (entry.type === 'Unsupported_Api_Version') opts.logger?.debug({ shopDomain }, 'api version not in package list');
+    },
+    customFetchApi: (url, init) => {
+      const headers = new Headers(init?.headers);
+      headers.set('X-Shopify-Shop-Domain', shopDomain);
+      return fetchImpl(rewriteOrigin(url, opts.baseUrl), { ...init, headers });
+    },
+  });
+
+  return async (query, variables, signal) => {
+    const res = await client.request(query, { variables, signal });
+    const failure = res.errors;
+    const response = failure?.response;
+    let errors: GraphqlError[] = (failure?.graphQLErrors ?? []) as GraphqlError[];
+    let data: unknown = res.data;
+    let extensions = res.extensions as { cost?: QueryCost } | undefined;
+    // On non-2xx the package returns only statusText; the JSON body (e.g. a 429 THROTTLED) is still unread.
+    if (response !== undefined && !response.ok && !response.bodyUsed) {
+      const body = await readJsonQuietly(response);
+      if (body !== undefined) {
+        errors = Array.isArray(body.errors) ? (body.errors as GraphqlError[]) : errors;
+        data = body.data ?? data;
+        extensions = (body.extensions as typeof extensions) ?? extensions;
+      }
+    }
+    const status = failure === undefined ? 200 : failure.networkStatusCode;
+    const headers = response?.headers ?? res.headers;
+    return {
+      status,
+      data,
+      errors,
+      cost: extensions?.cost,
+      retryAfterMs: parseRetryAfter(headers?.get('Retry-After') ?? null),
+      networkError: failure !== undefined && failure.networkStatusCode === undefined ? failure.message : undefined,
+    };
+  };
+}
+
+/** Retry-After is seconds (or an HTTP date); the package's milliseconds reading is the bug we avoid. */
+export function parseRetryAfter(value: string | null): number | undefined {
+  if (value === null || value.trim() === '') return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}
+
+async function readJsonQuietly(response: Response): Promise<Record<string, unknown> | undefined> {
+  try {
+    const text = await response.text();
+    const parsed: unknown = JSON.parse(text);
+    return typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,135 @@
+import type { ThrottleStatus } from './admin-client.js';
+
+/** What Shopify last told us about one shop's leaky bucket, and when we heard it. */
+export interface BucketModel extends ThrottleStatus {
+  observedAt: number;
+}
+
+export type ReserveOutcome = { granted: true } | { granted: false; waitMs: number };
+
+/**
+ * Where a shop's bucket model and in-flight reservations live. In memory by default; a shared store
+ * (Redis, one hash per shop, the two operations as Lua scripts) lets several worker processes of one shop
+ * pace together, because the bucket Shopify keeps is per app and shop, not per process.
+ */
+export interface BudgetStore {
+  /** Atomically reserve `cost` points if the projected bucket holds them now, else say how long to wait. */
+  tryReserve(shopKey: string, cost: number, now: number): Promise<ReserveOutcome>;
+  /** Drop a reservation once its response arrived, and adopt the bucket state that response reported. */
+  settle(shopKey: string, reservedCost: number, status: ThrottleStatus | undefined, now: number): Promise<void>;
+  peek(shopKey: string): Promise<BucketModel | undefined>;
+}
+
+interface ShopState {
+  model: BucketModel | undefined;
+  reserved: number;
+  inFlight: number;
+}
+
+export interface InMemoryBudgetStoreOptions {
+  /** Upper bound on concurrent calls per shop, whatever the budget says. */
+  maxInFlight?: number;
+}
+
+export class InMemoryBudgetStore implements BudgetStore {
+  private readonly shops = new Map<string, ShopState>();
+  private readonly maxInFlight: number;
+
+  constructor(opts: InMemoryBudgetStoreOptions = {}) {
+    this.maxInFlight = opts.maxInFlight ?? 8;
+  }
+
+  private state(shopKey: string): ShopState {
+    let s = this.shops.get(shopKey);
+    if (s === undefined) {
+      s = { model: undefined, reserved: 0, inFlight: 0 };
+      this.shops.set(shopKey, s);
+    }
+    return s;
+  }
+
+  async tryReserve(shopKey: string, cost: number, now: number): Promise<ReserveOutcome> {
+    const s = this.state(shopKey);
+    if (s.inFlight >= this.maxInFlight) return { granted: false, waitMs: 5 };
+    if (s.model === undefined) {
+      // Nothing known yet: one probe goes alone and its response teaches us the bucket.
+      if (s.inFlight > 0) return { granted: false, waitMs: 10 };
+      s.inFlight += 1;
+      s.reserved += cost;
+      return { granted: true };
+    }
+    const need = Math.min(cost, s.model.maximumAvailable);
+    const free = projectAvailable(s.model, now) - s.reserved;
+    if (free >= need) {
+      s.inFlight += 1;
+      s.reserved += cost;
+      return { granted: true };
+    }
+    const rate = Math.max(s.model.restoreRate, 1);
+    return { granted: false, waitMs: Math.max(2, Math.ceil(((need - free) / rate) * 1000)) };
+  }
+
+  async settle(shopKey: string, reservedCost: number, status: ThrottleStatus | undefined, now: number): Promise<void> {
+    const s = this.state(shopKey);
+    s.inFlight = Math.max(0, s.inFlight - 1);
+    s.reserved = Math.max(0, s.reserved - reservedCost);
+    if (status !== undefined) s.model = { ...status, observedAt: now };
+  }
+
+  async peek(shopKey: string): Promise<BucketModel | undefined> {
+    const m = this.shops.get(shopKey)?.model;
+    return m === undefined ? undefined : { ...m };
+  }
+}
+
+/** The bucket refills at restoreRate per second up to its maximum. */
+export function projectAvailable(model: BucketModel, now: number): number {
+  const elapsedSeconds = Math.max(0, now - model.observedAt) / 1000;
+  return Math.min(model.maximumAvailable, model.currentlyAvailable + model.restoreRate * elapsedSeconds);
+}
+
+/**
+ * The pacer of one shop: a call waits here until the bucket, as Shopify last reported it and refilled since,
+ * holds its estimated cost net of what calls still in flight have reserved. Sending only what the bucket
+ * holds keeps THROTTLED responses rare while several calls stay in flight.
+ */
+export class ShopBudget {
+  constructor(
+    readonly shopKey: string,
+    private readonly store: BudgetStore = new InMemoryBudgetStore(),
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  async acquire(cost: number, signal?: AbortSignal): Promise<void> {
+    for (;;) {
+      signal?.throwIfAborted();
+      const outcome = await this.store.tryReserve(this.shopKey, cost, this.clock());
+      if (outcome.granted) return;
+      await sleep(outcome.waitMs);
+    }
+  }
+
+  settle(reservedCost: number, status: ThrottleStatus | undefined): Promise<void> {
+    return this.store.settle(this.shopKey, reservedCost, status, this.clock());
+  }
+
+  model(): Promise<BucketModel | undefined> {
+    return this.store.peek(this.shopKey);
+  }
+}
+
+const processBudgets = new Map<string, ShopBudget>();
+
+/** The process-wide budget of a shop at an API origin, shared by every client created without one. */
+export function sharedShopBudget(shopKey: string): ShopBudget {
+  let budget = processBudgets.get(shopKey);
+  if (budget === undefined) {
+    budget = new ShopBudget(shopKey);
+    processBudgets.set(shopKey, budget);
+  }
+  return budget;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

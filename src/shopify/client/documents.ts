@@ -1,0 +1,102 @@
+/** The GraphQL documents the client sends, in one place so their cost can be reasoned about together. */
+
+export const SET_QUANTITIES = /* GraphQL */ `
+mutation SetAvailable($input: InventorySetQuantitiesInput!, $idempotencyKey: String!) {
+  inventorySetQuantities(input: $input) @idempotent(key: $idempotencyKey) {
+    inventoryAdjustmentGroup { id }
+    userErrors { code field message }
+  }
+}`;
+
+export const ADJUST_QUANTITIES = /* GraphQL */ `
+mutation AdjustAvailable($input: InventoryAdjustQuantitiesInput!, $idempotencyKey: String!) {
+  inventoryAdjustQuantities(input: $input) @idempotent(key: $idempotencyKey) {
+    inventoryAdjustmentGroup {
+      id
+      changes(quantityNames: ["available"]) { name delta quantityAfterChange item { id } location { id } }
+    }
+    userErrors { code field message }
+  }
+}`;
+
+/** Every top-level mutation costs 10 points, whatever the size of its input (up to 250 entries). */
+export const MUTATION_COST = 10;
+
+/**
+ * Levels of many pairs in one query: one aliased `nodes(ids:)` per location, each item asking for its level
+ * there. Three points per pair (item, level, quantities), so about 330 pairs fit under the 1,000 limit.
+ */
+export function readLevelsDocument(locationCount: number): string {
+  const vars = ['$names: [String!]!'];
+  const fields: string[] = [];
+  for (let i = 0; i < locationCount; i += 1) {
+    vars.push(`$ids${i}: [ID!]!`, `$loc${i}: ID!`);
+    fields.push(
+      `l${i}: nodes(ids: $ids${i}) { ... on InventoryItem { id inventoryLevel(locationId: $loc${i}) { quantities(names: $names) { name quantity } } } }`,
+    );
+  }
+  return `query ReadLevels(${vars.join(', ')}) {\n  ${fields.join('\n  ')}\n}`;
+}
+export const READ_LEVEL_PAIR_COST = 3;
+export const MAX_QUERY_COST = 1000;
+
+export const VARIANTS_BY_SKU = /* GraphQL */ `
+query VariantsBySku($query: String!, $after: String) {
+  productVariants(first: 250, query: $query, after: $after) {
+    nodes { id sku inventoryItem { id } product { id } }
+    pageInfo { hasNextPage endCursor }
+  }
+}`;
+export const VARIANTS_BY_SKU_COST = 2 + 250 * 3;
+
+export const LOCATIONS = /* GraphQL */ `
+query Locations($after: String) {
+  locations(first: 250, after: $after, includeInactive: true) {
+    nodes { id name isActive }
+    pageInfo { hasNextPage endCursor }
+  }
+}`;
+export const LOCATIONS_COST = 2 + 250;
+
+const FULFILLMENT_LINE = 'remainingQuantity totalQuantity lineItem { id sku variant { id } }';
+export const FO_PAGE = 5;
+export const FO_LINES_PAGE = 60;
+
+/** 5 fulfillment orders x 60 lines keeps one page under 1,000 points; larger orders page on. */
+export const ORDER_FULFILLMENT = /* GraphQL */ `
+query OrderFulfillment($id: ID!, $after: String) {
+  order(id: $id) {
+    id
+    fulfillmentOrders(first: ${FO_PAGE}, after: $after) {
+      nodes {
+        id status
+        assignedLocation { location { id } }
+        lineItems(first: ${FO_LINES_PAGE}) { nodes { ${FULFILLMENT_LINE} } pageInfo { hasNextPage endCursor } }
+      }
+      pageInfo { hasNextPage endCursor }
+    }
+  }
+}`;
+export const ORDER_FULFILLMENT_COST = 1 + 2 + FO_PAGE * (1 + 2 + 2 + FO_LINES_PAGE * 3);
+
+export const FULFILLMENT_ORDER_LINES = /* GraphQL */ `
+query FulfillmentOrderLines($id: ID!, $after: String) {
+  fulfillmentOrder(id: $id) {
+    lineItems(first: 250, after: $after) { nodes { ${FULFILLMENT_LINE} } pageInfo { hasNextPage endCursor } }
+  }
+}`;
+export const FULFILLMENT_ORDER_LINES_COST = 1 + 2 + 250 * 3;
+
+export const BULK_RUN = /* GraphQL */ `
+mutation BulkRun($query: String!) {
+  bulkOperationRunQuery(query: $query) {
+    bulkOperation { id status }
+    userErrors { code field message }
+  }
+}`;
+
+export const BULK_STATUS = /* GraphQL */ `
+query BulkStatus($id: ID!) {
+  bulkOperation(id: $id) { id status errorCode objectCount url partialDataUrl }
+}`;
+export const BULK_STATUS_COST = 1;

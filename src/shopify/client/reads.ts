@@ -1,0 +1,201 @@
+import * as D from './documents.js';
+import type { GraphqlCaller } from './graphql-call.js';
+import {
+  levelKey,
+  type FulfillmentLine,
+  type Gid,
+  type LevelPair,
+  type LevelQuantities,
+  type LocationRef,
+  type OrderFulfillment,
+  type OrderFulfillmentOrder,
+  type VariantRef,
+} from './types.js';
+
+export const DEFAULT_LEVEL_NAMES = ['available', 'committed', 'on_hand'] as const;
+/** Shopify caps `nodes(ids:)` at 250 ids. */
+const MAX_NODE_IDS = 250;
+const PAIRS_PER_QUERY = Math.floor((D.MAX_QUERY_COST - 10) / D.READ_LEVEL_PAIR_COST);
+
+interface Connection<T> {
+  nodes: T[];
+  pageInfo: { hasNextPage: boolean; endCursor: string | null };
+}
+
+/** Current quantities of many pairs, in as few queries as the 1,000-point limit allows. Unstocked pairs are absent. */
+export async function readLevels(
+  call: GraphqlCaller,
+  pairs: LevelPair[],
+  names: readonly string[] = DEFAULT_LEVEL_NAMES,
+): Promise<Map<string, LevelQuantities>> {
+  const itemsByLocation = new Map<Gid, Set<Gid>>();
+  for (const p of pairs) {
+    const items = itemsByLocation.get(p.locationId) ?? new Set<Gid>();
+    items.add(p.inventoryItemId);
+    itemsByLocation.set(p.locationId, items);
+  }
+  const groups: { locationId: Gid; ids: Gid[] }[] = [];
+  for (const [locationId, items] of itemsByLocation) {
+    const ids = [...items];
+    for (let i = 0; i < ids.length; i += MAX_NODE_IDS) groups.push({ locationId, ids: ids.slice(i, i + MAX_NODE_IDS) });
+  }
+  // Pack groups into queries, splitting a group where a query fills up.
+  const queries: { locationId: Gid; ids: Gid[] }[][] = [];
+  let current: { locationId: Gid; ids: Gid[] }[] = [];
+  let room = PAIRS_PER_QUERY;
+  for (const g of groups) {
+    let ids = g.ids;
+    while (ids.length > 0) {
+      if (room === 0) {
+        queries.push(current);
+        current = [];
+        room = PAIRS_PER_QUERY;
+      }
+      const take = ids.slice(0, room);
+      current.push({ locationId: g.locationId, ids: take });
+      room -= take.length;
+      ids = ids.slice(take.length);
+    }
+  }
+  if (current.length > 0) queries.push(current);
+
+  const levels = new Map<string, LevelQuantities>();
+  await Promise.all(
+    queries.map(async (groupsOfQuery) => {
+      const variables: Record<string, unknown> = { names: [...names] };
+      groupsOfQuery.forEach((g, i) => {
+        variables[`ids${i}`] = g.ids;
+        variables[`loc${i}`] = g.locationId;
+      });
+      const pairCount = groupsOfQuery.reduce((n, g) => n + g.ids.length, 0);
+      type ItemNode = { id: Gid; inventoryLevel: { quantities: { name: string; quantity: number }[] } | null } | null;
+      const { data } = await call<Record<string, ItemNode[]>>(D.readLevelsDocument(groupsOfQuery.length), variables, {
+        operation: 'readLevels',
+        estimatedCost: pairCount * D.READ_LEVEL_PAIR_COST,
+      });
+      groupsOfQuery.forEach((g, i) => {
+        for (const node of data[`l${i}`] ?? []) {
+          if (node?.inventoryLevel == null) continue;
+          const quantities: LevelQuantities = {};
+          for (const q of node.inventoryLevel.quantities) quantities[q.name] = q.quantity;
+          levels.set(levelKey(node.id, g.locationId), quantities);
+        }
+      });
+    }),
+  );
+  return levels;
+}
+
+/** Variants per SKU, matched exactly (Shopify's search is looser than equality). */
+export async function listVariantsBySku(call: GraphqlCaller, skus: string[]): Promise<Map<string, VariantRef[]>> {
+  const wanted = [...new Set(skus.filter((s) => s !== ''))];
+  const found = new Map<string, VariantRef[]>();
+  const batches: string[][] = [];
+  for (let i = 0; i < wanted.length; i += 50) batches.push(wanted.slice(i, i + 50));
+  await Promise.all(
+    batches.map(async (batch) => {
+      const query = batch.map((sku) => `sku:${quoteSearch(sku)}`).join(' OR ');
+      type V = { id: Gid; sku: string | null; inventoryItem: { id: Gid }; product: { id: Gid } | null };
+      for await (const v of paginate<V>(call, D.VARIANTS_BY_SKU, { query }, 'productVariants', 'listVariantsBySku', D.VARIANTS_BY_SKU_COST)) {
+        if (v.sku === null || !batch.includes(v.sku)) continue;
+        const refs = found.get(v.sku) ?? [];
+        refs.push({ variantId: v.id, sku: v.sku, inventoryItemId: v.inventoryItem.id, productId: v.product?.id ?? null });
+        found.set(v.sku, refs);
+      }
+    }),
+  );
+  return found;
+}
+
+/** Shopify search syntax: a value with spaces, quotes or colons must be quoted. */
+function quoteSearch(value: string): string {
+  return /^[A-Za-z0-9_.-]+$/.test(value) ? value : `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
+export async function listLocations(call: GraphqlCaller): Promise<LocationRef[]> {
+  const out: LocationRef[] = [];
+  type L = { id: Gid; name: string; isActive: boolean | null };
+  for await (const l of paginate<L>(call, D.LOCATIONS, {}, 'locations', 'listLocations', D.LOCATIONS_COST)) {
+    out.push({ id: l.id, name: l.name, isActive: l.isActive ?? null });
+  }
+  return out;
+}
+
+async function* paginate<T>(
+  call: GraphqlCaller,
+  document: string,
+  variables: Record<string, unknown>,
+  field: string,
+  operation: string,
+  estimatedCost: number,
+): AsyncGenerator<T> {
+  let after: string | null = null;
+  for (;;) {
+    const reply: { data: Record<string, Connection<T>> } = await call(document, { ...variables, after }, { operation, estimatedCost });
+    const page: Connection<T> | undefined = reply.data[field];
+    if (page === undefined) return;
+    yield* page.nodes;
+    if (!page.pageInfo.hasNextPage) return;
+    after = page.pageInfo.endCursor;
+  }
+}
+
+type RawLine = { remainingQuantity: number; totalQuantity: number; lineItem: { id: Gid; sku: string | null; variant: { id: Gid } | null } };
+type RawFulfillmentOrder = {
+  id: Gid;
+  status: string;
+  assignedLocation: { location: { id: Gid } | null } | null;
+  lineItems: Connection<RawLine>;
+};
+
+/**
+ * Where an order's units are committed: the assigned location of each fulfillment order, with its lines.
+ * Line items carry no location themselves (see the reference document).
+ */
+export async function fetchOrderFulfillment(call: GraphqlCaller, orderId: Gid): Promise<OrderFulfillment | null> {
+  const fulfillmentOrders: OrderFulfillmentOrder[] = [];
+  let after: string | null = null;
+  for (;;) {
+    const { data }: { data: { order: { id: Gid; fulfillmentOrders: Connection<RawFulfillmentOrder> } | null } } = await call(
+      D.ORDER_FULFILLMENT,
+      { id: orderId, after },
+      { operation: 'fetchOrderFulfillment', estimatedCost: D.ORDER_FULFILLMENT_COST },
+    );
+    if (data.order === null) return null;
+    for (const fo of data.order.fulfillmentOrders.nodes) {
+      const lines = fo.lineItems.nodes.map(toLine);
+      if (fo.lineItems.pageInfo.hasNextPage) lines.push(...(await remainingLines(call, fo.id, fo.lineItems.pageInfo.endCursor)));
+      fulfillmentOrders.push({ id: fo.id, status: fo.status, locationId: fo.assignedLocation?.location?.id ?? null, lines });
+    }
+    if (!data.order.fulfillmentOrders.pageInfo.hasNextPage) break;
+    after = data.order.fulfillmentOrders.pageInfo.endCursor;
+  }
+  return { orderId, fulfillmentOrders };
+}
+
+async function remainingLines(call: GraphqlCaller, fulfillmentOrderId: Gid, cursor: string | null): Promise<FulfillmentLine[]> {
+  const lines: FulfillmentLine[] = [];
+  let after = cursor;
+  for (;;) {
+    const { data }: { data: { fulfillmentOrder: { lineItems: Connection<RawLine> } | null } } = await call(
+      D.FULFILLMENT_ORDER_LINES,
+      { id: fulfillmentOrderId, after },
+      { operation: 'fetchOrderFulfillment', estimatedCost: D.FULFILLMENT_ORDER_LINES_COST },
+    );
+    const page = data.fulfillmentOrder?.lineItems;
+    if (page === undefined) return lines;
+    lines.push(...page.nodes.map(toLine));
+    if (!page.pageInfo.hasNextPage) return lines;
+    after = page.pageInfo.endCursor;
+  }
+}
+
+function toLine(l: RawLine): FulfillmentLine {
+  return {
+    lineItemId: l.lineItem.id,
+    sku: l.lineItem.sku,
+    variantId: l.lineItem.variant?.id ?? null,
+    remainingQuantity: l.remainingQuantity,
+    totalQuantity: l.totalQuantity,
+  };
+}
