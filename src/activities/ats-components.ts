@@ -1,0 +1,97 @@
+import type { Config } from '../config/schema.js';
+import type { Db } from '../db/pool.js';
+import type { AtsComponents } from '../domain/ats.js';
+import { Errors } from '../domain/errors.js';
+import { safetyBufferUnits } from '../domain/safety-buffer.js';
+import type { SkuLocation, SourceAdapter } from '../sources/adapter.js';
+import { skuLocationKey } from '../sources/adapter.js';
+
+export type ComponentsResult =
+  | { status: 'ok'; components: AtsComponents }
+  /** No ERP has a record of the key: we do not know its on-hand, so nothing may be written for it. */
+  | { status: 'no_on_hand' };
+
+async function withTimeout<T>(source: SourceAdapter, timeoutMs: number, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      controller.abort();
+      reject(Errors.SourceTimeout(`source "${source.name}" (${source.role}) did not answer within ${timeoutMs} ms`, { source: source.name }));
+    }, timeoutMs);
+  });
+  try {
+    return await Promise.race([work(controller.signal), timeout]);
+  } catch (err) {
+    if (err instanceof Error && 'code' in err && (err as { code: string }).code === Errors.SourceTimeout.code) throw err;
+    throw Errors.SourceFailed(`source "${source.name}" (${source.role}) failed: ${(err as Error).message}`, { source: source.name }, { cause: err });
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function openClaims(db: Db, shopId: string, keys: SkuLocation[]): Promise<Map<string, number>> {
+  const { rows } = await db.query<{ sku: string; location_id: string; claimed: number }>(
+    `SELECT c.sku, c.location_id, sum(c.claimed)::int AS claimed
+       FROM claim_lines c
+       JOIN unnest($2::text[], $3::text[]) AS k(sku, location_id) USING (sku, location_id)
+      WHERE c.shop_id = $1 AND c.claimed > 0
+      GROUP BY c.sku, c.location_id`,
+    [shopId, keys.map((k) => k.sku), keys.map((k) => k.locationId)],
+  );
+  return new Map(rows.map((r) => [skuLocationKey({ sku: r.sku, locationId: r.location_id }), r.claimed]));
+}
+
+async function dailySales(db: Db, shopId: string, skus: string[], windowDays: number): Promise<Map<string, number[]>> {
+  const { rows } = await db.query<{ sku: string; units: number[] }>(
+    `SELECT d.sku, array_agg(coalesce(s.units, 0) ORDER BY d.day)::int[] AS units
+       FROM (SELECT sku, day::date FROM unnest($2::text[]) AS sku,
+             generate_series(current_date - ($3::int - 1), current_date, interval '1 day') AS day) d
+       LEFT JOIN sales_daily s ON s.shop_id = $1 AND s.sku = d.sku AND s.day = d.day
+      GROUP BY d.sku`,
+    [shopId, skus, windowDays],
+  );
+  return new Map(rows.map((r) => [r.sku, r.units]));
+}
+
+/**
+ * Reads every component for a batch of keys of one shop: all sources in parallel, each in one bulk call, within
+ * `parallel_fetch_timeout_ms`. Any source failing fails the whole batch (never a missing component read as zero).
+ */
+export async function readComponents(
+  deps: { db: Db; config: Config; sources: SourceAdapter[] },
+  shopId: string,
+  keys: SkuLocation[],
+): Promise<Map<string, ComponentsResult>> {
+  const { aggregation, safety_buffers: buffers } = deps.config.inventory_sync;
+  const timeoutMs = aggregation.parallel_fetch_timeout_ms;
+  const velocity = buffers.strategy === 'velocity_based' || Object.values(buffers.overrides).some((o) => o.strategy === 'velocity_based');
+  const [perSource, claims, sales] = await Promise.all([
+    Promise.all(deps.sources.map((s) => withTimeout(s, timeoutMs, (signal) => s.getComponents(shopId, keys, signal)))),
+    openClaims(deps.db, shopId, keys),
+    velocity ? dailySales(deps.db, shopId, [...new Set(keys.map((k) => k.sku))], buffers.velocity.window_days) : Promise.resolve(new Map<string, number[]>()),
+  ]);
+  const result = new Map<string, ComponentsResult>();
+  for (const key of keys) {
+    const id = skuLocationKey(key);
+    const sum = (role: string) =>
+      deps.sources.reduce((acc, s, i) => (s.role === role ? acc + (perSource[i]?.get(id) ?? 0) : acc), 0);
+    const erpKnown = deps.sources.some((s, i) => s.role === 'erp' && perSource[i]?.has(id));
+    if (!erpKnown) {
+      result.set(id, { status: 'no_on_hand' });
+      continue;
+    }
+    const erpOnHand = sum('erp');
+    result.set(id, {
+      status: 'ok',
+      components: {
+        erpOnHand,
+        wmsAllocated: sum('wms'),
+        posPending: sum('pos'),
+        openClaims: claims.get(id) ?? 0,
+        safetyBuffer: safetyBufferUnits(buffers, { sku: key.sku, erpOnHand, dailySales: sales.get(key.sku) }),
+      },
+    });
+  }
+  return result;
+}

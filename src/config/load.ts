@@ -1,0 +1,50 @@
+import { readFileSync } from 'node:fs';
+import { parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { Errors } from '../domain/errors.js';
+import { configSchema, type Config } from './schema.js';
+
+export interface ConfigProblem {
+  path: string;
+  message: string;
+}
+
+/** Parses and validates a configuration text; returns every problem rather than the first. */
+export function parseConfig(text: string): { config?: Config; problems: ConfigProblem[] } {
+  const doc = parseDocument(text, { prettyErrors: false });
+  if (doc.errors.length > 0) {
+    return { problems: doc.errors.map((e) => ({ path: `line ${e.linePos?.[0]?.line ?? '?'}`, message: e.message })) };
+  }
+  const result = configSchema.safeParse(doc.toJS() ?? {});
+  if (result.success) return { config: result.data, problems: [] };
+  return { problems: result.error.issues.map(toProblem) };
+}
+
+function toProblem(issue: z.core.$ZodIssue): ConfigProblem {
+  const path = issue.path.length === 0 ? '(root)' : issue.path.map(String).join('.');
+  if (issue.code === 'unrecognized_keys') {
+    return { path, message: `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}` };
+  }
+  return { path, message: issue.message };
+}
+
+export function formatProblems(problems: ConfigProblem[]): string {
+  return problems.map((p) => `${p.path}: ${p.message}`).join('\n');
+}
+
+/** Loads the file named by INVENTORY_SYNC_CONFIG (or the given path); with neither, the defaults. */
+export function loadConfig(file: string | undefined = process.env.INVENTORY_SYNC_CONFIG): Config {
+  const text = file ? readFileSync(file, 'utf8') : '{}';
+  const { config, problems } = parseConfig(text);
+  if (!config) {
+    throw Errors.ConfigInvalid(`invalid configuration${file ? ` in ${file}` : ''}:\n${formatProblems(problems)}`, { problems });
+  }
+  return config;
+}
+
+/** Resolves a secret named by the config; a missing variable is a configuration error that names it. */
+export function secretFromEnv(name: string, env: NodeJS.ProcessEnv = process.env): string {
+  const value = env[name];
+  if (!value) throw Errors.ConfigInvalid(`environment variable ${name} is not set (named by the configuration)`);
+  return value;
+}

@@ -1,0 +1,55 @@
+import type { Db } from './pool.js';
+
+export interface IncomingChange {
+  shopId: string;
+  sku: string;
+  locationId: string;
+  quantity: number;
+  occurredAt: string;
+  /** The source's own id for the change; a repeat with the same id is ignored. */
+  externalId?: string;
+}
+
+/**
+ * Records changes durably in one transaction: appended to the change feed, and folded into the snapshot unless
+ * the snapshot already holds a later reading (events may arrive out of order).
+ */
+export async function recordSourceChanges(db: Db, source: string, changes: IncomingChange[]): Promise<{ recorded: number }> {
+  if (changes.length === 0) return { recorded: 0 };
+  const client = await db.connect();
+  try {
+    await client.query('BEGIN');
+    const { rows } = await client.query<{ cursor: string; shop_id: string; sku: string; location_id: string }>(
+      `INSERT INTO source_changes (source, shop_id, sku, location_id, quantity, occurred_at, external_id)
+       SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::int[], $6::timestamptz[], $7::text[])
+       ON CONFLICT (source, external_id) WHERE external_id IS NOT NULL DO NOTHING
+       RETURNING cursor::text, shop_id, sku, location_id`,
+      [
+        source,
+        changes.map((c) => c.shopId),
+        changes.map((c) => c.sku),
+        changes.map((c) => c.locationId),
+        changes.map((c) => c.quantity),
+        changes.map((c) => c.occurredAt),
+        changes.map((c) => c.externalId ?? null),
+      ],
+    );
+    await client.query(
+      `INSERT INTO source_snapshots AS s (source, shop_id, sku, location_id, quantity, occurred_at, cursor)
+       SELECT DISTINCT ON (c.shop_id, c.sku, c.location_id) c.source, c.shop_id, c.sku, c.location_id, c.quantity, c.occurred_at, c.cursor
+         FROM source_changes c WHERE c.cursor = ANY($1::bigint[])
+        ORDER BY c.shop_id, c.sku, c.location_id, c.occurred_at DESC, c.cursor DESC
+       ON CONFLICT (source, shop_id, sku, location_id) DO UPDATE
+         SET quantity = EXCLUDED.quantity, occurred_at = EXCLUDED.occurred_at, cursor = EXCLUDED.cursor, updated_at = now()
+         WHERE s.occurred_at <= EXCLUDED.occurred_at`,
+      [rows.map((r) => r.cursor)],
+    );
+    await client.query('COMMIT');
+    return { recorded: rows.length };
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}

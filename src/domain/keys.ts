@@ -1,0 +1,29 @@
+/** One sellable unit of stock we maintain: a SKU at one of a shop's locations. */
+export interface InventoryKey {
+  shopId: string;
+  sku: string;
+  locationId: string;
+}
+
+export function keyString(k: InventoryKey): string {
+  return `${k.shopId}|${k.sku}|${k.locationId}`;
+}
+
+export function parseKeyString(s: string): InventoryKey {
+  const [shopId, sku, locationId] = s.split('|');
+  if (!shopId || !sku || !locationId) throw new Error(`not an inventory key: ${s}`);
+  return { shopId, sku, locationId };
+}
+
+/** Workflow ids users and operators can type: derived from domain ids only, never random. */
+export const workflowIds = {
+  reservation: (shopId: string, orderId: string) => `reservation:${shopId}:${orderId}`,
+  refresh: (shopId: string) => `refresh:${shopId}`,
+  deltaSync: (source: string) => `delta-sync:${source}`,
+  reconcile: (shopId: string) => `reconcile:${shopId}`,
+};
+
+export const scheduleIds = {
+  deltaSync: (source: string) => `delta-sync:${source}`,
+  reconcile: (shopId: string) => `reconcile:${shopId}`,
+};

@@ -1,0 +1,42 @@
+import type { SafetyBufferConfig } from '../config/schema.js';
+
+export interface BufferInputs {
+  sku: string;
+  erpOnHand: number;
+  /** Units sold per day over the velocity window, oldest first; missing days count as 0. */
+  dailySales?: number[];
+}
+
+/** Population standard deviation; 0 for fewer than two samples. */
+function stddev(xs: number[]): number {
+  if (xs.length < 2) return 0;
+  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+  return Math.sqrt(xs.reduce((a, x) => a + (x - mean) ** 2, 0) / xs.length);
+}
+
+/**
+ * Units held back from sale. `dynamic` is a percentage of on-hand rounded up; `velocity_based` is the classic
+ * safety-stock term z * sigma(daily demand) * sqrt(lead time days), rounded up. Never negative; the ATS formula
+ * clamps at zero so a buffer never makes ATS negative.
+ */
+export function safetyBufferUnits(cfg: SafetyBufferConfig, input: BufferInputs): number {
+  const override = cfg.overrides[input.sku];
+  const strategy = override?.strategy ?? cfg.strategy;
+  const onHand = Math.max(0, input.erpOnHand);
+  switch (strategy) {
+    case 'static':
+      return Math.max(0, Math.ceil(override?.units ?? cfg.static_units));
+    case 'dynamic': {
+      const pct = override?.percentage ?? cfg.default_percentage;
+      // Round the product in integer hundredths first so 10% of 30 is 3, not 3.0000000000000004 -> 4.
+      return Math.ceil(Math.round(onHand * pct * 100) / 10000);
+    }
+    case 'velocity_based': {
+      if (override?.units !== undefined) return Math.ceil(override.units);
+      const window = cfg.velocity.window_days;
+      const sales = (input.dailySales ?? []).slice(-window);
+      const padded = [...Array<number>(Math.max(0, window - sales.length)).fill(0), ...sales];
+      return Math.max(0, Math.ceil(cfg.velocity.service_level_z * stddev(padded) * Math.sqrt(cfg.velocity.lead_time_days)));
+    }
+  }
+}

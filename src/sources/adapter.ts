@@ -1,0 +1,36 @@
+import type { SourceConfig } from '../config/schema.js';
+
+export type SourceRole = SourceConfig['role'];
+
+/** A (sku, location) within one shop. */
+export interface SkuLocation {
+  sku: string;
+  locationId: string;
+}
+
+export interface SourceChange {
+  shopId: string;
+  sku: string;
+  locationId: string;
+  quantity: number;
+  occurredAt: string;
+  /** Opaque, totally ordered position in the source's change feed. */
+  cursor: string;
+}
+
+/** Every source system (ERP, WMS, POS) is reached through this interface. */
+export interface SourceAdapter {
+  readonly name: string;
+  readonly role: SourceRole;
+  /**
+   * Quantities for many keys of one shop in one call. A key the source has no record of is absent from the map;
+   * a failure or timeout rejects: the caller must never treat a missing answer as zero.
+   */
+  getComponents(shopId: string, keys: SkuLocation[], signal: AbortSignal): Promise<Map<string, number>>;
+  /** Changes after `cursor` (null = from the beginning), oldest first, at most `limit`. */
+  changesSince?(cursor: string | null, limit: number, signal: AbortSignal): Promise<SourceChange[]>;
+}
+
+export function skuLocationKey(k: SkuLocation): string {
+  return `${k.sku}|${k.locationId}`;
+}

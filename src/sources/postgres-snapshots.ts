@@ -1,0 +1,42 @@
+import type { Db } from '../db/pool.js';
+import type { SkuLocation, SourceAdapter, SourceChange, SourceRole } from './adapter.js';
+import { skuLocationKey } from './adapter.js';
+
+/**
+ * A source whose truth we keep in PostgreSQL: fed by `POST /sources/:source/events` and by pulls, with
+ * `source_changes.cursor` as its change feed.
+ */
+export class PostgresSnapshotSource implements SourceAdapter {
+  constructor(
+    readonly name: string,
+    readonly role: SourceRole,
+    private readonly db: Db,
+  ) {}
+
+  async getComponents(shopId: string, keys: SkuLocation[]): Promise<Map<string, number>> {
+    const { rows } = await this.db.query<{ sku: string; location_id: string; quantity: number }>(
+      `SELECT s.sku, s.location_id, s.quantity
+         FROM source_snapshots s
+         JOIN unnest($3::text[], $4::text[]) AS k(sku, location_id) USING (sku, location_id)
+        WHERE s.source = $1 AND s.shop_id = $2`,
+      [this.name, shopId, keys.map((k) => k.sku), keys.map((k) => k.locationId)],
+    );
+    return new Map(rows.map((r) => [skuLocationKey({ sku: r.sku, locationId: r.location_id }), r.quantity]));
+  }
+
+  async changesSince(cursor: string | null, limit: number): Promise<SourceChange[]> {
+    const { rows } = await this.db.query<{ cursor: string; shop_id: string; sku: string; location_id: string; quantity: number; occurred_at: Date }>(
+      `SELECT cursor::text, shop_id, sku, location_id, quantity, occurred_at
+         FROM source_changes WHERE source = $1 AND cursor > $2 ORDER BY cursor LIMIT $3`,
+      [this.name, cursor ?? '0', limit],
+    );
+    return rows.map((r) => ({
+      shopId: r.shop_id,
+      sku: r.sku,
+      locationId: r.location_id,
+      quantity: r.quantity,
+      occurredAt: r.occurred_at.toISOString(),
+      cursor: r.cursor,
+    }));
+  }
+}

@@ -1,0 +1,96 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, openSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { Connection } from '@temporalio/client';
+import { Errors } from '../domain/errors.js';
+import { ensureTemporalCli } from './cli-binary.js';
+import { SEARCH_ATTRIBUTE_FLAGS } from './search-attributes.js';
+
+export interface DevServerOptions {
+  port?: number;
+  uiPort?: number;
+  headless?: boolean;
+  /** Persist to this SQLite file; in memory when absent (tests). */
+  dbFilename?: string;
+  namespace?: string;
+  /** Server log goes here (appended); discarded when absent. */
+  logFile?: string;
+  dynamicConfig?: Record<string, unknown>;
+  startTimeoutMs?: number;
+  log?: (line: string) => void;
+}
+
+export interface RunningDevServer {
+  address: string;
+  uiUrl: string | undefined;
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** Answers true when a Temporal frontend at `address` responds within the timeout. */
+export async function temporalAnswers(address: string, timeoutMs = 3000): Promise<boolean> {
+  let connection: Connection | undefined;
+  try {
+    connection = await Connection.connect({ address, connectTimeout: timeoutMs });
+    await connection.workflowService.getSystemInfo({});
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await connection?.close().catch(() => undefined);
+  }
+}
+
+export async function startDevServer(opts: DevServerOptions = {}): Promise<RunningDevServer> {
+  const log = opts.log ?? (() => undefined);
+  const cli = await ensureTemporalCli(log);
+  const port = opts.port ?? 7233;
+  const uiPort = opts.uiPort ?? port + 1000;
+  const address = `127.0.0.1:${port}`;
+  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--log-level', 'warn'];
+  if (opts.headless) args.push('--headless');
+  else args.push('--ui-port', String(uiPort));
+  if (opts.dbFilename) {
+    mkdirSync(dirname(opts.dbFilename), { recursive: true });
+    args.push('--db-filename', opts.dbFilename);
+  }
+  if (opts.namespace && opts.namespace !== 'default') args.push('--namespace', opts.namespace);
+  for (const sa of SEARCH_ATTRIBUTE_FLAGS) args.push('--search-attribute', sa);
+  for (const [key, value] of Object.entries(opts.dynamicConfig ?? {})) {
+    args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
+  }
+  let stdio: ('ignore' | number)[] = ['ignore', 'ignore', 'ignore'];
+  if (opts.logFile) {
+    mkdirSync(dirname(opts.logFile), { recursive: true });
+    const fd = openSync(opts.logFile, 'a');
+    stdio = ['ignore', fd, fd];
+  }
+  const child = spawn(cli, args, { stdio, detached: false });
+  let exited: string | undefined;
+  child.once('exit', (code, signal) => {
+    exited = `exited with ${signal ?? code}`;
+  });
+
+  const deadline = Date.now() + (opts.startTimeoutMs ?? 60_000);
+  while (!(await temporalAnswers(address, 1000))) {
+    if (exited) throw Errors.DependencyUnavailable(`the Temporal dev server ${exited}${opts.logFile ? `; see ${opts.logFile}` : ''}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw Errors.DependencyUnavailable(`the Temporal dev server did not answer on ${address} in time`);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  log(`Temporal dev server on ${address}${opts.headless ? '' : `, Web UI http://127.0.0.1:${uiPort}`}`);
+  return {
+    address,
+    uiUrl: opts.headless ? undefined : `http://127.0.0.1:${uiPort}`,
+    process: child,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+        setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+      }),
+  };
+}

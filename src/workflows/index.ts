@@ -1,0 +1,2 @@
+// The workflows the worker serves. Deterministic orchestration only: every side effect is an activity.
+export { refreshWorkflow } from './refresh.js';
