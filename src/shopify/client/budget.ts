@@ -5,7 +5,8 @@ export interface BucketModel extends ThrottleStatus {
   observedAt: number;
 }
 
-export type ReserveOutcome = { granted: true } | { granted: false; waitMs: number };
+/** A granted reservation carries a token; settling it frees exactly what it reserved. */
+export type ReserveOutcome = { granted: true; token: string } | { granted: false; waitMs: number };
 
 /**
  * Where a shop's bucket model and in-flight reservations live. In memory by default; a shared store
@@ -16,7 +17,7 @@ export interface BudgetStore {
   /** Atomically reserve `cost` points if the projected bucket holds them now, else say how long to wait. */
   tryReserve(shopKey: string, cost: number, now: number): Promise<ReserveOutcome>;
   /** Drop a reservation once its response arrived, and adopt the bucket state that response reported. */
-  settle(shopKey: string, reservedCost: number, status: ThrottleStatus | undefined, now: number): Promise<void>;
+  settle(shopKey: string, token: string, status: ThrottleStatus | undefined, now: number): Promise<void>;
   peek(shopKey: string): Promise<BucketModel | undefined>;
 }
 
@@ -24,6 +25,7 @@ interface ShopState {
   model: BucketModel | undefined;
   reserved: number;
   inFlight: number;
+  reservations: Map<string, number>;
 }
 
 export interface InMemoryBudgetStoreOptions {
@@ -34,6 +36,7 @@ export interface InMemoryBudgetStoreOptions {
 export class InMemoryBudgetStore implements BudgetStore {
   private readonly shops = new Map<string, ShopState>();
   private readonly maxInFlight: number;
+  private nextToken = 0;
 
   constructor(opts: InMemoryBudgetStoreOptions = {}) {
     this.maxInFlight = opts.maxInFlight ?? 8;
@@ -42,7 +45,7 @@ export class InMemoryBudgetStore implements BudgetStore {
   private state(shopKey: string): ShopState {
     let s = this.shops.get(shopKey);
     if (s === undefined) {
-      s = { model: undefined, reserved: 0, inFlight: 0 };
+      s = { model: undefined, reserved: 0, inFlight: 0, reservations: new Map() };
       this.shops.set(shopKey, s);
     }
     return s;
@@ -54,25 +57,31 @@ export class InMemoryBudgetStore implements BudgetStore {
     if (s.model === undefined) {
       // Nothing known yet: one probe goes alone and its response teaches us the bucket.
       if (s.inFlight > 0) return { granted: false, waitMs: 10 };
-      s.inFlight += 1;
-      s.reserved += cost;
-      return { granted: true };
+      return this.grant(s, cost);
     }
     const need = Math.min(cost, s.model.maximumAvailable);
     const free = projectAvailable(s.model, now) - s.reserved;
-    if (free >= need) {
-      s.inFlight += 1;
-      s.reserved += cost;
-      return { granted: true };
-    }
+    if (free >= need) return this.grant(s, cost);
     const rate = Math.max(s.model.restoreRate, 1);
     return { granted: false, waitMs: Math.max(2, Math.ceil(((need - free) / rate) * 1000)) };
   }
 
-  async settle(shopKey: string, reservedCost: number, status: ThrottleStatus | undefined, now: number): Promise<void> {
+  private grant(s: ShopState, cost: number): ReserveOutcome {
+    const token = String((this.nextToken += 1));
+    s.reservations.set(token, cost);
+    s.inFlight += 1;
+    s.reserved += cost;
+    return { granted: true, token };
+  }
+
+  async settle(shopKey: string, token: string, status: ThrottleStatus | undefined, now: number): Promise<void> {
     const s = this.state(shopKey);
-    s.inFlight = Math.max(0, s.inFlight - 1);
-    s.reserved = Math.max(0, s.reserved - reservedCost);
+    const cost = s.reservations.get(token);
+    if (cost !== undefined) {
+      s.reservations.delete(token);
+      s.inFlight -= 1;
+      s.reserved -= cost;
+    }
     if (status !== undefined) s.model = { ...status, observedAt: now };
   }
 
@@ -100,17 +109,18 @@ export class ShopBudget {
     private readonly clock: () => number = Date.now,
   ) {}
 
-  async acquire(cost: number, signal?: AbortSignal): Promise<void> {
+  /** Resolves with the reservation's token once the bucket can take `cost`. */
+  async acquire(cost: number, signal?: AbortSignal): Promise<string> {
     for (;;) {
       signal?.throwIfAborted();
       const outcome = await this.store.tryReserve(this.shopKey, cost, this.clock());
-      if (outcome.granted) return;
+      if (outcome.granted) return outcome.token;
       await sleep(outcome.waitMs);
     }
   }
 
-  settle(reservedCost: number, status: ThrottleStatus | undefined): Promise<void> {
-    return this.store.settle(this.shopKey, reservedCost, status, this.clock());
+  settle(token: string, status: ThrottleStatus | undefined): Promise<void> {
+    return this.store.settle(this.shopKey, token, status, this.clock());
   }
 
   model(): Promise<BucketModel | undefined> {

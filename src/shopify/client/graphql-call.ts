@@ -45,14 +45,14 @@ export function createGraphqlCaller(deps: CallerDeps): GraphqlCaller {
     let failures = 0;
     let throttles = 0;
     for (;;) {
-      await budget.acquire(opts.estimatedCost);
+      const reservation = await budget.acquire(opts.estimatedCost);
       let reply: GraphqlReply;
       try {
         reply = await transport(query, variables, AbortSignal.timeout(retry.requestTimeoutMs));
       } catch (err) {
         reply = { status: undefined, data: undefined, errors: [], cost: undefined, retryAfterMs: undefined, networkError: String(err) };
       }
-      await budget.settle(opts.estimatedCost, reply.cost?.throttleStatus);
+      await budget.settle(reservation, reply.cost?.throttleStatus);
 
       const verdict = judge(reply, opts);
       if (verdict.kind === 'ok') return { data: reply.data as T, cost: reply.cost };

@@ -5,3 +5,4 @@ export { DEFAULT_API_VERSION, rewriteOrigin, parseRetryAfter } from './admin-cli
 export { DEFAULT_RETRY_POLICY } from './retry.js';
 export { MAX_ENTRIES_PER_CALL, type SetAvailableResult, type AdjustAvailableResult } from './inventory.js';
 export * from './types.js';
+export { RedisBudgetStore, type RedisBudgetStoreOptions } from './redis-budget-store.js';
