@@ -1,0 +1,19 @@
+import type { IdempotentField } from './preflight.js';
+import type { LevelRecord, ShopState } from './state.js';
+import type { BulkOperationRecord } from './bulk.js';
+
+/** What resolvers see for one GraphQL request (or one bulk run). */
+export interface RequestContext {
+  shop: ShopState;
+  requestId: string;
+  /** Bulk runs read every page: page sizes are ignored. */
+  bulk: boolean;
+  now: string;
+  newId(): number;
+  /** Inventory mutations found by preflight, by response key. */
+  idempotent: Map<string, IdempotentField>;
+  levelsChanged(shop: ShopState, levels: LevelRecord[]): void;
+  startBulk(shop: ShopState, query: string, groupObjects: boolean): { op: BulkOperationRecord | null; userErrors: { code: string; field: string[] | null; message: string }[] };
+  cancelBulk(shop: ShopState, id: number): BulkOperationRecord | undefined;
+  bulkUrl(shop: ShopState, op: BulkOperationRecord): string | null;
+}

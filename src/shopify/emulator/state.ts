@@ -1,0 +1,240 @@
+import { LeakyBucket } from './bucket.js';
+import { IdempotencyStore } from './idempotency.js';
+import { PLAN_LIMITS, type ShopifyPlan } from './plans.js';
+import type { Order } from './orders.js';
+import type { BulkOperationRecord } from './bulk.js';
+
+export const QUANTITY_NAMES = [
+  'available',
+  'committed',
+  'reserved',
+  'damaged',
+  'safety_stock',
+  'quality_control',
+  'incoming',
+] as const;
+export type StoredQuantityName = (typeof QUANTITY_NAMES)[number];
+export type QuantityName = StoredQuantityName | 'on_hand';
+export const ALL_QUANTITY_NAMES: readonly QuantityName[] = [...QUANTITY_NAMES, 'on_hand'];
+
+/** The states that make up on_hand (Shopify's definition; incoming is not on hand). */
+const ON_HAND_PARTS: readonly StoredQuantityName[] = [
+  'available',
+  'committed',
+  'reserved',
+  'damaged',
+  'safety_stock',
+  'quality_control',
+];
+
+export function isQuantityName(n: string): n is QuantityName {
+  return (ALL_QUANTITY_NAMES as readonly string[]).includes(n);
+}
+
+export interface LocationRecord {
+  __typename: 'Location';
+  id: number;
+  name: string;
+  isActive: boolean;
+}
+
+export interface ProductRecord {
+  __typename: 'Product';
+  id: number;
+  title: string;
+}
+
+export interface VariantRecord {
+  __typename: 'ProductVariant';
+  id: number;
+  productId: number;
+  sku: string | null;
+  title: string;
+  price: string;
+  inventoryItemId: number;
+}
+
+export interface InventoryItemRecord {
+  __typename: 'InventoryItem';
+  id: number;
+  sku: string | null;
+  tracked: boolean;
+  allowOversell: boolean;
+  variantId: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface LevelRecord {
+  __typename: 'InventoryLevel';
+  itemId: number;
+  locationId: number;
+  isActive: boolean;
+  createdAt: string;
+  quantities: Record<StoredQuantityName, number>;
+  updatedAt: Record<QuantityName, string | null>;
+}
+
+export interface QuantityChange {
+  itemId: number;
+  locationId: number;
+  name: QuantityName;
+  delta: number;
+  quantityAfterChange: number;
+  ledgerDocumentUri?: string | null;
+}
+
+export interface ShopConfig {
+  domain: string;
+  accessToken: string;
+  plan: ShopifyPlan;
+  webhookUrl: string | null;
+  webhookSecret: string;
+  apiVersion: string;
+}
+
+export interface ShopCounters {
+  calls: number;
+  costSpent: number;
+  requestedCost: number;
+  throttled: number;
+  errors5xx: number;
+  timeouts: number;
+  mutationsApplied: number;
+  mutationsAppliedByKey: Record<string, number>;
+  idempotentReplays: number;
+  webhooksSent: number;
+  webhooksFailed: number;
+  webhooksDropped: number;
+  webhooksDuplicated: number;
+  bulkOperations: number;
+}
+
+export function emptyCounters(): ShopCounters {
+  return {
+    calls: 0,
+    costSpent: 0,
+    requestedCost: 0,
+    throttled: 0,
+    errors5xx: 0,
+    timeouts: 0,
+    mutationsApplied: 0,
+    mutationsAppliedByKey: {},
+    idempotentReplays: 0,
+    webhooksSent: 0,
+    webhooksFailed: 0,
+    webhooksDropped: 0,
+    webhooksDuplicated: 0,
+    bulkOperations: 0,
+  };
+}
+
+export function levelKey(itemId: number, locationId: number): string {
+  return `${itemId}:${locationId}`;
+}
+
+export function onHand(level: LevelRecord): number {
+  return ON_HAND_PARTS.reduce((sum, n) => sum + level.quantities[n], 0);
+}
+
+export function quantityOf(level: LevelRecord, name: QuantityName): number {
+  return name === 'on_hand' ? onHand(level) : level.quantities[name];
+}
+
+/** Everything the emulator knows about one shop. Maps keep insertion order, which is also id order. */
+export class ShopState {
+  readonly locations = new Map<number, LocationRecord>();
+  readonly products = new Map<number, ProductRecord>();
+  readonly variants = new Map<number, VariantRecord>();
+  readonly items = new Map<number, InventoryItemRecord>();
+  readonly levels = new Map<string, LevelRecord>();
+  readonly orders = new Map<number, Order>();
+  readonly bulkOperations = new Map<number, BulkOperationRecord>();
+  readonly idempotency = new IdempotencyStore();
+  readonly bucket: LeakyBucket;
+  counters: ShopCounters = emptyCounters();
+  orderNumber = 1000;
+
+  constructor(public config: ShopConfig) {
+    this.bucket = new LeakyBucket(PLAN_LIMITS[config.plan]);
+  }
+
+  setPlan(plan: ShopifyPlan): void {
+    this.config.plan = plan;
+    this.bucket.setLimits(PLAN_LIMITS[plan]);
+  }
+
+  level(itemId: number, locationId: number): LevelRecord | undefined {
+    return this.levels.get(levelKey(itemId, locationId));
+  }
+
+  ensureLevel(itemId: number, locationId: number, now: string): LevelRecord {
+    const key = levelKey(itemId, locationId);
+    let level = this.levels.get(key);
+    if (!level) {
+      const quantities = Object.fromEntries(QUANTITY_NAMES.map((n) => [n, 0])) as Record<StoredQuantityName, number>;
+      const updatedAt = Object.fromEntries(ALL_QUANTITY_NAMES.map((n) => [n, null])) as Record<
+        QuantityName,
+        string | null
+      >;
+      level = { __typename: 'InventoryLevel', itemId, locationId, isActive: true, createdAt: now, quantities, updatedAt };
+      this.levels.set(key, level);
+    }
+    return level;
+  }
+
+  levelsOfItem(itemId: number): LevelRecord[] {
+    return [...this.levels.values()].filter((l) => l.itemId === itemId);
+  }
+
+  levelsAtLocation(locationId: number): LevelRecord[] {
+    return [...this.levels.values()].filter((l) => l.locationId === locationId);
+  }
+
+  itemBySku(sku: string): InventoryItemRecord | undefined {
+    for (const item of this.items.values()) if (item.sku === sku) return item;
+    return undefined;
+  }
+
+  /**
+   * Applies deltas to stored states; on_hand follows from its parts. Returns one change per stored state touched
+   * plus the resulting on_hand change per level, in the order Shopify lists them (the named state, then on_hand).
+   */
+  applyDeltas(
+    deltas: { itemId: number; locationId: number; name: StoredQuantityName; delta: number; ledgerDocumentUri?: string | null }[],
+    now: string,
+  ): QuantityChange[] {
+    const changes: QuantityChange[] = [];
+    const onHandBefore = new Map<string, number>();
+    for (const d of deltas) {
+      const level = this.ensureLevel(d.itemId, d.locationId, now);
+      const key = levelKey(d.itemId, d.locationId);
+      if (!onHandBefore.has(key)) onHandBefore.set(key, onHand(level));
+      level.quantities[d.name] += d.delta;
+      level.updatedAt[d.name] = now;
+      changes.push({
+        itemId: d.itemId,
+        locationId: d.locationId,
+        name: d.name,
+        delta: d.delta,
+        quantityAfterChange: level.quantities[d.name],
+        ...(d.ledgerDocumentUri !== undefined ? { ledgerDocumentUri: d.ledgerDocumentUri } : {}),
+      });
+    }
+    for (const [key, before] of onHandBefore) {
+      const level = this.levels.get(key)!;
+      const after = onHand(level);
+      if (after !== before) level.updatedAt.on_hand = now;
+      const touchesOnHand = deltas.some((d) => levelKey(d.itemId, d.locationId) === key && d.name !== 'incoming');
+      if (touchesOnHand) {
+        changes.push({ itemId: level.itemId, locationId: level.locationId, name: 'on_hand', delta: after - before, quantityAfterChange: after });
+      }
+    }
+    const item = (id: number) => this.items.get(id);
+    for (const d of deltas) {
+      const it = item(d.itemId);
+      if (it) it.updatedAt = now;
+    }
+    return changes;
+  }
+}
