@@ -1,9 +1,11 @@
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode } from '@temporalio/worker';
 
-/** The workflows' entry module; `.js` resolves to the `.ts` source under vitest and to the compiled file in dist. */
-export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.js', import.meta.url));
+/** The workflows' entry module: the TypeScript source under vitest, the compiled file in dist. */
+export const WORKFLOWS_PATH = ['index.ts', 'index.js']
+  .map((f) => fileURLToPath(new URL(`../workflows/${f}`, import.meta.url)))
+  .find((p) => existsSync(p))!;
 /** Prebuilt at `npm run build` so production workers start without running webpack. */
 export const PREBUILT_BUNDLE_PATH = fileURLToPath(new URL('./workflow-bundle.js', import.meta.url));
 

@@ -1,4 +1,4 @@
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -25,6 +25,8 @@ async function freePort(): Promise<number> {
     });
   });
 }
+
+const quietLogger = { info() {}, warn() {}, debug() {}, trace() {}, log() {}, error: console.error };
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -69,10 +71,14 @@ export default async function setup(project: TestProject): Promise<() => Promise
     temporalAddress = server.address;
   }
 
-  const bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { info() {}, warn() {}, error: console.error, debug() {}, trace() {}, log() {} } });
   const workflowBundlePath = join(tmpdir(), `inventory-sync-workflows-${process.pid}.js`);
-  const { writeFileSync } = await import('node:fs');
-  writeFileSync(workflowBundlePath, bundle.code);
+  try {
+    const bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger });
+    writeFileSync(workflowBundlePath, bundle.code);
+  } catch (err) {
+    await server?.stop();
+    throw err;
+  }
 
   project.provide('temporalAddress', temporalAddress);
   project.provide('databaseUrl', databaseUrl);

@@ -1,0 +1,174 @@
+import { Command, Option } from 'commander';
+import { NativeConnection } from '@temporalio/worker';
+import { readEnv } from '../../config/env.js';
+import { migrate } from '../../db/migrate.js';
+import { createPool } from '../../db/pool.js';
+import { InventorySyncError } from '../../domain/errors.js';
+import { ensureTemporalCli } from '../../temporal/cli-binary.js';
+import { startDevServer } from '../../temporal/dev-server.js';
+import { createAppContext, connectTemporalClient } from '../../runtime/context.js';
+import { createInventoryWorker } from '../../workers/worker.js';
+import { configCheck } from './config-check.js';
+import { importMappings, readMappingsFile } from './mappings-import.js';
+import { notAvailableYet } from './not-yet.js';
+import { exportHistory, replay } from './replay.js';
+
+const out = (s: string): void => void process.stdout.write(`${s}\n`);
+const err = (s: string): void => void process.stderr.write(`${s}\n`);
+
+async function runWorker(): Promise<void> {
+  const ctx = await createAppContext();
+  const connection = await NativeConnection.connect({ address: ctx.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233' });
+  const worker = await createInventoryWorker({ connection, namespace: ctx.env.TEMPORAL_NAMESPACE, taskQueue: ctx.env.TEMPORAL_TASK_QUEUE, activities: ctx.activities });
+  out(`worker polling task queue "${ctx.env.TEMPORAL_TASK_QUEUE}" on ${ctx.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233'}`);
+  await worker.run();
+  await connection.close();
+  await ctx.close();
+}
+
+export function buildCli(): Command {
+  const program = new Command('inventory-sync')
+    .description('Keeps Shopify sellable stock equal to the truth across ERP, WMS and POS, on Temporal.')
+    .showHelpAfterError();
+
+  program.command('worker').description('run a Temporal worker (workflows and activities)').action(runWorker);
+
+  program
+    .command('server')
+    .description('run the HTTP server (webhooks, source events, WMS allocations, orders)')
+    .action(() => notAvailableYet('server', 'the HTTP server'));
+
+  const schedules = program.command('schedules').description('Temporal Schedules for delta sync and reconciliation');
+  schedules.command('apply').action(() => notAvailableYet('schedules apply', 'delta sync and reconciliation scheduling'));
+  schedules.command('list').action(() => notAvailableYet('schedules list', 'delta sync and reconciliation scheduling'));
+
+  program
+    .command('sync')
+    .requiredOption('--source <name>', 'source to sync')
+    .option('--full', 'full refresh instead of the change feed')
+    .action(() => notAvailableYet('sync', 'delta sync'));
+
+  program.command('reconcile').option('--shop <id>').action(() => notAvailableYet('reconcile', 'reconciliation'));
+
+  program
+    .command('replay')
+    .description('replay a workflow history against the current code (determinism check)')
+    .addOption(new Option('--workflow-id <id>').conflicts('file'))
+    .addOption(new Option('--file <history.json>'))
+    .action(async (opts: { workflowId?: string; file?: string }) => {
+      if (!opts.workflowId && !opts.file) throw new Error('replay needs --workflow-id ID or --file F');
+      if (opts.file) {
+        out(await replay({ file: opts.file }));
+        return;
+      }
+      const client = await connectTemporalClient(readEnv());
+      try {
+        out(await replay({ client, workflowId: opts.workflowId! }));
+      } finally {
+        await client.connection.close();
+      }
+    });
+
+  program
+    .command('history')
+    .command('export')
+    .requiredOption('--workflow-id <id>')
+    .option('--out <file>', 'write to a file instead of standard output')
+    .action(async (opts: { workflowId: string; out?: string }) => {
+      const client = await connectTemporalClient(readEnv());
+      try {
+        const json = await exportHistory(client, opts.workflowId, opts.out);
+        if (opts.out) out(`history of ${opts.workflowId} written to ${opts.out}`);
+        else out(json);
+      } finally {
+        await client.connection.close();
+      }
+    });
+
+  program
+    .command('reservation')
+    .command('status')
+    .argument('<shop>')
+    .argument('<order>')
+    .action(() => notAvailableYet('reservation status', 'the order reservation workflow'));
+
+  program
+    .command('mappings')
+    .command('import')
+    .argument('<file>', 'CSV with shop_id,sku,location_id,inventory_item_id,shopify_location_id[,variant_id]')
+    .action(async (file: string) => {
+      const rows = readMappingsFile(file);
+      const db = createPool(readEnv().DATABASE_URL, 1);
+      try {
+        out(`imported ${await importMappings(db, rows)} mapping(s)`);
+      } finally {
+        await db.end();
+      }
+    });
+
+  program
+    .command('config')
+    .command('check')
+    .argument('[file]', 'YAML file (default: INVENTORY_SYNC_CONFIG)')
+    .action((file?: string) => {
+      process.exitCode = configCheck(file, out, err);
+    });
+
+  program
+    .command('emulator')
+    .description('run the Shopify Admin API emulator')
+    .option('--port <port>', 'port to listen on', '8090')
+    .addOption(new Option('--plan <plan>', 'default plan of new shops').choices(['standard', 'advanced', 'plus', 'enterprise']).default('standard'))
+    .action(async (opts: { port: string; plan: 'standard' | 'advanced' | 'plus' | 'enterprise' }) => {
+      const { runEmulatorFromCli } = await import('../../shopify/emulator/cli.js');
+      await runEmulatorFromCli({ port: Number(opts.port), plan: opts.plan });
+    });
+
+  program
+    .command('migrate')
+    .description('apply database migrations (a second run is a no-op)')
+    .action(async () => {
+      const { applied } = await migrate(readEnv().DATABASE_URL);
+      out(applied.length === 0 ? 'database is up to date; nothing to apply' : `applied ${applied.length} migration(s): ${applied.join(', ')}`);
+    });
+
+  program
+    .command('demo')
+    .description('the embedded default: start what is missing, seed a demo catalog and show the sync working')
+    .action(async () => {
+      const { runDemo } = await import('./demo.js');
+      await runDemo();
+    });
+
+  const temporal = program.command('temporal').description('the local Temporal dev server');
+  temporal
+    .command('install')
+    .description('find the Temporal CLI, or build it with go install into the cache')
+    .action(async () => out(await ensureTemporalCli(out)));
+  temporal
+    .command('start')
+    .option('--port <port>', 'frontend port', '7233')
+    .option('--db-filename <file>', 'persist to this SQLite file')
+    .action(async (opts: { port: string; dbFilename?: string }) => {
+      const server = await startDevServer({ port: Number(opts.port), ...(opts.dbFilename ? { dbFilename: opts.dbFilename } : {}), log: out });
+      const stop = () => void server.stop().then(() => process.exit(0));
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await buildCli().parseAsync(argv);
+  } catch (e) {
+    if (e instanceof InventorySyncError) {
+      err(`${e.code}: ${e.message}`);
+      process.exitCode = e.code === 'ISYNC_NOT_AVAILABLE_YET' ? 3 : 1;
+    } else {
+      err(e instanceof Error ? (e.stack ?? e.message) : String(e));
+      process.exitCode = 1;
+    }
+  }
+}

@@ -1,0 +1,81 @@
+import { randomUUID } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { inject } from 'vitest';
+import { configSchema, type Config } from '../../src/config/schema.js';
+import { createPool, type Db } from '../../src/db/pool.js';
+import { createRedis, type RedisClient } from '../../src/redis/client.js';
+import { createInventoryWorker } from '../../src/workers/worker.js';
+import type { Activities } from '../../src/activities/index.js';
+
+/**
+ * Real services for one test file: the run's PostgreSQL database, Redis under a prefix of this file's own,
+ * and the run's Temporal server with a task queue of this file's own.
+ */
+export interface TestServices {
+  db: Db;
+  redis: RedisClient;
+  redisPrefix: string;
+  temporal: Client;
+  taskQueue: string;
+  /** A fresh id for shops, orders and workflow ids, so files and tests never collide. */
+  uid(prefix?: string): string;
+  startWorker(activities: Activities): Promise<Worker>;
+  close(): Promise<void>;
+}
+
+let runtimeInstalled = false;
+
+export async function connectTestServices(): Promise<TestServices> {
+  if (!runtimeInstalled) {
+    // Worker state chatter drowns test output; warnings and errors still show.
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+    runtimeInstalled = true;
+  }
+  const db = createPool(inject('databaseUrl'), 5);
+  const redisPrefix = `isync-test:${randomUUID().slice(0, 8)}:`;
+  const redis = createRedis(inject('redisUrl'), redisPrefix);
+  const connection = await Connection.connect({ address: inject('temporalAddress') });
+  const temporal = new Client({ connection });
+  const taskQueue = `test-${randomUUID()}`;
+  const workers: { worker: Worker; run: Promise<void>; native: NativeConnection }[] = [];
+  return {
+    db,
+    redis,
+    redisPrefix,
+    temporal,
+    taskQueue,
+    uid: (prefix = 't') => `${prefix}-${randomUUID().slice(0, 8)}`,
+    async startWorker(activities) {
+      const native = await NativeConnection.connect({ address: inject('temporalAddress') });
+      const worker = await createInventoryWorker({
+        connection: native,
+        namespace: 'default',
+        taskQueue,
+        activities,
+        workflowBundlePath: inject('workflowBundlePath'),
+        overrides: { shutdownGraceTime: '2 seconds' },
+      });
+      workers.push({ worker, run: worker.run(), native });
+      return worker;
+    },
+    async close() {
+      for (const w of workers) {
+        if (w.worker.getState() === 'RUNNING') w.worker.shutdown();
+        await w.run.catch(() => undefined);
+        await w.native.close();
+      }
+      const keys = await redis.keys('*');
+      // `keys` returns full names; del() would prefix them again.
+      if (keys.length > 0) await redis.del(...keys.map((k) => k.slice(redisPrefix.length)));
+      redis.disconnect();
+      await connection.close();
+      await db.end();
+    },
+  };
+}
+
+/** A validated configuration with the given overrides, as the YAML loader would produce it. */
+export function testConfig(raw: Record<string, unknown> = {}): Config {
+  return configSchema.parse(raw);
+}
