@@ -154,7 +154,7 @@ export async function handleGraphql(emulator: Emulator, req: GraphqlHttpRequest)
   }
 
   const requestId = randomUUID();
-  for (const f of checks.idempotent) shop.idempotency.reserve(f.key, f.fingerprint, requestId);
+  for (const f of checks.idempotent) f.concurrent = !shop.idempotency.reserve(f.key, f.fingerprint, requestId);
   let result;
   try {
     if (faults.latencyMs > 0) await sleep(faults.latencyMs);

@@ -46,9 +46,12 @@ export class IdempotencyStore {
   }
 
   /** Marks a key as in flight for `owner` (one HTTP request) unless somebody already holds it. */
-  reserve(key: string, fp: string, owner: string): void {
-    if (this.live(key)) return;
+  /** Returns false when another request holds the key right now (the caller answers CONCURRENT). */
+  reserve(key: string, fp: string, owner: string): boolean {
+    const e = this.live(key);
+    if (e) return !(e.state === 'in_flight' && e.owner !== owner);
     this.entries.set(key, { fingerprint: fp, owner, state: 'in_flight', result: undefined, expiresAt: this.now() + IDEMPOTENCY_TTL_MS });
+    return true;
   }
 
   lookup(key: string, fp: string, owner: string): IdempotencyLookup {

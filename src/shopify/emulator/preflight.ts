@@ -23,6 +23,8 @@ export interface IdempotentField {
   responseKey: string;
   key: string;
   fingerprint: string;
+  /** Set when another request held the key as this one arrived. */
+  concurrent?: boolean;
 }
 
 export interface PreflightResult {

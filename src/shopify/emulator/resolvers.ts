@@ -99,6 +99,7 @@ function idempotent(ctx: RequestContext, info: GraphQLResolveInfo, run: () => Mu
   const idem = ctx.idempotent.get(responseKey(info));
   if (!idem) throw new GraphQLError('The @idempotent directive is required for this mutation.', { extensions: { code: 'BAD_REQUEST' } });
   const store = ctx.shop.idempotency;
+  if (idem.concurrent) return idempotencyError('IDEMPOTENCY_CONCURRENT_REQUEST', idem.key);
   const found = store.lookup(idem.key, idem.fingerprint, ctx.requestId);
   if (found.kind === 'replay') {
     ctx.shop.counters.idempotentReplays += 1;
