@@ -1,10 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createActivities } from '../src/activities/index.js';
 import { recordSourceChanges } from '../src/db/source-changes.js';
 import { seedCatalog } from '../src/demo/seed-catalog.js';
 import { guardKey } from '../src/guard/version-guard.js';
 import { createShopifyClients } from '../src/runtime/shopify-clients.js';
-import { createSources } from '../src/runtime/sources.js';
 import { startEmulator, type RunningEmulator } from '../src/shopify/emulator/index.js';
 import { refreshWorkflow } from '../src/workflows/index.js';
 import { connectTestServices, testConfig, type TestServices } from './support/services.js';
@@ -30,7 +28,7 @@ describe('walking skeleton: one key through Temporal, PostgreSQL, Redis and the 
     const catalog = await seedCatalog(emu.emulator, svc.db, { shopId, domain, accessToken: 'tok-skel', locations: ['WH1'], skus: ['TEE-RED-M'], initialAvailable: () => 3 });
     item = catalog.ids.get('TEE-RED-M|WH1')!;
     const shopify = createShopifyClients(config, { baseUrl: emu.url, env: { SKELETON_TOKEN: 'tok-skel' } });
-    await svc.startWorker(createActivities({ db: svc.db, redis: svc.redis, config, sources: createSources(config, svc.db), shopify }));
+    await svc.startWorker(svc.activities(config, shopify));
   });
   afterAll(async () => {
     await svc?.close();
@@ -76,5 +74,17 @@ describe('walking skeleton: one key through Temporal, PostgreSQL, Redis and the 
     expect(summary.written).toEqual({ 'TEE-RED-M|WH1': 21 });
     expect(BigInt(summary.version)).toBeGreaterThan(BigInt(first.rows[0].v));
     expect(emu.emulator.getLevel(domain, item.inventoryItemId, item.locationId).available).toBe(21);
+  });
+
+  it('reaches Shopify through the shop\'s coalescing refresh workflow when keys are marked dirty', async () => {
+    await recordSourceChanges(svc.db, `${shopId}-erp`, [{ ...key, quantity: 60, occurredAt: at(3) }]);
+    const activities = svc.activities(config, () => {
+      throw new Error('not used by markDirty');
+    });
+    await activities.markDirty({ shopId, keys: [{ sku: key.sku, locationId: key.locationId }], trigger: 'source_event' });
+    await activities.markDirty({ shopId, keys: [{ sku: key.sku, locationId: key.locationId }], trigger: 'source_event' });
+    // 60 - 10 - 5 - 0 - 6 = 39
+    await expect.poll(() => emu.emulator.getLevel(domain, item.inventoryItemId, item.locationId).available, { timeout: 15_000 }).toBe(39);
+    await svc.temporal.workflow.getHandle(`refresh:${shopId}`).terminate('test over');
   });
 });

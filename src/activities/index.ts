@@ -1,12 +1,14 @@
 import { withFailureTypes } from './failures.js';
+import { createMarkDirtyActivities, type MarkDirtyDeps } from './mark-dirty.js';
 import { createRefreshActivities, type RefreshDeps } from './refresh.js';
 
-export type ActivityDeps = RefreshDeps;
+export type ActivityDeps = RefreshDeps & MarkDirtyDeps;
 
 /** Every activity the worker registers, built from injected dependencies (no globals): tests pass real clients. */
 export function createActivities(deps: ActivityDeps) {
   return withFailureTypes({
     ...createRefreshActivities(deps),
+    ...createMarkDirtyActivities(deps),
   });
 }
 

@@ -16,6 +16,7 @@ export interface AppContext {
   config: Config;
   db: Db;
   redis: Redis;
+  temporal: Client;
   activities: Activities;
   close(): Promise<void>;
 }
@@ -28,14 +29,17 @@ export async function createAppContext(overrides: { env?: Env; config?: Config }
   await assertRedisAnswers(redis, env.REDIS_URL);
   registerVersionGuard(redis);
   const shopify = createShopifyClients(config, env.SHOPIFY_API_BASE_URL ? { baseUrl: env.SHOPIFY_API_BASE_URL } : {});
-  const activities = createActivities({ db, redis, config, sources: createSources(config, db), shopify });
+  const temporal = await connectTemporalClient(env);
+  const activities = createActivities({ db, redis, config, sources: createSources(config, db), shopify, temporal, taskQueue: env.TEMPORAL_TASK_QUEUE });
   return {
     env,
     config,
     db,
     redis,
+    temporal,
     activities,
     close: async () => {
+      await temporal.connection.close();
       redis.disconnect();
       await db.end();
     },

@@ -1,2 +1,3 @@
 // The workflows the worker serves. Deterministic orchestration only: every side effect is an activity.
 export { refreshWorkflow } from './refresh.js';
+export { shopRefreshWorkflow, keysDirtySignal, pendingQuery } from './shop-refresh.js';

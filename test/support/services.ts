@@ -6,7 +6,8 @@ import { configSchema, type Config } from '../../src/config/schema.js';
 import { createPool, type Db } from '../../src/db/pool.js';
 import { createRedis, type RedisClient } from '../../src/redis/client.js';
 import { createInventoryWorker } from '../../src/workers/worker.js';
-import type { Activities } from '../../src/activities/index.js';
+import { createActivities, type ActivityDeps, type Activities } from '../../src/activities/index.js';
+import { createSources } from '../../src/runtime/sources.js';
 
 /**
  * Real services for one test file: the run's PostgreSQL database, Redis under a prefix of this file's own,
@@ -21,6 +22,8 @@ export interface TestServices {
   /** A fresh id for shops, orders and workflow ids, so files and tests never collide. */
   uid(prefix?: string): string;
   startWorker(activities: Activities): Promise<Worker>;
+  /** The production activity set wired to this file's services and the given configuration and Shopify. */
+  activities(config: Config, shopify: ActivityDeps['shopify']): Activities;
   close(): Promise<void>;
 }
 
@@ -46,6 +49,9 @@ export async function connectTestServices(): Promise<TestServices> {
     temporal,
     taskQueue,
     uid: (prefix = 't') => `${prefix}-${randomUUID().slice(0, 8)}`,
+    activities(config, shopify) {
+      return createActivities({ db, redis, config, sources: createSources(config, db), shopify, temporal, taskQueue });
+    },
     async startWorker(activities) {
       const native = await NativeConnection.connect({ address: inject('temporalAddress') });
       const worker = await createInventoryWorker({

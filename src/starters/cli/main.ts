@@ -8,6 +8,7 @@ import { ensureTemporalCli } from '../../temporal/cli-binary.js';
 import { startDevServer } from '../../temporal/dev-server.js';
 import { createAppContext, connectTemporalClient } from '../../runtime/context.js';
 import { createInventoryWorker } from '../../workers/worker.js';
+import { startHttpServer } from '../http/run.js';
 import { configCheck } from './config-check.js';
 import { importMappings, readMappingsFile } from './mappings-import.js';
 import { notAvailableYet } from './not-yet.js';
@@ -36,7 +37,14 @@ export function buildCli(): Command {
   program
     .command('server')
     .description('run the HTTP server (webhooks, source events, WMS allocations, orders)')
-    .action(() => notAvailableYet('server', 'the HTTP server'));
+    .action(async () => {
+      const ctx = await createAppContext();
+      const { app, url } = await startHttpServer(ctx);
+      out(`HTTP server listening on ${url}`);
+      const stop = () => void app.close().then(() => ctx.close());
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
 
   const schedules = program.command('schedules').description('Temporal Schedules for delta sync and reconciliation');
   schedules.command('apply').action(() => notAvailableYet('schedules apply', 'delta sync and reconciliation scheduling'));

@@ -1,0 +1,22 @@
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** One registry per process, served at GET /metrics. Metric names are part of the operator's interface. */
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'isync_' });
+  return {
+    registry,
+    httpRequests: new Counter({ name: 'isync_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['route', 'status'], registers: [registry] }),
+    sourceEvents: new Counter({ name: 'isync_source_events_total', help: 'Source events received, by source and outcome', labelNames: ['source', 'outcome'], registers: [registry] }),
+    webhooks: new Counter({ name: 'isync_webhooks_total', help: 'Shopify webhook deliveries, by topic and outcome', labelNames: ['topic', 'outcome'], registers: [registry] }),
+    handoffSeconds: new Histogram({
+      name: 'isync_handoff_seconds',
+      help: 'Time from request to durable hand-off (recorded, signalled)',
+      labelNames: ['route'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers: [registry],
+    }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
