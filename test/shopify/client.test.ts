@@ -171,6 +171,40 @@ describe('Shopify client against the emulator: guarded writes', () => {
 });
 
 describe('Shopify client against the emulator: throttling, failures and typed errors', () => {
+  it('retries IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED once with a new derived key', async () => {
+    // The emulator has no way to produce this code, so the first mutation's answer is replaced in transit.
+    const shop = seedShop(2);
+    const keys: string[] = [];
+    const fetchImpl: typeof fetch = async (url, init) => {
+      const body = JSON.parse(String(init?.body)) as { variables?: { idempotencyKey?: string } };
+      const key = body.variables?.idempotencyKey;
+      if (key !== undefined) keys.push(key);
+      if (keys.length === 1 && key !== undefined) {
+        const payload = { inventoryAdjustmentGroup: null, userErrors: [{ code: 'IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED', field: null, message: 'use a new key' }] };
+        return Response.json({ data: { inventorySetQuantities: payload } });
+      }
+      return fetch(url, init);
+    };
+    const results = await clientFor(shop, { fetchImpl }).setAvailable(entriesFor(shop, () => 4), { keySalt: 'v1' });
+
+    expect(results.every((r) => r.status === 'applied')).toBe(true);
+    expect(keys).toHaveLength(2);
+    expect(keys[1]).not.toBe(keys[0]);
+    expect(counters(shop).mutationsApplied).toBe(1);
+  });
+
+  it('never hands the access token to its logger, even while retrying', async () => {
+    const shop = seedShop(1);
+    const lines: string[] = [];
+    const record = (obj: Record<string, unknown>, msg?: string) => void lines.push(JSON.stringify({ obj, msg }));
+    const logger = { debug: record, info: record, warn: record, error: record };
+    running.emulator.failNextRequests(shop.domain, 2, { status: 503 });
+    await clientFor(shop, { logger }).setAvailable(entriesFor(shop, () => 1), { keySalt: 'v1' });
+
+    expect(lines.length).toBeGreaterThan(0);
+    expect(lines.join('\n')).not.toContain(shop.token);
+  });
+
   it('handles THROTTLED sent as HTTP 429 and waits the Retry-After seconds (not milliseconds)', async () => {
     const shop = seedShop(1);
     running.emulator.setFaults(shop.domain, { throttleHttpStatus: 429 });
