@@ -148,3 +148,18 @@ describe('faults', () => {
     expect((await control(run.url, 'POST', `/shops/${SHOP_A}/faults`, { errorRate5xx: 2 })).status).toBe(400);
   });
 });
+
+describe('cli', () => {
+  it('runEmulatorFromCli starts an empty emulator on the requested plan', async () => {
+    const { runEmulatorFromCli } = await import('../../../src/shopify/emulator/cli.js');
+    const cli = await runEmulatorFromCli({ port: 0, plan: 'plus' });
+    try {
+      expect(cli.emulator.shops.size).toBe(0);
+      expect(cli.emulator.defaultPlan).toBe('plus');
+      const r = await control(cli.url, 'POST', '/shops', { domain: 'c.myshopify.com', accessToken: 'c' });
+      expect(r.body).toEqual({ domain: 'c.myshopify.com', plan: 'plus' });
+    } finally {
+      await cli.close();
+    }
+  });
+});
