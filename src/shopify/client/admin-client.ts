@@ -1,4 +1,5 @@
 import { createAdminApiClient } from '@shopify/admin-api-client';
+import { Errors } from '../../domain/errors.js';
 import type { ClientLogger } from './types.js';
 
 export const DEFAULT_API_VERSION = '2026-10';
@@ -59,10 +60,19 @@ export function rewriteOrigin(url: string, baseUrl: string | undefined): string 
   return `${base.origin}${basePath}${target.pathname}${target.search}`;
 }
 
+/** The package throws plain Errors for a bad domain or a missing token; ours carry a stable code. */
+function createPackageClient(options: Parameters<typeof createAdminApiClient>[0]): ReturnType<typeof createAdminApiClient> {
+  try {
+    return createAdminApiClient(options);
+  } catch (err) {
+    throw Errors.ConfigInvalid(`cannot build the Shopify client for ${options.storeDomain}: ${(err as Error).message}`, undefined, { cause: err });
+  }
+}
+
 export function createGraphqlTransport(opts: TransportOptions): GraphqlTransport {
   const fetchImpl = opts.fetchImpl ?? fetch;
   const shopDomain = opts.shopDomain;
-  const client = createAdminApiClient({
+  const client = createPackageClient({
     storeDomain: shopDomain,
     apiVersion: opts.apiVersion ?? DEFAULT_API_VERSION,
     accessToken: opts.accessToken,

@@ -1,4 +1,4 @@
-import { Errors } from '../../domain/errors.js';
+import { Errors, InventorySyncError } from '../../domain/errors.js';
 import { sleep } from './budget.js';
 import * as D from './documents.js';
 import type { GraphqlCaller } from './graphql-call.js';
@@ -45,24 +45,43 @@ export async function* runBulkQuery(
   const operation = await waitForBulk(call, started.bulkOperation.id, opts);
   if (operation.url === null) return; // Shopify gives no file when the query matched nothing.
 
-  const response = await fetchImpl(operation.url);
+  const details = { bulkOperationId: operation.id };
+  let response: Response;
+  try {
+    response = await fetchImpl(operation.url);
+  } catch (err) {
+    throw Errors.ShopifyUnavailable(`bulk result download failed: ${(err as Error).message}`, details, { cause: err });
+  }
   if (!response.ok || response.body === null) {
-    throw Errors.ShopifyUnavailable(`bulk result download failed with HTTP ${response.status}`, { bulkOperationId: operation.id });
+    throw Errors.ShopifyUnavailable(`bulk result download failed with HTTP ${response.status}`, details);
   }
   const decoder = new TextDecoder();
   let buffer = '';
-  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-    buffer += decoder.decode(chunk, { stream: true });
-    let newline = buffer.indexOf('\n');
-    while (newline >= 0) {
-      const line = buffer.slice(0, newline).trim();
-      buffer = buffer.slice(newline + 1);
-      if (line !== '') yield JSON.parse(line) as Record<string, unknown>;
-      newline = buffer.indexOf('\n');
+  try {
+    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+      buffer += decoder.decode(chunk, { stream: true });
+      let newline = buffer.indexOf('\n');
+      while (newline >= 0) {
+        const line = buffer.slice(0, newline).trim();
+        buffer = buffer.slice(newline + 1);
+        if (line !== '') yield parseRow(line, details);
+        newline = buffer.indexOf('\n');
+      }
     }
+  } catch (err) {
+    if (err instanceof InventorySyncError) throw err;
+    throw Errors.ShopifyUnavailable(`bulk result download broke off: ${(err as Error).message}`, details, { cause: err });
   }
   const last = (buffer + decoder.decode()).trim();
-  if (last !== '') yield JSON.parse(last) as Record<string, unknown>;
+  if (last !== '') yield parseRow(last, details);
+}
+
+function parseRow(line: string, details: Record<string, unknown>): Record<string, unknown> {
+  try {
+    return JSON.parse(line) as Record<string, unknown>;
+  } catch (err) {
+    throw Errors.ShopifyGraphqlError('bulk result holds a line that is not JSON', details, { cause: err });
+  }
 }
 
 async function waitForBulk(call: GraphqlCaller, id: string, opts: BulkQueryOptions): Promise<BulkOperation> {
