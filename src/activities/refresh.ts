@@ -2,13 +2,17 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config/schema.js';
 import type { Db } from '../db/pool.js';
 import { type AtsComponents, computeAts } from '../domain/ats.js';
-import { Errors } from '../domain/errors.js';
-import { guardKey, checkVersion } from '../guard/version-guard.js';
+import { Errors, InventorySyncError } from '../domain/errors.js';
+import { setTimeout as delay } from 'node:timers/promises';
+import type { InventoryKey } from '../domain/keys.js';
+import { GUARD_LEASE_MS, checkVersion, guardKey, releaseLeases } from '../guard/version-guard.js';
 import type { EntryResult, LevelPair, LevelQuantities, SetAvailableEntry, SetAvailableOptions } from '../shopify/client/types.js';
 import type { SkuLocation, SourceAdapter } from '../sources/adapter.js';
 import { skuLocationKey } from '../sources/adapter.js';
 import { readComponents } from './ats-components.js';
 import { writeAudit, type AuditRow } from './audit.js';
+import type { RacePointContext, RefreshRacePoints } from './race-points.js';
+import { activityExecutionId, nextVersion, recallVersion, rememberVersion } from './refresh-version.js';
 
 /** What refresh needs from Shopify; the budget-aware client implements it. */
 export interface ShopifyInventoryPort {
@@ -22,6 +26,8 @@ export interface RefreshDeps {
   config: Config;
   sources: SourceAdapter[];
   shopify: (shopId: string) => ShopifyInventoryPort;
+  /** Test-only hooks that force interleavings; see race-points.ts. */
+  racePoints?: RefreshRacePoints;
 }
 
 export interface RefreshInput {
@@ -29,6 +35,11 @@ export interface RefreshInput {
   keys: SkuLocation[];
   /** Why: 'source_event', 'claim', 'delta_sync', 'reconciliation', ... (recorded in the audit log). */
   trigger: string;
+  /**
+   * The version of the first computation, when the caller took it (it must be taken before any source is read).
+   * Absent: refresh takes one, and a Temporal retry of the same activity reuses it.
+   */
+  version?: string;
 }
 
 export interface RefreshSummary {
@@ -48,6 +59,8 @@ interface Mapping {
 
 /** A stale compare means Shopify moved under us (an order, a merchant edit): re-read, recompute, new key. */
 const MAX_STALE_ROUNDS = 3;
+/** How often a computation asks again for a key whose lease an older one holds. */
+const LEASE_POLL_MS = 10;
 
 async function loadMappings(db: Db, shopId: string, keys: SkuLocation[]): Promise<Map<string, Mapping>> {
   const { rows } = await db.query<{ sku: string; location_id: string; inventory_item_id: string; shopify_location_id: string }>(
@@ -59,17 +72,22 @@ async function loadMappings(db: Db, shopId: string, keys: SkuLocation[]): Promis
   return new Map(rows.map((r) => [skuLocationKey({ sku: r.sku, locationId: r.location_id }), { inventoryItemId: r.inventory_item_id, shopifyLocationId: r.shopify_location_id }]));
 }
 
-async function nextVersion(db: Db): Promise<bigint> {
-  const { rows } = await db.query<{ v: string }>(`SELECT nextval('ats_version')::text AS v`);
-  return BigInt(rows[0]!.v);
+function errorCodeOf(err: unknown): string {
+  return err instanceof InventorySyncError ? err.code : 'ISYNC_INTERNAL';
 }
 
 export function createRefreshActivities(deps: RefreshDeps) {
   const { db, redis } = deps;
+  const race = deps.racePoints ?? {};
 
-  /** Shopify's quantity as we last saw it, from the guard hash; unknown keys are read from Shopify in bulk. */
+  /**
+   * Shopify's quantity as we last saw it, from the guard hash; unknown keys are read from Shopify in bulk.
+   * Only ever used as the compare value of a compare-and-swap: a wrong one costs a stale round, never a wrong write.
+   */
   async function knownShopifyQuantities(shopId: string, keys: SkuLocation[], mappings: Map<string, Mapping>): Promise<Map<string, number | null>> {
-    const cached = await Promise.all(keys.map((k) => redis.hget(guardKey({ shopId, ...k }), 's')));
+    const pipeline = redis.pipeline();
+    for (const k of keys) pipeline.hget(guardKey({ shopId, ...k }), 's');
+    const cached = ((await pipeline.exec()) ?? []).map(([, v]) => v as string | null);
     const known = new Map<string, number | null>();
     const unknown: SkuLocation[] = [];
     keys.forEach((k, i) => {
@@ -100,90 +118,162 @@ export function createRefreshActivities(deps: RefreshDeps) {
     await pipeline.exec();
   }
 
+  /** The first round's version: the caller's, else this activity execution's earlier one (a retry), else a new one. */
+  async function firstVersion(input: RefreshInput, executionId: string | undefined): Promise<bigint> {
+    if (input.version !== undefined) return BigInt(input.version);
+    const recalled = executionId === undefined ? undefined : await recallVersion(redis, executionId);
+    return recalled ?? nextVersion(db);
+  }
+
+  /**
+   * Asks the guard for the key, waiting while an older computation holds the key's write lease (it is between
+   * its own guard check and its Shopify write). Waits only ever point from newer to older computations, so
+   * they cannot form a cycle; a crashed holder's lease lapses.
+   */
+  async function guardWithLease(key: InventoryKey, version: bigint, ats: number, point: RacePointContext): Promise<{ allowed: true } | { allowed: false; newerVersion: number }> {
+    const deadline = Date.now() + GUARD_LEASE_MS + 1000;
+    let told = false;
+    for (;;) {
+      const verdict = await checkVersion(redis, key, version, ats, GUARD_LEASE_MS);
+      if (verdict.allowed || 'newerVersion' in verdict) return verdict;
+      if (!told) {
+        told = true;
+        await race.whileKeyBusy?.({ ...point, keys: [{ sku: key.sku, locationId: key.locationId }], busyWith: BigInt(verdict.busyWith) });
+      }
+      if (Date.now() > deadline) throw Errors.DependencyUnavailable(`the write lease of ${key.sku} at ${key.locationId} was not released`, { busyWith: verdict.busyWith });
+      await delay(LEASE_POLL_MS);
+    }
+  }
+
+  type Planned = { key: SkuLocation; ats: number; components: AtsComponents };
+
+  /** One compare-and-swap write of a round; returns the keys whose compare was stale. */
+  async function writeRound(shopId: string, trigger: string, mappings: Map<string, Mapping>, toWrite: Planned[], version: bigint, audit: AuditRow[], summary: RefreshSummary): Promise<SkuLocation[]> {
+    const idempotencyKey = `v${version}`;
+    let entries: SetAvailableEntry[] = [];
+    let results: EntryResult[];
+    try {
+      const known = await knownShopifyQuantities(shopId, toWrite.map((w) => w.key), mappings);
+      entries = toWrite.map((w) => {
+        const m = mappings.get(skuLocationKey(w.key))!;
+        return { inventoryItemId: m.inventoryItemId, locationId: m.shopifyLocationId, quantity: w.ats, changeFromQuantity: known.get(skuLocationKey(w.key)) ?? null };
+      });
+      results = await deps.shopify(shopId).setAvailable(entries, {
+        reason: 'correction',
+        referenceDocumentUri: `gid://inventory-sync/Refresh/${version}`,
+        keySalt: idempotencyKey,
+      });
+    } catch (err) {
+      // The guard already holds this version; the retry carries the same one and the guard lets it through.
+      for (const [i, w] of toWrite.entries()) {
+        audit.push({ shopId, ...w.key, trigger, version, components: w.components, ats: w.ats, previousShopify: entries[i]?.changeFromQuantity ?? null, idempotencyKey, outcome: 'error', errorCode: errorCodeOf(err), detail: (err as Error).message });
+      }
+      await writeAudit(db, audit);
+      throw err;
+    }
+
+    const seen: [SkuLocation, number][] = [];
+    const stale: SkuLocation[] = [];
+    results.forEach((r, i) => {
+      const w = toWrite[i]!;
+      const previous = entries[i]!.changeFromQuantity;
+      const row: AuditRow = { shopId, ...w.key, trigger, version, components: w.components, ats: w.ats, previousShopify: previous, idempotencyKey, outcome: r.status };
+      if (r.status === 'applied') {
+        row.delta = previous === null ? null : w.ats - previous;
+        seen.push([w.key, r.quantityAfter]);
+        if (previous === w.ats) summary.unchanged++;
+        else summary.applied++;
+        summary.written[skuLocationKey(w.key)] = w.ats;
+      } else if (r.status === 'stale') {
+        if (r.actual !== null) seen.push([w.key, r.actual]);
+        row.errorCode = Errors.ShopifyStaleCompare.code;
+        row.detail = `Shopify held ${r.actual ?? 'unknown'}, not ${previous}`;
+        stale.push(w.key);
+      } else {
+        row.errorCode = r.code;
+        row.detail = r.message;
+        summary.failed++;
+      }
+      audit.push(row);
+    });
+    await rememberShopify(shopId, seen);
+    await writeAudit(db, audit);
+    return stale;
+  }
+
   /**
    * Computes ATS for a batch of keys of one shop and makes Shopify's `available` equal to it, through the
-   * version guard and a compare-and-swap write. One audit row per key and write.
+   * version guard and a compare-and-swap write. One audit row per key and write, stored as each round ends so
+   * the audit log's order is the order in which writes reached Shopify.
    */
   async function refreshKeys(input: RefreshInput): Promise<RefreshSummary> {
     const { shopId, trigger } = input;
+    const executionId = activityExecutionId();
     const summary: RefreshSummary = { version: '', applied: 0, unchanged: 0, skipped: 0, failed: 0, written: {} };
-    const audit: AuditRow[] = [];
     const mappings = await loadMappings(db, shopId, input.keys);
+    const unmapped: AuditRow[] = [];
     let pending: SkuLocation[] = [];
     for (const k of dedupe(input.keys)) {
       if (mappings.has(skuLocationKey(k))) pending.push(k);
       else {
-        audit.push({ shopId, ...k, trigger, outcome: 'unmapped', errorCode: Errors.UnknownSku.code });
+        unmapped.push({ shopId, ...k, trigger, outcome: 'unmapped', errorCode: Errors.UnknownSku.code });
         summary.skipped++;
       }
     }
+    await writeAudit(db, unmapped);
 
     for (let round = 0; round < MAX_STALE_ROUNDS && pending.length > 0; round++) {
       // The version is taken before any source is read, so a computation that read older data carries an older version.
-      const version = await nextVersion(db);
+      const version = round === 0 ? await firstVersion(input, executionId) : await nextVersion(db);
+      if (executionId !== undefined) await rememberVersion(redis, executionId, version);
       summary.version = version.toString();
-      const components = await readComponents(deps, shopId, pending);
-      const toWrite: { key: SkuLocation; ats: number; components: AtsComponents }[] = [];
-      for (const key of pending) {
-        const c = components.get(skuLocationKey(key))!;
-        if (c.status === 'no_on_hand') {
-          audit.push({ shopId, ...key, trigger, version, outcome: 'no_on_hand', detail: 'no ERP holds an on-hand quantity for this key' });
-          summary.skipped++;
-          continue;
-        }
-        const ats = computeAts(c.components);
-        const verdict = await checkVersion(redis, { shopId, ...key }, version, ats);
-        if (!verdict.allowed) {
-          audit.push({ shopId, ...key, trigger, version, components: c.components, ats, outcome: 'superseded', detail: `version ${verdict.newerVersion} is newer` });
-          summary.skipped++;
-          continue;
-        }
-        toWrite.push({ key, ats, components: c.components });
+      const point: RacePointContext = { shopId, keys: pending, version, round };
+      await race.afterVersionTaken?.(point);
+
+      const audit: AuditRow[] = [];
+      let components: Awaited<ReturnType<typeof readComponents>>;
+      try {
+        components = await readComponents(deps, shopId, pending);
+      } catch (err) {
+        // Never write an ATS that treated a missing component as zero: the whole batch fails and is retried.
+        await writeAudit(db, pending.map((k) => ({ shopId, ...k, trigger, version, outcome: 'source_failed', errorCode: errorCodeOf(err), detail: (err as Error).message })));
+        throw err;
       }
-      if (toWrite.length === 0) break;
+      await race.afterComponentsRead?.(point);
 
-      const known = await knownShopifyQuantities(shopId, toWrite.map((w) => w.key), mappings);
-      const entries = toWrite.map((w) => {
-        const m = mappings.get(skuLocationKey(w.key))!;
-        return { inventoryItemId: m.inventoryItemId, locationId: m.shopifyLocationId, quantity: w.ats, changeFromQuantity: known.get(skuLocationKey(w.key)) ?? null };
-      });
-      const results = await deps.shopify(shopId).setAvailable(entries, {
-        reason: 'correction',
-        referenceDocumentUri: `gid://inventory-sync/Refresh/${version}`,
-        keySalt: `v${version}`,
-      });
-
-      const seen: [SkuLocation, number][] = [];
-      const stale: SkuLocation[] = [];
-      results.forEach((r, i) => {
-        const w = toWrite[i]!;
-        const previous = entries[i]!.changeFromQuantity;
-        const row: AuditRow = { shopId, ...w.key, trigger, version, components: w.components, ats: w.ats, previousShopify: previous, idempotencyKey: `v${version}`, outcome: r.status };
-        if (r.status === 'applied') {
-          row.delta = previous === null ? null : w.ats - previous;
-          seen.push([w.key, r.quantityAfter]);
-          if (previous === w.ats) summary.unchanged++;
-          else summary.applied++;
-          summary.written[skuLocationKey(w.key)] = w.ats;
-        } else if (r.status === 'stale') {
-          if (r.actual !== null) seen.push([w.key, r.actual]);
-          row.detail = `Shopify held ${r.actual ?? 'unknown'}, not ${previous}`;
-          stale.push(w.key);
-        } else {
-          row.errorCode = r.code;
-          row.detail = r.message;
-          summary.failed++;
+      const toWrite: Planned[] = [];
+      try {
+        for (const key of pending) {
+          const c = components.get(skuLocationKey(key))!;
+          if (c.status === 'no_on_hand') {
+            audit.push({ shopId, ...key, trigger, version, outcome: 'no_on_hand', detail: 'no ERP holds an on-hand quantity for this key' });
+            summary.skipped++;
+            continue;
+          }
+          const ats = computeAts(c.components);
+          const verdict = await guardWithLease({ shopId, ...key }, version, ats, point);
+          if (!verdict.allowed) {
+            audit.push({ shopId, ...key, trigger, version, components: c.components, ats, outcome: 'superseded', errorCode: Errors.StaleVersion.code, detail: `version ${verdict.newerVersion} is newer` });
+            summary.skipped++;
+            continue;
+          }
+          toWrite.push({ key, ats, components: c.components });
         }
-        audit.push(row);
-      });
-      await rememberShopify(shopId, seen);
-      pending = stale;
+        if (toWrite.length === 0) {
+          await writeAudit(db, audit);
+          pending = [];
+          break;
+        }
+        await race.beforeShopifyWrite?.({ ...point, keys: toWrite.map((w) => w.key) });
+        pending = await writeRound(shopId, trigger, mappings, toWrite, version, audit, summary);
+      } finally {
+        await releaseLeases(redis, toWrite.map((w) => ({ shopId, ...w.key })), version);
+      }
     }
-    for (const k of pending) {
-      audit.push({ shopId, ...k, trigger, outcome: 'stale_exhausted', detail: `still stale after ${MAX_STALE_ROUNDS} rounds; the next refresh or reconciliation retries` });
-      summary.failed++;
+    if (pending.length > 0) {
+      await writeAudit(db, pending.map((k) => ({ shopId, ...k, trigger, outcome: 'stale_exhausted', errorCode: Errors.ShopifyStaleCompare.code, detail: `still stale after ${MAX_STALE_ROUNDS} rounds; the next refresh or reconciliation retries` })));
+      summary.failed += pending.length;
     }
-    await writeAudit(db, audit);
     return summary;
   }
 
