@@ -1,14 +1,16 @@
 import { withFailureTypes } from './failures.js';
 import { createMarkDirtyActivities, type MarkDirtyDeps } from './mark-dirty.js';
 import { createRefreshActivities, type RefreshDeps } from './refresh.js';
+import { createReservationActivities, type ReservationDeps } from './reservation-activities.js';
 
-export type ActivityDeps = RefreshDeps & MarkDirtyDeps;
+export type ActivityDeps = RefreshDeps & MarkDirtyDeps & ReservationDeps;
 
 /** Every activity the worker registers, built from injected dependencies (no globals): tests pass real clients. */
 export function createActivities(deps: ActivityDeps) {
   return withFailureTypes({
     ...createRefreshActivities(deps),
     ...createMarkDirtyActivities(deps),
+    ...createReservationActivities(deps),
   });
 }
 

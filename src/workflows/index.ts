@@ -1,3 +1,4 @@
 // The workflows the worker serves. Deterministic orchestration only: every side effect is an activity.
 export { refreshWorkflow } from './refresh.js';
 export { shopRefreshWorkflow, keysDirtySignal, pendingQuery } from './shop-refresh.js';
+export { reservationWorkflow, orderEventSignal, allocationSignal, statusQuery } from './reservation.js';

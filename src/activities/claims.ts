@@ -1,0 +1,153 @@
+import type { PoolClient } from 'pg';
+import type { Db } from '../db/pool.js';
+import {
+  isTerminal,
+  stateOfLines,
+  type ClaimLine,
+  type ClaimLineStatus,
+  type OrderOrigin,
+  type ReservationState,
+} from '../domain/reservation-model.js';
+import type { SkuLocation } from '../sources/adapter.js';
+
+export interface ClaimsDeps {
+  db: Db;
+}
+
+export interface ClaimsOutcome {
+  state: ReservationState;
+  lines: ClaimLineStatus[];
+  /** Keys whose open claims changed: the caller marks them dirty so Shopify follows. */
+  changedKeys: SkuLocation[];
+}
+
+export interface ApplyClaimsInput {
+  shopId: string;
+  orderId: string;
+  workflowId: string;
+  origin: OrderOrigin;
+  /** Every line the order holds now (a set, not a delta: a retried or repeated call changes nothing). */
+  lines: ClaimLine[];
+  /** A terminal state releases every claim; absent, the state follows the lines. */
+  terminal?: ReservationState;
+  lastEventAt: string | null;
+  expiresAt: string | null;
+}
+
+export interface StoredReservation {
+  origin: OrderOrigin;
+  state: ReservationState;
+  lastEventAt: string | null;
+  expiresAt: string | null;
+  lines: ClaimLineStatus[];
+}
+
+type LineRow = { line_id: string; sku: string; location_id: string; claimed: number; allocated: number; shopify_adjusted: number };
+
+export function toStatus(r: LineRow): ClaimLineStatus {
+  return { lineId: r.line_id, sku: r.sku, locationId: r.location_id, claimed: r.claimed, allocated: r.allocated, shopifyAdjusted: r.shopify_adjusted };
+}
+
+export async function inTransaction<T>(db: Db, work: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await db.connect();
+  try {
+    await client.query('BEGIN');
+    const out = await work(client);
+    await client.query('COMMIT');
+    return out;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+/** Locks the order's claim lines (in primary-key order, so concurrent writers cannot deadlock). */
+export async function lockLines(client: PoolClient, shopId: string, orderId: string): Promise<LineRow[]> {
+  const { rows } = await client.query<LineRow>(
+    `SELECT line_id, sku, location_id, claimed, allocated, shopify_adjusted FROM claim_lines
+      WHERE shop_id = $1 AND order_id = $2 ORDER BY line_id FOR UPDATE`,
+    [shopId, orderId],
+  );
+  return rows;
+}
+
+export async function readReservation(db: Db, shopId: string, orderId: string): Promise<StoredReservation | null> {
+  const { rows } = await db.query<{ origin: OrderOrigin; state: ReservationState; last_event_at: Date | null; expires_at: Date | null }>(
+    'SELECT origin, state, last_event_at, expires_at FROM reservations WHERE shop_id = $1 AND order_id = $2',
+    [shopId, orderId],
+  );
+  const r = rows[0];
+  if (!r) return null;
+  const lines = await db.query<LineRow>(
+    'SELECT line_id, sku, location_id, claimed, allocated, shopify_adjusted FROM claim_lines WHERE shop_id = $1 AND order_id = $2 ORDER BY line_id',
+    [shopId, orderId],
+  );
+  return {
+    origin: r.origin,
+    state: r.state,
+    lastEventAt: r.last_event_at?.toISOString() ?? null,
+    expiresAt: r.expires_at?.toISOString() ?? null,
+    lines: lines.rows.map(toStatus),
+  };
+}
+
+/** Creates the reservation row if absent (origin unknown yet counts as Shopify until an order event says). */
+export async function ensureReservation(client: PoolClient, shopId: string, orderId: string, workflowId: string, origin: OrderOrigin): Promise<void> {
+  await client.query(
+    `INSERT INTO reservations (shop_id, order_id, origin, state, workflow_id) VALUES ($1, $2, $3, 'pending', $4)
+     ON CONFLICT (shop_id, order_id) DO NOTHING`,
+    [shopId, orderId, origin, workflowId],
+  );
+}
+
+/**
+ * Makes the order's claim lines equal to what it holds now, in one transaction: claimed = quantity - allocated
+ * (units the WMS allocated are counted through wmsAllocated, never twice), lines gone from the order drop to zero.
+ */
+export async function applyClaims(deps: ClaimsDeps, input: ApplyClaimsInput): Promise<ClaimsOutcome> {
+  return inTransaction(deps.db, async (client) => {
+    await client.query(
+      `INSERT INTO reservations (shop_id, order_id, origin, state, workflow_id, expires_at, last_event_at)
+       VALUES ($1, $2, $3, 'pending', $4, $5, $6)
+       ON CONFLICT (shop_id, order_id) DO UPDATE SET origin = EXCLUDED.origin, updated_at = now(),
+         expires_at = COALESCE(EXCLUDED.expires_at, reservations.expires_at),
+         last_event_at = GREATEST(reservations.last_event_at, EXCLUDED.last_event_at)`,
+      [input.shopId, input.orderId, input.origin, input.workflowId, input.expiresAt, input.lastEventAt],
+    );
+    const existing = new Map((await lockLines(client, input.shopId, input.orderId)).map((r) => [r.line_id, r]));
+    const desired = new Map(input.terminal ? [] : input.lines.map((l) => [l.lineId, l]));
+    const changed = new Map<string, SkuLocation>();
+    const ids = [...new Set([...existing.keys(), ...desired.keys()])].sort();
+    for (const id of ids) {
+      const want = desired.get(id);
+      const had = existing.get(id);
+      const claimed = want ? Math.max(0, want.quantity - (had?.allocated ?? 0)) : 0;
+      if (had && had.claimed === claimed) continue;
+      if (!had && claimed === 0) continue;
+      const sku = had?.sku ?? want!.sku;
+      const locationId = had?.location_id ?? want!.locationId;
+      await client.query(
+        `INSERT INTO claim_lines (shop_id, order_id, line_id, sku, location_id, claimed) VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (shop_id, order_id, line_id) DO UPDATE SET claimed = EXCLUDED.claimed, updated_at = now()`,
+        [input.shopId, input.orderId, id, sku, locationId, claimed],
+      );
+      changed.set(`${sku}|${locationId}`, { sku, locationId });
+    }
+    const lines = (await lockLines(client, input.shopId, input.orderId)).map(toStatus);
+    const state = input.terminal ?? stateOfLines(lines);
+    await client.query('UPDATE reservations SET state = $3, updated_at = now() WHERE shop_id = $1 AND order_id = $2', [input.shopId, input.orderId, state]);
+    return { state, lines, changedKeys: [...changed.values()] };
+  });
+}
+
+/** The state a reservation should show after its lines changed outside an order event (a WMS confirmation). */
+export async function settleState(client: PoolClient, shopId: string, orderId: string, lines: ClaimLineStatus[]): Promise<ReservationState> {
+  const { rows } = await client.query<{ state: ReservationState }>('SELECT state FROM reservations WHERE shop_id = $1 AND order_id = $2', [shopId, orderId]);
+  const current = rows[0]?.state ?? 'pending';
+  if (isTerminal(current) || current === 'pending') return current;
+  const next = stateOfLines(lines);
+  await client.query('UPDATE reservations SET state = $3, updated_at = now() WHERE shop_id = $1 AND order_id = $2', [shopId, orderId, next]);
+  return next;
+}

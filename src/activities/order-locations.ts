@@ -1,0 +1,103 @@
+import type { Db } from '../db/pool.js';
+import { claimLineId, type ClaimLine, type OrderLineRef } from '../domain/reservation-model.js';
+import type { AdjustAvailableResult } from '../shopify/client/inventory.js';
+import type { AdjustAvailableChange, AdjustAvailableOptions, OrderFulfillment } from '../shopify/client/types.js';
+
+/** What the reservation activities need from a shop's Admin API; the budget-aware client implements it. */
+export interface ShopifyOrderPort {
+  fetchOrderFulfillment(orderId: string): Promise<OrderFulfillment | null>;
+  adjustAvailable(changes: AdjustAvailableChange[], opts: AdjustAvailableOptions): Promise<AdjustAvailableResult[]>;
+}
+
+export interface OrderLocationDeps {
+  db: Db;
+  shopify: (shopId: string) => ShopifyOrderPort;
+}
+
+export interface ResolveShopifyLinesInput {
+  shopId: string;
+  orderId: string;
+  posShopifyLocationId?: string | null;
+  /** From the webhook: used for POS orders, whose location the order carries. */
+  lines?: OrderLineRef[];
+}
+
+export interface ResolvedLines {
+  /** False when Shopify no longer knows the order. */
+  found: boolean;
+  lines: ClaimLine[];
+  /** `variant@location` pairs with no mapping: not claimed, reported. */
+  unmapped: string[];
+}
+
+/** Units of fulfillment orders in these states are still committed at their assigned location. */
+const COMMITTED_STATUSES = new Set(['OPEN', 'IN_PROGRESS', 'SCHEDULED', 'ON_HOLD', 'INCOMPLETE']);
+
+export function numericId(id: string | number): string {
+  return String(id).replace(/^gid:\/\/shopify\/[A-Za-z]+\//, '');
+}
+
+const gid = (type: string, id: string | number) => `gid://shopify/${type}/${numericId(id)}`;
+
+interface MappingRow {
+  sku: string;
+  location_id: string;
+  variant_id: string;
+  shopify_location_id: string;
+}
+
+/** variant@shopifyLocation -> our (sku, location); mappings may hold gids or bare numbers. */
+async function mapPairs(db: Db, shopId: string, variants: string[]): Promise<Map<string, { sku: string; locationId: string }>> {
+  const forms = [...new Set(variants.flatMap((v) => [numericId(v), gid('ProductVariant', v)]))];
+  const { rows } = await db.query<MappingRow>(
+    'SELECT sku, location_id, variant_id, shopify_location_id FROM mappings WHERE shop_id = $1 AND variant_id = ANY($2::text[])',
+    [shopId, forms],
+  );
+  return new Map(rows.map((r) => [`${numericId(r.variant_id)}@${numericId(r.shopify_location_id)}`, { sku: r.sku, locationId: r.location_id }]));
+}
+
+/**
+ * Where each line of a Shopify order is committed, in our sku and location terms. Line items carry no location:
+ * POS orders carry the order's location; every other order is read from its fulfillment orders, whose assigned
+ * location is where Shopify committed the units (and follows a move).
+ */
+export async function resolveShopifyLines(deps: OrderLocationDeps, input: ResolveShopifyLinesInput): Promise<ResolvedLines> {
+  const placed: { lineId: string; variantId: string; shopifyLocationId: string; quantity: number }[] = [];
+  if (input.posShopifyLocationId) {
+    for (const l of input.lines ?? []) {
+      if (l.variantId) placed.push({ lineId: numericId(l.lineId), variantId: l.variantId, shopifyLocationId: input.posShopifyLocationId, quantity: l.quantity });
+    }
+  } else {
+    const fulfillment = await deps.shopify(input.shopId).fetchOrderFulfillment(gid('Order', input.orderId));
+    if (!fulfillment) return { found: false, lines: [], unmapped: [] };
+    const foIds = fulfillment.fulfillmentOrders.map((fo) => numericId(fo.id));
+    if (foIds.length > 0) {
+      await deps.db.query(
+        `INSERT INTO order_fulfillment_orders (shop_id, fulfillment_order_id, order_id) SELECT $1, unnest($2::text[]), $3 ON CONFLICT DO NOTHING`,
+        [input.shopId, foIds, input.orderId],
+      );
+    }
+    for (const fo of fulfillment.fulfillmentOrders) {
+      if (!COMMITTED_STATUSES.has(fo.status.toUpperCase()) || !fo.locationId) continue;
+      for (const l of fo.lines) {
+        if (l.remainingQuantity > 0 && l.variantId) {
+          placed.push({ lineId: numericId(l.lineItemId), variantId: l.variantId, shopifyLocationId: fo.locationId, quantity: l.remainingQuantity });
+        }
+      }
+    }
+  }
+  const mapping = await mapPairs(deps.db, input.shopId, placed.map((p) => p.variantId));
+  const lines = new Map<string, ClaimLine>();
+  const unmapped: string[] = [];
+  for (const p of placed) {
+    const ours = mapping.get(`${numericId(p.variantId)}@${numericId(p.shopifyLocationId)}`);
+    if (!ours) {
+      unmapped.push(`${numericId(p.variantId)}@${numericId(p.shopifyLocationId)}`);
+      continue;
+    }
+    const id = claimLineId(p.lineId, ours.locationId);
+    const prev = lines.get(id);
+    lines.set(id, { lineId: id, sku: ours.sku, locationId: ours.locationId, quantity: (prev?.quantity ?? 0) + p.quantity });
+  }
+  return { found: true, lines: [...lines.values()], unmapped };
+}

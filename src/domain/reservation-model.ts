@@ -1,0 +1,142 @@
+/**
+ * The reservation of one order: the shapes its workflow receives and reports, and the pure rules both sides use.
+ * Imported by workflow code, so nothing here may touch Node built-ins or I/O.
+ * Signals and inputs carry ids and quantities only: no customer data ever enters a workflow history.
+ */
+
+/** `shopify`: Shopify already moved the units to committed. `external`: we adjust Shopify ourselves. */
+export type OrderOrigin = 'shopify' | 'external';
+
+export type ReservationState =
+  | 'pending' // the workflow exists, no order event applied yet (e.g. a WMS confirmation arrived first)
+  | 'open' // order known, nothing claimed (all lines zero)
+  | 'claimed'
+  | 'partially_allocated'
+  | 'allocated'
+  | 'cancelled'
+  | 'fulfilled'
+  | 'expired';
+
+export const TERMINAL_STATES: readonly ReservationState[] = ['cancelled', 'fulfilled', 'expired'];
+
+export function isTerminal(state: ReservationState): boolean {
+  return TERMINAL_STATES.includes(state);
+}
+
+/** A line as an order event carries it. External orders name our sku and location; Shopify orders cannot. */
+export interface OrderLineRef {
+  lineId: string;
+  quantity: number;
+  variantId?: string | null;
+  sku?: string | null;
+  locationId?: string | null;
+}
+
+export type OrderEventKind = 'created' | 'updated' | 'edited' | 'cancelled' | 'fulfilled' | 'moved';
+
+export interface OrderEvent {
+  kind: OrderEventKind;
+  origin: OrderOrigin;
+  /** The order's own clock (Shopify `updated_at`, the channel's timestamp): an older event never rolls state back. */
+  at: string;
+  /** Webhook id or request id, for the record. */
+  deliveryId: string;
+  lines?: OrderLineRef[];
+  /** Shopify POS orders carry the location they were sold at. */
+  posShopifyLocationId?: string | null;
+}
+
+/** The WMS knows the order line, our sku and location: enough to convert even before the order's lines are known. */
+export interface AllocationLine {
+  lineId: string;
+  sku: string;
+  locationId: string;
+  quantity: number;
+}
+
+/** The WMS confirms it allocated units of an order's lines. `occurredAt` is on the WMS's clock. */
+export interface AllocationEvent {
+  allocationId: string;
+  source: string;
+  occurredAt: string;
+  lines: AllocationLine[];
+}
+
+export interface ReservationInput {
+  shopId: string;
+  orderId: string;
+  /** `reservations.ttl_seconds` ?? ttl_hours * 3600, fixed when the workflow starts. */
+  ttlSeconds: number;
+  autoReleaseEnabled: boolean;
+}
+
+/** One claim line: a (line item, location) pair, since a line can be split over fulfillment orders. */
+export interface ClaimLine {
+  lineId: string;
+  sku: string;
+  locationId: string;
+  quantity: number;
+}
+
+export interface ClaimLineStatus {
+  lineId: string;
+  sku: string;
+  locationId: string;
+  claimed: number;
+  allocated: number;
+  shopifyAdjusted: number;
+}
+
+export interface ReservationStatus {
+  shopId: string;
+  orderId: string;
+  origin: OrderOrigin | null;
+  state: ReservationState;
+  lines: ClaimLineStatus[];
+  lastEventAt: string | null;
+  expiresAt: string | null;
+  /** Deliveries dropped because they were older than what was already applied. */
+  staleEventsIgnored: number;
+  /** Where the answer came from: the running workflow, or the database row once it has closed. */
+  source?: 'workflow' | 'database';
+}
+
+export const RESERVATION_WORKFLOW_TYPE = 'reservationWorkflow';
+export const ORDER_EVENT_SIGNAL = 'orderEvent';
+export const ALLOCATION_SIGNAL = 'wmsAllocation';
+export const STATUS_QUERY = 'status';
+
+export function claimLineId(lineId: string, locationId: string): string {
+  return `${lineId}@${locationId}`;
+}
+
+/** The state a live reservation is in, from its lines. */
+export function stateOfLines(lines: Pick<ClaimLineStatus, 'claimed' | 'allocated'>[]): ReservationState {
+  const claimed = lines.reduce((s, l) => s + l.claimed, 0);
+  const allocated = lines.reduce((s, l) => s + l.allocated, 0);
+  if (claimed > 0 && allocated > 0) return 'partially_allocated';
+  if (claimed > 0) return 'claimed';
+  if (allocated > 0) return 'allocated';
+  return 'open';
+}
+
+/** Timestamps compared as instants (ISO strings of different precision do not sort as text). */
+export function isOlder(at: string, than: string | null): boolean {
+  return than !== null && Date.parse(at) < Date.parse(than);
+}
+
+export function laterOf(a: string | null, b: string): string {
+  return a === null || Date.parse(b) > Date.parse(a) ? b : a;
+}
+
+/** External orders name our sku and location on each line; repeated (line, location) pairs add up. */
+export function externalClaimLines(lines: OrderLineRef[]): ClaimLine[] {
+  const out = new Map<string, ClaimLine>();
+  for (const l of lines) {
+    if (!l.sku || !l.locationId) continue;
+    const id = claimLineId(l.lineId, l.locationId);
+    const prev = out.get(id);
+    out.set(id, { lineId: id, sku: l.sku, locationId: l.locationId, quantity: (prev?.quantity ?? 0) + l.quantity });
+  }
+  return [...out.values()];
+}

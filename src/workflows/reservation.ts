@@ -1,0 +1,154 @@
+import {
+  allHandlersFinished,
+  condition,
+  defineQuery,
+  defineSignal,
+  log,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
+import {
+  ALLOCATION_SIGNAL,
+  externalClaimLines,
+  isOlder,
+  isTerminal,
+  laterOf,
+  ORDER_EVENT_SIGNAL,
+  STATUS_QUERY,
+  type AllocationEvent,
+  type ClaimLine,
+  type ClaimLineStatus,
+  type OrderEvent,
+  type ReservationInput,
+  type ReservationState,
+  type ReservationStatus,
+} from '../domain/reservation-model.js';
+import type { SkuLocation } from '../sources/adapter.js';
+import { OrderIdKey, ReservationStateKey, ShopIdKey, SkuKey } from '../temporal/search-attributes.js';
+import { defaultActivityOptions } from './retry-policy.js';
+
+export const orderEventSignal = defineSignal<[OrderEvent]>(ORDER_EVENT_SIGNAL);
+export const allocationSignal = defineSignal<[AllocationEvent]>(ALLOCATION_SIGNAL);
+export const statusQuery = defineQuery<ReservationStatus>(STATUS_QUERY);
+
+const { loadReservation, resolveShopifyLines, applyClaims, convertAllocation, syncShopifyAdjustments, raiseReservationAlert, markDirty } =
+  proxyActivities<Activities>(defaultActivityOptions);
+
+type Inbox = { type: 'order'; event: OrderEvent } | { type: 'allocation'; event: AllocationEvent };
+
+/**
+ * One order's claim on stock, from its first event to cancelled, fulfilled or expired (flow 1 of the brief).
+ * Events are queued by the signal handlers and applied one at a time, so activities never race each other.
+ * Shopify orders: Shopify already moved the units to committed, so we claim (ATS drops, Shopify stays equal to
+ * it) and never adjust Shopify. External orders: we also take the units off Shopify's available ourselves.
+ */
+export async function reservationWorkflow(input: ReservationInput): Promise<ReservationStatus> {
+  const { shopId, orderId } = input;
+  const workflowId = workflowInfo().workflowId;
+  const inbox: Inbox[] = [];
+  const status: ReservationStatus = { shopId, orderId, origin: null, state: 'pending', lines: [], lastEventAt: null, expiresAt: null, staleEventsIgnored: 0 };
+  setHandler(orderEventSignal, (event) => void inbox.push({ type: 'order', event }));
+  setHandler(allocationSignal, (event) => void inbox.push({ type: 'allocation', event }));
+  setHandler(statusQuery, () => status);
+
+  // A run started after an earlier one closed (a late delivery) continues from the database, never from scratch.
+  const prior = await loadReservation({ shopId, orderId });
+  if (prior) Object.assign(status, { origin: prior.origin, state: prior.state, lines: prior.lines, lastEventAt: prior.lastEventAt, expiresAt: prior.expiresAt });
+  const expiresAtMs = prior?.expiresAt ? Date.parse(prior.expiresAt) : Date.now() + input.ttlSeconds * 1000;
+  status.expiresAt = new Date(expiresAtMs).toISOString();
+  const published = { view: '' };
+  let expiryDone = prior !== null && isTerminal(prior.state);
+  publish(status, published);
+
+  const markKeysDirty = async (keys: SkuLocation[], trigger: string) => {
+    if (keys.length > 0) await markDirty({ shopId, keys, trigger });
+  };
+
+  const claim = async (lines: ClaimLine[], terminal?: ReservationState) => {
+    const out = await applyClaims({ shopId, orderId, workflowId, origin: status.origin ?? 'shopify', lines, lastEventAt: status.lastEventAt, expiresAt: status.expiresAt, ...(terminal ? { terminal } : {}) });
+    status.lines = out.lines;
+    status.state = out.state;
+    if (status.origin === 'external' && terminal !== 'fulfilled') {
+      // Shipped units left stock for good; cancelled and expired ones come back: reverse what we took.
+      status.lines = await syncShopifyAdjustments({ shopId, orderId, release: terminal !== undefined });
+    }
+    await markKeysDirty(out.changedKeys, terminal ? `reservation_${terminal}` : 'claim');
+  };
+
+  const onOrderEvent = async (e: OrderEvent) => {
+    status.origin ??= e.origin;
+    // Terminal states are sticky, and an older delivery (a stale retry, a create after its cancel) changes nothing.
+    if (isTerminal(status.state) || isOlder(e.at, status.lastEventAt)) {
+      status.staleEventsIgnored += 1;
+      return;
+    }
+    status.lastEventAt = laterOf(status.lastEventAt, e.at);
+    if (e.kind === 'cancelled' || e.kind === 'fulfilled') return claim([], e.kind);
+    if (status.origin === 'external') return claim(externalClaimLines(e.lines ?? []));
+    const resolved = await resolveShopifyLines({ shopId, orderId, posShopifyLocationId: e.posShopifyLocationId ?? null, lines: e.lines ?? [] });
+    if (resolved.unmapped.length > 0) {
+      await raiseReservationAlert({ kind: 'unmapped_order_line', shopId, subject: orderId, details: { variantAtLocation: resolved.unmapped } });
+    }
+    if (!resolved.found) return;
+    return claim(resolved.lines);
+  };
+
+  const onAllocation = async (a: AllocationEvent) => {
+    const out = await convertAllocation({ shopId, orderId, workflowId, origin: status.origin, allocation: a });
+    status.lines = out.lines;
+    if (!isTerminal(status.state) && status.state !== 'pending') status.state = out.state;
+    await markKeysDirty(out.changedKeys, 'wms_allocation');
+  };
+
+  // THE EXPIRY TIMER: units claimed but not allocated by the WMS within the TTL are released (when
+  // auto_release_enabled) and an alert is raised. Fires once; allocation or a terminal event makes it moot.
+  const onExpiry = async () => {
+    expiryDone = true;
+    const claimed = sumClaimed(status.lines);
+    if (claimed === 0 && status.state !== 'pending') return;
+    const release = input.autoReleaseEnabled;
+    log.warn('reservation expired', { shopId, orderId, claimed, released: release });
+    await raiseReservationAlert({ kind: 'reservation_expired', shopId, subject: orderId, details: { claimed, released: release, expiresAt: status.expiresAt } });
+    if (release) await claim([], 'expired');
+  };
+
+  for (;;) {
+    if (inbox.length === 0 && isTerminal(status.state)) break;
+    const timerArmed = !expiryDone && !isTerminal(status.state);
+    const arrived = timerArmed
+      ? await condition(() => inbox.length > 0, Math.max(1, expiresAtMs - Date.now()))
+      : (await condition(() => inbox.length > 0), true);
+    if (!arrived) {
+      await onExpiry();
+    } else {
+      const next = inbox.shift()!;
+      if (next.type === 'order') await onOrderEvent(next.event);
+      else await onAllocation(next.event);
+    }
+    publish(status, published);
+  }
+  await condition(allHandlersFinished);
+  return status;
+}
+
+function sumClaimed(lines: ClaimLineStatus[]): number {
+  return lines.reduce((s, l) => s + l.claimed, 0);
+}
+
+/** Keeps the operator's view current: any order is found in the Web UI by shop, order, sku or state. */
+function publish(status: ReservationStatus, last: { view: string }): void {
+  const skus = [...new Set(status.lines.map((l) => l.sku))].sort();
+  const view = `${status.state}|${skus.join(',')}`;
+  // Only changes are recorded: each upsert is an event in the history.
+  if (view === last.view) return;
+  last.view = view;
+  upsertSearchAttributes([
+    { key: ShopIdKey, value: status.shopId },
+    { key: OrderIdKey, value: status.orderId },
+    { key: ReservationStateKey, value: status.state },
+    { key: SkuKey, value: skus },
+  ]);
+}
