@@ -21,7 +21,9 @@ function stddev(xs: number[]): number {
  */
 export function safetyBufferUnits(cfg: SafetyBufferConfig, input: BufferInputs): number {
   const override = cfg.overrides[input.sku];
-  const strategy = override?.strategy ?? cfg.strategy;
+  // An override that names only units (or only a percentage) means that strategy for this SKU: `{ units: 5 }`
+  // under a dynamic default must hold back 5, not be silently ignored.
+  const strategy = override?.strategy ?? (override?.units !== undefined ? 'static' : override?.percentage !== undefined ? 'dynamic' : cfg.strategy);
   const onHand = Math.max(0, input.erpOnHand);
   switch (strategy) {
     case 'static':
