@@ -11,9 +11,9 @@ export interface ConfigProblem {
 
 /** Parses and validates a configuration text; returns every problem rather than the first. */
 export function parseConfig(text: string): { config?: Config; problems: ConfigProblem[] } {
-  const doc = parseDocument(text, { prettyErrors: false });
+  const doc = parseDocument(text);
   if (doc.errors.length > 0) {
-    return { problems: doc.errors.map((e) => ({ path: `line ${e.linePos?.[0]?.line ?? '?'}`, message: e.message })) };
+    return { problems: doc.errors.map((e) => ({ path: `line ${e.linePos?.[0]?.line ?? '?'}`, message: e.message.split('\n')[0] ?? e.message })) };
   }
   const result = configSchema.safeParse(doc.toJS() ?? {});
   if (result.success) return { config: result.data, problems: [] };

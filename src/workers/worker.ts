@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import type { Activities } from '../activities/index.js';
 import { PREBUILT_BUNDLE_PATH, WORKFLOWS_PATH } from './bundle.js';
 

@@ -1,21 +1,8 @@
 import type { ActivityOptions } from '@temporalio/workflow';
+import { NON_RETRYABLE_CODES } from '../domain/errors.js';
 
-/**
- * Codes from src/domain/errors.ts that retrying cannot fix. Kept as literals: workflow code may not import the
- * catalogue's Node-side helpers, and a test checks this list against the catalogue.
- */
-export const NON_RETRYABLE_ERROR_TYPES = [
-  'ISYNC_CONFIG_INVALID',
-  'ISYNC_PAYLOAD_INVALID',
-  'ISYNC_UNKNOWN_SHOP',
-  'ISYNC_UNKNOWN_SOURCE',
-  'ISYNC_UNKNOWN_SKU',
-  'ISYNC_MAPPING_INVALID',
-  'ISYNC_SHOPIFY_IDEMPOTENCY_MISMATCH',
-  'ISYNC_SHOPIFY_USER_ERROR',
-  'ISYNC_SHOPIFY_GRAPHQL_ERROR',
-  'ISYNC_SHOPIFY_AUTH',
-];
+/** Catalogue codes that retrying cannot fix; activities raise them as ApplicationFailures of that type. */
+export const NON_RETRYABLE_ERROR_TYPES = NON_RETRYABLE_CODES;
 
 export const defaultActivityOptions: ActivityOptions = {
   startToCloseTimeout: '2 minutes',

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { recordSourceChanges } from '../src/db/source-changes.js';
-import { seedCatalog } from '../src/demo/seed-catalog.js';
-import { guardKey } from '../src/guard/version-guard.js';
-import { createShopifyClients } from '../src/runtime/shopify-clients.js';
-import { startEmulator, type RunningEmulator } from '../src/shopify/emulator/index.js';
-import { refreshWorkflow } from '../src/workflows/index.js';
-import { connectTestServices, testConfig, type TestServices } from './support/services.js';
+import { recordSourceChanges } from '../../src/db/source-changes.js';
+import { seedCatalog } from '../../src/demo/seed-catalog.js';
+import { guardKey } from '../../src/guard/version-guard.js';
+import { createShopifyClients } from '../../src/runtime/shopify-clients.js';
+import { startEmulator, type RunningEmulator } from '../../src/shopify/emulator/index.js';
+import { refreshWorkflow } from '../../src/workflows/index.js';
+import { connectTestServices, testConfig, type TestServices } from '../support/services.js';
 
 describe('walking skeleton: one key through Temporal, PostgreSQL, Redis and the Shopify emulator', () => {
   let svc: TestServices;

@@ -47,14 +47,14 @@ export default async function setup(project: TestProject): Promise<() => Promise
     await redis.connect();
     await redis.ping();
   } catch (err) {
-    throw new Error(`Redis is not answering at ${redisUrl} (${(err as Error).message}). Start it: redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no`);
+    throw new Error(`Redis is not answering at ${redisUrl} (${(err as Error).message}). Start it: redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no`, { cause: err });
   } finally {
     redis.disconnect();
   }
   try {
     await migrate(databaseUrl);
   } catch (err) {
-    throw new Error(`PostgreSQL is not usable at ${base} (${(err as Error).message}). Start it: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`);
+    throw new Error(`PostgreSQL is not usable at ${base} (${(err as Error).message}). Start it: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`, { cause: err });
   }
 
   let server: RunningDevServer | undefined;

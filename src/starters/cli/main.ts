@@ -143,9 +143,10 @@ export function buildCli(): Command {
   program
     .command('demo')
     .description('the embedded default: start what is missing, seed a demo catalog and show the sync working')
-    .action(async () => {
+    .option('--duration <seconds>', 'stop by itself after this long (default: run until Ctrl-C)')
+    .action(async (opts: { duration?: string }) => {
       const { runDemo } = await import('./demo.js');
-      await runDemo();
+      await runDemo(opts.duration ? { durationSeconds: Number(opts.duration) } : {});
     });
 
   const temporal = program.command('temporal').description('the local Temporal dev server');

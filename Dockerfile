@@ -1,0 +1,8 @@
+FROM node:20-bookworm-slim
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci
+COPY . .
+RUN npm run build && npm prune --omit=dev
+ENV NODE_ENV=production
+ENTRYPOINT ["node", "bin/inventory-sync.js"]

@@ -1,0 +1,85 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/load.js';
+import { configCheck } from '../../src/starters/cli/config-check.js';
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+function check(text: string) {
+  const dir = mkdtempSync(join(tmpdir(), 'isync-config-'));
+  const file = join(dir, 'c.yaml');
+  writeFileSync(file, text);
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = configCheck(file, (s) => out.push(s), (s) => err.push(s));
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+describe('configuration', () => {
+  it('accepts the seed template and fills the template defaults', () => {
+    const text = readFileSync('config/seed-template.yaml', 'utf8');
+    expect(check(text).code).toBe(0);
+    const { config } = parseConfig(text);
+    expect(config?.inventory_sync.reservations).toEqual({ ttl_hours: 24, auto_release_enabled: true });
+    expect(config?.inventory_sync.safety_buffers.strategy).toBe('dynamic');
+  });
+
+  it('gives the template defaults for an empty file', () => {
+    const { config } = parseConfig('');
+    expect(config?.inventory_sync).toMatchObject({
+      aggregation: { cache_ttl_seconds: 30, parallel_fetch_timeout_ms: 5000 },
+      delta_sync: { interval_minutes: 15, batch_size: 100, deduplication: true },
+      reconciliation: { schedule: '0 2 * * *', discrepancy_threshold: 5, alert_on_breach: true },
+      safety_buffers: { strategy: 'dynamic', default_percentage: 10 },
+    });
+  });
+
+  it('accepts the documented complete example', () => {
+    expect(check(readFileSync('config/inventory-sync.yaml', 'utf8'))).toMatchObject({ code: 0 });
+  });
+
+  it('names every one of three mistakes with its path', () => {
+    const result = check(`
+inventory_sync:
+  delta_sync:
+    interval_minutes: -5
+  safety_buffers:
+    strategy: guesswork
+shops:
+  - id: demo
+    domain: not a domain
+    access_token_env: DEMO_TOKEN
+    webhook_secret_env: DEMO_SECRET
+`);
+    expect(result.code).toBe(1);
+    expect(result.err).toContain('3 problems');
+    expect(result.err).toContain('inventory_sync.delta_sync.interval_minutes: expected a positive number');
+    expect(result.err).toContain('inventory_sync.safety_buffers.strategy: expected one of static, dynamic, velocity_based');
+    expect(result.err).toContain('shops.0.domain: expected a domain such as demo-store.myshopify.com');
+  });
+
+  it('rejects unknown keys, duplicate shops and an http source without a url', () => {
+    const { problems } = parseConfig(`
+inventory_sync:
+  aggregation: { cache_ttl_secs: 3 }
+shops:
+  - { id: a, domain: a.myshopify.com, access_token_env: A, webhook_secret_env: B }
+  - { id: a, domain: b.myshopify.com, access_token_env: A, webhook_secret_env: B }
+sources:
+  - { name: erp, role: erp, type: http }
+`);
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        { path: 'inventory_sync.aggregation', message: 'unknown key "cache_ttl_secs"' },
+        { path: 'shops.1', message: 'duplicate shop id "a"' },
+        { path: 'sources.0.url', message: 'required for an http source' },
+      ]),
+    );
+  });
+
+  it('reports YAML syntax errors with a line', () => {
+    const { problems } = parseConfig('inventory_sync:\n  aggregation: [unclosed\n');
+    expect(problems[0]?.path).toMatch(/^line \d+/);
+  });
+});
