@@ -1,0 +1,88 @@
+import { z } from 'zod';
+import type { OrderEvent, OrderEventKind, OrderLineRef } from './reservation-model.js';
+
+/**
+ * Shopify's order webhooks, read for what a reservation needs: ids, quantities, timestamps. Everything else the
+ * payload carries (email, customer, addresses, client details, prices) is dropped here, before anything is
+ * stored or signalled. Unknown fields are ignored (Shopify adds fields over versions).
+ */
+const id = z.union([z.number().int().nonnegative(), z.string().min(1)], { error: 'expected an id' }).transform((v) => String(v).replace(/^gid:\/\/shopify\/[A-Za-z]+\//, ''));
+const timestamp = z.iso.datetime({ offset: true, error: 'expected an ISO 8601 timestamp' });
+
+const lineItem = z.object({
+  id,
+  variant_id: id.nullable().optional(),
+  sku: z.string().nullable().optional(),
+  quantity: z.number({ error: 'expected a number' }).int().nonnegative(),
+  current_quantity: z.number().int().nonnegative().optional(),
+});
+
+const order = z.object({
+  id,
+  updated_at: timestamp,
+  cancelled_at: timestamp.nullable().optional(),
+  fulfillment_status: z.string().nullable().optional(),
+  location_id: id.nullable().optional(),
+  source_name: z.string().nullable().optional(),
+  line_items: z.array(lineItem, { error: 'expected an array of line items' }),
+});
+
+const orderEdit = z.object({
+  order_edit: z.object({ order_id: id, created_at: timestamp, committed_at: timestamp.nullable().optional() }),
+});
+
+const moved = z.object({
+  original_fulfillment_order: z.object({ id }),
+  moved_fulfillment_order: z.object({ id }).nullable().optional(),
+});
+
+export const HANDLED_ORDER_TOPICS: Record<string, OrderEventKind> = {
+  'orders/create': 'created',
+  'orders/updated': 'updated',
+  'orders/edited': 'edited',
+  'orders/cancelled': 'cancelled',
+  'orders/fulfilled': 'fulfilled',
+  'orders/partially_fulfilled': 'updated',
+  'fulfillment_orders/moved': 'moved',
+};
+
+export type ParsedOrderWebhook =
+  | { target: 'order'; orderId: string; event: OrderEvent }
+  /** Names fulfillment orders only: the caller finds the order they belong to. */
+  | { target: 'fulfillment_orders'; fulfillmentOrderIds: string[]; event: OrderEvent };
+
+export type SchemaCheck = <S extends z.ZodType>(schema: S, value: unknown) => z.output<S>;
+
+/** Parses a handled topic's body into the signal the order's workflow receives (ids and quantities only). */
+export function parseOrderWebhook(topic: string, body: unknown, meta: { deliveryId: string; triggeredAt: string }, check: SchemaCheck): ParsedOrderWebhook {
+  const kind = HANDLED_ORDER_TOPICS[topic];
+  if (!kind) throw new Error(`topic ${topic} is not handled`);
+  if (kind === 'moved') {
+    const m = check(moved, body);
+    return {
+      target: 'fulfillment_orders',
+      fulfillmentOrderIds: [m.original_fulfillment_order.id, ...(m.moved_fulfillment_order ? [m.moved_fulfillment_order.id] : [])],
+      event: { kind, origin: 'shopify', at: meta.triggeredAt, deliveryId: meta.deliveryId },
+    };
+  }
+  if (kind === 'edited' && typeof body === 'object' && body !== null && 'order_edit' in body) {
+    const e = check(orderEdit, body).order_edit;
+    return { target: 'order', orderId: e.order_id, event: { kind, origin: 'shopify', at: e.committed_at ?? e.created_at, deliveryId: meta.deliveryId } };
+  }
+  const o = check(order, body);
+  // orders/updated also reports cancellations and fulfilments; the payload, not the topic, says which.
+  const effective: OrderEventKind = o.cancelled_at ? 'cancelled' : o.fulfillment_status === 'fulfilled' ? 'fulfilled' : kind;
+  const lines: OrderLineRef[] = o.line_items.map((l) => ({ lineId: l.id, variantId: l.variant_id ?? null, sku: l.sku ?? null, quantity: l.current_quantity ?? l.quantity }));
+  return {
+    target: 'order',
+    orderId: o.id,
+    event: {
+      kind: effective,
+      origin: 'shopify',
+      at: o.updated_at,
+      deliveryId: meta.deliveryId,
+      lines,
+      posShopifyLocationId: o.source_name === 'pos' && o.location_id ? o.location_id : null,
+    },
+  };
+}

@@ -1,0 +1,30 @@
+import type { Config } from '../../config/schema.js';
+import { workflowIds } from '../../domain/keys.js';
+import { RESERVATION_WORKFLOW_TYPE, type ReservationInput } from '../../domain/reservation-model.js';
+import type { HttpDeps } from './deps.js';
+
+/** What a route hands to an order's workflow; stored as-is with a webhook delivery until Temporal has it. */
+export interface OrderHandoff {
+  shopId: string;
+  orderId: string;
+  signal: string;
+  payload: unknown;
+}
+
+export function reservationInput(config: Config, shopId: string, orderId: string): ReservationInput {
+  const r = config.inventory_sync.reservations;
+  return { shopId, orderId, ttlSeconds: r.ttl_seconds ?? r.ttl_hours * 3600, autoReleaseEnabled: r.auto_release_enabled };
+}
+
+/** Signal-with-start: the first event of an order starts its workflow, later ones signal it. */
+export async function handOff(deps: Pick<HttpDeps, 'temporal' | 'taskQueue' | 'config'>, h: OrderHandoff): Promise<string> {
+  const workflowId = workflowIds.reservation(h.shopId, h.orderId);
+  await deps.temporal.workflow.signalWithStart(RESERVATION_WORKFLOW_TYPE, {
+    workflowId,
+    taskQueue: deps.taskQueue,
+    args: [reservationInput(deps.config, h.shopId, h.orderId)],
+    signal: h.signal,
+    signalArgs: [h.payload],
+  });
+  return workflowId;
+}

@@ -1,0 +1,97 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { z } from 'zod';
+import { Errors } from '../../../domain/errors.js';
+import { HANDLED_ORDER_TOPICS, parseOrderWebhook } from '../../../domain/order-webhook.js';
+import { ORDER_EVENT_SIGNAL } from '../../../domain/reservation-model.js';
+import type { HttpDeps } from '../deps.js';
+import { verifyShopifyHmac } from '../hmac.js';
+import { handOff, type OrderHandoff } from '../order-handoff.js';
+import { parsePayload, requiredHeader } from '../payload.js';
+import { BODY_LIMIT_BYTES } from '../server.js';
+import { markSignalled, recordDelivery, type DeliveryMeta } from '../webhook-deliveries.js';
+
+/**
+ * POST /webhooks/shopify: verify, dedupe, hand off, answer. Never calls Shopify inline: the order's workflow
+ * does the work. The raw body is kept as a Buffer (a parser scoped to this route) because the HMAC covers the
+ * exact bytes Shopify sent.
+ *
+ * Temporal down: the delivery stays 'pending' with its stripped hand-off and we answer 503, so Shopify retries
+ * (8 times over 4 hours); the retry, or redrivePendingDeliveries, hands it off. Nothing is lost.
+ */
+export function shopifyWebhookRoutes(app: FastifyInstance, deps: HttpDeps): void {
+  void app.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: BODY_LIMIT_BYTES }, (_req, body, done) => done(null, body));
+    scope.post('/webhooks/shopify', (req, reply) => receive(deps, req, reply));
+  });
+}
+
+async function receive(deps: HttpDeps, req: FastifyRequest, reply: FastifyReply): Promise<void> {
+  const started = performance.now();
+  const domain = requiredHeader(req.headers, 'X-Shopify-Shop-Domain');
+  const shop = deps.config.shops.find((s) => s.domain === domain);
+  if (!shop) throw Errors.UnknownShop(`X-Shopify-Shop-Domain: shop "${domain}" is not configured`);
+  const secret = deps.env[shop.webhook_secret_env];
+  if (!secret) throw Errors.ConfigInvalid(`environment variable ${shop.webhook_secret_env} (webhook secret of shop ${shop.id}) is not set`);
+  const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+  if (!verifyShopifyHmac(raw, req.headers['x-shopify-hmac-sha256'] as string | undefined, secret)) {
+    deps.metrics.webhooks.inc({ topic: 'unknown', outcome: 'bad_signature' });
+    throw Errors.WebhookSignatureInvalid('X-Shopify-Hmac-Sha256 does not match the body');
+  }
+  const topic = requiredHeader(req.headers, 'X-Shopify-Topic');
+  const webhookId = requiredHeader(req.headers, 'X-Shopify-Webhook-Id');
+  if (!HANDLED_ORDER_TOPICS[topic]) {
+    deps.metrics.webhooks.inc({ topic, outcome: 'ignored' });
+    return void reply.status(200).send({ status: 'ignored', topic });
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(raw.toString('utf8'));
+  } catch {
+    throw Errors.PayloadInvalid('body: not valid JSON', { field: 'body' });
+  }
+  const triggeredAt = (req.headers['x-shopify-triggered-at'] as string | undefined) ?? new Date().toISOString();
+  const parsed = parseOrderWebhook(topic, body, { deliveryId: webhookId, triggeredAt }, <S extends z.ZodType>(schema: S, value: unknown) => parsePayload(schema, value, topic));
+
+  let orderId: string | null = parsed.target === 'order' ? parsed.orderId : await orderOfFulfillmentOrders(deps, shop.id, parsed.fulfillmentOrderIds);
+  const meta: DeliveryMeta = {
+    webhookId,
+    shopDomain: domain,
+    topic,
+    eventId: (req.headers['x-shopify-event-id'] as string | undefined) ?? null,
+    triggeredAt: Date.parse(triggeredAt) ? triggeredAt : null,
+    subjectId: orderId,
+  };
+  if (orderId === null) {
+    // A move of a fulfillment order we never saw: reconciliation finds the order; nothing to signal now.
+    await recordDelivery(deps.db, meta, 'unrouted', null);
+    deps.metrics.webhooks.inc({ topic, outcome: 'unrouted' });
+    return void reply.status(200).send({ status: 'unrouted' });
+  }
+  let handoff: OrderHandoff = { shopId: shop.id, orderId, signal: ORDER_EVENT_SIGNAL, payload: parsed.event };
+  const recorded = await recordDelivery(deps.db, meta, 'pending', handoff);
+  if (recorded.kind === 'duplicate') {
+    deps.metrics.webhooks.inc({ topic, outcome: 'duplicate' });
+    return void reply.status(200).send({ status: 'duplicate' });
+  }
+  if (recorded.kind === 'pending' && recorded.handoff) handoff = recorded.handoff;
+  orderId = handoff.orderId;
+  try {
+    await handOff(deps, handoff);
+  } catch (err) {
+    deps.metrics.webhooks.inc({ topic, outcome: 'handoff_failed' });
+    throw Errors.DependencyUnavailable('Temporal did not take the hand-off; the delivery is kept pending and a retry completes it', { webhookId }, { cause: err });
+  }
+  await markSignalled(deps.db, webhookId);
+  deps.metrics.webhooks.inc({ topic, outcome: 'accepted' });
+  deps.metrics.handoffSeconds.observe({ route: '/webhooks/shopify' }, (performance.now() - started) / 1000);
+  reply.status(200).send({ status: 'accepted', orderId });
+}
+
+async function orderOfFulfillmentOrders(deps: HttpDeps, shopId: string, ids: string[]): Promise<string | null> {
+  const { rows } = await deps.db.query<{ order_id: string }>(
+    'SELECT order_id FROM order_fulfillment_orders WHERE shop_id = $1 AND fulfillment_order_id = ANY($2::text[]) LIMIT 1',
+    [shopId, ids],
+  );
+  return rows[0]?.order_id ?? null;
+}

@@ -1,0 +1,22 @@
+import type { Client } from '@temporalio/client';
+import { readReservation } from '../activities/claims.js';
+import type { Db } from '../db/pool.js';
+import { workflowIds } from '../domain/keys.js';
+import { STATUS_QUERY, type ReservationStatus } from '../domain/reservation-model.js';
+
+/**
+ * An order's reservation: from its running workflow (query `status`), or from the database row once the
+ * workflow has closed (or when Temporal cannot answer). Null when the order is unknown.
+ */
+export async function reservationStatus(deps: { temporal: Client; db: Db }, shopId: string, orderId: string): Promise<ReservationStatus | null> {
+  const handle = deps.temporal.workflow.getHandle(workflowIds.reservation(shopId, orderId));
+  try {
+    const description = await handle.describe();
+    if (description.status.name === 'RUNNING') return { ...(await handle.query<ReservationStatus>(STATUS_QUERY)), source: 'workflow' };
+  } catch {
+    // Not found, Temporal unreachable, or no worker to answer: the database row is still an honest answer.
+  }
+  const row = await readReservation(deps.db, shopId, orderId);
+  if (!row) return null;
+  return { shopId, orderId, origin: row.origin, state: row.state, lines: row.lines, lastEventAt: row.lastEventAt, expiresAt: row.expiresAt, staleEventsIgnored: 0, source: 'database' };
+}
