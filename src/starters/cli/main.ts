@@ -96,9 +96,25 @@ export function buildCli(): Command {
   program
     .command('reservation')
     .command('status')
-    .argument('<shop>')
-    .argument('<order>')
-    .action(() => notAvailableYet('reservation status', 'the order reservation workflow'));
+    .description("an order's reservation: state, lines (claimed, allocated), expiry")
+    .argument('<shop>', 'shop id')
+    .argument('<order>', 'order id')
+    .action(async (shop: string, order: string) => {
+      const env = readEnv();
+      const { reservationStatus } = await import('../reservation-status.js');
+      const client = await connectTemporalClient(env);
+      const db = createPool(env.DATABASE_URL, 1);
+      try {
+        const status = await reservationStatus({ temporal: client, db }, shop, order);
+        if (!status) {
+          err(`no reservation for order ${order} of shop ${shop}`);
+          process.exitCode = 4;
+        } else out(JSON.stringify(status, null, 2));
+      } finally {
+        await db.end();
+        await client.connection.close();
+      }
+    });
 
   program
     .command('mappings')
