@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import type {
+  GraphQLError} from 'graphql';
 import {
-  GraphQLError,
   execute,
   getOperationAST,
   getVariableValues,

@@ -134,7 +134,7 @@ export function preflight(
       if (sel.kind !== 'Field' || !INVENTORY_MUTATIONS.has(sel.name.value)) continue;
       const field = sel.name.value;
       const def = mutationType.getFields()[field]!;
-      let args: Record<string, unknown> = {};
+      let args: Record<string, unknown>;
       try {
         args = getArgumentValues(def, sel, variables);
       } catch {
