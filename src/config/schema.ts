@@ -14,6 +14,8 @@ const CRON = /^(\S+\s+){4}\S+$/;
 const aggregation = z.strictObject({
   cache_ttl_seconds: nonNegative.default(30),
   parallel_fetch_timeout_ms: positiveInt('milliseconds').default(5000),
+  /** The shop's refresh workflow flushes when 250 keys are pending or this long after the first one arrived. */
+  coalesce_window_ms: nonNegative.default(200),
 });
 
 const reservations = z.strictObject({
@@ -75,6 +77,10 @@ export const sourceSchema = z.strictObject({
   token_env: envName.optional(),
   url: z.url({ error: 'expected an http(s) URL' }).optional(),
   interval_minutes: positive.optional(),
+  /** http sources: the bearer token we present to the source's own API (docs/sources.md). */
+  pull_token_env: envName.optional(),
+  /** http sources: bound on change-feed and snapshot requests (component reads use parallel_fetch_timeout_ms). */
+  request_timeout_ms: positiveInt('milliseconds').optional(),
 });
 
 export const configSchema = z

@@ -29,6 +29,24 @@ export interface SourceAdapter {
   getComponents(shopId: string, keys: SkuLocation[], signal: AbortSignal): Promise<Map<string, number>>;
   /** Changes after `cursor` (null = from the beginning), oldest first, at most `limit`. */
   changesSince?(cursor: string | null, limit: number, signal: AbortSignal): Promise<SourceChange[]>;
+  /**
+   * Full-snapshot mode, for sources without a change feed (the seed's legacy ERP): every reading the source
+   * holds, all shops, one page at a time in a stable order. `cursor` null starts; a null `nextCursor` ends.
+   */
+  snapshot?(cursor: string | null, limit: number, signal: AbortSignal): Promise<SnapshotPage>;
+}
+
+/** One quantity a source holds now (no event time: a snapshot is read, not reported). */
+export interface SourceReading {
+  shopId: string;
+  sku: string;
+  locationId: string;
+  quantity: number;
+}
+
+export interface SnapshotPage {
+  readings: SourceReading[];
+  nextCursor: string | null;
 }
 
 export function skuLocationKey(k: SkuLocation): string {

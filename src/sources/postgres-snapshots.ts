@@ -1,5 +1,5 @@
 import type { Db } from '../db/pool.js';
-import type { SkuLocation, SourceAdapter, SourceChange, SourceRole } from './adapter.js';
+import type { SkuLocation, SnapshotPage, SourceAdapter, SourceChange, SourceRole } from './adapter.js';
 import { skuLocationKey } from './adapter.js';
 
 /**
@@ -38,5 +38,21 @@ export class PostgresSnapshotSource implements SourceAdapter {
       occurredAt: r.occurred_at.toISOString(),
       cursor: r.cursor,
     }));
+  }
+
+  /** Pages through the snapshot table in key order; the cursor is the last key of the previous page. */
+  async snapshot(cursor: string | null, limit: number): Promise<SnapshotPage> {
+    const after = cursor === null ? ['', '', ''] : (JSON.parse(cursor) as [string, string, string]);
+    const { rows } = await this.db.query<{ shop_id: string; sku: string; location_id: string; quantity: number }>(
+      `SELECT shop_id, sku, location_id, quantity FROM source_snapshots
+        WHERE source = $1 AND (shop_id, sku, location_id) > ($2, $3, $4)
+        ORDER BY shop_id, sku, location_id LIMIT $5`,
+      [this.name, ...after, limit],
+    );
+    const last = rows.at(-1);
+    return {
+      readings: rows.map((r) => ({ shopId: r.shop_id, sku: r.sku, locationId: r.location_id, quantity: r.quantity })),
+      nextCursor: rows.length < limit || !last ? null : JSON.stringify([last.shop_id, last.sku, last.location_id]),
+    };
   }
 }

@@ -224,7 +224,7 @@ describe('the guarded write', () => {
           return new Map(keys.map((k) => [`${k.sku}|${k.locationId}`, 5]));
         },
       };
-      const config = { ...shop.config, inventory_sync: { ...shop.config.inventory_sync, aggregation: { cache_ttl_seconds: 30, parallel_fetch_timeout_ms: 150 } } };
+      const config = { ...shop.config, inventory_sync: { ...shop.config.inventory_sync, aggregation: { ...shop.config.inventory_sync.aggregation, parallel_fetch_timeout_ms: 150 } } };
       const deps = { config, sources: [...createSources(shop.config, svc.db), slowWms] };
       const mutationsBefore = emu.emulator.counters(shop.domain).mutationsApplied;
 
