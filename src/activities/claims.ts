@@ -42,11 +42,18 @@ export interface StoredReservation {
   lines: ClaimLineStatus[];
 }
 
-type LineRow = { line_id: string; sku: string; location_id: string; claimed: number; allocated: number; shopify_adjusted: number };
+export type LineRow = { line_id: string; sku: string; location_id: string; claimed: number; allocated: number; awaiting_wms: number; shopify_adjusted: number };
 
 export function toStatus(r: LineRow): ClaimLineStatus {
-  return { lineId: r.line_id, sku: r.sku, locationId: r.location_id, claimed: r.claimed, allocated: r.allocated, shopifyAdjusted: r.shopify_adjusted };
+  return { lineId: r.line_id, sku: r.sku, locationId: r.location_id, claimed: r.claimed, allocated: r.allocated, awaitingWms: r.awaiting_wms, shopifyAdjusted: r.shopify_adjusted };
 }
+
+/** Claim lines with the units the WMS confirmed that its allocated total does not show yet. */
+const LINES_SQL = `
+  SELECT c.line_id, c.sku, c.location_id, c.claimed, c.allocated, c.shopify_adjusted,
+         COALESCE((SELECT sum(a.quantity)::int FROM wms_allocations a
+                    WHERE a.shop_id = c.shop_id AND a.order_id = c.order_id AND a.line_id = c.line_id AND a.applied_at IS NULL), 0) AS awaiting_wms
+    FROM claim_lines c WHERE c.shop_id = $1 AND c.order_id = $2 ORDER BY c.line_id`;
 
 export async function inTransaction<T>(db: Db, work: (client: PoolClient) => Promise<T>): Promise<T> {
   const client = await db.connect();
@@ -65,12 +72,8 @@ export async function inTransaction<T>(db: Db, work: (client: PoolClient) => Pro
 
 /** Locks the order's claim lines (in primary-key order, so concurrent writers cannot deadlock). */
 export async function lockLines(client: PoolClient, shopId: string, orderId: string): Promise<LineRow[]> {
-  const { rows } = await client.query<LineRow>(
-    `SELECT line_id, sku, location_id, claimed, allocated, shopify_adjusted FROM claim_lines
-      WHERE shop_id = $1 AND order_id = $2 ORDER BY line_id FOR UPDATE`,
-    [shopId, orderId],
-  );
-  return rows;
+  await client.query('SELECT 1 FROM claim_lines WHERE shop_id = $1 AND order_id = $2 ORDER BY line_id FOR UPDATE', [shopId, orderId]);
+  return (await client.query<LineRow>(LINES_SQL, [shopId, orderId])).rows;
 }
 
 export async function readReservation(db: Db, shopId: string, orderId: string): Promise<StoredReservation | null> {
@@ -80,10 +83,7 @@ export async function readReservation(db: Db, shopId: string, orderId: string): 
   );
   const r = rows[0];
   if (!r) return null;
-  const lines = await db.query<LineRow>(
-    'SELECT line_id, sku, location_id, claimed, allocated, shopify_adjusted FROM claim_lines WHERE shop_id = $1 AND order_id = $2 ORDER BY line_id',
-    [shopId, orderId],
-  );
+  const lines = await db.query<LineRow>(LINES_SQL, [shopId, orderId]);
   return {
     origin: r.origin,
     state: r.state,
@@ -105,6 +105,8 @@ export async function ensureReservation(client: PoolClient, shopId: string, orde
 /**
  * Makes the order's claim lines equal to what it holds now, in one transaction: claimed = quantity - allocated
  * (units the WMS allocated are counted through wmsAllocated, never twice), lines gone from the order drop to zero.
+ * A terminal state releases every claimed unit except those the WMS confirmed and its total does not show yet:
+ * they stay counted here until that total takes them over (see claim-conversion.ts).
  */
 export async function applyClaims(deps: ClaimsDeps, input: ApplyClaimsInput): Promise<ClaimsOutcome> {
   return inTransaction(deps.db, async (client) => {
@@ -123,7 +125,7 @@ export async function applyClaims(deps: ClaimsDeps, input: ApplyClaimsInput): Pr
     for (const id of ids) {
       const want = desired.get(id);
       const had = existing.get(id);
-      const claimed = want ? Math.max(0, want.quantity - (had?.allocated ?? 0)) : 0;
+      const claimed = want ? Math.max(0, want.quantity - (had?.allocated ?? 0)) : Math.min(had?.claimed ?? 0, had?.awaiting_wms ?? 0);
       if (had && had.claimed === claimed) continue;
       if (!had && claimed === 0) continue;
       const sku = had?.sku ?? want!.sku;

@@ -2,7 +2,7 @@ import { Errors } from '../domain/errors.js';
 import { deriveIdempotencyKey } from '../shopify/client/idempotency.js';
 import type { ShopifyOrderPort } from './order-locations.js';
 import type { Db } from '../db/pool.js';
-import { toStatus } from './claims.js';
+import { readReservation } from './claims.js';
 import type { ClaimLineStatus } from '../domain/reservation-model.js';
 import { raiseAlert } from './reservation-alerts.js';
 
@@ -77,9 +77,5 @@ export async function syncShopifyAdjustments(deps: ShopifyAdjustDeps, input: Syn
       [input.shopId, input.orderId, r.line_id, target, r.shopify_adjust_seq],
     );
   }
-  const after = await deps.db.query<Row>(
-    'SELECT line_id, sku, location_id, claimed, allocated, shopify_adjusted FROM claim_lines WHERE shop_id = $1 AND order_id = $2 ORDER BY line_id',
-    [input.shopId, input.orderId],
-  );
-  return after.rows.map(toStatus);
+  return (await readReservation(deps.db, input.shopId, input.orderId))?.lines ?? [];
 }

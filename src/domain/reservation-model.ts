@@ -82,8 +82,13 @@ export interface ClaimLineStatus {
   lineId: string;
   sku: string;
   locationId: string;
+  /** Units subtracted as openClaims. */
   claimed: number;
+  /** Units subtracted through the WMS's allocated total (converted from the claim). */
   allocated: number;
+  /** Confirmed by the WMS but not yet in its allocated total: still part of `claimed`, never released. */
+  awaitingWms: number;
+  /** Units we took off Shopify's available ourselves (external orders only). */
   shopifyAdjusted: number;
 }
 
@@ -111,13 +116,18 @@ export function claimLineId(lineId: string, locationId: string): string {
 }
 
 /** The state a live reservation is in, from its lines. */
-export function stateOfLines(lines: Pick<ClaimLineStatus, 'claimed' | 'allocated'>[]): ReservationState {
-  const claimed = lines.reduce((s, l) => s + l.claimed, 0);
-  const allocated = lines.reduce((s, l) => s + l.allocated, 0);
+export function stateOfLines(lines: Pick<ClaimLineStatus, 'claimed' | 'allocated' | 'awaitingWms'>[]): ReservationState {
+  const claimed = unconfirmedClaims(lines);
+  const allocated = lines.reduce((s, l) => s + l.allocated + l.awaitingWms, 0);
   if (claimed > 0 && allocated > 0) return 'partially_allocated';
   if (claimed > 0) return 'claimed';
   if (allocated > 0) return 'allocated';
   return 'open';
+}
+
+/** Claimed units the WMS has not confirmed: what the expiry timer releases. */
+export function unconfirmedClaims(lines: Pick<ClaimLineStatus, 'claimed' | 'awaitingWms'>[]): number {
+  return lines.reduce((s, l) => s + Math.max(0, l.claimed - l.awaitingWms), 0);
 }
 
 /** Timestamps compared as instants (ISO strings of different precision do not sort as text). */

@@ -18,9 +18,9 @@ import {
   laterOf,
   ORDER_EVENT_SIGNAL,
   STATUS_QUERY,
+  unconfirmedClaims,
   type AllocationEvent,
   type ClaimLine,
-  type ClaimLineStatus,
   type OrderEvent,
   type ReservationInput,
   type ReservationState,
@@ -107,7 +107,7 @@ export async function reservationWorkflow(input: ReservationInput): Promise<Rese
   // auto_release_enabled) and an alert is raised. Fires once; allocation or a terminal event makes it moot.
   const onExpiry = async () => {
     expiryDone = true;
-    const claimed = sumClaimed(status.lines);
+    const claimed = unconfirmedClaims(status.lines);
     if (claimed === 0 && status.state !== 'pending') return;
     const release = input.autoReleaseEnabled;
     log.warn('reservation expired', { shopId, orderId, claimed, released: release });
@@ -132,10 +132,6 @@ export async function reservationWorkflow(input: ReservationInput): Promise<Rese
   }
   await condition(allHandlersFinished);
   return status;
-}
-
-function sumClaimed(lines: ClaimLineStatus[]): number {
-  return lines.reduce((s, l) => s + l.claimed, 0);
 }
 
 /** Keeps the operator's view current: any order is found in the Web UI by shop, order, sku or state. */
