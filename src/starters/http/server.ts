@@ -5,6 +5,7 @@ import { healthRoutes } from './routes/health.js';
 import { orderRoutes } from './routes/orders.js';
 import { reservationRoutes } from './routes/reservations.js';
 import { shopifyWebhookRoutes } from './routes/shopify-webhooks.js';
+import { sourceEventRoutes } from './routes/source-events.js';
 import { wmsAllocationRoutes } from './routes/wms-allocations.js';
 
 export const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -21,5 +22,6 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
   wmsAllocationRoutes(app, deps);
   orderRoutes(app, deps);
   reservationRoutes(app, deps);
+  sourceEventRoutes(app, deps);
   return app;
 }

@@ -1,0 +1,118 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { markDirty } from '../../../activities/mark-dirty.js';
+import { writeAudit, type AuditRow } from '../../../activities/audit.js';
+import { recordSourceChanges, type IncomingChange } from '../../../db/source-changes.js';
+import { Errors } from '../../../domain/errors.js';
+import type { SkuLocation } from '../../../sources/adapter.js';
+import type { HttpDeps } from '../deps.js';
+import { secretsEqual } from '../hmac.js';
+import { parsePayload } from '../payload.js';
+
+/** One request carries at most this many events (a source sends more as several requests). */
+export const MAX_EVENTS_PER_REQUEST = 1000;
+
+const eventsBody = z.object({
+  events: z
+    .array(
+      z.object({
+        shopId: z.string().min(1, 'expected a shop id'),
+        sku: z.string().min(1, 'expected a SKU'),
+        locationId: z.string().min(1, 'expected a location code'),
+        /** What the source holds now for this key (absolute, not a delta): a repeat or a late event cannot drift it. */
+        quantity: z.number({ error: 'expected a number' }).int('expected a whole number'),
+        /** On the source's clock; an event older than the stored reading never replaces it. */
+        occurredAt: z.iso.datetime({ offset: true, error: 'expected an ISO 8601 timestamp' }),
+        /** The source's own id for the event: a repeat with the same id is recorded once. */
+        eventId: z.string().min(1).max(200).optional(),
+      }),
+    )
+    .min(1, 'expected at least one event')
+    .max(MAX_EVENTS_PER_REQUEST, `expected at most ${MAX_EVENTS_PER_REQUEST} events`),
+});
+
+/** The configured source named in the path, if the request presents its token (`sources[].token_env`). */
+function authenticate(deps: HttpDeps, sourceName: string, authorization: string | undefined) {
+  const source = deps.config.sources.find((s) => s.name === sourceName);
+  if (!source) throw Errors.UnknownSource(`source "${sourceName}" is not configured`);
+  const token = authorization?.startsWith('Bearer ') ? authorization.slice(7).trim() : '';
+  if (!token) throw Errors.SourceUnauthorized('Authorization: Bearer <source token> is required');
+  const expected = source.token_env ? deps.env[source.token_env] : undefined;
+  if (!expected || !secretsEqual(token, expected)) throw Errors.SourceUnauthorized(`the token is not the one of source "${sourceName}"`);
+  return source;
+}
+
+/** Which of the events' keys have a mapping to a Shopify item and location (unknown shops have none). */
+async function mappedKeys(deps: HttpDeps, events: { shopId: string; sku: string; locationId: string }[]): Promise<Set<string>> {
+  const { rows } = await deps.db.query<{ shop_id: string; sku: string; location_id: string }>(
+    `SELECT m.shop_id, m.sku, m.location_id
+       FROM mappings m JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(shop_id, sku, location_id) USING (shop_id, sku, location_id)`,
+    [events.map((e) => e.shopId), events.map((e) => e.sku), events.map((e) => e.locationId)],
+  );
+  return new Set(rows.map((r) => `${r.shop_id}|${r.sku}|${r.location_id}`));
+}
+
+/**
+ * POST /sources/:source/events: a source system reports what it holds now for some keys. Answered 202 only
+ * once the events are committed (change feed + snapshot), then the mapped keys are handed to each shop's
+ * refresh workflow. Events for SKUs without a mapping are recorded too (a later mapping picks them up), reported
+ * in the answer, the audit log and `isync_source_events_total{outcome="unmapped"}`, and never fail the batch.
+ */
+export function sourceEventRoutes(app: FastifyInstance, deps: HttpDeps): void {
+  app.post<{ Params: { source: string } }>('/sources/:source/events', async (req, reply) => {
+    const started = performance.now();
+    const source = authenticate(deps, req.params.source, req.headers.authorization);
+    const { events } = parsePayload(eventsBody, req.body, 'source events');
+
+    const changes: IncomingChange[] = events.map((e) => ({
+      shopId: e.shopId,
+      sku: e.sku,
+      locationId: e.locationId,
+      quantity: e.quantity,
+      occurredAt: e.occurredAt,
+      ...(e.eventId === undefined ? {} : { externalId: e.eventId }),
+    }));
+    const { recorded } = await recordSourceChanges(deps.db, source.name, changes);
+
+    const mapped = await mappedKeys(deps, events);
+    const dirty = new Map<string, Map<string, SkuLocation>>();
+    const unmapped: { index: number; shopId: string; sku: string; locationId: string }[] = [];
+    events.forEach((e, index) => {
+      if (!mapped.has(`${e.shopId}|${e.sku}|${e.locationId}`)) {
+        unmapped.push({ index, shopId: e.shopId, sku: e.sku, locationId: e.locationId });
+        return;
+      }
+      const keys = dirty.get(e.shopId) ?? new Map<string, SkuLocation>();
+      keys.set(`${e.sku}|${e.locationId}`, { sku: e.sku, locationId: e.locationId });
+      dirty.set(e.shopId, keys);
+    });
+    const trigger = `source_event:${source.name}`;
+    const audit: AuditRow[] = unmapped.map((u) => ({
+      shopId: u.shopId,
+      sku: u.sku,
+      locationId: u.locationId,
+      trigger,
+      outcome: 'unmapped',
+      errorCode: Errors.UnknownSku.code,
+      detail: `source "${source.name}" reported ${u.sku} at ${u.locationId}, which has no mapping in shop "${u.shopId}"; recorded, not pushed`,
+    }));
+    await writeAudit(deps.db, audit);
+    deps.metrics.sourceEvents.inc({ source: source.name, outcome: 'recorded' }, recorded);
+    if (events.length > recorded) deps.metrics.sourceEvents.inc({ source: source.name, outcome: 'duplicate' }, events.length - recorded);
+    if (unmapped.length > 0) deps.metrics.sourceEvents.inc({ source: source.name, outcome: 'unmapped' }, unmapped.length);
+
+    try {
+      await Promise.all([...dirty].map(([shopId, keys]) => markDirty(deps, { shopId, keys: [...keys.values()], trigger })));
+    } catch (err) {
+      throw Errors.DependencyUnavailable('the events are recorded but Temporal did not take the refresh; retry the request (events with an eventId are recorded once)', undefined, { cause: err });
+    }
+    deps.metrics.handoffSeconds.observe({ route: '/sources/:source/events' }, (performance.now() - started) / 1000);
+    reply.status(202).send({
+      status: 'accepted',
+      recorded,
+      duplicates: events.length - recorded,
+      unmapped,
+      dirty: Object.fromEntries([...dirty].map(([shopId, keys]) => [shopId, keys.size])),
+    });
+  });
+}

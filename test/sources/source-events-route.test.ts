@@ -1,0 +1,135 @@
+import type { FastifyInstance } from 'fastify';
+import type { Client } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seedCatalog, type SeededCatalog } from '../../src/demo/seed-catalog.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { createMetrics } from '../../src/observability/metrics.js';
+import { createShopifyClients } from '../../src/runtime/shopify-clients.js';
+import { startEmulator, type RunningEmulator } from '../../src/shopify/emulator/index.js';
+import type { HttpDeps } from '../../src/starters/http/deps.js';
+import { buildHttpServer } from '../../src/starters/http/server.js';
+import { connectTestServices, testConfig, type TestServices } from '../support/services.js';
+
+describe('POST /sources/:source/events', () => {
+  let svc: TestServices;
+  let emu: RunningEmulator;
+  let app: FastifyInstance;
+  let deps: HttpDeps;
+  let catalog: SeededCatalog;
+  const shopId = `evt-${Date.now().toString(36)}`;
+  const domain = `${shopId}.myshopify.com`;
+  const erp = `${shopId}-erp`;
+  const wms = `${shopId}-wms`;
+  const env = { EVT_SHOP_TOKEN: 'tok-evt', EVT_SECRET: 'whsec', EVT_ERP_TOKEN: 'erp-secret', EVT_WMS_TOKEN: 'wms-secret' };
+  const config = testConfig({
+    inventory_sync: { safety_buffers: { strategy: 'static', static_units: 1 }, aggregation: { coalesce_window_ms: 50 } },
+    shops: [{ id: shopId, domain, access_token_env: 'EVT_SHOP_TOKEN', webhook_secret_env: 'EVT_SECRET' }],
+    sources: [
+      { name: erp, role: 'erp', type: 'postgres', token_env: 'EVT_ERP_TOKEN' },
+      { name: wms, role: 'wms', type: 'postgres', token_env: 'EVT_WMS_TOKEN' },
+    ],
+  });
+  let clock = Date.UTC(2026, 10, 30, 9, 0, 0);
+  const at = () => new Date((clock += 1000)).toISOString();
+
+  beforeAll(async () => {
+    svc = await connectTestServices();
+    emu = await startEmulator({ port: 0 });
+    catalog = await seedCatalog(emu.emulator, svc.db, { shopId, domain, accessToken: env.EVT_SHOP_TOKEN, locations: ['WH1'], skus: ['MUG', 'CAP'], initialAvailable: () => 0 });
+    await svc.startWorker(svc.activities(config, createShopifyClients(config, { baseUrl: emu.url, env })));
+    deps = { db: svc.db, redis: svc.redis, config, temporal: svc.temporal, taskQueue: svc.taskQueue, metrics: createMetrics(), logger: createLogger('silent'), env };
+    app = buildHttpServer(deps);
+  });
+  afterAll(async () => {
+    await svc?.temporal.workflow.getHandle(`refresh:${shopId}`).terminate('test over').catch(() => undefined);
+    await app?.close();
+    await svc?.close();
+    await emu?.close();
+  });
+
+  const post = (source: string, body: unknown, token: string | null = env.EVT_ERP_TOKEN, server: FastifyInstance = app) =>
+    server.inject({ method: 'POST', url: `/sources/${source}/events`, payload: body as object, headers: token === null ? {} : { authorization: `Bearer ${token}` } });
+  const available = (sku: string) => {
+    const ids = catalog.ids.get(`${sku}|WH1`)!;
+    return emu.emulator.getLevel(domain, ids.inventoryItemId, ids.locationId).available;
+  };
+  const event = (sku: string, quantity: number, extra: Record<string, unknown> = {}) => ({ shopId, sku, locationId: 'WH1', quantity, occurredAt: at(), ...extra });
+
+  it('answers 202 once the events are recorded, and the shop refresh pushes the new ATS to Shopify', async () => {
+    const res = await post(erp, { events: [event('MUG', 40), event('CAP', 12)] });
+    expect(res.statusCode).toBe(202);
+    expect(res.json()).toEqual({ status: 'accepted', recorded: 2, duplicates: 0, unmapped: [], dirty: { [shopId]: 2 } });
+    const { rows } = await svc.db.query('SELECT sku, quantity FROM source_snapshots WHERE source = $1 ORDER BY sku', [erp]);
+    expect(rows).toEqual([
+      { sku: 'CAP', quantity: 12 },
+      { sku: 'MUG', quantity: 40 },
+    ]);
+    await expect.poll(() => [available('MUG'), available('CAP')], { timeout: 15_000 }).toEqual([39, 11]);
+
+    const wmsRes = await post(wms, { events: [event('MUG', 10)] }, env.EVT_WMS_TOKEN);
+    expect(wmsRes.statusCode).toBe(202);
+    await expect.poll(() => available('MUG'), { timeout: 15_000 }).toBe(29);
+  });
+
+  it('events for an unmapped SKU are accepted, reported in the answer, the audit log and the metric, and do not hold back the rest', async () => {
+    const res = await post(erp, { events: [event('GHOST', 5), event('MUG', 50)] });
+    expect(res.statusCode).toBe(202);
+    expect(res.json()).toMatchObject({ recorded: 2, unmapped: [{ index: 0, shopId, sku: 'GHOST', locationId: 'WH1' }], dirty: { [shopId]: 1 } });
+    await expect.poll(() => available('MUG'), { timeout: 15_000 }).toBe(39);
+    const { rows } = await svc.db.query(`SELECT outcome, error_code, trigger FROM audit_log WHERE shop_id = $1 AND sku = 'GHOST'`, [shopId]);
+    expect(rows).toEqual([{ outcome: 'unmapped', error_code: 'ISYNC_UNKNOWN_SKU', trigger: `source_event:${erp}` }]);
+    const metrics = await app.inject({ method: 'GET', url: '/metrics' });
+    expect(metrics.body).toContain(`isync_source_events_total{source="${erp}",outcome="unmapped"} 1`);
+  });
+
+  it('an event repeated with the same eventId is recorded once', async () => {
+    const e = event('CAP', 20, { eventId: 'erp-evt-1' });
+    expect((await post(erp, { events: [e] })).json()).toMatchObject({ recorded: 1, duplicates: 0 });
+    expect((await post(erp, { events: [e] })).json()).toMatchObject({ recorded: 0, duplicates: 1 });
+    const { rows } = await svc.db.query(`SELECT count(*)::int AS n FROM source_changes WHERE source = $1 AND external_id = 'erp-evt-1'`, [erp]);
+    expect(rows[0].n).toBe(1);
+  });
+
+  it('an unknown source is 404', async () => {
+    const res = await post('nobody', { events: [event('MUG', 1)] });
+    expect(res.statusCode).toBe(404);
+    expect(res.json()).toMatchObject({ code: 'ISYNC_UNKNOWN_SOURCE' });
+  });
+
+  it('a missing token, a wrong one, or another source\'s token is 401 and records nothing', async () => {
+    const before = await svc.db.query('SELECT count(*)::int AS n FROM source_changes WHERE source = $1', [erp]);
+    for (const token of [null, 'guess', env.EVT_WMS_TOKEN]) {
+      const res = await post(erp, { events: [event('MUG', 1)] }, token);
+      expect(res.statusCode).toBe(401);
+      expect(res.json()).toMatchObject({ code: 'ISYNC_SOURCE_UNAUTHORIZED' });
+    }
+    const after = await svc.db.query('SELECT count(*)::int AS n FROM source_changes WHERE source = $1', [erp]);
+    expect(after.rows[0].n).toBe(before.rows[0].n);
+  });
+
+  it('a bad payload is 400 naming the field', async () => {
+    const cases: [unknown, string][] = [
+      [{ events: [event('MUG', 1), event('MUG', 2.5)] }, 'events.1.quantity'],
+      [{ events: [{ ...event('MUG', 1), occurredAt: 'yesterday' }] }, 'events.0.occurredAt'],
+      [{ events: [{ sku: 'MUG', locationId: 'WH1', quantity: 1, occurredAt: at() }] }, 'events.0.shopId'],
+      [{ events: [] }, 'events'],
+      [{}, 'events'],
+    ];
+    for (const [body, field] of cases) {
+      const res = await post(erp, body);
+      expect(res.statusCode, field).toBe(400);
+      expect(res.json()).toMatchObject({ code: 'ISYNC_PAYLOAD_INVALID', details: { field } });
+      expect(res.json().message).toContain(field);
+    }
+  });
+
+  it('when Temporal does not take the refresh the events stay recorded and the answer is 503 so the source retries', async () => {
+    const down = buildHttpServer({ ...deps, temporal: { workflow: { signalWithStart: () => Promise.reject(new Error('connection refused')) } } as unknown as Client });
+    const res = await post(erp, { events: [event('CAP', 33, { eventId: 'erp-evt-503' })] }, env.EVT_ERP_TOKEN, down);
+    expect(res.statusCode).toBe(503);
+    expect(res.json()).toMatchObject({ code: 'ISYNC_DEPENDENCY_UNAVAILABLE' });
+    const { rows } = await svc.db.query(`SELECT quantity FROM source_snapshots WHERE source = $1 AND sku = 'CAP'`, [erp]);
+    expect(rows[0].quantity).toBe(33);
+    await down.close();
+  });
+});
