@@ -1,0 +1,64 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startRig, type Rig } from './rig.js';
+
+const SKU = 'MUG-BLUE';
+const WH = 'WH1';
+const poll = { timeout: 20_000, interval: 100 };
+
+describe('POST /orders: orders from channels Shopify does not count', () => {
+  let rig: Rig;
+  beforeAll(async () => {
+    rig = await startRig({ onHand: 10, skus: [SKU], webhooks: false });
+  });
+  afterAll(async () => {
+    await rig?.close();
+  });
+  const at = (s: number) => new Date(Date.UTC(2026, 10, 30, 9, 0, s)).toISOString();
+
+  it('claims the lines and takes the units off Shopify once; cancelling gives back exactly what was taken', async () => {
+    const orderId = 'amz-1001';
+    const body = { shopId: rig.shopId, orderId, updatedAt: at(1), lines: [{ lineId: 'l1', sku: SKU, locationId: WH, quantity: 4 }] };
+    const res = await rig.postOrder(body);
+    expect(res.status).toBe(202);
+    // The same post again (a channel retry) changes nothing.
+    expect((await rig.postOrder(body)).status).toBe(202);
+    await expect.poll(async () => (await rig.claimLines(orderId))[0], poll).toMatchObject({ claimed: 4, shopify_adjusted: 4 });
+    await expect.poll(() => rig.available(SKU, WH), poll).toBe(6);
+    expect(await rig.ats(SKU, WH)).toBe(6);
+    const status = await rig.status(orderId);
+    expect(status).toMatchObject({ origin: 'external', state: 'claimed' });
+
+    expect((await rig.postOrder({ ...body, status: 'cancelled', updatedAt: at(2), lines: [] })).status).toBe(202);
+    await expect.poll(async () => (await rig.reservation(orderId))?.state, poll).toBe('cancelled');
+    await expect.poll(async () => (await rig.claimLines(orderId))[0], poll).toMatchObject({ claimed: 0, shopify_adjusted: 0 });
+    await expect.poll(() => rig.available(SKU, WH), poll).toBe(10);
+    expect(await rig.ats(SKU, WH)).toBe(10);
+    // Each adjustment applied exactly once in Shopify (claim, then release).
+    const byKey = rig.emu.emulator.counters(rig.domain).mutationsAppliedByKey;
+    expect(Object.values(byKey).every((n) => n === 1)).toBe(true);
+  });
+
+  it('an edit to fewer units gives back the difference; an older version of the order is ignored', async () => {
+    const orderId = 'ebay-7';
+    const line = (q: number) => [{ lineId: 'a', sku: SKU, locationId: WH, quantity: q }];
+    expect((await rig.postOrder({ shopId: rig.shopId, orderId, updatedAt: at(10), lines: line(3) })).status).toBe(202);
+    await expect.poll(async () => (await rig.claimLines(orderId))[0], poll).toMatchObject({ claimed: 3, shopify_adjusted: 3 });
+    expect((await rig.postOrder({ shopId: rig.shopId, orderId, updatedAt: at(12), lines: line(1) })).status).toBe(202);
+    await expect.poll(async () => (await rig.claimLines(orderId))[0], poll).toMatchObject({ claimed: 1, shopify_adjusted: 1 });
+    expect((await rig.postOrder({ shopId: rig.shopId, orderId, updatedAt: at(11), lines: line(5) })).status).toBe(202);
+    await expect.poll(async () => (await rig.status(orderId)).staleEventsIgnored, poll).toBe(1);
+    expect((await rig.claimLines(orderId))[0]).toMatchObject({ claimed: 1, shopify_adjusted: 1 });
+    await expect.poll(() => rig.available(SKU, WH), poll).toBe(9);
+  });
+
+  it('rejects a bad body naming the field, and a missing or wrong token', async () => {
+    const bad = await rig.postOrder({ shopId: rig.shopId, orderId: 'x', updatedAt: at(1), lines: [{ lineId: 'a', sku: SKU, locationId: WH, quantity: -1 }] });
+    expect(bad.status).toBe(400);
+    expect((await bad.json()).message).toContain('lines.0.quantity');
+    expect((await rig.postOrder({ shopId: rig.shopId }, 'nope')).status).toBe(401);
+    // The WMS token may confirm allocations, not place orders... and the order token may not confirm allocations.
+    expect((await rig.postWms({ shopId: rig.shopId }, rig.orderToken)).status).toBe(401);
+    const unknownShop = await rig.postOrder({ shopId: 'nope', orderId: 'x', updatedAt: at(1), lines: [{ lineId: 'a', sku: SKU, locationId: WH, quantity: 1 }] });
+    expect(unknownShop.status).toBe(404);
+  });
+});
