@@ -24,11 +24,19 @@ export class PostgresSnapshotSource implements SourceAdapter {
     return new Map(rows.map((r) => [skuLocationKey({ sku: r.sku, locationId: r.location_id }), r.quantity]));
   }
 
+  /**
+   * The change feed in commit-safe order: cursor `xid:seq`, only from transactions older than every one still
+   * running, so a change committed late is never behind the watermark (see the change-feed migration).
+   */
   async changesSince(cursor: string | null, limit: number): Promise<SourceChange[]> {
-    const { rows } = await this.db.query<{ cursor: string; shop_id: string; sku: string; location_id: string; quantity: number; occurred_at: Date }>(
-      `SELECT cursor::text, shop_id, sku, location_id, quantity, occurred_at
-         FROM source_changes WHERE source = $1 AND cursor > $2 ORDER BY cursor LIMIT $3`,
-      [this.name, cursor ?? '0', limit],
+    const [xid, seq] = cursor === null ? ['0', '0'] : parseFeedCursor(cursor);
+    const { rows } = await this.db.query<{ cursor: string; xid: string; shop_id: string; sku: string; location_id: string; quantity: number; occurred_at: Date }>(
+      `SELECT cursor::text, xid::text, shop_id, sku, location_id, quantity, occurred_at
+         FROM source_changes
+        WHERE source = $1 AND (xid, cursor) > ($2::xid8, $3::bigint)
+          AND xid < pg_snapshot_xmin(pg_current_snapshot())
+        ORDER BY xid, cursor LIMIT $4`,
+      [this.name, xid, seq, limit],
     );
     return rows.map((r) => ({
       shopId: r.shop_id,
@@ -36,7 +44,7 @@ export class PostgresSnapshotSource implements SourceAdapter {
       locationId: r.location_id,
       quantity: r.quantity,
       occurredAt: r.occurred_at.toISOString(),
-      cursor: r.cursor,
+      cursor: `${r.xid}:${r.cursor}`,
     }));
   }
 
@@ -55,4 +63,10 @@ export class PostgresSnapshotSource implements SourceAdapter {
       nextCursor: rows.length < limit || !last ? null : JSON.stringify([last.shop_id, last.sku, last.location_id]),
     };
   }
+}
+
+function parseFeedCursor(cursor: string): [string, string] {
+  const m = /^(\d+):(\d+)$/.exec(cursor);
+  if (!m) throw new Error(`not a change-feed cursor of a PostgreSQL source: "${cursor}"`);
+  return [m[1]!, m[2]!];
 }
