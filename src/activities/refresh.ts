@@ -52,6 +52,10 @@ export interface RefreshSummary {
   written: Record<string, number>;
 }
 
+export interface RefreshSettings {
+  coalesceWindowMs: number;
+}
+
 interface Mapping {
   inventoryItemId: string;
   shopifyLocationId: string;
@@ -277,7 +281,12 @@ export function createRefreshActivities(deps: RefreshDeps) {
     return summary;
   }
 
-  return { refreshKeys };
+  /** What the shop's coalescing workflow needs from the configuration (workflows cannot read it themselves). */
+  async function refreshSettings(): Promise<RefreshSettings> {
+    return { coalesceWindowMs: deps.config.inventory_sync.aggregation.coalesce_window_ms };
+  }
+
+  return { refreshKeys, refreshSettings };
 }
 
 function dedupe(keys: SkuLocation[]): SkuLocation[] {

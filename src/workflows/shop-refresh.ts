@@ -1,4 +1,17 @@
-import { condition, continueAsNew, defineQuery, defineSignal, proxyActivities, setHandler, workflowInfo, allHandlersFinished } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  defineQuery,
+  defineSignal,
+  log,
+  proxyActivities,
+  setHandler,
+  sleep,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { SkuLocation } from '../sources/adapter.js';
 import { defaultActivityOptions } from './retry-policy.js';
@@ -12,42 +25,87 @@ export interface ShopRefreshState {
   shopId: string;
   /** Keys waiting for the next flush, by `sku|location`, with the triggers that dirtied them. */
   pending: [string, { key: SkuLocation; triggers: string[] }][];
+  /** Carried across continue-as-new; read from the configuration by the first run. */
+  coalesceWindowMs?: number;
+  /** Pause after a flush failed before its keys are tried again (the activity has retried by then). */
+  failureBackoffMs?: number;
+}
+
+export interface ShopRefreshView {
+  pending: number;
+  flushes: number;
+  keysFlushed: number;
+  failedFlushes: number;
 }
 
 export const keysDirtySignal = defineSignal<[DirtyKeys]>('keysDirty');
+/** Number of keys waiting for a flush. */
 export const pendingQuery = defineQuery<number>('pending');
+/** Counters of this run (they restart at continue-as-new). */
+export const shopRefreshStateQuery = defineQuery<ShopRefreshView>('shopRefreshState');
 
 /** One Shopify call takes at most 250 quantities. */
 export const FLUSH_BATCH = 250;
+const DEFAULT_FAILURE_BACKOFF_MS = 5_000;
 
-const { refreshKeys } = proxyActivities<Activities>(defaultActivityOptions);
+const { refreshKeys } = proxyActivities<Activities>({
+  ...defaultActivityOptions,
+  // A flush that keeps failing (a source down) hands its keys back to the queue instead of blocking the shop forever.
+  retry: { ...defaultActivityOptions.retry, maximumAttempts: 5 },
+});
+const { refreshSettings } = proxyActivities<Activities>({ startToCloseTimeout: '10 seconds' });
 
 /**
- * One long-running workflow per shop that coalesces dirty keys from events, claims, syncs and reconciliation:
- * a burst of signals for the same keys costs one computation and one write per key per flush.
+ * One long-running workflow per shop that coalesces dirty keys from events, claims, syncs and reconciliation.
+ * A flush starts when 250 keys are pending or `coalesceWindowMs` after the first pending key arrived, so a
+ * burst costs one computation and one write per key per flush. Flushes run one at a time: one computation per
+ * key at a time. A key dirtied again during a flush is flushed again (its event may postdate the reads).
  */
 export async function shopRefreshWorkflow(state: ShopRefreshState): Promise<void> {
   const pending = new Map(state.pending);
+  const view: ShopRefreshView = { pending: 0, flushes: 0, keysFlushed: 0, failedFlushes: 0 };
+  const add = (key: SkuLocation, triggers: string[]) => {
+    const id = `${key.sku}|${key.locationId}`;
+    const entry = pending.get(id);
+    if (!entry) pending.set(id, { key, triggers: [...triggers] });
+    else for (const t of triggers) if (!entry.triggers.includes(t)) entry.triggers.push(t);
+  };
   setHandler(keysDirtySignal, ({ keys, trigger }) => {
-    for (const key of keys) {
-      const id = `${key.sku}|${key.locationId}`;
-      const entry = pending.get(id);
-      if (entry) {
-        if (!entry.triggers.includes(trigger)) entry.triggers.push(trigger);
-      } else pending.set(id, { key, triggers: [trigger] });
-    }
+    for (const key of keys) add(key, [trigger]);
   });
   setHandler(pendingQuery, () => pending.size);
+  setHandler(shopRefreshStateQuery, () => ({ ...view, pending: pending.size }));
+
+  const coalesceWindowMs = state.coalesceWindowMs ?? (await refreshSettings()).coalesceWindowMs;
+  const failureBackoffMs = state.failureBackoffMs ?? DEFAULT_FAILURE_BACKOFF_MS;
 
   for (;;) {
     await condition(() => pending.size > 0 || workflowInfo().continueAsNewSuggested);
     if (workflowInfo().continueAsNewSuggested) {
       await condition(allHandlersFinished);
-      await continueAsNew<typeof shopRefreshWorkflow>({ shopId: state.shopId, pending: [...pending] });
+      await continueAsNew<typeof shopRefreshWorkflow>({ shopId: state.shopId, pending: [...pending], coalesceWindowMs, failureBackoffMs });
+    }
+    if (pending.size < FLUSH_BATCH && coalesceWindowMs > 0) {
+      await condition(() => pending.size >= FLUSH_BATCH, coalesceWindowMs);
     }
     const batch = [...pending.entries()].slice(0, FLUSH_BATCH);
     for (const [id] of batch) pending.delete(id);
     const triggers = [...new Set(batch.flatMap(([, e]) => e.triggers))].sort();
-    await refreshKeys({ shopId: state.shopId, keys: batch.map(([, e]) => e.key), trigger: triggers.join(',') });
+    view.flushes++;
+    try {
+      await refreshKeys({ shopId: state.shopId, keys: batch.map(([, e]) => e.key), trigger: triggers.join(',') });
+      view.keysFlushed += batch.length;
+    } catch (err) {
+      view.failedFlushes++;
+      const cause = err instanceof ActivityFailure ? err.cause : err;
+      if (cause instanceof ApplicationFailure && cause.nonRetryable) {
+        // Retrying cannot fix it (the activity audited why); keep the loop alive for the shop's other keys.
+        log.error('refresh flush failed for good; keys dropped', { shopId: state.shopId, keys: batch.length, type: cause.type });
+        continue;
+      }
+      log.warn('refresh flush failed; keys go back to the queue', { shopId: state.shopId, keys: batch.length });
+      for (const [, e] of batch) add(e.key, e.triggers);
+      await sleep(failureBackoffMs);
+    }
   }
 }

@@ -1,4 +1,8 @@
+import { NativeConnection } from '@temporalio/worker';
+import { inject } from 'vitest';
+import type { Activities } from '../../src/activities/index.js';
 import { createRefreshActivities, type RefreshDeps } from '../../src/activities/refresh.js';
+import { createInventoryWorker } from '../../src/workers/worker.js';
 import type { Config } from '../../src/config/schema.js';
 import { recordSourceChanges } from '../../src/db/source-changes.js';
 import { seedCatalog, type SeededCatalog } from '../../src/demo/seed-catalog.js';
@@ -123,4 +127,25 @@ export async function insertClaim(svc: TestServices, shopId: string, orderId: st
      ON CONFLICT (shop_id, order_id, line_id) DO UPDATE SET claimed = EXCLUDED.claimed`,
     [shopId, orderId, `${orderId}-${sku}-${location}`, sku, location, units],
   );
+}
+
+/** A worker on a task queue of the test's own, started when the test chooses (signals sent before it queue up). */
+export async function startWorkerOn(taskQueue: string, activities: Activities): Promise<{ stop(): Promise<void> }> {
+  const native = await NativeConnection.connect({ address: inject('temporalAddress') });
+  const worker = await createInventoryWorker({
+    connection: native,
+    namespace: 'default',
+    taskQueue,
+    activities,
+    workflowBundlePath: inject('workflowBundlePath'),
+    overrides: { shutdownGraceTime: '2 seconds' },
+  });
+  const run = worker.run();
+  return {
+    async stop() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await run.catch(() => undefined);
+      await native.close();
+    },
+  };
 }
