@@ -16,15 +16,20 @@ export function reservationInput(config: Config, shopId: string, orderId: string
   return { shopId, orderId, ttlSeconds: r.ttl_seconds ?? r.ttl_hours * 3600, autoReleaseEnabled: r.auto_release_enabled };
 }
 
+/** Shopify gives a delivery 5 s: fail well before, so the answer is a 503 it retries rather than a timeout. */
+export const HANDOFF_DEADLINE_MS = 2000;
+
 /** Signal-with-start: the first event of an order starts its workflow, later ones signal it. */
 export async function handOff(deps: Pick<HttpDeps, 'temporal' | 'taskQueue' | 'config'>, h: OrderHandoff): Promise<string> {
   const workflowId = workflowIds.reservation(h.shopId, h.orderId);
-  await deps.temporal.workflow.signalWithStart(RESERVATION_WORKFLOW_TYPE, {
-    workflowId,
-    taskQueue: deps.taskQueue,
-    args: [reservationInput(deps.config, h.shopId, h.orderId)],
-    signal: h.signal,
-    signalArgs: [h.payload],
-  });
+  await deps.temporal.withDeadline(Date.now() + HANDOFF_DEADLINE_MS, () =>
+    deps.temporal.workflow.signalWithStart(RESERVATION_WORKFLOW_TYPE, {
+      workflowId,
+      taskQueue: deps.taskQueue,
+      args: [reservationInput(deps.config, h.shopId, h.orderId)],
+      signal: h.signal,
+      signalArgs: [h.payload],
+    }),
+  );
   return workflowId;
 }
