@@ -54,7 +54,7 @@ describe('POST /orders: orders from channels Shopify does not count', () => {
   it('rejects a bad body naming the field, and a missing or wrong token', async () => {
     const bad = await rig.postOrder({ shopId: rig.shopId, orderId: 'x', updatedAt: at(1), lines: [{ lineId: 'a', sku: SKU, locationId: WH, quantity: -1 }] });
     expect(bad.status).toBe(400);
-    expect((await bad.json()).message).toContain('lines.0.quantity');
+    expect(((await bad.json()) as { message: string }).message).toContain('lines.0.quantity');
     expect((await rig.postOrder({ shopId: rig.shopId }, 'nope')).status).toBe(401);
     // The WMS token may confirm allocations, not place orders... and the order token may not confirm allocations.
     expect((await rig.postWms({ shopId: rig.shopId }, rig.orderToken)).status).toBe(401);

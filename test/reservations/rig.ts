@@ -182,3 +182,14 @@ export function orderIdOf(view: { id: string }): string {
 export function lineIdOf(view: { lineItems: { id: string }[] }, i = 0): string {
   return view.lineItems[i]!.id.replace(/^gid:\/\/shopify\/LineItem\//, '');
 }
+
+/** Polls outside a test body (hooks), where expect.poll is not allowed. */
+export async function waitFor<T>(read: () => Promise<T> | T, ok: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await read();
+    if (ok(v)) return v;
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms; last value ${JSON.stringify(v)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

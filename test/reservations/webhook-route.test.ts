@@ -54,11 +54,11 @@ describe('POST /webhooks/shopify', () => {
     body.line_items[0].quantity = 'three';
     const res = await post(rig.url, JSON.stringify(body));
     expect(res.status).toBe(400);
-    expect((await res.json()).message).toContain('line_items.0.quantity');
+    expect(((await res.json()) as { message: string }).message).toContain('line_items.0.quantity');
     const notJson = await post(rig.url, '{"id":');
     expect(notJson.status).toBe(400);
     const missingId = await post(rig.url, JSON.stringify({ ...body, id: undefined }));
-    expect((await missingId.json()).message).toMatch(/orders\/create: id:/);
+    expect(((await missingId.json()) as { message: string }).message).toMatch(/orders\/create: id:/);
     const huge = JSON.stringify({ ...body, note: 'x'.repeat(1024 * 1024) });
     expect((await post(rig.url, huge)).status).toBe(413);
   });
