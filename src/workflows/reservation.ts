@@ -34,8 +34,13 @@ export const orderEventSignal = defineSignal<[OrderEvent]>(ORDER_EVENT_SIGNAL);
 export const allocationSignal = defineSignal<[AllocationEvent]>(ALLOCATION_SIGNAL);
 export const statusQuery = defineQuery<ReservationStatus>(STATUS_QUERY);
 
-const { loadReservation, resolveShopifyLines, applyClaims, convertAllocation, syncShopifyAdjustments, raiseReservationAlert, markDirty } =
-  proxyActivities<Activities>(defaultActivityOptions);
+// Database-only steps take milliseconds: a short timeout lets a worker that died mid-step be replaced quickly.
+const { loadReservation, applyClaims, convertAllocation, raiseReservationAlert, markDirty } = proxyActivities<Activities>({
+  ...defaultActivityOptions,
+  startToCloseTimeout: '15 seconds',
+});
+// Shopify calls may wait for the shop's cost budget.
+const { resolveShopifyLines, syncShopifyAdjustments } = proxyActivities<Activities>({ ...defaultActivityOptions, startToCloseTimeout: '1 minute' });
 
 type Inbox = { type: 'order'; event: OrderEvent } | { type: 'allocation'; event: AllocationEvent };
 
