@@ -1,9 +1,10 @@
+import { createDeltaSyncActivities, type DeltaSyncDeps } from './delta-sync.js';
 import { withFailureTypes } from './failures.js';
 import { createMarkDirtyActivities, type MarkDirtyDeps } from './mark-dirty.js';
 import { createRefreshActivities, type RefreshDeps } from './refresh.js';
 import { createReservationActivities, type ReservationDeps } from './reservation-activities.js';
 
-export type ActivityDeps = RefreshDeps & MarkDirtyDeps & ReservationDeps;
+export type ActivityDeps = RefreshDeps & MarkDirtyDeps & ReservationDeps & DeltaSyncDeps;
 
 /** Every activity the worker registers, built from injected dependencies (no globals): tests pass real clients. */
 export function createActivities(deps: ActivityDeps) {
@@ -11,6 +12,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createRefreshActivities(deps),
     ...createMarkDirtyActivities(deps),
     ...createReservationActivities(deps),
+    ...createDeltaSyncActivities(deps),
   });
 }
 

@@ -3,3 +3,4 @@ export { refreshWorkflow } from './refresh.js';
 export { shopRefreshWorkflow, keysDirtySignal, pendingQuery } from './shop-refresh.js';
 export { reservationWorkflow, orderEventSignal, allocationSignal, statusQuery } from './reservation.js';
 export { shopRefreshStateQuery } from './shop-refresh.js';
+export { deltaSyncWorkflow, syncProgressQuery } from './delta-sync.js';

@@ -1,0 +1,120 @@
+import { Context } from '@temporalio/activity';
+import type { Config } from '../config/schema.js';
+import type { Db } from '../db/pool.js';
+import { Errors } from '../domain/errors.js';
+import type { SkuLocation, SourceAdapter, SourceReading } from '../sources/adapter.js';
+import { markDirty, type MarkDirtyDeps } from './mark-dirty.js';
+
+export interface DeltaSyncDeps extends MarkDirtyDeps {
+  db: Db;
+  config: Config;
+  sources: SourceAdapter[];
+}
+
+export interface SyncBatchInput {
+  source: string;
+  /** `delta` reads the change feed after the watermark; `full` pages through the whole source. */
+  mode: 'delta' | 'full';
+}
+
+export interface SyncBatchResult {
+  /** Changes (delta) or readings (full) read in this batch. */
+  read: number;
+  /** Distinct keys handed to the shops' refresh workflows. */
+  keysMarked: number;
+  /** The checkpoint after this batch. */
+  cursor: string | null;
+  done: boolean;
+}
+
+/** Full-refresh progress is checkpointed beside the delta watermark, under its own name. */
+const fullCheckpoint = (source: string) => `${source}#full`;
+
+async function readCheckpoint(db: Db, name: string): Promise<string | null> {
+  const { rows } = await db.query<{ cursor: string }>('SELECT cursor FROM watermarks WHERE source = $1', [name]);
+  return rows[0]?.cursor ?? null;
+}
+
+async function writeCheckpoint(db: Db, name: string, cursor: string, items: number): Promise<void> {
+  await db.query(
+    `INSERT INTO watermarks (source, cursor, items_processed) VALUES ($1, $2, $3)
+     ON CONFLICT (source) DO UPDATE SET cursor = EXCLUDED.cursor, items_processed = watermarks.items_processed + EXCLUDED.items_processed, updated_at = now()`,
+    [name, cursor, items],
+  );
+}
+
+function groupByShop(items: { shopId: string; sku: string; locationId: string }[], dedupe: boolean): Map<string, SkuLocation[]> {
+  const byShop = new Map<string, Map<string, SkuLocation>>();
+  let n = 0;
+  for (const item of items) {
+    let keys = byShop.get(item.shopId);
+    if (!keys) byShop.set(item.shopId, (keys = new Map()));
+    keys.set(dedupe ? `${item.sku}|${item.locationId}` : String(n++), { sku: item.sku, locationId: item.locationId });
+  }
+  return new Map([...byShop].map(([shop, keys]) => [shop, [...keys.values()]]));
+}
+
+/** Readings that differ from what we last saw of this source; stores the new ones as the source's snapshot. */
+async function changedReadings(db: Db, source: string, readings: SourceReading[]): Promise<SourceReading[]> {
+  if (readings.length === 0) return [];
+  const { rows } = await db.query<{ shop_id: string; sku: string; location_id: string }>(
+    `WITH incoming AS (
+       SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::int[]) AS r(shop_id, sku, location_id, quantity)
+     ), upserted AS (
+       INSERT INTO source_snapshots AS s (source, shop_id, sku, location_id, quantity, occurred_at)
+       SELECT $1, i.shop_id, i.sku, i.location_id, i.quantity, now() FROM incoming i
+       ON CONFLICT (source, shop_id, sku, location_id) DO UPDATE
+         SET quantity = EXCLUDED.quantity, occurred_at = EXCLUDED.occurred_at, updated_at = now()
+         WHERE s.quantity IS DISTINCT FROM EXCLUDED.quantity
+       RETURNING s.shop_id, s.sku, s.location_id
+     ) SELECT * FROM upserted`,
+    [source, readings.map((r) => r.shopId), readings.map((r) => r.sku), readings.map((r) => r.locationId), readings.map((r) => r.quantity)],
+  );
+  return rows.map((r) => ({ shopId: r.shop_id, sku: r.sku, locationId: r.location_id, quantity: 0 }));
+}
+
+export function createDeltaSyncActivities(deps: DeltaSyncDeps) {
+  const source = (name: string): SourceAdapter => {
+    const adapter = deps.sources.find((s) => s.name === name);
+    if (!adapter) throw Errors.UnknownSource(`source "${name}" is not in the configuration`);
+    return adapter;
+  };
+
+  /**
+   * One batch of a source's sync. The checkpoint moves to the last change actually handed on, only after the
+   * hand-off succeeded: a crash repeats at most this batch (harmless: refreshes are idempotent), never skips one.
+   */
+  async function syncBatch(input: SyncBatchInput): Promise<SyncBatchResult> {
+    const adapter = source(input.source);
+    const { batch_size: limit, deduplication } = deps.config.inventory_sync.delta_sync;
+    const signal = Context.current().cancellationSignal;
+    if (input.mode === 'delta') {
+      if (!adapter.changesSince) throw Errors.ConfigInvalid(`source "${input.source}" has no change feed; give it mode: full`);
+      const watermark = await readCheckpoint(deps.db, input.source);
+      const changes = await adapter.changesSince(watermark, limit, signal);
+      let keysMarked = 0;
+      for (const [shopId, keys] of groupByShop(changes, deduplication)) {
+        await markDirty(deps, { shopId, keys, trigger: `delta_sync:${input.source}` });
+        keysMarked += keys.length;
+      }
+      const last = changes.at(-1);
+      if (last) await writeCheckpoint(deps.db, input.source, last.cursor, changes.length);
+      return { read: changes.length, keysMarked, cursor: last?.cursor ?? watermark, done: changes.length < limit };
+    }
+
+    if (!adapter.snapshot) throw Errors.ConfigInvalid(`source "${input.source}" cannot be read whole; give it mode: delta`);
+    const name = fullCheckpoint(input.source);
+    const page = await adapter.snapshot(await readCheckpoint(deps.db, name), limit, signal);
+    const changed = await changedReadings(deps.db, input.source, page.readings);
+    let keysMarked = 0;
+    for (const [shopId, keys] of groupByShop(changed, true)) {
+      await markDirty(deps, { shopId, keys, trigger: `full_sync:${input.source}` });
+      keysMarked += keys.length;
+    }
+    if (page.nextCursor === null) await deps.db.query('DELETE FROM watermarks WHERE source = $1', [name]);
+    else await writeCheckpoint(deps.db, name, page.nextCursor, page.readings.length);
+    return { read: page.readings.length, keysMarked, cursor: page.nextCursor, done: page.nextCursor === null };
+  }
+
+  return { syncBatch };
+}

@@ -1,0 +1,41 @@
+import { continueAsNew, defineQuery, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
+import type { SyncBatchInput } from '../activities/delta-sync.js';
+import { SourceKey } from '../temporal/search-attributes.js';
+import { defaultActivityOptions } from './retry-policy.js';
+
+export interface DeltaSyncProgress {
+  source: string;
+  mode: 'delta' | 'full';
+  batches: number;
+  read: number;
+  keysMarked: number;
+  cursor: string | null;
+}
+
+export const syncProgressQuery = defineQuery<DeltaSyncProgress>('progress');
+
+const { syncBatch } = proxyActivities<Activities>({ ...defaultActivityOptions, startToCloseTimeout: '5 minutes' });
+
+/**
+ * One source's sync run, started by its Temporal Schedule (or `inventory-sync sync`). Reads batch after batch
+ * until the source has nothing newer; the watermark lives in PostgreSQL and moves after each batch, so a crash
+ * resumes from the last batch handed on. Long runs continue-as-new with their counters.
+ */
+export async function deltaSyncWorkflow(input: SyncBatchInput & { carried?: Omit<DeltaSyncProgress, 'source' | 'mode'> }): Promise<DeltaSyncProgress> {
+  upsertSearchAttributes([{ key: SourceKey, value: input.source }]);
+  const progress: DeltaSyncProgress = { source: input.source, mode: input.mode, batches: 0, read: 0, keysMarked: 0, cursor: null, ...input.carried };
+  setHandler(syncProgressQuery, () => progress);
+  for (;;) {
+    const batch = await syncBatch({ source: input.source, mode: input.mode });
+    progress.batches++;
+    progress.read += batch.read;
+    progress.keysMarked += batch.keysMarked;
+    progress.cursor = batch.cursor;
+    if (batch.done) return progress;
+    if (workflowInfo().continueAsNewSuggested) {
+      const { source: _s, mode: _m, ...carried } = progress;
+      await continueAsNew<typeof deltaSyncWorkflow>({ source: input.source, mode: input.mode, carried });
+    }
+  }
+}
