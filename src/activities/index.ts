@@ -1,6 +1,7 @@
 import { createDeltaSyncActivities, type DeltaSyncDeps } from './delta-sync.js';
 import { withFailureTypes } from './failures.js';
 import { createMarkDirtyActivities, type MarkDirtyDeps } from './mark-dirty.js';
+import { createReconcileActivities } from './reconcile.js';
 import { createRefreshActivities, type RefreshDeps } from './refresh.js';
 import { createReservationActivities, type ReservationDeps } from './reservation-activities.js';
 
@@ -8,8 +9,10 @@ export type ActivityDeps = RefreshDeps & MarkDirtyDeps & ReservationDeps & Delta
 
 /** Every activity the worker registers, built from injected dependencies (no globals): tests pass real clients. */
 export function createActivities(deps: ActivityDeps) {
+  const refresh = createRefreshActivities(deps);
   return withFailureTypes({
-    ...createRefreshActivities(deps),
+    ...refresh,
+    ...createReconcileActivities({ ...deps, refreshKeys: refresh.refreshKeys }),
     ...createMarkDirtyActivities(deps),
     ...createReservationActivities(deps),
     ...createDeltaSyncActivities(deps),

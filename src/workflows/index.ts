@@ -4,3 +4,4 @@ export { shopRefreshWorkflow, keysDirtySignal, pendingQuery } from './shop-refre
 export { reservationWorkflow, orderEventSignal, allocationSignal, statusQuery } from './reservation.js';
 export { shopRefreshStateQuery } from './shop-refresh.js';
 export { deltaSyncWorkflow, syncProgressQuery } from './delta-sync.js';
+export { reconcileWorkflow, reconcileProgressQuery } from './reconcile.js';

@@ -1,0 +1,107 @@
+import type { Config } from '../config/schema.js';
+import type { Db } from '../db/pool.js';
+import { computeAts } from '../domain/ats.js';
+import type { SourceAdapter } from '../sources/adapter.js';
+import { skuLocationKey } from '../sources/adapter.js';
+import { readComponents } from './ats-components.js';
+import type { RefreshInput, RefreshSummary, ShopifyInventoryPort } from './refresh.js';
+
+export interface ReconcileDeps {
+  db: Db;
+  config: Config;
+  sources: SourceAdapter[];
+  shopify: (shopId: string) => ShopifyInventoryPort;
+}
+
+/** Keyset position in a shop's mappings: the last (sku, location) of the previous page. */
+export type MappingCursor = [sku: string, locationId: string] | null;
+
+export interface ReconcilePageResult {
+  checked: number;
+  drifted: number;
+  corrected: number;
+  alerted: number;
+  next: MappingCursor;
+}
+
+/** Keys per page: one Shopify read and at most one guarded write call each. */
+export const RECONCILE_PAGE = 250;
+
+export function createReconcileActivities(deps: ReconcileDeps & { refreshKeys: (input: RefreshInput) => Promise<RefreshSummary> }) {
+  async function startReconciliation(input: { shopId: string; workflowId: string }): Promise<number> {
+    // Idempotent on the workflow id: a retried start must not open a second run.
+    const { rows } = await deps.db.query<{ id: string }>(
+      `WITH existing AS (SELECT id FROM reconciliation_runs WHERE workflow_id = $2 AND status = 'running')
+       INSERT INTO reconciliation_runs (shop_id, workflow_id) SELECT $1, $2 WHERE NOT EXISTS (SELECT 1 FROM existing)
+       RETURNING id::text`,
+      [input.shopId, input.workflowId],
+    );
+    if (rows[0]) return Number(rows[0].id);
+    const again = await deps.db.query<{ id: string }>(`SELECT id::text FROM reconciliation_runs WHERE workflow_id = $1 AND status = 'running'`, [input.workflowId]);
+    return Number(again.rows[0]!.id);
+  }
+
+  /**
+   * One page of a shop's mapped keys: Shopify's actual `available` read in bulk, compared with ATS; drifted keys
+   * are corrected through the same guarded write every refresh uses, and recorded in the run's report.
+   */
+  async function reconcilePage(input: { runId: number; shopId: string; after: MappingCursor }): Promise<ReconcilePageResult> {
+    const { shopId, runId } = input;
+    const { reconciliation } = deps.config.inventory_sync;
+    const [afterSku, afterLocation] = input.after ?? ['', ''];
+    const { rows: mappings } = await deps.db.query<{ sku: string; location_id: string; inventory_item_id: string; shopify_location_id: string }>(
+      `SELECT sku, location_id, inventory_item_id, shopify_location_id FROM mappings
+        WHERE shop_id = $1 AND (sku, location_id) > ($2, $3) ORDER BY sku, location_id LIMIT $4`,
+      [shopId, afterSku, afterLocation, RECONCILE_PAGE],
+    );
+    const last = mappings.at(-1);
+    const next: MappingCursor = mappings.length === RECONCILE_PAGE && last ? [last.sku, last.location_id] : null;
+    if (mappings.length === 0) return { checked: 0, drifted: 0, corrected: 0, alerted: 0, next };
+
+    const keys = mappings.map((m) => ({ sku: m.sku, locationId: m.location_id }));
+    const [levels, components] = await Promise.all([
+      deps.shopify(shopId).readLevels(mappings.map((m) => ({ inventoryItemId: m.inventory_item_id, locationId: m.shopify_location_id })), ['available']),
+      readComponents(deps, shopId, keys),
+    ]);
+    const drifts = mappings.flatMap((m) => {
+      const c = components.get(skuLocationKey({ sku: m.sku, locationId: m.location_id }));
+      const shopifyQty = levels.get(`${m.inventory_item_id}|${m.shopify_location_id}`)?.available;
+      if (c?.status !== 'ok' || shopifyQty === undefined) return [];
+      const ats = computeAts(c.components);
+      return shopifyQty === ats ? [] : [{ sku: m.sku, locationId: m.location_id, shopifyQty, ats, drift: shopifyQty - ats }];
+    });
+
+    let corrected = new Set<string>();
+    if (drifts.length > 0) {
+      const summary = await deps.refreshKeys({ shopId, keys: drifts.map((d) => ({ sku: d.sku, locationId: d.locationId })), trigger: 'reconciliation' });
+      corrected = new Set(Object.keys(summary.written));
+    }
+    const breaches = reconciliation.alert_on_breach ? drifts.filter((d) => Math.abs(d.drift) >= reconciliation.discrepancy_threshold) : [];
+    await deps.db.query(
+      `INSERT INTO reconciliation_rows (run_id, sku, location_id, shopify_qty, ats, drift, corrected)
+       SELECT $1, * FROM unnest($2::text[], $3::text[], $4::int[], $5::int[], $6::int[], $7::bool[])
+       ON CONFLICT (run_id, sku, location_id) DO UPDATE SET shopify_qty = EXCLUDED.shopify_qty, ats = EXCLUDED.ats, drift = EXCLUDED.drift, corrected = EXCLUDED.corrected`,
+      [runId, drifts.map((d) => d.sku), drifts.map((d) => d.locationId), drifts.map((d) => d.shopifyQty), drifts.map((d) => d.ats), drifts.map((d) => d.drift), drifts.map((d) => corrected.has(`${d.sku}|${d.locationId}`))],
+    );
+    if (breaches.length > 0) {
+      await deps.db.query(
+        `INSERT INTO alerts (kind, shop_id, subject, details)
+         SELECT 'drift', $1, s, jsonb_build_object('runId', $2::bigint, 'shopify', q, 'ats', a, 'drift', d)
+           FROM unnest($3::text[], $4::int[], $5::int[], $6::int[]) AS t(s, q, a, d)`,
+        [shopId, runId, breaches.map((d) => `${d.sku}|${d.locationId}`), breaches.map((d) => d.shopifyQty), breaches.map((d) => d.ats), breaches.map((d) => d.drift)],
+      );
+    }
+    const result = { checked: mappings.length, drifted: drifts.length, corrected: corrected.size, alerted: breaches.length, next };
+    await deps.db.query(
+      `UPDATE reconciliation_runs SET keys_checked = keys_checked + $2, drifted = drifted + $3, corrected = corrected + $4 WHERE id = $1`,
+      [runId, result.checked, result.drifted, result.corrected],
+    );
+    return result;
+  }
+
+  async function finishReconciliation(input: { runId: number; status: 'completed' | 'failed' }): Promise<void> {
+    await deps.db.query(`UPDATE reconciliation_runs SET status = $2, finished_at = now() WHERE id = $1`, [input.runId, input.status]);
+  }
+
+  return { startReconciliation, reconcilePage, finishReconciliation };
+}
