@@ -86,7 +86,8 @@ export function createRefreshActivities(deps: RefreshDeps) {
 
   /**
    * Shopify's quantity as we last saw it, from the guard hash; unknown keys are read from Shopify in bulk.
-   * Only ever used as the compare value of a compare-and-swap: a wrong one costs a stale round, never a wrong write.
+   * Only ever used as the compare value of a compare-and-swap, and always observed before the sources are read:
+   * a wrong one costs a stale round, never a wrong write.
    */
   async function knownShopifyQuantities(shopId: string, keys: SkuLocation[], mappings: Map<string, Mapping>): Promise<Map<string, number | null>> {
     const pipeline = redis.pipeline();
@@ -152,12 +153,11 @@ export function createRefreshActivities(deps: RefreshDeps) {
   type Planned = { key: SkuLocation; ats: number; components: AtsComponents };
 
   /** One compare-and-swap write of a round; returns the keys whose compare was stale. */
-  async function writeRound(shopId: string, trigger: string, mappings: Map<string, Mapping>, toWrite: Planned[], version: bigint, audit: AuditRow[], summary: RefreshSummary): Promise<SkuLocation[]> {
+  async function writeRound(shopId: string, trigger: string, mappings: Map<string, Mapping>, known: Map<string, number | null>, toWrite: Planned[], version: bigint, audit: AuditRow[], summary: RefreshSummary): Promise<SkuLocation[]> {
     const idempotencyKey = `v${version}`;
     let entries: SetAvailableEntry[] = [];
     let results: EntryResult[];
     try {
-      const known = await knownShopifyQuantities(shopId, toWrite.map((w) => w.key), mappings);
       entries = toWrite.map((w) => {
         const m = mappings.get(skuLocationKey(w.key))!;
         return { inventoryItemId: m.inventoryItemId, locationId: m.shopifyLocationId, quantity: w.ats, changeFromQuantity: known.get(skuLocationKey(w.key)) ?? null };
@@ -235,6 +235,9 @@ export function createRefreshActivities(deps: RefreshDeps) {
       await race.afterVersionTaken?.(point);
 
       const audit: AuditRow[] = [];
+      // Shopify's quantities are known before the sources are read: an order placed after our read then always
+      // fails the compare. Read after, the compare would already include that order while our ATS does not.
+      const known = await knownShopifyQuantities(shopId, pending, mappings);
       let components: Awaited<ReturnType<typeof readComponents>>;
       try {
         components = await readComponents(deps, shopId, pending);
@@ -269,7 +272,7 @@ export function createRefreshActivities(deps: RefreshDeps) {
           break;
         }
         await race.beforeShopifyWrite?.({ ...point, keys: toWrite.map((w) => w.key) });
-        pending = await writeRound(shopId, trigger, mappings, toWrite, version, audit, summary);
+        pending = await writeRound(shopId, trigger, mappings, known, toWrite, version, audit, summary);
       } finally {
         await releaseLeases(redis, toWrite.map((w) => ({ shopId, ...w.key })), version);
       }

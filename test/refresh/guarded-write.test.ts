@@ -183,7 +183,7 @@ describe('the guarded write', () => {
       // without the write lease the older write could land after the newer one and compare-and-swap would not see it.
       const shop = await shopAt(20);
       await shop.setSource('erp', SKU, WH, 25);
-      let newerRun: Promise<unknown> | undefined;
+      let newerRun: Promise<{ version: string }> | undefined;
       let newerVersion = '';
       let newerIsWaiting!: () => void;
       const newerWaiting = new Promise<void>((resolve) => (newerIsWaiting = resolve));
@@ -199,15 +199,17 @@ describe('the guarded write', () => {
         },
       });
       const olderSummary = await older.refreshKeys({ shopId: shop.shopId, keys: [key], trigger: 'older' });
-      await newerRun;
+      // The newer computation saw Shopify at 20 before the older write landed: its compare fails and it writes again.
+      const newerSummary = await newerRun!;
 
       expect(shop.level(SKU, WH).available).toBe(20);
       const applied = (await auditRows(svc, shop.shopId)).filter((r) => r.outcome === 'applied').slice(-2);
       expect(applied.map((r) => [r.trigger, r.version, r.ats])).toEqual([
         ['older', olderSummary.version, 25],
-        ['newer', newerVersion, 20],
+        ['newer', newerSummary.version, 20],
       ]);
       expect(BigInt(newerVersion)).toBeGreaterThan(BigInt(olderSummary.version));
+      expect(BigInt(newerSummary.version)).toBeGreaterThan(BigInt(newerVersion));
     });
   });
 

@@ -1,0 +1,217 @@
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RacePointContext, RefreshRacePoints } from '../../src/activities/race-points.js';
+import type { ShopifyInventoryPort } from '../../src/activities/refresh.js';
+import { computeAts } from '../../src/domain/ats.js';
+import { safetyBufferUnits } from '../../src/domain/safety-buffer.js';
+import { startEmulator, type RunningEmulator } from '../../src/shopify/emulator/index.js';
+import type { SkuLocation } from '../../src/sources/adapter.js';
+import { connectTestServices, type TestServices } from '../support/services.js';
+import { auditRows, createShopFixture, insertClaim, type Role, type ShopFixture } from './fixture.js';
+
+/**
+ * Model-based: random programs of source events, claims (placed Shopify orders with their claim, external
+ * claims, releases) and refresh flushes. A flush may run other operations, including another flush, at one of
+ * its race points, so computations interleave exactly where the program says. After every program:
+ *   - Shopify's available equals ATS of the final source state for every key;
+ *   - per key, the versions Shopify applied only ever increase (no older computation overwrote a newer one);
+ *   - right after each flush, every key it covered equals ATS of the current state, unless a change Shopify
+ *     cannot see (a source event, an external claim) happened during the flush: such a change marks its key dirty
+ *     for the next flush. A Shopify order placed during the flush must be caught by the compare-and-swap.
+ */
+const SKUS = ['A', 'B'];
+const LOCATIONS = ['WH1', 'WH2'];
+const KEYS: SkuLocation[] = SKUS.flatMap((sku) => LOCATIONS.map((locationId) => ({ sku, locationId })));
+const id = (k: SkuLocation) => `${k.sku}|${k.locationId}`;
+type RacePoint = 'afterVersionTaken' | 'afterComponentsRead' | 'beforeShopifyWrite';
+
+type Op =
+  | { kind: 'source'; role: Role; key: number; quantity: number }
+  | { kind: 'shopifyOrder'; key: number; units: number }
+  | { kind: 'externalClaim'; key: number; units: number }
+  | { kind: 'release'; claim: number }
+  | { kind: 'flush'; keys: number[]; at?: { point: RacePoint; ops: Op[] } };
+
+const keyIndex = fc.nat({ max: KEYS.length - 1 });
+const simpleOp: fc.Arbitrary<Op> = fc.oneof(
+  { weight: 4, arbitrary: fc.record({ kind: fc.constant('source' as const), role: fc.constantFrom<Role>('erp', 'erp', 'wms', 'pos'), key: keyIndex, quantity: fc.nat({ max: 60 }) }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('shopifyOrder' as const), key: keyIndex, units: fc.integer({ min: 1, max: 4 }) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('externalClaim' as const), key: keyIndex, units: fc.integer({ min: 1, max: 4 }) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('release' as const), claim: fc.nat({ max: 7 }) }) },
+);
+const flushKeys = fc.uniqueArray(keyIndex, { minLength: 1, maxLength: KEYS.length });
+const plainFlush: fc.Arbitrary<Op> = fc.record({ kind: fc.constant('flush' as const), keys: flushKeys });
+const racedFlush: fc.Arbitrary<Op> = fc.record({
+  kind: fc.constant('flush' as const),
+  keys: flushKeys,
+  at: fc.record({
+    point: fc.constantFrom<RacePoint>('afterVersionTaken', 'afterComponentsRead', 'beforeShopifyWrite'),
+    ops: fc.array(fc.oneof({ weight: 3, arbitrary: simpleOp }, { weight: 1, arbitrary: plainFlush }), { minLength: 1, maxLength: 3 }),
+  }),
+});
+const program = fc.array(fc.oneof({ weight: 5, arbitrary: simpleOp }, { weight: 2, arbitrary: plainFlush }, { weight: 2, arbitrary: racedFlush }), { minLength: 4, maxLength: 18 });
+
+interface Claim {
+  orderId: string;
+  key: number;
+  units: number;
+  shopifyOrderId?: string;
+  open: boolean;
+}
+
+describe('model-based: random interleavings of events, claims and flushes', () => {
+  let svc: TestServices;
+  let emu: RunningEmulator;
+  beforeAll(async () => {
+    svc = await connectTestServices();
+    emu = await startEmulator({ port: 0 });
+  });
+  afterAll(async () => {
+    await svc?.close();
+    await emu?.close();
+  });
+
+  async function run(ops: Op[]): Promise<void> {
+    const shop: ShopFixture = await createShopFixture(svc, emu, { skus: SKUS, locations: LOCATIONS, prefix: 'mb', config: { inventory_sync: { safety_buffers: { strategy: 'dynamic', default_percentage: 10 } } }, initialAvailable: () => 5 });
+    const truth = KEYS.map(() => ({ erp: 40, wms: 0, pos: 0 }));
+    const claims: Claim[] = [];
+    for (const k of KEYS) await shop.setSource('erp', k.sku, k.locationId, 40);
+
+    // What Shopify applied, in order, per key: the version is the write's key salt (`v<version>`).
+    const appliedVersions = new Map<string, bigint[]>();
+    const recording: ShopifyInventoryPort = {
+      readLevels: (pairs, names) => shop.shopify.readLevels(pairs, names),
+      async setAvailable(entries, opts) {
+        const results = await shop.shopify.setAvailable(entries, opts);
+        results.forEach((r, i) => {
+          if (r.status !== 'applied') return;
+          const k = [...shop.catalog.ids].find(([, v]) => v.inventoryItemId === entries[i]!.inventoryItemId && v.locationId === entries[i]!.locationId)![0];
+          const list = appliedVersions.get(k) ?? [];
+          list.push(BigInt(opts.keySalt!.slice(1)));
+          appliedVersions.set(k, list);
+        });
+        return results;
+      },
+    };
+
+    const pendingNested: Promise<unknown>[] = [];
+    /** Keys changed while the current top-level flush runs: 'invisible' when Shopify's quantity did not move. */
+    const touched = new Map<number, 'visible' | 'invisible'>();
+    const touch = (key: number, how: 'visible' | 'invisible') => {
+      if (touched.get(key) !== 'invisible') touched.set(key, how);
+    };
+    const buffers = shop.config.inventory_sync.safety_buffers;
+    const expectedAts = (i: number) => {
+      const t = truth[i]!;
+      const openClaims = claims.filter((c) => c.open && c.key === i).reduce((a, c) => a + c.units, 0);
+      return computeAts({ erpOnHand: t.erp, wmsAllocated: t.wms, posPending: t.pos, openClaims, safetyBuffer: safetyBufferUnits(buffers, { sku: KEYS[i]!.sku, erpOnHand: t.erp }) });
+    };
+    const expectFlushed = (keys: number[], step: string) => {
+      for (const i of keys) {
+        if (touched.get(i) === 'invisible') continue;
+        const k = KEYS[i]!;
+        expect(shop.level(k.sku, k.locationId).available, `available of ${id(k)} right after ${step}`).toBe(expectedAts(i));
+      }
+    };
+    const refreshWith = (racePoints: RefreshRacePoints, busy?: () => void) =>
+      shop.refresh({ shopify: () => recording, racePoints: { ...racePoints, ...(busy ? { whileKeyBusy: async () => busy() } : {}) } });
+
+    async function apply(op: Op, nested: boolean): Promise<void> {
+      switch (op.kind) {
+        case 'source': {
+          const k = KEYS[op.key]!;
+          truth[op.key]![op.role === 'erp' ? 'erp' : op.role === 'wms' ? 'wms' : 'pos'] = op.quantity;
+          if (nested) touch(op.key, 'invisible');
+          await shop.setSource(op.role, k.sku, k.locationId, op.quantity);
+          return;
+        }
+        case 'shopifyOrder': {
+          const k = KEYS[op.key]!;
+          let orderId: string;
+          try {
+            orderId = emu.emulator.placeOrder(shop.domain, { lines: [{ sku: k.sku, quantity: op.units }], locationId: shop.catalog.locationIds.get(k.locationId)! }).id;
+          } catch {
+            return; // Shopify refuses an order it has no stock for: nothing happened
+          }
+          const claim: Claim = { orderId: svc.uid('o'), key: op.key, units: op.units, shopifyOrderId: orderId, open: true };
+          claims.push(claim);
+          if (nested) touch(op.key, 'visible');
+          await insertClaim(svc, shop.shopId, claim.orderId, k.sku, k.locationId, op.units);
+          return;
+        }
+        case 'externalClaim': {
+          const k = KEYS[op.key]!;
+          const claim: Claim = { orderId: svc.uid('x'), key: op.key, units: op.units, open: true };
+          claims.push(claim);
+          if (nested) touch(op.key, 'invisible');
+          await insertClaim(svc, shop.shopId, claim.orderId, k.sku, k.locationId, op.units);
+          return;
+        }
+        case 'release': {
+          const claim = claims.filter((c) => c.open)[op.claim];
+          if (!claim) return;
+          claim.open = false;
+          if (nested) touch(claim.key, claim.shopifyOrderId ? 'visible' : 'invisible');
+          // A cancelled Shopify order gives its committed units back to available; an external claim just ends.
+          if (claim.shopifyOrderId) emu.emulator.cancelOrder(shop.domain, claim.shopifyOrderId);
+          await svc.db.query('UPDATE claim_lines SET claimed = 0 WHERE shop_id = $1 AND order_id = $2', [shop.shopId, claim.orderId]);
+          return;
+        }
+        case 'flush': {
+          const keys = op.keys.map((i) => KEYS[i]!);
+          if (!op.at || nested) {
+            if (!nested) {
+              await refreshWith({}).refreshKeys({ shopId: shop.shopId, keys, trigger: 'model' });
+              expectFlushed(op.keys, 'a flush');
+              return;
+            }
+            // Inside another flush's race point: it may have to wait for the outer flush's write lease.
+            let waiting!: () => void;
+            const blocked = new Promise<void>((resolve) => (waiting = resolve));
+            const done = refreshWith({}, () => waiting()).refreshKeys({ shopId: shop.shopId, keys, trigger: 'model-nested' });
+            pendingNested.push(done);
+            await Promise.race([done, blocked]);
+            return;
+          }
+          const { point, ops } = op.at;
+          let fired = false;
+          const hook = async (ctx: RacePointContext) => {
+            if (fired || ctx.round > 0) return;
+            fired = true;
+            for (const inner of ops) await apply(inner, true);
+          };
+          touched.clear();
+          await refreshWith({ [point]: hook }).refreshKeys({ shopId: shop.shopId, keys, trigger: 'model' });
+          await Promise.all(pendingNested.splice(0));
+          expectFlushed(op.keys, `a flush raced at ${point} by ${ops.map((o) => o.kind).join('+')}`);
+          touched.clear();
+          return;
+        }
+      }
+    }
+
+    for (const op of ops) await apply(op, false);
+    await Promise.all(pendingNested.splice(0));
+    // Every event above marked its key dirty; the last flush is the one the workflow would run for them.
+    await refreshWith({}).refreshKeys({ shopId: shop.shopId, keys: KEYS, trigger: 'model-settle' });
+
+    for (const [i, k] of KEYS.entries()) expect(shop.level(k.sku, k.locationId).available, `available of ${id(k)} at the end`).toBe(expectedAts(i));
+    for (const [k, versions] of appliedVersions) {
+      for (let i = 1; i < versions.length; i++) expect(versions[i]!, `versions applied to ${k}: ${versions.join(', ')}`).toBeGreaterThan(versions[i - 1]!);
+    }
+    const audit = await auditRows(svc, shop.shopId);
+    for (const k of KEYS) {
+      const versions = audit.filter((r) => r.outcome === 'applied' && r.sku === k.sku && r.location_id === k.locationId).map((r) => BigInt(r.version!));
+      expect(versions).toEqual(appliedVersions.get(id(k)) ?? []);
+    }
+  }
+
+  it('Shopify ends at ATS of the final source state for every key, and applied versions only increase', async () => {
+    await fc.assert(
+      fc.asyncProperty(program, async (ops) => {
+        await run(ops);
+      }),
+      { seed: 20261130, numRuns: 60, endOnFailure: true },
+    );
+  });
+});
