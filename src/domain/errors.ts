@@ -45,7 +45,6 @@ export const Errors = {
   ConfigInvalid: define('ISYNC_CONFIG_INVALID', 500, false),
   DependencyUnavailable: define('ISYNC_DEPENDENCY_UNAVAILABLE', 503, true),
   TemporalCliMissing: define('ISYNC_TEMPORAL_CLI_MISSING', 500, false),
-  NotAvailableYet: define('ISYNC_NOT_AVAILABLE_YET', 501, false),
 
   // input at the edges
   PayloadInvalid: define('ISYNC_PAYLOAD_INVALID', 400, false),

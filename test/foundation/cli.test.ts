@@ -6,7 +6,8 @@ import { Errors } from '../../src/domain/errors.js';
 import { buildCli } from '../../src/starters/cli/main.js';
 import { importMappings, parseMappingsCsv } from '../../src/starters/cli/mappings-import.js';
 import { ensureTemporalCli, findTemporalCli } from '../../src/temporal/cli-binary.js';
-import { connectTestServices, type TestServices } from '../support/services.js';
+import { reconcileNow, syncNow } from '../../src/starters/cli/sync-commands.js';
+import { connectTestServices, testConfig, type TestServices } from '../support/services.js';
 
 const ITEM = 'gid://shopify/InventoryItem/11';
 const LOC = 'gid://shopify/Location/7';
@@ -18,13 +19,20 @@ describe('CLI', () => {
   });
   afterAll(async () => svc?.close());
 
-  it.each([
-    ['sync', '--source', 'erp'],
-    ['reconcile'],
-    ['schedules', 'apply'],
-  ])('"%s" says plainly that it is not available yet instead of pretending', async (...argv) => {
-    await expect(buildCli().exitOverride().parseAsync(['node', 'inventory-sync', ...argv])).rejects.toSatisfy(
-      (e: unknown) => Errors.NotAvailableYet.is(e) && /is not available yet/.test((e as Error).message),
+  it('sync and reconcile name an unknown source or shop and the ones that exist', async () => {
+    const config = testConfig({
+      shops: [{ id: 'known-shop', domain: 'known-shop.myshopify.com', access_token_env: 'T', webhook_secret_env: 'S' }],
+      sources: [{ name: 'erp', role: 'erp', type: 'postgres' }],
+    });
+    await expect(syncNow(svc.temporal, config, svc.taskQueue, 'wms', false)).rejects.toThrowError('source "wms" is not in the configuration (known: erp)');
+    await expect(reconcileNow(svc.temporal, config, svc.taskQueue, 'other')).rejects.toSatisfy((e: unknown) => Errors.UnknownShop.is(e));
+  });
+
+  it('every command the brief names is there', () => {
+    const names = (cmd: ReturnType<typeof buildCli>, prefix = ''): string[] =>
+      cmd.commands.flatMap((c) => [`${prefix}${c.name()}`, ...names(c as ReturnType<typeof buildCli>, `${prefix}${c.name()} `)]);
+    expect(names(buildCli())).toEqual(
+      expect.arrayContaining(['worker', 'server', 'schedules apply', 'schedules list', 'sync', 'reconcile', 'replay', 'history export', 'reservation status', 'mappings import', 'config check', 'emulator', 'migrate', 'demo']),
     );
   });
 

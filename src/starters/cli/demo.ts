@@ -12,6 +12,7 @@ import { startEmulator } from '../../shopify/emulator/index.js';
 import { startDevServer, temporalAnswers } from '../../temporal/dev-server.js';
 import { createInventoryWorker } from '../../workers/worker.js';
 import { startHttpServer } from '../http/run.js';
+import { applySchedules } from '../schedules.js';
 import { readComponents } from '../../activities/ats-components.js';
 import { createShopifyClients } from '../../runtime/shopify-clients.js';
 import { createSources } from '../../runtime/sources.js';
@@ -110,6 +111,7 @@ export async function runDemo(opts: { durationSeconds?: number } = {}): Promise<
   const workerRun = worker.run();
   const http = await startHttpServer(ctx, port);
   log(`  worker on task queue "${env.TEMPORAL_TASK_QUEUE}"; HTTP server ${http.url} (GET /healthz, /metrics)`);
+  for (const r of await applySchedules(ctx.temporal, config, env.TEMPORAL_TASK_QUEUE)) log(`  schedule ${r.outcome}: ${r.scheduleId} (${r.describe})`);
   log(`\nTemporal Web UI: ${uiUrl}   (workflows: refresh:${DEMO_SHOP.id}, reservation:...)\n`);
 
   // The simulated ERP/WMS/POS: receipts, picks and till sales arrive as source changes; each marks its key dirty.

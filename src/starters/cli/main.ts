@@ -1,6 +1,9 @@
 import { Command, Option } from 'commander';
 import { NativeConnection } from '@temporalio/worker';
-import { readEnv } from '../../config/env.js';
+import type { Client } from '@temporalio/client';
+import { readEnv, type Env } from '../../config/env.js';
+import { loadConfig } from '../../config/load.js';
+import type { Config } from '../../config/schema.js';
 import { migrate } from '../../db/migrate.js';
 import { createPool } from '../../db/pool.js';
 import { InventorySyncError } from '../../domain/errors.js';
@@ -11,7 +14,8 @@ import { createInventoryWorker } from '../../workers/worker.js';
 import { startHttpServer } from '../http/run.js';
 import { configCheck } from './config-check.js';
 import { importMappings, readMappingsFile } from './mappings-import.js';
-import { notAvailableYet } from './not-yet.js';
+import { applySchedules, listSchedules } from '../schedules.js';
+import { reconcileNow, syncNow } from './sync-commands.js';
 import { exportHistory, replay } from './replay.js';
 
 const out = (s: string): void => void process.stdout.write(`${s}\n`);
@@ -25,6 +29,18 @@ async function runWorker(): Promise<void> {
   await worker.run();
   await connection.close();
   await ctx.close();
+}
+
+/** Runs a command that talks to Temporal with the environment's client and configuration. */
+async function withTemporal(work: (client: Client, env: Env, config: Config) => Promise<void>): Promise<void> {
+  const env = readEnv();
+  const config = loadConfig(env.INVENTORY_SYNC_CONFIG);
+  const client = await connectTemporalClient(env);
+  try {
+    await work(client, env, config);
+  } finally {
+    await client.connection.close();
+  }
 }
 
 export function buildCli(): Command {
@@ -47,16 +63,45 @@ export function buildCli(): Command {
     });
 
   const schedules = program.command('schedules').description('Temporal Schedules for delta sync and reconciliation');
-  schedules.command('apply').action(() => notAvailableYet('schedules apply', 'delta sync and reconciliation scheduling'));
-  schedules.command('list').action(() => notAvailableYet('schedules list', 'delta sync and reconciliation scheduling'));
+  schedules
+    .command('apply')
+    .description('create or update one delta-sync schedule per source and one reconciliation schedule per shop')
+    .action(() =>
+      withTemporal(async (client, env, config) => {
+        for (const r of await applySchedules(client, config, env.TEMPORAL_TASK_QUEUE)) out(`${r.outcome.padEnd(8)} ${r.scheduleId.padEnd(32)} ${r.describe}`);
+      }),
+    );
+  schedules.command('list').action(() =>
+    withTemporal(async (client) => {
+      for (const s of await listSchedules(client)) {
+        out(`${s.scheduleId.padEnd(32)} ${(s.workflowType ?? '').padEnd(20)} ${s.paused ? 'paused ' : 'active '} next ${s.nextRun?.toISOString() ?? '-'}`);
+      }
+    }),
+  );
 
   program
     .command('sync')
+    .description("run a source's sync now and wait for it")
     .requiredOption('--source <name>', 'source to sync')
     .option('--full', 'full refresh instead of the change feed')
-    .action(() => notAvailableYet('sync', 'delta sync'));
+    .action((opts: { source: string; full?: boolean }) =>
+      withTemporal(async (client, env, config) => {
+        const p = await syncNow(client, config, env.TEMPORAL_TASK_QUEUE, opts.source, opts.full ?? false);
+        out(`${p.source} (${p.mode}): ${p.batches} batch(es), ${p.read} read, ${p.keysMarked} key(s) handed to refresh, checkpoint ${p.cursor ?? '-'}`);
+      }),
+    );
 
-  program.command('reconcile').option('--shop <id>').action(() => notAvailableYet('reconcile', 'reconciliation'));
+  program
+    .command('reconcile')
+    .description('reconcile a shop (or all) now and wait for the report')
+    .option('--shop <id>')
+    .action((opts: { shop?: string }) =>
+      withTemporal(async (client, env, config) => {
+        for (const r of await reconcileNow(client, config, env.TEMPORAL_TASK_QUEUE, opts.shop)) {
+          out(`${r.shopId}: run ${r.runId}, ${r.checked} key(s) checked, ${r.drifted} drifted, ${r.corrected} corrected, ${r.alerted} alert(s)`);
+        }
+      }),
+    );
 
   program
     .command('replay')
@@ -190,7 +235,7 @@ export async function main(argv: string[]): Promise<void> {
   } catch (e) {
     if (e instanceof InventorySyncError) {
       err(`${e.code}: ${e.message}`);
-      process.exitCode = e.code === 'ISYNC_NOT_AVAILABLE_YET' ? 3 : 1;
+      process.exitCode = 1;
     } else {
       err(e instanceof Error ? (e.stack ?? e.message) : String(e));
       process.exitCode = 1;
