@@ -52,6 +52,19 @@ describe('reservation histories', () => {
     }
   });
 
+  it('are found by an operator through search attributes (ShopId, OrderId, Sku, ReservationState)', async () => {
+    const find = async (query: string) => {
+      const ids: string[] = [];
+      for await (const wf of rig.svc.temporal.workflow.list({ query })) ids.push(wf.workflowId);
+      return ids;
+    };
+    const cancelled = `reservation:${rig.shopId}:${orders[1]!.orderId}`;
+    await expect.poll(() => find(`ShopId = '${rig.shopId}' AND ReservationState = 'cancelled'`), poll).toEqual([cancelled]);
+    await expect.poll(() => find(`OrderId = '${orders[0]!.orderId}' AND Sku = '${SKU}' AND ReservationState = 'claimed'`), poll).toEqual([
+      `reservation:${rig.shopId}:${orders[0]!.orderId}`,
+    ]);
+  });
+
   it('replay against the current workflow bundle (determinism guard)', async () => {
     const handle = rig.svc.temporal.workflow.getHandle(`reservation:${rig.shopId}:${orders[1]!.orderId}`);
     await expect.poll(async () => (await handle.describe()).status.name, poll).toBe('COMPLETED');
