@@ -1,0 +1,7 @@
+/**
+ * A workflow that does nothing: bench/flash-sale measures the Temporal server's rate for it in the same run, as
+ * the ceiling the reservation path is compared with (the brief's target: at least half of it).
+ */
+export async function emptyBaselineWorkflow(): Promise<void> {
+  // Intentionally empty.
+}
