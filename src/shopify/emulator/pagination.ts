@@ -85,10 +85,15 @@ export function matchesSearch(query: string | null | undefined, fields: Record<s
           return Object.values(fields).some((v) => v != null && String(v).toLowerCase().includes(needle));
         }
         const [, neg, key, rawValue] = m;
-        const value = rawValue!.replace(/^["']|["']$/g, '');
+        const op = /^(>=|<=|>|<)/.exec(rawValue!)?.[1];
+        const value = rawValue!.slice(op?.length ?? 0).replace(/^["']|["']$/g, '');
         if (!(key! in fields)) return true;
         const actual = fields[key!];
-        const hit = value.endsWith('*')
+        // Range terms as in Shopify's search syntax (updated_at:>=2026-11-30T00:00:00Z); ISO dates compare as text.
+        const cmp = (a: string | number, b: string) => (typeof a === 'number' && !Number.isNaN(Number(b)) ? a - Number(b) : String(a).localeCompare(b));
+        const hit = op
+          ? actual != null && { '>': cmp(actual, value) > 0, '>=': cmp(actual, value) >= 0, '<': cmp(actual, value) < 0, '<=': cmp(actual, value) <= 0 }[op]
+          : value.endsWith('*')
           ? actual != null && String(actual).toLowerCase().startsWith(value.slice(0, -1).toLowerCase())
           : actual != null && String(actual).toLowerCase() === value.toLowerCase();
         return neg ? !hit : hit;

@@ -163,6 +163,21 @@ const resolvers: Record<string, Record<string, R<any>>> = {
       return ctx.shop.locations.get(idOf(a.id as string, 'Location') ?? -1) ?? null;
     },
     order: (_s, a, ctx) => ctx.shop.orders.get(idOf(a.id as string, 'Order') ?? -1) ?? null,
+    orders: (_s, a, ctx) =>
+      paginate(
+        [...ctx.shop.orders.values()].filter((o) =>
+          matchesSearch(a.query as string | undefined, {
+            id: o.id,
+            updated_at: o.updatedAt,
+            created_at: o.createdAt,
+            status: o.cancelledAt ? 'cancelled' : 'open',
+            source_name: o.sourceName,
+          }),
+        ),
+        (o) => String(o.id),
+        page(a),
+        ctx.bulk,
+      ),
     fulfillmentOrder: (_s, a, ctx) => findFulfillmentOrder(ctx.shop, idOf(a.id as string, 'FulfillmentOrder') ?? -1) ?? null,
     bulkOperation: (_s, a, ctx) => ctx.shop.bulkOperations.get(idOf(a.id as string, 'BulkOperation') ?? -1) ?? null,
     currentBulkOperation: (_s, a, ctx) =>

@@ -117,6 +117,7 @@ type LineItem implements Node {
   variant: ProductVariant
 }
 ${conn('LineItem')}
+${conn('Order')}
 
 enum FulfillmentOrderStatus { OPEN IN_PROGRESS CANCELLED INCOMPLETE CLOSED SCHEDULED ON_HOLD }
 
@@ -174,6 +175,8 @@ type Query {
   locations(${pageArgs}, query: String, includeInactive: Boolean = false): LocationConnection!
   location(id: ID): Location
   order(id: ID!): Order
+  "Search terms: updated_at, created_at (with >, >=, <, <=), status (open | cancelled), source_name."
+  orders(${pageArgs}, query: String): OrderConnection!
   fulfillmentOrder(id: ID!): FulfillmentOrder
   bulkOperation(id: ID!): BulkOperation
   currentBulkOperation(type: BulkOperationType = QUERY): BulkOperation
