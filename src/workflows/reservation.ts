@@ -5,6 +5,7 @@ import {
   defineSignal,
   log,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
@@ -34,10 +35,11 @@ export const orderEventSignal = defineSignal<[OrderEvent]>(ORDER_EVENT_SIGNAL);
 export const allocationSignal = defineSignal<[AllocationEvent]>(ALLOCATION_SIGNAL);
 export const statusQuery = defineQuery<ReservationStatus>(STATUS_QUERY);
 
-// Database-only steps take milliseconds: a short timeout lets a worker that died mid-step be replaced quickly.
-const { loadReservation, applyClaims, convertAllocation, raiseReservationAlert, markDirty } = proxyActivities<Activities>({
-  ...defaultActivityOptions,
+// Database-only steps (and the hand-off to the refresh workflow) take milliseconds: local activities, so an
+// order costs two workflow tasks and one activity task, not five. Idempotent, so a re-run after a crash is safe.
+const { loadReservation, applyClaims, convertAllocation, raiseReservationAlert, markDirty } = proxyLocalActivities<Activities>({
   startToCloseTimeout: '15 seconds',
+  retry: defaultActivityOptions.retry,
 });
 // Shopify calls may wait for the shop's cost budget.
 const { resolveShopifyLines, syncShopifyAdjustments } = proxyActivities<Activities>({ ...defaultActivityOptions, startToCloseTimeout: '1 minute' });

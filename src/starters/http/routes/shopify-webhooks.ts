@@ -82,7 +82,8 @@ async function receive(deps: HttpDeps, req: FastifyRequest, reply: FastifyReply)
     deps.metrics.webhooks.inc({ topic, outcome: 'handoff_failed' });
     throw Errors.DependencyUnavailable('Temporal did not take the hand-off; the delivery is kept pending and a retry completes it', { webhookId }, { cause: err });
   }
-  await markSignalled(deps.db, webhookId);
+  // Not awaited: if it is lost, a repeat of this delivery is handed off again, which the workflow absorbs.
+  markSignalled(deps.db, webhookId).catch((err: unknown) => req.log.warn({ err, webhookId }, 'delivery not marked signalled'));
   deps.metrics.webhooks.inc({ topic, outcome: 'accepted' });
   deps.metrics.handoffSeconds.observe({ route: '/webhooks/shopify' }, (performance.now() - started) / 1000);
   reply.status(200).send({ status: 'accepted', orderId });
