@@ -5,7 +5,7 @@ import { type AtsComponents, computeAts } from '../domain/ats.js';
 import { Errors, InventorySyncError } from '../domain/errors.js';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { InventoryKey } from '../domain/keys.js';
-import { GUARD_LEASE_MS, checkVersion, guardKey, releaseLeases } from '../guard/version-guard.js';
+import { GUARD_LEASE_MS, checkVersion, checkVersions, guardKey, releaseLeases } from '../guard/version-guard.js';
 import type { EntryResult, LevelPair, LevelQuantities, SetAvailableEntry, SetAvailableOptions } from '../shopify/client/types.js';
 import type { SkuLocation, SourceAdapter } from '../sources/adapter.js';
 import { skuLocationKey } from '../sources/adapter.js';
@@ -135,19 +135,26 @@ export function createRefreshActivities(deps: RefreshDeps) {
    * its own guard check and its Shopify write). Waits only ever point from newer to older computations, so
    * they cannot form a cycle; a crashed holder's lease lapses.
    */
-  async function guardWithLease(key: InventoryKey, version: bigint, ats: number, point: RacePointContext): Promise<{ allowed: true } | { allowed: false; newerVersion: number }> {
-    const deadline = Date.now() + GUARD_LEASE_MS + 1000;
-    let told = false;
-    for (;;) {
-      const verdict = await checkVersion(redis, key, version, ats, GUARD_LEASE_MS);
-      if (verdict.allowed || 'newerVersion' in verdict) return verdict;
-      if (!told) {
-        told = true;
-        await race.whileKeyBusy?.({ ...point, keys: [{ sku: key.sku, locationId: key.locationId }], busyWith: BigInt(verdict.busyWith) });
+  async function guardWithLease(items: { key: InventoryKey; ats: number }[], version: bigint, point: RacePointContext): Promise<({ allowed: true } | { allowed: false; newerVersion: number })[]> {
+    const verdicts = await checkVersions(redis, items.map((i) => ({ key: i.key, quantity: i.ats })), version, GUARD_LEASE_MS);
+    const settled: ({ allowed: true } | { allowed: false; newerVersion: number })[] = [];
+    for (const [index, first] of verdicts.entries()) {
+      let verdict = first;
+      const { key, ats } = items[index]!;
+      const deadline = Date.now() + GUARD_LEASE_MS + 1000;
+      let told = false;
+      while (!verdict.allowed && 'busyWith' in verdict) {
+        if (!told) {
+          told = true;
+          await race.whileKeyBusy?.({ ...point, keys: [{ sku: key.sku, locationId: key.locationId }], busyWith: BigInt(verdict.busyWith) });
+        }
+        if (Date.now() > deadline) throw Errors.DependencyUnavailable(`the write lease of ${key.sku} at ${key.locationId} was not released`, { busyWith: verdict.busyWith });
+        await delay(LEASE_POLL_MS);
+        verdict = await checkVersion(redis, key, version, ats, GUARD_LEASE_MS);
       }
-      if (Date.now() > deadline) throw Errors.DependencyUnavailable(`the write lease of ${key.sku} at ${key.locationId} was not released`, { busyWith: verdict.busyWith });
-      await delay(LEASE_POLL_MS);
+      settled.push(verdict);
     }
+    return settled;
   }
 
   type Planned = { key: SkuLocation; ats: number; components: AtsComponents };
@@ -248,6 +255,7 @@ export function createRefreshActivities(deps: RefreshDeps) {
       }
       await race.afterComponentsRead?.(point);
 
+      const planned: Planned[] = [];
       const toWrite: Planned[] = [];
       try {
         for (const key of pending) {
@@ -257,15 +265,17 @@ export function createRefreshActivities(deps: RefreshDeps) {
             summary.skipped++;
             continue;
           }
-          const ats = computeAts(c.components);
-          const verdict = await guardWithLease({ shopId, ...key }, version, ats, point);
-          if (!verdict.allowed) {
-            audit.push({ shopId, ...key, trigger, version, components: c.components, ats, outcome: 'superseded', errorCode: Errors.StaleVersion.code, detail: `version ${verdict.newerVersion} is newer` });
-            summary.skipped++;
-            continue;
-          }
-          toWrite.push({ key, ats, components: c.components });
+          planned.push({ key, ats: computeAts(c.components), components: c.components });
         }
+        const verdicts = await guardWithLease(planned.map((p) => ({ key: { shopId, ...p.key }, ats: p.ats })), version, point);
+        planned.forEach((p, i) => {
+          const verdict = verdicts[i]!;
+          if (verdict.allowed) toWrite.push(p);
+          else {
+            audit.push({ shopId, ...p.key, trigger, version, components: p.components, ats: p.ats, outcome: 'superseded', errorCode: Errors.StaleVersion.code, detail: `version ${verdict.newerVersion} is newer` });
+            summary.skipped++;
+          }
+        });
         if (toWrite.length === 0) {
           await writeAudit(db, audit);
           pending = [];
@@ -274,7 +284,8 @@ export function createRefreshActivities(deps: RefreshDeps) {
         await race.beforeShopifyWrite?.({ ...point, keys: toWrite.map((w) => w.key) });
         pending = await writeRound(shopId, trigger, mappings, known, toWrite, version, audit, summary);
       } finally {
-        await releaseLeases(redis, toWrite.map((w) => ({ shopId, ...w.key })), version);
+        // Every key this version asked for: releasing is a no-op where it holds no lease.
+        await releaseLeases(redis, planned.map((w) => ({ shopId, ...w.key })), version);
       }
     }
     if (pending.length > 0) {

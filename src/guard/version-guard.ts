@@ -42,6 +42,21 @@ export async function checkVersion(redis: Redis, k: InventoryKey, version: bigin
   return ok === 2 ? { allowed: false, busyWith: stored } : { allowed: false, newerVersion: stored };
 }
 
+/** `checkVersion` for many keys of one computation in one round trip (pipelined); verdicts in the keys' order. */
+export async function checkVersions(redis: Redis, items: { key: InventoryKey; quantity: number }[], version: bigint | number, leaseMs = 0): Promise<GuardVerdict[]> {
+  if (items.length === 0) return [];
+  registerVersionGuard(redis);
+  const pipeline = redis.pipeline();
+  for (const { key, quantity } of items) pipeline.inventoryGuard(guardKey(key), String(version), String(quantity), String(GUARD_TTL_SECONDS), String(leaseMs));
+  const replies = (await pipeline.exec()) ?? [];
+  return replies.map(([err, reply]) => {
+    if (err) throw err;
+    const [ok, stored] = reply as [number, number];
+    if (ok === 1) return { allowed: true } as const;
+    return ok === 2 ? { allowed: false, busyWith: stored } : { allowed: false, newerVersion: stored };
+  });
+}
+
 /** Releases the leases this version holds, once its Shopify call has returned (applied, stale or failed). */
 export async function releaseLeases(redis: Redis, keys: InventoryKey[], version: bigint | number): Promise<void> {
   if (keys.length === 0) return;
