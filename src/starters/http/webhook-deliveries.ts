@@ -3,9 +3,10 @@ import type { HttpDeps } from './deps.js';
 import { handOff, type OrderHandoff } from './order-handoff.js';
 
 /**
- * The durable ledger of Shopify deliveries (webhook_deliveries). A delivery is recorded 'pending' with its
- * stripped hand-off before Temporal is called, and marked 'signalled' after. A repeat of a signalled delivery is
- * a duplicate; a repeat of a pending one (Temporal was down, we answered 503) is handed off again.
+ * The durable ledger of Shopify deliveries (webhook_deliveries), used as an outbox. A delivery is recorded
+ * 'pending' with its stripped hand-off, answered, handed to Temporal, and marked 'signalled'. A repeat of a
+ * repeat is answered as a duplicate either way: only the request that recorded a delivery hands it off, and
+ * the sweeper takes over any row left pending.
  */
 export interface DeliveryMeta {
   webhookId: string;
@@ -16,7 +17,7 @@ export interface DeliveryMeta {
   subjectId: string | null;
 }
 
-export type RecordOutcome = { kind: 'new' } | { kind: 'duplicate' } | { kind: 'pending'; handoff: OrderHandoff | null };
+export type RecordOutcome = { kind: 'new' } | { kind: 'duplicate' } | { kind: 'pending' };
 
 export async function recordDelivery(db: Db, d: DeliveryMeta, outcome: 'pending' | 'unrouted', handoff: OrderHandoff | null): Promise<RecordOutcome> {
   const inserted = await db.query(
@@ -25,27 +26,54 @@ export async function recordDelivery(db: Db, d: DeliveryMeta, outcome: 'pending'
     [d.webhookId, d.shopDomain, d.topic, d.eventId, d.triggeredAt, d.subjectId, outcome, handoff === null ? null : JSON.stringify(handoff)],
   );
   if (inserted.rowCount === 1) return { kind: 'new' };
-  const { rows } = await db.query<{ outcome: string; handoff: OrderHandoff | null }>('SELECT outcome, handoff FROM webhook_deliveries WHERE webhook_id = $1', [d.webhookId]);
-  const row = rows[0];
-  if (row?.outcome === 'pending') return { kind: 'pending', handoff: row.handoff };
-  return { kind: 'duplicate' };
+  const { rows } = await db.query<{ outcome: string }>('SELECT outcome FROM webhook_deliveries WHERE webhook_id = $1', [d.webhookId]);
+  return rows[0]?.outcome === 'pending' ? { kind: 'pending' } : { kind: 'duplicate' };
 }
 
 export async function markSignalled(db: Db, webhookId: string): Promise<void> {
   await db.query(`UPDATE webhook_deliveries SET outcome = 'signalled' WHERE webhook_id = $1`, [webhookId]);
 }
 
-/** Hands off every delivery still pending (after an outage); returns how many reached Temporal. */
-export async function redrivePendingDeliveries(deps: Pick<HttpDeps, 'db' | 'temporal' | 'taskQueue' | 'config'>, limit = 500): Promise<number> {
+type HandoffDeps = Pick<HttpDeps, 'db' | 'temporal' | 'taskQueue' | 'config'>;
+
+/** Hands one recorded delivery to Temporal and marks it; on failure it stays pending for the sweeper. */
+export async function deliver(deps: HandoffDeps, webhookId: string, handoff: OrderHandoff): Promise<boolean> {
+  try {
+    await handOff(deps, handoff);
+  } catch {
+    return false;
+  }
+  await markSignalled(deps.db, webhookId);
+  return true;
+}
+
+/** Hands off deliveries still pending after `minAgeMs` (Temporal was down, or the process died after answering). */
+export async function redrivePendingDeliveries(deps: HandoffDeps, opts: { limit?: number; minAgeMs?: number } = {}): Promise<number> {
   const { rows } = await deps.db.query<{ webhook_id: string; handoff: OrderHandoff | null }>(
-    `SELECT webhook_id, handoff FROM webhook_deliveries WHERE outcome = 'pending' AND handoff IS NOT NULL ORDER BY received_at LIMIT $1`,
-    [limit],
+    `SELECT webhook_id, handoff FROM webhook_deliveries
+      WHERE outcome = 'pending' AND handoff IS NOT NULL AND received_at <= now() - make_interval(secs => $2::double precision / 1000)
+      ORDER BY received_at LIMIT $1`,
+    [opts.limit ?? 500, opts.minAgeMs ?? 0],
   );
   let done = 0;
   for (const r of rows) {
-    await handOff(deps, r.handoff!);
-    await markSignalled(deps.db, r.webhook_id);
+    if (!(await deliver(deps, r.webhook_id, r.handoff!))) break;
     done++;
   }
   return done;
+}
+
+/** Runs redrivePendingDeliveries every `intervalMs` while the server is up; returns the stop function. */
+export function startDeliverySweeper(deps: HandoffDeps & Pick<HttpDeps, 'logger'>, intervalMs = 5000, minAgeMs = 5000): () => void {
+  let running = false;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = true;
+    redrivePendingDeliveries(deps, { minAgeMs })
+      .then((n) => n > 0 && deps.logger.info({ handedOff: n }, 'pending webhook deliveries handed off'))
+      .catch((err: unknown) => deps.logger.warn({ err }, 'webhook delivery sweep failed'))
+      .finally(() => (running = false));
+  }, intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
 }

@@ -5,20 +5,27 @@ import { HANDLED_ORDER_TOPICS, parseOrderWebhook } from '../../../domain/order-w
 import { ORDER_EVENT_SIGNAL } from '../../../domain/reservation-model.js';
 import type { HttpDeps } from '../deps.js';
 import { verifyShopifyHmac } from '../hmac.js';
-import { handOff, type OrderHandoff } from '../order-handoff.js';
+import type { OrderHandoff } from '../order-handoff.js';
 import { parsePayload, requiredHeader } from '../payload.js';
 import { BODY_LIMIT_BYTES } from '../server.js';
-import { markSignalled, recordDelivery, type DeliveryMeta } from '../webhook-deliveries.js';
+import { deliver, recordDelivery, startDeliverySweeper, type DeliveryMeta } from '../webhook-deliveries.js';
 
 /**
- * POST /webhooks/shopify: verify, dedupe, hand off, answer. Never calls Shopify inline: the order's workflow
- * does the work. The raw body is kept as a Buffer (a parser scoped to this route) because the HMAC covers the
- * exact bytes Shopify sent.
+ * POST /webhooks/shopify: verify, dedupe, record, answer, hand off. Never calls Shopify inline: the order's
+ * workflow does the work. The raw body is kept as a Buffer (a parser scoped to this route) because the HMAC
+ * covers the exact bytes Shopify sent.
  *
- * Temporal down: the delivery stays 'pending' with its stripped hand-off and we answer 503, so Shopify retries
- * (8 times over 4 hours); the retry, or redrivePendingDeliveries, hands it off. Nothing is lost.
+ * The answer (200) is given once the stripped hand-off is durably recorded ('pending' in webhook_deliveries, an
+ * outbox); the signal-with-start follows at once, and a sweeper re-drives any row still pending (Temporal down,
+ * or this process died in between). So the acknowledgement costs one PostgreSQL insert, Temporal being slow or
+ * down does not make Shopify retry (or delete the subscription), and nothing is lost.
  */
 export function shopifyWebhookRoutes(app: FastifyInstance, deps: HttpDeps): void {
+  let stopSweeper: (() => void) | undefined;
+  app.addHook('onReady', async () => {
+    stopSweeper = startDeliverySweeper(deps);
+  });
+  app.addHook('onClose', async () => stopSweeper?.());
   void app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: BODY_LIMIT_BYTES }, (_req, body, done) => done(null, body));
@@ -53,7 +60,7 @@ async function receive(deps: HttpDeps, req: FastifyRequest, reply: FastifyReply)
   const triggeredAt = (req.headers['x-shopify-triggered-at'] as string | undefined) ?? new Date().toISOString();
   const parsed = parseOrderWebhook(topic, body, { deliveryId: webhookId, triggeredAt }, <S extends z.ZodType>(schema: S, value: unknown) => parsePayload(schema, value, topic));
 
-  let orderId: string | null = parsed.target === 'order' ? parsed.orderId : await orderOfFulfillmentOrders(deps, shop.id, parsed.fulfillmentOrderIds);
+  const orderId: string | null = parsed.target === 'order' ? parsed.orderId : await orderOfFulfillmentOrders(deps, shop.id, parsed.fulfillmentOrderIds);
   const meta: DeliveryMeta = {
     webhookId,
     shopDomain: domain,
@@ -68,25 +75,20 @@ async function receive(deps: HttpDeps, req: FastifyRequest, reply: FastifyReply)
     deps.metrics.webhooks.inc({ topic, outcome: 'unrouted' });
     return void reply.status(200).send({ status: 'unrouted' });
   }
-  let handoff: OrderHandoff = { shopId: shop.id, orderId, signal: ORDER_EVENT_SIGNAL, payload: parsed.event };
+  const handoff: OrderHandoff = { shopId: shop.id, orderId, signal: ORDER_EVENT_SIGNAL, payload: parsed.event };
   const recorded = await recordDelivery(deps.db, meta, 'pending', handoff);
-  if (recorded.kind === 'duplicate') {
+  if (recorded.kind !== 'new') {
+    // Already recorded: signalled (a duplicate), or pending (its hand-off is under way or left to the sweeper).
     deps.metrics.webhooks.inc({ topic, outcome: 'duplicate' });
     return void reply.status(200).send({ status: 'duplicate' });
   }
-  if (recorded.kind === 'pending' && recorded.handoff) handoff = recorded.handoff;
-  orderId = handoff.orderId;
-  try {
-    await handOff(deps, handoff);
-  } catch (err) {
-    deps.metrics.webhooks.inc({ topic, outcome: 'handoff_failed' });
-    throw Errors.DependencyUnavailable('Temporal did not take the hand-off; the delivery is kept pending and a retry completes it', { webhookId }, { cause: err });
-  }
-  // Not awaited: if it is lost, a repeat of this delivery is handed off again, which the workflow absorbs.
-  markSignalled(deps.db, webhookId).catch((err: unknown) => req.log.warn({ err, webhookId }, 'delivery not marked signalled'));
   deps.metrics.webhooks.inc({ topic, outcome: 'accepted' });
   deps.metrics.handoffSeconds.observe({ route: '/webhooks/shopify' }, (performance.now() - started) / 1000);
-  reply.status(200).send({ status: 'accepted', orderId });
+  reply.status(200).send({ status: 'accepted', orderId: handoff.orderId });
+  // After the answer: a failure leaves the row pending for the sweeper.
+  deliver(deps, webhookId, handoff)
+    .then((ok) => (ok ? undefined : deps.metrics.webhooks.inc({ topic, outcome: 'handoff_deferred' })))
+    .catch((err: unknown) => req.log.warn({ err, webhookId }, 'hand-off recorded but not marked; the sweeper retries'));
 }
 
 async function orderOfFulfillmentOrders(deps: HttpDeps, shopId: string, ids: string[]): Promise<string | null> {
