@@ -32,7 +32,7 @@ const SKUS = Number(process.env.BENCH_SKUS ?? 50);
 const EMPTY_SECONDS = Number(process.env.BENCH_EMPTY_SECONDS ?? 5);
 
 let teardown: (() => Promise<void>) | undefined;
-let provided: Record<string, string> = {};
+const provided: Record<string, string> = {};
 let svc: TestServices;
 let rig: Rig;
 
