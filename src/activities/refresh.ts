@@ -207,8 +207,7 @@ export function createRefreshActivities(deps: RefreshDeps) {
       }
       audit.push(row);
     });
-    await rememberShopify(shopId, seen);
-    await writeAudit(db, audit);
+    await Promise.all([rememberShopify(shopId, seen), writeAudit(db, audit)]);
     return stale;
   }
 

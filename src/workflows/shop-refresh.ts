@@ -21,10 +21,17 @@ export interface DirtyKeys {
   trigger: string;
 }
 
+export interface PendingKey {
+  key: SkuLocation;
+  triggers: string[];
+  /** Workflow time (ms) when the key became pending: the coalescing window counts from the oldest one. */
+  since?: number;
+}
+
 export interface ShopRefreshState {
   shopId: string;
   /** Keys waiting for the next flush, by `sku|location`, with the triggers that dirtied them. */
-  pending: [string, { key: SkuLocation; triggers: string[] }][];
+  pending: [string, PendingKey][];
   /** Carried across continue-as-new; read from the configuration by the first run. */
   coalesceWindowMs?: number;
   /** Pause after a flush failed before its keys are tried again (the activity has retried by then). */
@@ -64,11 +71,17 @@ const { refreshSettings } = proxyActivities<Activities>({ startToCloseTimeout: '
 export async function shopRefreshWorkflow(state: ShopRefreshState): Promise<void> {
   const pending = new Map(state.pending);
   const view: ShopRefreshView = { pending: 0, flushes: 0, keysFlushed: 0, failedFlushes: 0 };
-  const add = (key: SkuLocation, triggers: string[]) => {
+  const add = (key: SkuLocation, triggers: string[], since = Date.now()) => {
     const id = `${key.sku}|${key.locationId}`;
     const entry = pending.get(id);
-    if (!entry) pending.set(id, { key, triggers: [...triggers] });
+    if (!entry) pending.set(id, { key, triggers: [...triggers], since });
     else for (const t of triggers) if (!entry.triggers.includes(t)) entry.triggers.push(t);
+  };
+  /** Keys wait at most the window, counted from the oldest pending one: keys that piled up during a flush go next. */
+  const windowLeft = () => {
+    let oldest = Infinity;
+    for (const e of pending.values()) oldest = Math.min(oldest, e.since ?? 0);
+    return oldest + coalesceWindowMs - Date.now();
   };
   setHandler(keysDirtySignal, ({ keys, trigger }) => {
     for (const key of keys) add(key, [trigger]);
@@ -85,9 +98,8 @@ export async function shopRefreshWorkflow(state: ShopRefreshState): Promise<void
       await condition(allHandlersFinished);
       await continueAsNew<typeof shopRefreshWorkflow>({ shopId: state.shopId, pending: [...pending], coalesceWindowMs, failureBackoffMs });
     }
-    if (pending.size < FLUSH_BATCH && coalesceWindowMs > 0) {
-      await condition(() => pending.size >= FLUSH_BATCH, coalesceWindowMs);
-    }
+    const wait = windowLeft();
+    if (pending.size < FLUSH_BATCH && wait > 0) await condition(() => pending.size >= FLUSH_BATCH, wait);
     const batch = [...pending.entries()].slice(0, FLUSH_BATCH);
     for (const [id] of batch) pending.delete(id);
     const triggers = [...new Set(batch.flatMap(([, e]) => e.triggers))].sort();
@@ -104,7 +116,7 @@ export async function shopRefreshWorkflow(state: ShopRefreshState): Promise<void
         continue;
       }
       log.warn('refresh flush failed; keys go back to the queue', { shopId: state.shopId, keys: batch.length });
-      for (const [, e] of batch) add(e.key, e.triggers);
+      for (const [, e] of batch) add(e.key, e.triggers, e.since);
       await sleep(failureBackoffMs);
     }
   }
