@@ -1,0 +1,248 @@
+/**
+ * bench/refresh: 10,000 dirty (sku, location) keys of one shop through the real pipeline (Temporal worker, the
+ * shop's coalescing workflow, PostgreSQL sources, the Redis guard, the Shopify client, the emulator).
+ *
+ *   cold start   the guard knows no Shopify quantity yet, so every batch first reads Shopify's levels
+ *   steady state Shopify's quantities are known from the previous writes: one write per 250 keys
+ *   latency      ERP events POSTed one per request to /sources/:source/events at BENCH_EVENTS_PER_SECOND,
+ *                each on a key of its own, timed until the emulator holds the new ATS
+ *
+ * Prints figures only. Needs PostgreSQL, Redis and the Temporal CLI (or TEMPORAL_ADDRESS), like `npm test`.
+ * Run: npx vitest run --config bench/vitest.bench.config.ts bench/refresh
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { it } from 'vitest';
+import { createActivities } from '../src/activities/index.js';
+import { markDirty } from '../src/activities/mark-dirty.js';
+import { configSchema } from '../src/config/schema.js';
+import { migrate } from '../src/db/migrate.js';
+import { createPool, dropDatabase } from '../src/db/pool.js';
+import { seedCatalog } from '../src/demo/seed-catalog.js';
+import { createLogger } from '../src/observability/logger.js';
+import { createMetrics } from '../src/observability/metrics.js';
+import { createRedis } from '../src/redis/client.js';
+import { createSources } from '../src/runtime/sources.js';
+import { createShopifyClient } from '../src/shopify/client/index.js';
+import { startEmulator, type ShopifyPlan } from '../src/shopify/emulator/index.js';
+import type { SkuLocation, SourceAdapter } from '../src/sources/adapter.js';
+import { buildHttpServer } from '../src/starters/http/server.js';
+import { startDevServer, temporalAnswers } from '../src/temporal/dev-server.js';
+import { WORKFLOWS_PATH } from '../src/workers/bundle.js';
+import { shopRefreshStateQuery } from '../src/workflows/index.js';
+import { createInventoryWorker } from '../src/workers/worker.js';
+
+const SKUS = Number(process.env.BENCH_SKUS ?? 2_500);
+const LOCATIONS = ['WH1', 'WH2', 'STORE1', 'STORE2'];
+const PLAN = (process.env.BENCH_PLAN ?? 'plus') as ShopifyPlan;
+const EVENTS_PER_SECOND = Number(process.env.BENCH_EVENTS_PER_SECOND ?? 200);
+const EVENT_SECONDS = Number(process.env.BENCH_EVENT_SECONDS ?? 15);
+const COALESCE_MS = Number(process.env.BENCH_COALESCE_MS ?? 200);
+/** A source sends the events due since its last request in one request (up to 1000 are allowed). */
+const EVENTS_PER_REQUEST = Number(process.env.BENCH_EVENTS_PER_REQUEST ?? 10);
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Counts what refresh asks of a source: calls, and keys per call. */
+function counted(source: SourceAdapter, tally: { calls: number; keys: number }): SourceAdapter {
+  return {
+    name: source.name,
+    role: source.role,
+    getComponents: (shopId, keys, signal) => {
+      tally.calls++;
+      tally.keys += keys.length;
+      return source.getComponents(shopId, keys, signal);
+    },
+  };
+}
+
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
+
+it('refresh: 10,000 dirty keys, cold and steady, and event-to-Shopify latency', async () => {
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  const print = (line: string) => console.log(`[bench/refresh] ${line}`);
+  const base = process.env.TEST_DATABASE_BASE_URL ?? 'postgres://postgres@127.0.0.1:5432';
+  const databaseUrl = `${base}/inventory_sync_bench_${process.pid}`;
+  await migrate(databaseUrl);
+  let temporalAddress = process.env.TEMPORAL_ADDRESS;
+  const dev = temporalAddress && (await temporalAnswers(temporalAddress)) ? undefined : await startDevServer({ port: await freePort(), headless: true, logFile: join(tmpdir(), `bench-refresh-temporal-${process.pid}.log`) });
+  temporalAddress = dev?.address ?? temporalAddress!;
+  const db = createPool(databaseUrl, 10);
+  const redis = createRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', `isync-bench:${randomUUID().slice(0, 8)}:`);
+  const emu = await startEmulator({ port: 0, logger: false });
+  const connection = await Connection.connect({ address: temporalAddress });
+  const temporal = new Client({ connection });
+  const native = await NativeConnection.connect({ address: temporalAddress });
+  const taskQueue = `bench-${randomUUID()}`;
+  const shopId = 'bench-shop';
+  const domain = 'bench-shop.myshopify.com';
+  const token = 'shpat_bench_refresh';
+  const env = { BENCH_SHOP_TOKEN: token, BENCH_SECRET: 'x', BENCH_ERP_TOKEN: 'erp-bench' };
+  const config = configSchema.parse({
+    inventory_sync: { safety_buffers: { strategy: 'static', static_units: 0 }, aggregation: { coalesce_window_ms: COALESCE_MS } },
+    shops: [{ id: shopId, domain, plan: PLAN, access_token_env: 'BENCH_SHOP_TOKEN', webhook_secret_env: 'BENCH_SECRET' }],
+    sources: [
+      { name: 'bench-erp', role: 'erp', type: 'postgres', token_env: 'BENCH_ERP_TOKEN' },
+      { name: 'bench-wms', role: 'wms', type: 'postgres' },
+      { name: 'bench-pos', role: 'pos', type: 'postgres' },
+    ],
+  });
+
+  try {
+    const skus = Array.from({ length: SKUS }, (_, i) => `SKU-${String(i).padStart(5, '0')}`);
+    const catalog = await seedCatalog(emu.emulator, db, { shopId, domain, accessToken: token, plan: PLAN, locations: LOCATIONS, skus, initialAvailable: () => 0 });
+    const keys: SkuLocation[] = skus.flatMap((sku) => LOCATIONS.map((locationId) => ({ sku, locationId })));
+    const shopifyIds = keys.map((k) => catalog.ids.get(`${k.sku}|${k.locationId}`)!);
+    const available = (i: number) => emu.emulator.getLevel(domain, shopifyIds[i]!.inventoryItemId, shopifyIds[i]!.locationId).available;
+    const setErp = (quantity: (i: number) => number) =>
+      db.query(
+        `INSERT INTO source_snapshots AS s (source, shop_id, sku, location_id, quantity, occurred_at)
+         SELECT 'bench-erp', $1, k.sku, k.loc, k.q, clock_timestamp() FROM unnest($2::text[], $3::text[], $4::int[]) AS k(sku, loc, q)
+         ON CONFLICT (source, shop_id, sku, location_id) DO UPDATE SET quantity = EXCLUDED.quantity, occurred_at = EXCLUDED.occurred_at`,
+        [shopId, keys.map((k) => k.sku), keys.map((k) => k.locationId), keys.map((_, i) => quantity(i))],
+      );
+
+    const tally = { calls: 0, keys: 0 };
+    const shopify = createShopifyClient({ shopDomain: domain, accessToken: token, baseUrl: emu.url });
+    const activities = createActivities({ db, redis, config, sources: createSources(config, db).map((s) => counted(s, tally)), shopify: () => shopify, temporal, taskQueue });
+    const bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') });
+    const worker = await createInventoryWorker({ connection: native, namespace: 'default', taskQueue, activities, overrides: { workflowBundle: { code: bundle.code }, shutdownGraceTime: '2 seconds' } });
+    const running = worker.run();
+
+    let flushedBefore = 0;
+    const phase = async (name: string, quantity: (i: number) => number) => {
+      await setErp(quantity);
+      const before = emu.emulator.counters(domain);
+      tally.calls = 0;
+      tally.keys = 0;
+      const started = performance.now();
+      await markDirty({ temporal, taskQueue }, { shopId, keys, trigger: 'bench' });
+      // The workflow's own counters say when every key was flushed; then Shopify is checked once.
+      const handle = temporal.workflow.getHandle(`refresh:${shopId}`);
+      const target = flushedBefore + keys.length;
+      while (((await handle.query(shopRefreshStateQuery).catch(() => undefined))?.keysFlushed ?? 0) < target) await new Promise((r) => setTimeout(r, 100));
+      flushedBefore = target;
+      const wrong = keys.filter((_, i) => available(i) !== quantity(i)).length;
+      if (wrong > 0) print(`${name}: ${wrong} keys do not hold their ATS`);
+      const seconds = (performance.now() - started) / 1000;
+      const after = emu.emulator.counters(domain);
+      print(
+        `${name}: ${keys.length} keys in ${seconds.toFixed(1)} s; Shopify calls ${after.calls - before.calls} ` +
+          `(writes ${after.mutationsApplied - before.mutationsApplied}, throttled ${after.throttled - before.throttled}, 5xx ${after.errors5xx - before.errors5xx}); ` +
+          `source calls ${tally.calls} for ${tally.keys} key reads = ${(tally.calls / keys.length).toFixed(4)} calls per key per source set, ${(tally.keys / keys.length).toFixed(2)} reads per key`,
+      );
+    };
+
+    print(`plan ${PLAN}, ${SKUS} SKUs x ${LOCATIONS.length} locations = ${keys.length} keys, coalescing window ${COALESCE_MS} ms, ${EVENTS_PER_REQUEST} events per request`);
+    await phase('cold start (Shopify levels unknown: read, then write)', (i) => 10 + (i % 90));
+    await phase('steady state (levels known from the last write)', (i) => 20 + (i % 90));
+
+    // Latency: one event per request at a fixed rate, each on a key no other event touches.
+    const app = buildHttpServer({ db, redis, config, temporal, taskQueue, metrics: createMetrics(), logger: createLogger('silent'), env });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}/sources/bench-erp/events`;
+    const total = Math.min(keys.length, EVENTS_PER_SECOND * EVENT_SECONDS);
+    const order = keys.map((_, i) => i).sort((a, b) => ((a * 7919) % keys.length) - ((b * 7919) % keys.length));
+    const outstanding = new Map<number, { sentAt: number; expected: number }>();
+    const latencies: number[] = [];
+    let watching = true;
+    const watcher = (async () => {
+      while (watching || outstanding.size > 0) {
+        for (const [i, o] of outstanding) {
+          if (available(i) === o.expected) {
+            latencies.push(performance.now() - o.sentAt);
+            outstanding.delete(i);
+          }
+        }
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    })();
+    const before = emu.emulator.counters(domain);
+    const start = performance.now();
+    let sent = 0;
+    let answered = 0;
+    let lastTick = performance.now();
+    let worstLag = 0;
+    const progress = setInterval(() => {
+      const now = performance.now();
+      worstLag = Math.max(worstLag, now - lastTick - 1000);
+      lastTick = now;
+      if (process.env.BENCH_VERBOSE) print(`  t=${((now - start) / 1000).toFixed(0)} s sent ${sent} answered ${answered} waiting for Shopify ${outstanding.size} event-loop lag ${worstLag.toFixed(0)} ms`);
+    }, 1000);
+    const posts: Promise<unknown>[] = [];
+    let failed = 0;
+    // Events are due at a fixed rate; a source sends what is due in one request every 1000/rate*perRequest ms.
+    for (let n = 0; n < total; n += EVENTS_PER_REQUEST) {
+      const group = Array.from({ length: Math.min(EVENTS_PER_REQUEST, total - n) }, (_, j) => n + j);
+      const due = start + ((group.at(-1)! + 1) * 1000) / EVENTS_PER_SECOND;
+      const wait = due - performance.now();
+      if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+      const events = group.map((m) => {
+        const i = order[m]!;
+        const k = keys[i]!;
+        const expected = 500 + m;
+        // Latency counts from when the event was due, so time spent waiting for the request is included.
+        outstanding.set(i, { sentAt: start + (m * 1000) / EVENTS_PER_SECOND, expected });
+        sent++;
+        return { shopId, sku: k.sku, locationId: k.locationId, quantity: expected, occurredAt: new Date().toISOString() };
+      });
+      posts.push(
+        fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${env.BENCH_ERP_TOKEN}` },
+          body: JSON.stringify({ events }),
+        }).then((r) => {
+          answered += events.length;
+          if (r.status !== 202) failed += events.length;
+          return r.body?.cancel();
+        }),
+      );
+    }
+    const sendSeconds = (performance.now() - start) / 1000;
+    await Promise.all(posts);
+    watching = false;
+    const deadline = performance.now() + 60_000;
+    while (outstanding.size > 0 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    watching = false;
+    await watcher.catch(() => undefined);
+    clearInterval(progress);
+    const after = emu.emulator.counters(domain);
+    latencies.sort((a, b) => a - b);
+    print(
+      `latency: ${total} events in ${sendSeconds.toFixed(1)} s (${(total / sendSeconds).toFixed(0)}/s, ${failed} not 202), ` +
+        `event-to-Shopify p50 ${percentile(latencies, 50).toFixed(0)} ms, p99 ${percentile(latencies, 99).toFixed(0)} ms, max ${latencies.at(-1)?.toFixed(0)} ms; ` +
+        `${outstanding.size} never arrived; Shopify calls ${after.calls - before.calls} (writes ${after.mutationsApplied - before.mutationsApplied})`,
+    );
+
+    await app.close();
+    await temporal.workflow.getHandle(`refresh:${shopId}`).terminate('bench over').catch(() => undefined);
+    worker.shutdown();
+    await running;
+  } catch (err) {
+    print(`failed: ${(err as Error).stack ?? String(err)}`);
+    throw err;
+  } finally {
+    await native.close().catch(() => undefined);
+    await connection.close();
+    await emu.close();
+    const leftover = await redis.keys('*');
+    if (leftover.length > 0) await redis.del(...leftover.map((k) => k.slice((redis.options.keyPrefix ?? '').length)));
+    redis.disconnect();
+    await db.end();
+    await dropDatabase(databaseUrl).catch(() => undefined);
+    await dev?.stop();
+  }
+});
