@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { markDirty } from '../../../activities/mark-dirty.js';
+import { createDirtyBatcher } from '../../../activities/dirty-batcher.js';
 import { writeAudit, type AuditRow } from '../../../activities/audit.js';
 import { recordSourceChanges, type IncomingChange } from '../../../db/source-changes.js';
 import { Errors } from '../../../domain/errors.js';
@@ -59,6 +59,7 @@ async function mappedKeys(deps: HttpDeps, events: { shopId: string; sku: string;
  * in the answer, the audit log and `isync_source_events_total{outcome="unmapped"}`, and never fail the batch.
  */
 export function sourceEventRoutes(app: FastifyInstance, deps: HttpDeps): void {
+  const dirtyBatcher = createDirtyBatcher(deps);
   app.post<{ Params: { source: string } }>('/sources/:source/events', async (req, reply) => {
     const started = performance.now();
     const source = authenticate(deps, req.params.source, req.headers.authorization);
@@ -102,7 +103,7 @@ export function sourceEventRoutes(app: FastifyInstance, deps: HttpDeps): void {
     if (unmapped.length > 0) deps.metrics.sourceEvents.inc({ source: source.name, outcome: 'unmapped' }, unmapped.length);
 
     try {
-      await Promise.all([...dirty].map(([shopId, keys]) => markDirty(deps, { shopId, keys: [...keys.values()], trigger })));
+      await Promise.all([...dirty].map(([shopId, keys]) => dirtyBatcher.markDirty({ shopId, keys: [...keys.values()], trigger })));
     } catch (err) {
       throw Errors.DependencyUnavailable('the events are recorded but Temporal did not take the refresh; retry the request (events with an eventId are recorded once)', undefined, { cause: err });
     }
