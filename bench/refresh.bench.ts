@@ -80,7 +80,7 @@ it('refresh: 10,000 dirty keys, cold and steady, and event-to-Shopify latency', 
   let temporalAddress = process.env.TEMPORAL_ADDRESS;
   const dev = temporalAddress && (await temporalAnswers(temporalAddress)) ? undefined : await startDevServer({ port: await freePort(), headless: true, logFile: join(tmpdir(), `bench-refresh-temporal-${process.pid}.log`) });
   temporalAddress = dev?.address ?? temporalAddress!;
-  const db = createPool(databaseUrl, 10);
+  const db = createPool(databaseUrl, Number(process.env.BENCH_DB_POOL ?? 10));
   const redis = createRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', `isync-bench:${randomUUID().slice(0, 8)}:`);
   const emu = await startEmulator({ port: 0, logger: false });
   const connection = await Connection.connect({ address: temporalAddress });
