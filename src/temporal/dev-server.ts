@@ -65,7 +65,15 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<Runni
     const fd = openSync(opts.logFile, 'a');
     stdio = ['ignore', fd, fd];
   }
-  const child = spawn(cli, args, { stdio, detached: false });
+  // A watchdog shell owns the server and stops it when this process dies, even by SIGKILL, so no test run or
+  // demo leaves a server behind. SIGTERM to the shell stops the server too.
+  const watchdog = [
+    '"$@" & server=$!',
+    'trap \'kill -TERM $server 2>/dev/null; wait $server; exit 0\' TERM INT',
+    `while kill -0 ${process.pid} 2>/dev/null && kill -0 $server 2>/dev/null; do sleep 1 & wait $!; done`,
+    'kill -TERM $server 2>/dev/null; wait $server',
+  ].join('\n');
+  const child = spawn('sh', ['-c', watchdog, 'temporal-watchdog', cli, ...args], { stdio, detached: false });
   let exited: string | undefined;
   child.once('exit', (code, signal) => {
     exited = `exited with ${signal ?? code}`;
