@@ -3,8 +3,8 @@ import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { configSchema, type Config } from '../../config/schema.js';
 import { readEnv } from '../../config/env.js';
 import { migrate } from '../../db/migrate.js';
-import { recordSourceChanges } from '../../db/source-changes.js';
 import { seedCatalog } from '../../demo/seed-catalog.js';
+import { SourceSimulator, type ChangedKeys } from '../../sources/simulator.js';
 import { loadConfig } from '../../config/load.js';
 import { computeAts } from '../../domain/ats.js';
 import { createAppContext } from '../../runtime/context.js';
@@ -32,18 +32,6 @@ export function demoConfig(): Config {
       { name: 'pos', role: 'pos', type: 'simulator', token_env: 'POS_EVENTS_TOKEN' },
     ],
   });
-}
-
-/** A small deterministic PRNG so two demo runs tell the same story. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export async function runDemo(opts: { durationSeconds?: number } = {}): Promise<void> {
@@ -80,6 +68,7 @@ export async function runDemo(opts: { durationSeconds?: number } = {}): Promise<
 
   let emulatorUrl = env.SHOPIFY_API_BASE_URL;
   let closeEmulator: (() => Promise<void>) | undefined;
+  let placeDemoOrder: (() => void) | undefined;
   const port = env.PORT;
   const ctxEnv = { ...readEnv(), TEMPORAL_ADDRESS: address };
   if (!emulatorUrl) {
@@ -99,6 +88,23 @@ export async function runDemo(opts: { durationSeconds?: number } = {}): Promise<
       initialAvailable: () => 50,
     });
     await ctxForSeed.close();
+    // Shoppers: now and then an order on the storefront; Shopify commits its units and sends signed webhooks.
+    let orders = 0;
+    placeDemoOrder = () => {
+      const sku = SKUS[orders % SKUS.length]!;
+      const quantity = 1 + (orders % 2);
+      orders++;
+      try {
+        const order = emu.emulator.placeOrder(DEMO_SHOP.domain, { lines: [{ sku, quantity }] });
+        log(`shopper: order ${order.id.split('/').pop()} for ${quantity} x ${sku} (watch reservation:${DEMO_SHOP.id}:${order.id.split('/').pop()} in the Web UI)`);
+        if (orders % 4 === 0) {
+          emu.emulator.cancelOrder(DEMO_SHOP.domain, order.id);
+          log(`shopper: order ${order.id.split('/').pop()} cancelled`);
+        }
+      } catch (err) {
+        log(`shopper: order refused: ${(err as Error).message}`);
+      }
+    };
     log(`  Shopify emulator: ${emulatorUrl} (shop ${DEMO_SHOP.domain}, ${SKUS.length} SKUs x ${LOCATIONS.length} locations)`);
   }
 
@@ -114,51 +120,20 @@ export async function runDemo(opts: { durationSeconds?: number } = {}): Promise<
   for (const r of await applySchedules(ctx.temporal, config, env.TEMPORAL_TASK_QUEUE)) log(`  schedule ${r.outcome}: ${r.scheduleId} (${r.describe})`);
   log(`\nTemporal Web UI: ${uiUrl}   (workflows: refresh:${DEMO_SHOP.id}, reservation:...)\n`);
 
-  // The simulated ERP/WMS/POS: receipts, picks and till sales arrive as source changes; each marks its key dirty.
-  const rand = prng(20261130);
-  const state = new Map<string, { erp: number; wms: number; pos: number }>();
-  for (const sku of SKUS) for (const loc of LOCATIONS) state.set(`${sku}|${loc}`, { erp: 80 + Math.floor(rand() * 40), wms: 0, pos: 0 });
-  const push = async (keys: string[]) => {
-    const occurredAt = new Date().toISOString();
-    for (const role of ['erp', 'wms', 'pos'] as const) {
-      await recordSourceChanges(
-        ctx.db,
-        role,
-        keys.map((k) => {
-          const [sku, locationId] = k.split('|') as [string, string];
-          return { shopId: DEMO_SHOP.id, sku, locationId, quantity: state.get(k)![role], occurredAt };
-        }),
-      );
-    }
-    await ctx.activities.markDirty({ shopId: DEMO_SHOP.id, keys: keys.map((k) => ({ sku: k.split('|')[0]!, locationId: k.split('|')[1]! })), trigger: 'source_event' });
+  // The simulated ERP/WMS/POS: receipts, picks, till sales and shipments arrive as source changes through the
+  // same durable path as POST /sources/:source/events; each batch marks its keys dirty.
+  const simulator = new SourceSimulator({ db: ctx.db, seed: 20261130, shops: [{ shopId: DEMO_SHOP.id, skus: SKUS, locations: LOCATIONS }], sources: { erp: 'erp', wms: 'wms', pos: 'pos' } });
+  const handOn = async (changed: ChangedKeys) => {
+    for (const [shopId, keys] of changed) await ctx.activities.markDirty({ shopId, keys, trigger: 'source_event' });
   };
-  await push([...state.keys()]);
-
-  const tick = async () => {
-    const keys = [...state.keys()];
-    const changed = new Set<string>();
-    for (let i = 0; i < 3; i++) {
-      const k = keys[Math.floor(rand() * keys.length)]!;
-      const s = state.get(k)!;
-      const roll = rand();
-      if (roll < 0.4) s.wms = Math.min(s.erp, s.wms + 1 + Math.floor(rand() * 3));
-      else if (roll < 0.7) s.pos = Math.min(s.erp - s.wms, s.pos + 1);
-      else if (roll < 0.85) s.erp += 10 + Math.floor(rand() * 20);
-      else {
-        // shipped: allocated and sold units leave on-hand
-        s.erp -= s.wms + s.pos;
-        s.wms = 0;
-        s.pos = 0;
-      }
-      changed.add(k);
-    }
-    await push([...changed]);
-  };
+  await handOn(await simulator.open());
+  const tick = async () => handOn(await simulator.tick(3));
+  const allKeys = SKUS.flatMap((sku) => LOCATIONS.map((locationId) => ({ sku, locationId })));
 
   const sources = createSources(config, ctx.db);
   const shopify = createShopifyClients(config, emulatorUrl ? { baseUrl: emulatorUrl } : {})(DEMO_SHOP.id);
   const table = async () => {
-    const components = await readComponents({ db: ctx.db, config, sources }, DEMO_SHOP.id, [...state.keys()].map((k) => ({ sku: k.split('|')[0]!, locationId: k.split('|')[1]! })));
+    const components = await readComponents({ db: ctx.db, config, sources }, DEMO_SHOP.id, allKeys);
     const { rows } = await ctx.db.query<{ sku: string; location_id: string; inventory_item_id: string; shopify_location_id: string }>('SELECT sku, location_id, inventory_item_id, shopify_location_id FROM mappings WHERE shop_id = $1', [DEMO_SHOP.id]);
     const levels = await shopify.readLevels(rows.map((r) => ({ inventoryItemId: r.inventory_item_id, locationId: r.shopify_location_id })), ['available']);
     log(`${new Date().toISOString().slice(11, 19)}  sku/location            erp  wms  pos claims buf   ATS  shopify`);
@@ -174,25 +149,42 @@ export async function runDemo(opts: { durationSeconds?: number } = {}): Promise<
 
   let stopping = false;
   const ticker = setInterval(() => void tick().catch((e: unknown) => log(`simulator: ${(e as Error).message}`)), 2000);
+  const shopper = placeDemoOrder ? setInterval(placeDemoOrder, 7000) : undefined;
   const printer = setInterval(() => void table().catch((e: unknown) => log(`table: ${(e as Error).message}`)), 10_000);
   setTimeout(() => void table().catch(() => undefined), 3000);
 
+  const step = async (what: string, work: () => Promise<unknown>) => {
+    // Each part gets a bounded time: a demo that will not stop is worse than one that stops untidily.
+    const timeout = new Promise((resolve) => setTimeout(() => resolve(log(`  ${what}: still stopping after 10 s, moving on`)), 10_000).unref());
+    await Promise.race([work().catch((e: unknown) => log(`  ${what}: ${(e as Error).message}`)), timeout]);
+  };
   const stop = async () => {
-    if (stopping) return;
+    if (stopping) {
+      log('stopping now');
+      process.exit(1);
+    }
     stopping = true;
     clearInterval(ticker);
     clearInterval(printer);
-    log('\nstopping: HTTP server, worker, emulator, Temporal');
-    await http.app.close();
-    worker.shutdown();
-    await workerRun;
-    await connection.close();
-    await ctx.close();
-    await closeEmulator?.();
-    await stopTemporal?.();
+    clearInterval(shopper);
+    log('\nstopping: emulator, HTTP server, worker, Temporal (Ctrl-C again to stop at once)');
+    await step('emulator', async () => closeEmulator?.());
+    await step('HTTP server', () => http.app.close());
+    await step('worker', async () => {
+      worker.shutdown();
+      await workerRun;
+    });
+    await step('connections', async () => {
+      await connection.close();
+      await ctx.close();
+    });
+    await step('Temporal', async () => stopTemporal?.());
+    resolveStopped();
   };
-  process.once('SIGINT', () => void stop());
-  process.once('SIGTERM', () => void stop());
+  let resolveStopped: () => void = () => undefined;
+  const stopped = new Promise<void>((r) => (resolveStopped = r));
+  process.on('SIGINT', () => void stop());
+  process.on('SIGTERM', () => void stop());
   if (opts.durationSeconds) setTimeout(() => void stop(), opts.durationSeconds * 1000);
-  await workerRun;
+  await stopped;
 }
