@@ -13,18 +13,25 @@
  * Knobs: BENCH_RATES (orders/s, comma-separated), BENCH_STEP_SECONDS, BENCH_SKUS, BENCH_EMPTY_SECONDS.
  */
 import { randomUUID } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance } from 'fastify';
+import { pino } from 'pino';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, it } from 'vitest';
 import { createActivities, type Activities } from '../src/activities/index.js';
 import { createPool } from '../src/db/pool.js';
+import { recordSourceChanges } from '../src/db/source-changes.js';
+import { createMetrics } from '../src/observability/metrics.js';
 import { createRedis } from '../src/redis/client.js';
+import { buildHttpServer } from '../src/starters/http/server.js';
 import { createSources } from '../src/runtime/sources.js';
 import { signWebhook } from '../src/shopify/emulator/index.js';
 import { createInventoryWorker } from '../src/workers/worker.js';
 import globalSetup from '../test/support/global-setup.js';
-import { startRig, type Rig } from '../test/reservations/rig.js';
-import type { TestServices } from '../test/support/services.js';
+import { buildProcessEntry, buildWorkerProcess, spawnProcess, spawnWorker, type ChildWorker } from '../test/reservations/fixtures/worker-process-build.js';
+import { testConfig, type TestServices } from '../test/support/services.js';
 
 const RATES = (process.env.BENCH_RATES ?? '10,25,50,100,150,200').split(',').map(Number);
 const STEP_SECONDS = Number(process.env.BENCH_STEP_SECONDS ?? 5);
@@ -34,7 +41,7 @@ const EMPTY_SECONDS = Number(process.env.BENCH_EMPTY_SECONDS ?? 5);
 let teardown: (() => Promise<void>) | undefined;
 const provided: Record<string, string> = {};
 let svc: TestServices;
-let rig: Rig;
+let child: ChildWorker | undefined;
 
 async function benchServices(): Promise<TestServices> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
@@ -72,17 +79,88 @@ async function benchServices(): Promise<TestServices> {
   };
 }
 
+const SECRET = 'whsec-flash';
+const env = { FLASH_SHOP_TOKEN: 'shpat-flash', FLASH_WEBHOOK_SECRET: SECRET };
+let shopId = '';
+let domain = '';
+let serverUrl = '';
+let emulatorUrl = '';
+let app: FastifyInstance | undefined;
+let emulator: (ChildWorker & { output(): string }) | undefined;
+const builds: { dir: string }[] = [];
+
+async function control(path: string, body: unknown): Promise<Record<string, unknown>> {
+  const res = await fetch(`${emulatorUrl}/_emulator${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  if (!res.ok) throw new Error(`emulator ${path}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as Record<string, unknown>;
+}
+
+/** Emulator, worker and HTTP server each in their own process, as deployed; this process sends and measures. */
 beforeAll(async () => {
   teardown = await globalSetup({ provide: (k: string, v: string) => void (provided[k] = v) } as never);
   svc = await benchServices();
-  rig = await startRig({ onHand: 1_000_000, skus: Array.from({ length: SKUS }, (_, i) => `FLASH-${i}`), webhooks: false, plan: 'enterprise', ttlSeconds: 3600 }, svc);
+  shopId = svc.uid('flash');
+  domain = `${shopId}.myshopify.com`;
+
+  const emulatorBuild = await buildProcessEntry(fileURLToPath(new URL('./flash-sale-emulator.ts', import.meta.url)));
+  builds.push(emulatorBuild);
+  emulator = spawnProcess(emulatorBuild.file, {});
+  await emulator.printed('emulator-url ', 60_000);
+  emulatorUrl = /emulator-url (\S+)/.exec(emulator.output())![1]!;
+
+  await control('/shops', { domain, accessToken: env.FLASH_SHOP_TOKEN, plan: 'enterprise' });
+  const location = (await control(`/shops/${domain}/locations`, { name: 'WH1' })).id as string;
+  const skus = Array.from({ length: SKUS }, (_, i) => `FLASH-${i}`);
+  await svc.db.query('INSERT INTO shops (id, domain, plan) VALUES ($1, $2, $3)', [shopId, domain, 'enterprise']);
+  for (const sku of skus) {
+    const p = (await control(`/shops/${domain}/products`, { sku })) as { variantId: string; inventoryItemId: string };
+    await control(`/shops/${domain}/inventory`, { inventoryItemId: p.inventoryItemId, locationId: location, quantities: { available: 1_000_000 } });
+    await svc.db.query(
+      'INSERT INTO mappings (shop_id, sku, location_id, inventory_item_id, shopify_location_id, variant_id) VALUES ($1, $2, $3, $4, $5, $6)',
+      [shopId, sku, 'WH1', p.inventoryItemId, location, p.variantId],
+    );
+  }
+  const config = testConfig({
+    inventory_sync: { reservations: { ttl_seconds: 3600 }, safety_buffers: { strategy: 'static', static_units: 0 } },
+    shops: [{ id: shopId, domain, plan: 'enterprise', access_token_env: 'FLASH_SHOP_TOKEN', webhook_secret_env: 'FLASH_WEBHOOK_SECRET' }],
+    sources: [
+      { name: `${shopId}-erp`, role: 'erp', type: 'postgres' },
+      { name: `${shopId}-wms`, role: 'wms', type: 'postgres' },
+    ],
+  });
+  const at = '2026-01-01T00:00:00.000Z';
+  await recordSourceChanges(svc.db, `${shopId}-erp`, skus.map((sku) => ({ shopId, sku, locationId: 'WH1', quantity: 1_000_000, occurredAt: at })));
+  await recordSourceChanges(svc.db, `${shopId}-wms`, skus.map((sku) => ({ shopId, sku, locationId: 'WH1', quantity: 0, occurredAt: at })));
+
+  app = buildHttpServer({ db: svc.db, redis: svc.redis, config, temporal: svc.temporal, taskQueue: svc.taskQueue, metrics: createMetrics(), logger: pino({ level: 'silent' }), env });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  serverUrl = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+
+  const built = await buildWorkerProcess();
+  builds.push(built);
+  child = spawnWorker(built.file, {
+    temporalAddress: provided.temporalAddress!,
+    taskQueue: svc.taskQueue,
+    databaseUrl: provided.databaseUrl!,
+    redisUrl: provided.redisUrl!,
+    redisPrefix: svc.redisPrefix,
+    config,
+    env,
+    emulatorUrl,
+    bundlePath: provided.workflowBundlePath!,
+  });
+  await child.printed('worker-ready', 120_000);
 }, 300_000);
 
 afterAll(async () => {
-  await rig?.close();
+  child?.child.kill('SIGKILL');
+  emulator?.child.kill('SIGKILL');
+  await svc?.temporal.workflow.getHandle(`refresh:${shopId}`).terminate('bench over').catch(() => undefined);
+  await app?.close();
+  for (const b of builds) rmSync(b.dir, { recursive: true, force: true });
   await svc?.close();
   await teardown?.();
-});
+}, 120_000);
 
 const pct = (xs: number[], p: number) => {
   if (xs.length === 0) return NaN;
@@ -92,60 +170,8 @@ const pct = (xs: number[], p: number) => {
 const ms = (x: number) => `${x.toFixed(1)} ms`;
 
 it('flash-sale: webhook ack, order-to-claim, sustained orders/s vs an empty workflow', async () => {
-  const acks: number[] = [];
-  const toClaimAll: number[] = [];
-  const steps: { rate: number; offered: number; claimed: number; p50: number; p99: number; ackP99: number; sustained: boolean }[] = [];
-  let n = 0;
-  const failures = new Map<number, number>();
-
-  for (const rate of RATES) {
-    const total = Math.round(rate * STEP_SECONDS);
-    const sentAt = new Map<string, number>();
-    const stepAcks: number[] = [];
-    const inflight: Promise<void>[] = [];
-    const start = performance.now();
-    for (let i = 0; i < total; i++) {
-      const due = start + (i * 1000) / rate;
-      const wait = due - performance.now();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      const sku = `FLASH-${n++ % SKUS}`;
-      const placed = rig.emu.emulator.placeOrder(rig.domain, { lines: [{ sku, quantity: 1 }] });
-      const orderId = placed.id.split('/').pop()!;
-      const body = JSON.stringify(placed.rest);
-      sentAt.set(orderId, Date.now());
-      const t0 = performance.now();
-      inflight.push(
-        fetch(`${rig.url}/webhooks/shopify`, {
-          method: 'POST',
-          body,
-          headers: {
-            'content-type': 'application/json',
-            'x-shopify-topic': 'orders/create',
-            'x-shopify-hmac-sha256': signWebhook(body, rig.secret),
-            'x-shopify-shop-domain': rig.domain,
-            'x-shopify-webhook-id': randomUUID(),
-          },
-        }).then(async (res) => {
-          await res.arrayBuffer();
-          if (res.status !== 200) failures.set(res.status, (failures.get(res.status) ?? 0) + 1);
-          stepAcks.push(performance.now() - t0);
-        }),
-      );
-    }
-    await Promise.all(inflight);
-    await new Promise((r) => setTimeout(r, 3000));
-    const { rows } = await svc.db.query<{ order_id: string; at: Date }>(
-      'SELECT order_id, min(updated_at) AS at FROM claim_lines WHERE shop_id = $1 AND order_id = ANY($2::text[]) GROUP BY order_id',
-      [rig.shopId, [...sentAt.keys()]],
-    );
-    const toClaim = rows.map((r) => r.at.getTime() - sentAt.get(r.order_id)!);
-    acks.push(...stepAcks);
-    toClaimAll.push(...toClaim);
-    const p99 = pct(toClaim, 99);
-    steps.push({ rate, offered: total, claimed: rows.length, p50: pct(toClaim, 50), p99, ackP99: pct(stepAcks, 99), sustained: rows.length >= 0.99 * total && p99 <= 2000 });
-  }
-
-  // The same server, the same start path (signal-with-start), a workflow that does nothing: closed loop, 64 at once.
+  // The same server, the same start path (signal-with-start), a workflow that does nothing: closed loop,
+  // 64 at once, measured first so no backlog of orders competes with it.
   const emptyDeadline = performance.now() + EMPTY_SECONDS * 1000;
   let emptyDone = 0;
   const emptyStart = performance.now();
@@ -166,15 +192,79 @@ it('flash-sale: webhook ack, order-to-claim, sustained orders/s vs an empty work
   );
   const emptyRate = emptyDone / ((performance.now() - emptyStart) / 1000);
 
+  const acks: number[] = [];
+  const serverAcks: number[] = [];
+  const toClaimAll: number[] = [];
+  const steps: { rate: number; offered: number; claimed: number; p50: number; p99: number; ackP99: number; serverAckP99: number; sustained: boolean }[] = [];
+  let n = 0;
+  const failures = new Map<number, number>();
+
+  for (const rate of RATES) {
+    const total = Math.round(rate * STEP_SECONDS);
+    const sentAt = new Map<string, number>();
+    const stepAcks: number[] = [];
+    const stepServerAcks: number[] = [];
+    const inflight: Promise<void>[] = [];
+    const sendOrder = async (sku: string) => {
+      const placed = (await control(`/shops/${domain}/orders`, { lines: [{ sku, quantity: 1 }] })) as { id: string; rest: unknown };
+      const orderId = placed.id.split('/').pop()!;
+      const body = JSON.stringify(placed.rest);
+      sentAt.set(orderId, Date.now());
+      const t0 = performance.now();
+      const res = await fetch(`${serverUrl}/webhooks/shopify`, {
+        method: 'POST',
+        body,
+        headers: {
+          'content-type': 'application/json',
+          'x-shopify-topic': 'orders/create',
+          'x-shopify-hmac-sha256': signWebhook(body, SECRET),
+          'x-shopify-shop-domain': domain,
+          'x-shopify-webhook-id': randomUUID(),
+        },
+      });
+      await res.arrayBuffer();
+      stepAcks.push(performance.now() - t0);
+      const server = /ack;dur=([\d.]+)/.exec(res.headers.get('server-timing') ?? '');
+      if (server) stepServerAcks.push(Number(server[1]));
+      if (res.status !== 200) failures.set(res.status, (failures.get(res.status) ?? 0) + 1);
+    };
+    const start = performance.now();
+    for (let i = 0; i < total; i++) {
+      const due = start + (i * 1000) / rate;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      const sku = `FLASH-${n++ % SKUS}`;
+      inflight.push(sendOrder(sku));
+    }
+    await Promise.all(inflight);
+    await new Promise((r) => setTimeout(r, 3000));
+    const { rows } = await svc.db.query<{ order_id: string; at: Date }>(
+      'SELECT order_id, min(updated_at) AS at FROM claim_lines WHERE shop_id = $1 AND order_id = ANY($2::text[]) GROUP BY order_id',
+      [shopId, [...sentAt.keys()]],
+    );
+    const toClaim = rows.map((r) => r.at.getTime() - sentAt.get(r.order_id)!);
+    acks.push(...stepAcks);
+    serverAcks.push(...stepServerAcks);
+    toClaimAll.push(...toClaim);
+    const p99 = pct(toClaim, 99);
+    steps.push({ rate, offered: total, claimed: rows.length, p50: pct(toClaim, 50), p99, ackP99: pct(stepAcks, 99), serverAckP99: pct(stepServerAcks, 99), sustained: rows.length >= 0.99 * total && p99 <= 2000 });
+    // Once a step is not sustained, higher rates only grow the backlog.
+    if (!steps.at(-1)!.sustained && steps.filter((x) => !x.sustained).length >= 2) break;
+  }
+
+
   const best = steps.filter((s) => s.sustained).reduce((m, s) => Math.max(m, s.rate), 0);
-  console.log('\nflash-sale (orders/create webhooks posted concurrently; 1 worker; enterprise plan shop)');
-  console.log('rate/s  offered  claimed  ack p99     to-claim p50  to-claim p99  sustained');
+  console.log('\nflash-sale (orders/create webhooks posted concurrently; emulator and worker in their own processes, HTTP server in the sending process; enterprise plan shop)');
+  console.log('rate/s  offered  claimed  ack p99 (sender/server)  to-claim p50  to-claim p99  sustained');
   for (const s of steps) {
     console.log(
-      `${String(s.rate).padStart(6)}  ${String(s.offered).padStart(7)}  ${String(s.claimed).padStart(7)}  ${ms(s.ackP99).padStart(9)}  ${ms(s.p50).padStart(12)}  ${ms(s.p99).padStart(12)}  ${s.sustained ? 'yes' : 'no'}`,
+      `${String(s.rate).padStart(6)}  ${String(s.offered).padStart(7)}  ${String(s.claimed).padStart(7)}  ${`${ms(s.ackP99)} / ${ms(s.serverAckP99)}`.padStart(22)}  ${ms(s.p50).padStart(12)}  ${ms(s.p99).padStart(12)}  ${s.sustained ? 'yes' : 'no'}`,
     );
   }
-  console.log(`webhook ack p99 (all steps): ${ms(pct(acks, 99))} (target <= 50 ms); non-200 answers: ${JSON.stringify(Object.fromEntries(failures))}`);
+  const within = steps.filter((x) => x.sustained);
+  const sustainedAcks = within.length > 0 ? Math.max(...within.map((x) => x.ackP99)) : NaN;
+  console.log(`webhook ack p99 at sustained rates: ${ms(sustainedAcks)} as the sender saw it (target <= 50 ms)`);
+  console.log(`webhook ack p99 (all steps, incl. overload): ${ms(pct(acks, 99))} as the sender saw it, ${ms(pct(serverAcks, 99))} inside the server (target <= 50 ms); non-200 answers: ${JSON.stringify(Object.fromEntries(failures))}`);
   console.log(`order-to-claim (all claimed): p50 ${ms(pct(toClaimAll, 50))}, p99 ${ms(pct(toClaimAll, 99))}`);
   console.log(`highest sustained: ${best} orders/s`);
   console.log(`empty workflow (signal-with-start + completion, same server): ${emptyRate.toFixed(1)} workflows/s`);

@@ -84,7 +84,8 @@ async function receive(deps: HttpDeps, req: FastifyRequest, reply: FastifyReply)
   }
   deps.metrics.webhooks.inc({ topic, outcome: 'accepted' });
   deps.metrics.handoffSeconds.observe({ route: '/webhooks/shopify' }, (performance.now() - started) / 1000);
-  reply.status(200).send({ status: 'accepted', orderId: handoff.orderId });
+  // Server-Timing: the acknowledgement as the server saw it (benchmarks compare it with what the client saw).
+  reply.header('server-timing', `ack;dur=${(performance.now() - started).toFixed(2)}`).status(200).send({ status: 'accepted', orderId: handoff.orderId });
   // After the answer: a failure leaves the row pending for the sweeper.
   deliver(deps, webhookId, handoff)
     .then((ok) => (ok ? undefined : deps.metrics.webhooks.inc({ topic, outcome: 'handoff_deferred' })))
