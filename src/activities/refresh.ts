@@ -12,12 +12,15 @@ import { skuLocationKey } from '../sources/adapter.js';
 import { readComponents } from './ats-components.js';
 import { writeAudit, type AuditRow } from './audit.js';
 import type { RacePointContext, RefreshRacePoints } from './race-points.js';
+import { WARMUP_MIN_UNKNOWN, warmShopifyQuantities } from './shopify-warmup.js';
 import { activityExecutionId, nextVersion, recallVersion, rememberVersion } from './refresh-version.js';
 
 /** What refresh needs from Shopify; the budget-aware client implements it. */
 export interface ShopifyInventoryPort {
   setAvailable(entries: SetAvailableEntry[], opts: SetAvailableOptions): Promise<EntryResult[]>;
   readLevels(pairs: LevelPair[], names?: string[]): Promise<Map<string, LevelQuantities>>;
+  /** When present, a cold start learns the shop's quantities from one bulk export (shopify-warmup.ts). */
+  runBulkQuery?(query: string): AsyncIterable<Record<string, unknown>>;
 }
 
 export interface RefreshDeps {
@@ -89,7 +92,7 @@ export function createRefreshActivities(deps: RefreshDeps) {
    * Only ever used as the compare value of a compare-and-swap, and always observed before the sources are read:
    * a wrong one costs a stale round, never a wrong write.
    */
-  async function knownShopifyQuantities(shopId: string, keys: SkuLocation[], mappings: Map<string, Mapping>): Promise<Map<string, number | null>> {
+  async function cachedShopifyQuantities(shopId: string, keys: SkuLocation[]): Promise<{ known: Map<string, number | null>; unknown: SkuLocation[] }> {
     const pipeline = redis.pipeline();
     for (const k of keys) pipeline.hget(guardKey({ shopId, ...k }), 's');
     const cached = ((await pipeline.exec()) ?? []).map(([, v]) => v as string | null);
@@ -100,6 +103,18 @@ export function createRefreshActivities(deps: RefreshDeps) {
       if (v === null || v === undefined) unknown.push(k);
       else known.set(skuLocationKey(k), Number(v));
     });
+    return { known, unknown };
+  }
+
+  async function knownShopifyQuantities(shopId: string, keys: SkuLocation[], mappings: Map<string, Mapping>): Promise<Map<string, number | null>> {
+    let { known, unknown } = await cachedShopifyQuantities(shopId, keys);
+    const port = deps.shopify(shopId);
+    if (unknown.length >= WARMUP_MIN_UNKNOWN && port.runBulkQuery) {
+      const bulk = port.runBulkQuery.bind(port);
+      // A failed export only costs the reads below.
+      const learned = await warmShopifyQuantities(deps, shopId, { runBulkQuery: bulk }).catch(() => 0);
+      if (learned > 0) ({ known, unknown } = await cachedShopifyQuantities(shopId, keys));
+    }
     if (unknown.length > 0) {
       const levels = await deps.shopify(shopId).readLevels(
         unknown.map((k) => {
