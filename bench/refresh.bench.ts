@@ -147,7 +147,7 @@ it('refresh: 10,000 dirty keys, cold and steady, and event-to-Shopify latency', 
     };
 
     print(`plan ${PLAN}, ${SKUS} SKUs x ${LOCATIONS.length} locations = ${keys.length} keys, coalescing window ${COALESCE_MS} ms, ${EVENTS_PER_REQUEST} events per request`);
-    await phase('cold start (Shopify levels unknown: read, then write)', (i) => 10 + (i % 90));
+    await phase('cold start (Shopify levels unknown: one bulk export, then write)', (i) => 10 + (i % 90));
     await phase('steady state (levels known from the last write)', (i) => 20 + (i % 90));
 
     // Latency: one event per request at a fixed rate, each on a key no other event touches.
