@@ -5,7 +5,7 @@ import { type AtsComponents, computeAts } from '../domain/ats.js';
 import { Errors, InventorySyncError } from '../domain/errors.js';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { InventoryKey } from '../domain/keys.js';
-import { GUARD_LEASE_MS, checkVersion, checkVersions, guardKey, releaseLeases } from '../guard/version-guard.js';
+import { GUARD_LEASE_MS, GUARD_TTL_SECONDS, checkVersion, checkVersions, guardKey, releaseLeases } from '../guard/version-guard.js';
 import type { EntryResult, LevelPair, LevelQuantities, SetAvailableEntry, SetAvailableOptions } from '../shopify/client/types.js';
 import type { SkuLocation, SourceAdapter } from '../sources/adapter.js';
 import { skuLocationKey } from '../sources/adapter.js';
@@ -134,7 +134,11 @@ export function createRefreshActivities(deps: RefreshDeps) {
   async function rememberShopify(shopId: string, values: [SkuLocation, number][]): Promise<void> {
     if (values.length === 0) return;
     const pipeline = redis.pipeline();
-    for (const [k, qty] of values) pipeline.hset(guardKey({ shopId, ...k }), 's', String(qty));
+    for (const [k, qty] of values) {
+      // Every write to a guard hash renews its TTL, so no hash outlives its keys (seed pitfall: key explosion).
+      pipeline.hset(guardKey({ shopId, ...k }), 's', String(qty));
+      pipeline.expire(guardKey({ shopId, ...k }), GUARD_TTL_SECONDS);
+    }
     await pipeline.exec();
   }
 

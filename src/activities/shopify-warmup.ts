@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Db } from '../db/pool.js';
-import { guardKey } from '../guard/version-guard.js';
+import { GUARD_TTL_SECONDS, guardKey } from '../guard/version-guard.js';
 
 /** The shop's levels in one bulk export: bulk queries cost almost nothing against the shop's budget. */
 const LEVELS_EXPORT = '{ inventoryItems { edges { node { id inventoryLevels { edges { node { location { id } quantities(names: ["available"]) { name quantity } } } } } } } }';
@@ -40,7 +40,9 @@ export async function warmShopifyQuantities(deps: { db: Db; redis: Redis }, shop
   for (const r of rows) {
     const qty = available.get(`${r.inventory_item_id}|${r.shopify_location_id}`);
     if (qty === undefined) continue;
-    pipeline.hsetnx(guardKey({ shopId, sku: r.sku, locationId: r.location_id }), 's', String(qty));
+    const key = guardKey({ shopId, sku: r.sku, locationId: r.location_id });
+    pipeline.hsetnx(key, 's', String(qty));
+    pipeline.expire(key, GUARD_TTL_SECONDS);
     learned++;
   }
   if (learned > 0) await pipeline.exec();

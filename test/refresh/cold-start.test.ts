@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { guardKey } from '../../src/guard/version-guard.js';
 import { startEmulator, type RunningEmulator } from '../../src/shopify/emulator/index.js';
 import { connectTestServices, type TestServices } from '../support/services.js';
 import { auditRows, createShopFixture, insertClaim } from './fixture.js';
@@ -29,6 +30,9 @@ describe('cold start: Shopify quantities we never saw', () => {
     const afterFirst = emu.emulator.counters(shop.domain);
     expect(afterFirst.bulkOperations - before.bulkOperations).toBe(1);
     expect(afterFirst.mutationsApplied - before.mutationsApplied).toBe(1);
+    // A key outside that batch was learned too, in a guard hash that expires like every other.
+    expect(await svc.redis.hget(guardKey({ shopId: shop.shopId, sku: 'C299', locationId: 'WH1' }), 's')).toBe('5');
+    expect(await svc.redis.ttl(guardKey({ shopId: shop.shopId, sku: 'C299', locationId: 'WH1' }))).toBeGreaterThan(0);
 
     // The rest of the shop is known already: one write, nothing read, no second export.
     const seen: number[] = [];
