@@ -48,6 +48,8 @@ BEGIN
     SELECT a.order_id, a.allocation_id, a.line_id, a.quantity FROM wms_allocations a
      WHERE a.applied_at IS NULL AND a.source = p_source AND a.shop_id = p_shop AND a.sku = p_sku
        AND a.location_id = p_location AND a.occurred_at <= p_upto
+       -- recorded by the route but not yet seen by the order's workflow: it converts when it applies it
+       AND EXISTS (SELECT 1 FROM claim_lines c WHERE c.shop_id = a.shop_id AND c.order_id = a.order_id AND c.line_id = a.line_id)
      ORDER BY a.order_id, a.line_id, a.allocation_id
      FOR UPDATE
   LOOP

@@ -88,11 +88,13 @@ export async function reservationWorkflow(input: ReservationInput): Promise<Rese
   const onOrderEvent = async (e: OrderEvent) => {
     status.origin ??= e.origin;
     // Terminal states are sticky, and an older delivery (a stale retry, a create after its cancel) changes nothing.
-    if (isTerminal(status.state) || isOlder(e.at, status.lastEventAt)) {
+    // A move carries Shopify's delivery time, not the order's clock: it only makes us re-read the truth.
+    const ordered = e.kind !== 'moved';
+    if (isTerminal(status.state) || (ordered && isOlder(e.at, status.lastEventAt))) {
       status.staleEventsIgnored += 1;
       return;
     }
-    status.lastEventAt = laterOf(status.lastEventAt, e.at);
+    if (ordered) status.lastEventAt = laterOf(status.lastEventAt, e.at);
     if (e.kind === 'cancelled' || e.kind === 'fulfilled') return claim([], e.kind);
     if (status.origin === 'external') return claim(externalClaimLines(e.lines ?? []));
     const resolved = await resolveShopifyLines({ shopId, orderId, posShopifyLocationId: e.posShopifyLocationId ?? null, lines: e.lines ?? [] });
