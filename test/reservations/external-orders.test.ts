@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Errors } from '../../src/domain/errors.js';
 import { startRig, type Rig } from './rig.js';
 
 const SKU = 'MUG-BLUE';
@@ -60,5 +61,43 @@ describe('POST /orders: orders from channels Shopify does not count', () => {
     expect((await rig.postWms({ shopId: rig.shopId }, rig.orderToken)).status).toBe(401);
     const unknownShop = await rig.postOrder({ shopId: 'nope', orderId: 'x', updatedAt: at(1), lines: [{ lineId: 'a', sku: SKU, locationId: WH, quantity: 1 }] });
     expect(unknownShop.status).toBe(404);
+    const unknownOrder = await fetch(`${rig.url}/reservations/${rig.shopId}/never-seen`);
+    expect(unknownOrder.status).toBe(404);
+    expect(await unknownOrder.json()).toMatchObject({ code: 'ISYNC_NOT_FOUND' });
+  });
+});
+
+describe('an external order whose Shopify adjustment applied but whose answer was lost', () => {
+  let rig: Rig;
+  let lost = 0;
+  beforeAll(async () => {
+    rig = await startRig({
+      onHand: 10,
+      skus: [SKU],
+      webhooks: false,
+      // Shopify applies the adjustment, then the activity fails before recording it (the crash window).
+      wrapShopify: (client) => ({
+        ...client,
+        adjustAvailable: async (...args: Parameters<typeof client.adjustAvailable>) => {
+          const out = await client.adjustAvailable(...args);
+          if (lost++ === 0) throw Errors.ShopifyUnavailable('connection reset after the mutation applied');
+          return out;
+        },
+      }),
+    });
+  });
+  afterAll(async () => {
+    await rig?.close();
+  });
+
+  it('retries with the same idempotency key: Shopify replays, the units are taken once', async () => {
+    const orderId = 'web-lost-1';
+    expect((await rig.postOrder({ shopId: rig.shopId, orderId, updatedAt: new Date().toISOString(), lines: [{ lineId: 'l1', sku: SKU, locationId: WH, quantity: 3 }] })).status).toBe(202);
+    await expect.poll(async () => (await rig.claimLines(orderId))[0], poll).toMatchObject({ claimed: 3, shopify_adjusted: 3 });
+    expect(lost).toBeGreaterThanOrEqual(2);
+    const counters = rig.emu.emulator.counters(rig.domain);
+    expect(counters.idempotentReplays).toBeGreaterThanOrEqual(1);
+    expect(Object.values(counters.mutationsAppliedByKey).every((n) => n === 1)).toBe(true);
+    await expect.poll(() => rig.available(SKU, WH), poll).toBe(7);
   });
 });
