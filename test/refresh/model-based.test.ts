@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RacePointContext, RefreshRacePoints } from '../../src/activities/race-points.js';
 import type { ShopifyInventoryPort } from '../../src/activities/refresh.js';
+import { nextVersion } from '../../src/activities/refresh-version.js';
 import { computeAts } from '../../src/domain/ats.js';
 import { safetyBufferUnits } from '../../src/domain/safety-buffer.js';
 import { startEmulator, type RunningEmulator } from '../../src/shopify/emulator/index.js';
@@ -30,7 +31,9 @@ type Op =
   | { kind: 'shopifyOrder'; key: number; units: number }
   | { kind: 'externalClaim'; key: number; units: number }
   | { kind: 'release'; claim: number }
-  | { kind: 'flush'; keys: number[]; at?: { point: RacePoint; ops: Op[] } };
+  | { kind: 'flush'; keys: number[]; at?: { point: RacePoint; ops: Op[] } }
+  /** A flush whose Shopify call fails (after Shopify applied it, or before); its retry carries the same version. */
+  | { kind: 'lostResponse'; keys: number[]; afterApply: boolean };
 
 const keyIndex = fc.nat({ max: KEYS.length - 1 });
 const simpleOp: fc.Arbitrary<Op> = fc.oneof(
@@ -49,7 +52,11 @@ const racedFlush: fc.Arbitrary<Op> = fc.record({
     ops: fc.array(fc.oneof({ weight: 3, arbitrary: simpleOp }, { weight: 1, arbitrary: plainFlush }), { minLength: 1, maxLength: 3 }),
   }),
 });
-const program = fc.array(fc.oneof({ weight: 5, arbitrary: simpleOp }, { weight: 2, arbitrary: plainFlush }, { weight: 2, arbitrary: racedFlush }), { minLength: 4, maxLength: 18 });
+const lostResponse: fc.Arbitrary<Op> = fc.record({ kind: fc.constant('lostResponse' as const), keys: flushKeys, afterApply: fc.boolean() });
+const program = fc.array(
+  fc.oneof({ weight: 5, arbitrary: simpleOp }, { weight: 2, arbitrary: plainFlush }, { weight: 2, arbitrary: racedFlush }, { weight: 1, arbitrary: lostResponse }),
+  { minLength: 4, maxLength: 18 },
+);
 
 interface Claim {
   orderId: string;
@@ -72,7 +79,7 @@ describe('model-based: random interleavings of events, claims and flushes', () =
   });
 
   async function run(ops: Op[]): Promise<void> {
-    const shop: ShopFixture = await createShopFixture(svc, emu, { skus: SKUS, locations: LOCATIONS, prefix: 'mb', config: { inventory_sync: { safety_buffers: { strategy: 'dynamic', default_percentage: 10 } } }, initialAvailable: () => 5 });
+    const shop: ShopFixture = await createShopFixture(svc, emu, { skus: SKUS, locations: LOCATIONS, prefix: 'mb', config: { inventory_sync: { safety_buffers: { strategy: 'dynamic', default_percentage: 10 } } }, initialAvailable: () => 5, retry: { maxAttempts: 1 } });
     const truth = KEYS.map(() => ({ erp: 40, wms: 0, pos: 0 }));
     const claims: Claim[] = [];
     for (const k of KEYS) await shop.setSource('erp', k.sku, k.locationId, 40);
@@ -157,6 +164,16 @@ describe('model-based: random interleavings of events, claims and flushes', () =
           await svc.db.query('UPDATE claim_lines SET claimed = 0 WHERE shop_id = $1 AND order_id = $2', [shop.shopId, claim.orderId]);
           return;
         }
+        case 'lostResponse': {
+          const keys = op.keys.map((i) => KEYS[i]!);
+          const version = (await nextVersion(svc.db)).toString();
+          emu.emulator.failNextRequests(shop.domain, 1, op.afterApply ? { afterApply: true } : { status: 503 });
+          await expect(refreshWith({}).refreshKeys({ shopId: shop.shopId, keys, trigger: 'model-lost', version })).rejects.toMatchObject({ code: 'ISYNC_SHOPIFY_UNAVAILABLE' });
+          // What Temporal does: the same activity input again, so the same version.
+          await refreshWith({}).refreshKeys({ shopId: shop.shopId, keys, trigger: 'model-retry', version });
+          expectFlushed(op.keys, `a flush that failed ${op.afterApply ? 'after' : 'before'} Shopify applied it, and its retry`);
+          return;
+        }
         case 'flush': {
           const keys = op.keys.map((i) => KEYS[i]!);
           if (!op.at || nested) {
@@ -199,6 +216,8 @@ describe('model-based: random interleavings of events, claims and flushes', () =
     for (const [k, versions] of appliedVersions) {
       for (let i = 1; i < versions.length; i++) expect(versions[i]!, `versions applied to ${k}: ${versions.join(', ')}`).toBeGreaterThan(versions[i - 1]!);
     }
+    // No write was ever applied twice: retries were replayed by their idempotency key.
+    expect(Math.max(0, ...Object.values(emu.emulator.counters(shop.domain).mutationsAppliedByKey))).toBeLessThanOrEqual(1);
     const audit = await auditRows(svc, shop.shopId);
     for (const k of KEYS) {
       const versions = audit.filter((r) => r.outcome === 'applied' && r.sku === k.sku && r.location_id === k.locationId).map((r) => BigInt(r.version!));
