@@ -61,7 +61,7 @@ describe('reservation histories', () => {
     };
     const cancelled = `reservation:${rig.shopId}:${orders[1]!.orderId}`;
     await expect.poll(() => find(`ShopId = '${rig.shopId}' AND ReservationState = 'cancelled'`), poll).toEqual([cancelled]);
-    await expect.poll(() => find(`OrderId = '${orders[0]!.orderId}' AND Sku = '${SKU}' AND ReservationState = 'claimed'`), poll).toEqual([
+    await expect.poll(() => find(`ShopId = '${rig.shopId}' AND OrderId = '${orders[0]!.orderId}' AND Sku = '${SKU}' AND ReservationState = 'claimed'`), poll).toEqual([
       `reservation:${rig.shopId}:${orders[0]!.orderId}`,
     ]);
   });
