@@ -31,6 +31,8 @@ export interface RefreshDeps {
   shopify: (shopId: string) => ShopifyInventoryPort;
   /** Test-only hooks that force interleavings; see race-points.ts. */
   racePoints?: RefreshRacePoints;
+  /** Write lease per key (default GUARD_LEASE_MS); renewed while a Shopify write is in flight. */
+  leaseMs?: number;
 }
 
 export interface RefreshInput {
@@ -86,6 +88,7 @@ function errorCodeOf(err: unknown): string {
 export function createRefreshActivities(deps: RefreshDeps) {
   const { db, redis } = deps;
   const race = deps.racePoints ?? {};
+  const leaseMs = deps.leaseMs ?? GUARD_LEASE_MS;
 
   /**
    * Shopify's quantity as we last saw it, from the guard hash; unknown keys are read from Shopify in bulk.
@@ -155,12 +158,12 @@ export function createRefreshActivities(deps: RefreshDeps) {
    * they cannot form a cycle; a crashed holder's lease lapses.
    */
   async function guardWithLease(items: { key: InventoryKey; ats: number }[], version: bigint, point: RacePointContext): Promise<({ allowed: true } | { allowed: false; newerVersion: number })[]> {
-    const verdicts = await checkVersions(redis, items.map((i) => ({ key: i.key, quantity: i.ats })), version, GUARD_LEASE_MS);
+    const verdicts = await checkVersions(redis, items.map((i) => ({ key: i.key, quantity: i.ats })), version, leaseMs);
     const settled: ({ allowed: true } | { allowed: false; newerVersion: number })[] = [];
     for (const [index, first] of verdicts.entries()) {
       let verdict = first;
       const { key, ats } = items[index]!;
-      const deadline = Date.now() + GUARD_LEASE_MS + 1000;
+      const deadline = Date.now() + leaseMs + 1000;
       let told = false;
       while (!verdict.allowed && 'busyWith' in verdict) {
         if (!told) {
@@ -169,7 +172,7 @@ export function createRefreshActivities(deps: RefreshDeps) {
         }
         if (Date.now() > deadline) throw Errors.DependencyUnavailable(`the write lease of ${key.sku} at ${key.locationId} was not released`, { busyWith: verdict.busyWith });
         await delay(LEASE_POLL_MS);
-        verdict = await checkVersion(redis, key, version, ats, GUARD_LEASE_MS);
+        verdict = await checkVersion(redis, key, version, ats, leaseMs);
       }
       settled.push(verdict);
     }
@@ -300,7 +303,18 @@ export function createRefreshActivities(deps: RefreshDeps) {
           break;
         }
         await race.beforeShopifyWrite?.({ ...point, keys: toWrite.map((w) => w.key) });
-        pending = await writeRound(shopId, trigger, mappings, known, toWrite, version, audit, summary);
+        // A write slowed by throttling must not outlive its leases: the guard re-grants them to the same version.
+        let renewing: Promise<unknown> = Promise.resolve();
+        const renewal = setInterval(() => {
+          renewing = checkVersions(redis, toWrite.map((w) => ({ key: { shopId, ...w.key }, quantity: w.ats })), version, leaseMs).catch(() => undefined);
+        }, Math.max(50, Math.floor(leaseMs / 3)));
+        try {
+          pending = await writeRound(shopId, trigger, mappings, known, toWrite, version, audit, summary);
+        } finally {
+          clearInterval(renewal);
+          // A renewal still on its way must not re-take a lease after the release below.
+          await renewing;
+        }
       } finally {
         // Every key this version asked for: releasing is a no-op where it holds no lease.
         await releaseLeases(redis, planned.map((w) => ({ shopId, ...w.key })), version);

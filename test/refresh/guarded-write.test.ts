@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../src/activities/index.js';
+import type { ShopifyInventoryPort } from '../../src/activities/refresh.js';
 import { nextVersion } from '../../src/activities/refresh-version.js';
 import { guardKey } from '../../src/guard/version-guard.js';
 import { createSources } from '../../src/runtime/sources.js';
@@ -210,6 +211,42 @@ describe('the guarded write', () => {
       ]);
       expect(BigInt(newerVersion)).toBeGreaterThan(BigInt(olderSummary.version));
       expect(BigInt(newerSummary.version)).toBeGreaterThan(BigInt(newerVersion));
+    });
+    it('a write slowed past its lease keeps the lease: the newer computation still waits and writes last', async () => {
+      const shop = await shopAt(20);
+      await shop.setSource('erp', SKU, WH, 25);
+      const leaseMs = 150;
+      let newerRun: Promise<{ version: string }> | undefined;
+      let newerIsWaiting!: () => void;
+      const newerWaiting = new Promise<void>((resolve) => (newerIsWaiting = resolve));
+      // The older write is on its way to Shopify for several lease lengths (or until the newer one is done).
+      const slowShopify: ShopifyInventoryPort = {
+        readLevels: (pairs, names) => shop.shopify.readLevels(pairs, names),
+        async setAvailable(entries, opts) {
+          await Promise.race([newerRun, new Promise((resolve) => setTimeout(resolve, leaseMs * 4))]);
+          return shop.shopify.setAvailable(entries, opts);
+        },
+      };
+      const older = shop.refresh({
+        leaseMs,
+        shopify: () => slowShopify,
+        racePoints: {
+          async beforeShopifyWrite() {
+            await shop.setSource('erp', SKU, WH, 20);
+            newerRun = shop.refresh({ leaseMs, racePoints: { whileKeyBusy: async () => newerIsWaiting() } }).refreshKeys({ shopId: shop.shopId, keys: [key], trigger: 'newer' });
+            await newerWaiting;
+          },
+        },
+      });
+      await older.refreshKeys({ shopId: shop.shopId, keys: [key], trigger: 'older' });
+      await newerRun;
+
+      expect(shop.level(SKU, WH).available).toBe(20);
+      const applied = (await auditRows(svc, shop.shopId)).filter((r) => r.outcome === 'applied').slice(-2);
+      expect(applied.map((r) => [r.trigger, r.ats])).toEqual([
+        ['older', 25],
+        ['newer', 20],
+      ]);
     });
   });
 
