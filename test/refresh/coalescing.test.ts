@@ -111,8 +111,7 @@ describe("the shop's coalescing refresh workflow", () => {
     expect((await svc.temporal.workflow.getHandle(`refresh:${shop.shopId}`, firstRun).describe()).status.name).toBe('CONTINUED_AS_NEW');
     expect((await q.handle().describe()).runId).not.toBe(firstRun);
     expect(emu.emulator.counters(shop.domain).mutationsApplied - before).toBe(2);
-    const applied = (await auditRows(svc, shop.shopId)).filter((r) => r.outcome === 'applied');
-    expect(applied).toHaveLength(300);
+    await expect.poll(async () => (await auditRows(svc, shop.shopId)).filter((r) => r.outcome === 'applied').length).toBe(300);
     await q.handle().terminate('test over');
   });
 
@@ -135,11 +134,13 @@ describe("the shop's coalescing refresh workflow", () => {
     await q.dirty(keysOf(['T']), 'source_event');
 
     await expect.poll(() => shop.level('T', 'WH1').available, { timeout: 20_000 }).toBe(7);
-    const rows = await auditRows(svc, shop.shopId);
-    expect(rows.map((r) => [r.outcome, r.error_code])).toEqual([
-      ['source_failed', 'ISYNC_SOURCE_TIMEOUT'],
-      ['applied', null],
-    ]);
+    // The audit row is stored once Shopify has answered, a moment after the level changed.
+    await expect
+      .poll(async () => (await auditRows(svc, shop.shopId)).map((r) => [r.outcome, r.error_code]))
+      .toEqual([
+        ['source_failed', 'ISYNC_SOURCE_TIMEOUT'],
+        ['applied', null],
+      ]);
     await q.handle().terminate('test over');
   });
 });
