@@ -49,11 +49,13 @@ export async function deliver(deps: HandoffDeps, webhookId: string, handoff: Ord
 
 /** Hands off deliveries still pending after `minAgeMs` (Temporal was down, or the process died after answering). */
 export async function redrivePendingDeliveries(deps: HandoffDeps, opts: { limit?: number; minAgeMs?: number } = {}): Promise<number> {
+  // Only this configuration's shops: a deployment serving other shops (another config) re-drives its own.
   const { rows } = await deps.db.query<{ webhook_id: string; handoff: OrderHandoff | null }>(
     `SELECT webhook_id, handoff FROM webhook_deliveries
-      WHERE outcome = 'pending' AND handoff IS NOT NULL AND received_at <= now() - make_interval(secs => $2::double precision / 1000)
+      WHERE outcome = 'pending' AND handoff IS NOT NULL AND shop_domain = ANY($3::text[])
+        AND received_at <= now() - make_interval(secs => $2::double precision / 1000)
       ORDER BY received_at LIMIT $1`,
-    [opts.limit ?? 500, opts.minAgeMs ?? 0],
+    [opts.limit ?? 500, opts.minAgeMs ?? 0, deps.config.shops.map((s) => s.domain)],
   );
   let done = 0;
   for (const r of rows) {
