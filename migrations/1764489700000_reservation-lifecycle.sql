@@ -30,7 +30,7 @@ CREATE TABLE wms_allocations (
 );
 CREATE INDEX wms_allocations_due ON wms_allocations (source, shop_id, sku, location_id, occurred_at) WHERE applied_at IS NULL;
 
--- Serialises conversions of one WMS key: the snapshot writer and the confirmation writer both take it first.
+-- Serialises conversions of one WMS key (taken after the key's snapshot row lock, by both writers).
 CREATE FUNCTION wms_key_lock(p_source text, p_shop text, p_sku text, p_location text) RETURNS void
 LANGUAGE sql AS $$ SELECT pg_advisory_xact_lock(hashtextextended(p_source || '|' || p_shop || '|' || p_sku || '|' || p_location, 0)) $$;
 
@@ -65,10 +65,16 @@ BEGIN
   RETURN total;
 END $$;
 
+-- Cheap for the common case (no confirmation waiting on this key): an index probe, no lock taken, so a batch of
+-- thousands of snapshot rows does not fill the lock table.
 CREATE FUNCTION wms_snapshot_converts_allocations() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-  PERFORM convert_due_wms_allocations(NEW.source, NEW.shop_id, NEW.sku, NEW.location_id, NEW.occurred_at);
+  IF EXISTS (SELECT 1 FROM wms_allocations a
+              WHERE a.applied_at IS NULL AND a.source = NEW.source AND a.shop_id = NEW.shop_id AND a.sku = NEW.sku
+                AND a.location_id = NEW.location_id AND a.occurred_at <= NEW.occurred_at) THEN
+    PERFORM convert_due_wms_allocations(NEW.source, NEW.shop_id, NEW.sku, NEW.location_id, NEW.occurred_at);
+  END IF;
   RETURN NULL;
 END $$;
 

@@ -34,8 +34,8 @@ export async function recordAllocation(db: Queryable, shopId: string, orderId: s
  * that total after. A confirmation whose units the total (source_snapshots, newest reading wins) already shows is
  * converted here (claimed -= n, allocated += n); one the total does not show yet stays claimed, and the database
  * trigger on source_snapshots converts it in the same transaction that records the first total as new as it.
- * Both paths run `convert_due_wms_allocations` under one advisory lock per WMS key, and mark each
- * (order, allocation, line) applied, so a repeat or a retry converts nothing twice.
+ * Both paths hold the key's snapshot row lock, then run `convert_due_wms_allocations` (one advisory lock per WMS
+ * key) and mark each (order, allocation, line) applied, so a repeat or a retry converts nothing twice.
  */
 export async function convertAllocation(deps: ClaimsDeps, input: ConvertAllocationInput): Promise<ConversionOutcome> {
   const { shopId, orderId, allocation: a } = input;
@@ -52,18 +52,21 @@ export async function convertAllocation(deps: ClaimsDeps, input: ConvertAllocati
     const keys = [...new Map(lines.map((l) => [`${l.sku}|${l.locationId}`, { sku: l.sku, locationId: l.locationId }])).values()].sort((x, y) =>
       `${x.sku}|${x.locationId}`.localeCompare(`${y.sku}|${y.locationId}`),
     );
+    // Lock the WMS snapshot rows first, in the order the snapshot writer locks them (sku, location), so a
+    // concurrent total either committed before our read or waits for our commit and then sees our rows.
+    const snapshots = await client.query<{ sku: string; location_id: string; occurred_at: Date }>(
+      `SELECT s.sku, s.location_id, s.occurred_at FROM source_snapshots s
+         JOIN unnest($3::text[], $4::text[]) AS k(sku, location_id) USING (sku, location_id)
+        WHERE s.source = $1 AND s.shop_id = $2 ORDER BY s.shop_id, s.sku, s.location_id FOR UPDATE OF s`,
+      [a.source, shopId, keys.map((k) => k.sku), keys.map((k) => k.locationId)],
+    );
     let converted = 0;
     const changed: SkuLocation[] = [];
-    for (const k of keys) {
-      await client.query('SELECT wms_key_lock($1, $2, $3, $4)', [a.source, shopId, k.sku, k.locationId]);
-      const { rows } = await client.query<{ n: number | null }>(
-        `SELECT convert_due_wms_allocations($1, $2, $3, $4, s.occurred_at) AS n
-           FROM source_snapshots s WHERE s.source = $1 AND s.shop_id = $2 AND s.sku = $3 AND s.location_id = $4`,
-        [a.source, shopId, k.sku, k.locationId],
-      );
+    for (const snap of snapshots.rows) {
+      const { rows } = await client.query<{ n: number }>('SELECT convert_due_wms_allocations($1, $2, $3, $4, $5) AS n', [a.source, shopId, snap.sku, snap.location_id, snap.occurred_at]);
       const n = rows[0]?.n ?? 0;
       converted += n;
-      if (n > 0) changed.push(k);
+      if (n > 0) changed.push({ sku: snap.sku, locationId: snap.location_id });
     }
     const status = (await lockLines(client, shopId, orderId)).map(toStatus);
     const state = await settleState(client, shopId, orderId, status);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { workflowIds } from '../../src/domain/keys.js';
 import { signWebhook } from '../../src/shopify/emulator/index.js';
-import { orderIdOf, startRig, type Rig } from './rig.js';
+import { orderIdOf, startRig, waitFor, type Rig } from './rig.js';
 
 const SKU = 'TEE-RED-M';
 const poll = { timeout: 20_000, interval: 100 };
@@ -17,7 +17,14 @@ describe('out-of-order and stale deliveries', () => {
     await rig?.close();
   });
 
+  /** Posts a delivery and waits until its hand-off reached Temporal (the route answers before handing off). */
   async function deliver(topic: string, payload: unknown, webhookId = `wh-${++n}-${Date.now()}`) {
+    const res = await post(topic, payload, webhookId);
+    await waitFor(async () => (await rig.svc.db.query('SELECT outcome FROM webhook_deliveries WHERE webhook_id = $1', [webhookId])).rows[0]?.outcome, (o) => o === 'signalled');
+    return res;
+  }
+
+  async function post(topic: string, payload: unknown, webhookId: string) {
     const body = JSON.stringify(payload);
     return fetch(`${rig.url}/webhooks/shopify`, {
       method: 'POST',
@@ -64,7 +71,8 @@ describe('out-of-order and stale deliveries', () => {
     await expect.poll(async () => (await rig.reservation(orderId))?.state, poll).toBe('cancelled');
     // Shopify retries the original orders/updated (older updated_at) after the cancellation was applied.
     expect((await deliver('orders/updated', v1)).status).toBe(200);
-    await new Promise((r) => setTimeout(r, 500));
+    const handle = rig.svc.temporal.workflow.getHandle(workflowIds.reservation(rig.shopId, orderId));
+    await expect.poll(async () => (await handle.result()).staleEventsIgnored, poll).toBeGreaterThanOrEqual(1);
     expect((await rig.reservation(orderId))?.state).toBe('cancelled');
     expect((await rig.claimLines(orderId))[0]).toMatchObject({ claimed: 0 });
   });
