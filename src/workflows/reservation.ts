@@ -35,14 +35,16 @@ export const orderEventSignal = defineSignal<[OrderEvent]>(ORDER_EVENT_SIGNAL);
 export const allocationSignal = defineSignal<[AllocationEvent]>(ALLOCATION_SIGNAL);
 export const statusQuery = defineQuery<ReservationStatus>(STATUS_QUERY);
 
-// Database-only steps (and the hand-off to the refresh workflow) take milliseconds: local activities, so an
-// order costs two workflow tasks and one activity task, not five. Idempotent, so a re-run after a crash is safe.
+// Database steps, the hand-off to the refresh workflow and the one fulfillment-order read take milliseconds:
+// local activities, so a new order costs one workflow task instead of five tasks. All idempotent, so a re-run
+// after a crash is safe.
 const { loadReservation, applyClaims, convertAllocation, raiseReservationAlert, markDirty } = proxyLocalActivities<Activities>({
   startToCloseTimeout: '15 seconds',
   retry: defaultActivityOptions.retry,
 });
-// Shopify calls may wait for the shop's cost budget.
-const { resolveShopifyLines, syncShopifyAdjustments } = proxyActivities<Activities>({ ...defaultActivityOptions, startToCloseTimeout: '1 minute' });
+const { resolveShopifyLines } = proxyLocalActivities<Activities>({ startToCloseTimeout: '1 minute', retry: defaultActivityOptions.retry });
+// Shopify mutations (external orders) run as ordinary activities: visible, and retried by the server.
+const { syncShopifyAdjustments } = proxyActivities<Activities>({ ...defaultActivityOptions, startToCloseTimeout: '1 minute' });
 
 type Inbox = { type: 'order'; event: OrderEvent } | { type: 'allocation'; event: AllocationEvent };
 
