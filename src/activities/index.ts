@@ -1,11 +1,11 @@
 import { createDeltaSyncActivities, type DeltaSyncDeps } from './delta-sync.js';
 import { withFailureTypes } from './failures.js';
 import { createMarkDirtyActivities, type MarkDirtyDeps } from './mark-dirty.js';
-import { createReconcileActivities } from './reconcile.js';
+import { createReconcileActivities, type ReconcileDeps } from './reconcile.js';
 import { createRefreshActivities, type RefreshDeps } from './refresh.js';
 import { createReservationActivities, type ReservationDeps } from './reservation-activities.js';
 
-export type ActivityDeps = RefreshDeps & MarkDirtyDeps & ReservationDeps & DeltaSyncDeps;
+export type ActivityDeps = RefreshDeps & MarkDirtyDeps & ReservationDeps & DeltaSyncDeps & ReconcileDeps;
 
 /** Every activity the worker registers, built from injected dependencies (no globals): tests pass real clients. */
 export function createActivities(deps: ActivityDeps) {

@@ -1,16 +1,27 @@
+import type { Client } from '@temporalio/client';
 import type { Config } from '../config/schema.js';
 import type { Db } from '../db/pool.js';
 import { computeAts } from '../domain/ats.js';
+import { workflowIds } from '../domain/keys.js';
+import { ORDER_EVENT_SIGNAL, RESERVATION_WORKFLOW_TYPE, STATUS_QUERY, reservationInput, type OrderEvent, type ReservationStatus } from '../domain/reservation-model.js';
+import type { OrderSummary } from '../shopify/client/reads.js';
 import type { SourceAdapter } from '../sources/adapter.js';
 import { skuLocationKey } from '../sources/adapter.js';
 import { readComponents } from './ats-components.js';
 import type { RefreshInput, RefreshSummary, ShopifyInventoryPort } from './refresh.js';
 
+/** Reconciliation's way to see orders whose webhooks may have been lost. */
+export interface ShopifyOrdersPort {
+  listOpenOrdersUpdatedSince(since: Date): AsyncIterable<OrderSummary>;
+}
+
 export interface ReconcileDeps {
   db: Db;
   config: Config;
   sources: SourceAdapter[];
-  shopify: (shopId: string) => ShopifyInventoryPort;
+  shopify: (shopId: string) => ShopifyInventoryPort & ShopifyOrdersPort;
+  temporal: Client;
+  taskQueue: string;
 }
 
 /** Keyset position in a shop's mappings: the last (sku, location) of the previous page. */
@@ -23,6 +34,9 @@ export interface ReconcilePageResult {
   alerted: number;
   next: MappingCursor;
 }
+
+/** How long reconciliation waits for the claims of orders it found without a reservation. */
+const CLAIM_WAIT_MS = 30_000;
 
 /** Keys per page: one Shopify read and at most one guarded write call each. */
 export const RECONCILE_PAGE = 250;
@@ -99,9 +113,75 @@ export function createReconcileActivities(deps: ReconcileDeps & { refreshKeys: (
     return result;
   }
 
+  /**
+   * Shopify does not guarantee webhooks. Open, unfulfilled orders updated within the reservation TTL that have no
+   * reservation are handed to their workflow as if their orders/create had arrived (signal-with-start: a
+   * webhook arriving at the same moment lands in the same workflow, whose claims are idempotent).
+   */
+  async function startMissingReservations(input: { runId: number; shopId: string }): Promise<{ started: number }> {
+    const settings = deps.config.inventory_sync.reservations;
+    const since = new Date(Date.now() - (settings.ttl_seconds ?? settings.ttl_hours * 3600) * 1000);
+    const numericId = (id: string) => id.replace(/^gid:\/\/shopify\/[A-Za-z]+\//, '');
+    let started = 0;
+    const startedIds: string[] = [];
+    const handOn = async (orders: OrderSummary[]) => {
+      const ids = orders.map((o) => numericId(o.orderId));
+      const { rows } = await deps.db.query<{ order_id: string }>('SELECT order_id FROM reservations WHERE shop_id = $1 AND order_id = ANY($2)', [input.shopId, ids]);
+      const known = new Set(rows.map((r) => r.order_id));
+      for (const order of orders) {
+        const orderId = numericId(order.orderId);
+        const lines = order.lines.filter((l) => l.quantity > 0);
+        if (known.has(orderId) || lines.length === 0) continue;
+        const event: OrderEvent = {
+          kind: 'created',
+          origin: 'shopify',
+          at: order.updatedAt,
+          deliveryId: `reconciliation:${input.runId}`,
+          lines: lines.map((l) => ({ lineId: numericId(l.lineItemId), variantId: l.variantId ? numericId(l.variantId) : null, sku: l.sku, quantity: l.quantity })),
+        };
+        await deps.temporal.workflow.signalWithStart(RESERVATION_WORKFLOW_TYPE, {
+          workflowId: workflowIds.reservation(input.shopId, orderId),
+          taskQueue: deps.taskQueue,
+          args: [reservationInput(settings, input.shopId, orderId)],
+          signal: ORDER_EVENT_SIGNAL,
+          signalArgs: [event],
+        });
+        startedIds.push(workflowIds.reservation(input.shopId, orderId));
+        started++;
+      }
+    };
+    let page: OrderSummary[] = [];
+    for await (const order of deps.shopify(input.shopId).listOpenOrdersUpdatedSince(since)) {
+      page.push(order);
+      if (page.length === 100) {
+        await handOn(page);
+        page = [];
+      }
+    }
+    await handOn(page);
+    // Drift is judged against ATS right after this: wait (bounded) until the new claims are in, or the page would
+    // "correct" Shopify back up by the very units these orders hold.
+    const deadline = Date.now() + CLAIM_WAIT_MS;
+    for (const id of startedIds) {
+      const handle = deps.temporal.workflow.getHandle(id);
+      while (Date.now() < deadline && (await handle.query<ReservationStatus>(STATUS_QUERY)).state === 'pending') {
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    if (started > 0) {
+      await deps.db.query('UPDATE reconciliation_runs SET orders_started = orders_started + $2 WHERE id = $1', [input.runId, started]);
+      await deps.db.query(`INSERT INTO alerts (kind, shop_id, subject, details) VALUES ('missed_webhooks', $1, $2, $3)`, [
+        input.shopId,
+        `${started} order(s) without a reservation`,
+        { runId: input.runId, started },
+      ]);
+    }
+    return { started };
+  }
+
   async function finishReconciliation(input: { runId: number; status: 'completed' | 'failed' }): Promise<void> {
     await deps.db.query(`UPDATE reconciliation_runs SET status = $2, finished_at = now() WHERE id = $1`, [input.runId, input.status]);
   }
 
-  return { startReconciliation, reconcilePage, finishReconciliation };
+  return { startReconciliation, reconcilePage, startMissingReservations, finishReconciliation };
 }

@@ -106,6 +106,15 @@ export interface ReservationStatus {
   source?: 'workflow' | 'database';
 }
 
+/** The input every start of an order's workflow carries: the TTL is fixed when the workflow starts. */
+export function reservationInput(
+  settings: { ttl_hours: number; ttl_seconds?: number | undefined; auto_release_enabled: boolean },
+  shopId: string,
+  orderId: string,
+): ReservationInput {
+  return { shopId, orderId, ttlSeconds: settings.ttl_seconds ?? settings.ttl_hours * 3600, autoReleaseEnabled: settings.auto_release_enabled };
+}
+
 export const RESERVATION_WORKFLOW_TYPE = 'reservationWorkflow';
 export const ORDER_EVENT_SIGNAL = 'orderEvent';
 export const ALLOCATION_SIGNAL = 'wmsAllocation';

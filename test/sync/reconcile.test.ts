@@ -23,7 +23,8 @@ describe('reconciliation', () => {
     svc = await connectTestServices();
     emu = await startEmulator({ port: 0 });
     // Shopify starts equal to ATS (20) everywhere but for the keys below.
-    catalog = await seedCatalog(emu.emulator, svc.db, { shopId, domain, accessToken: 'tok-rc', locations: ['WH1', 'WH2'], skus, initialAvailable: () => 20 });
+    // Plus: each run reads ~2,300 points; on Standard (100/s) the budget pacing alone would take seconds per run.
+    catalog = await seedCatalog(emu.emulator, svc.db, { shopId, domain, accessToken: 'tok-rc', plan: 'plus', locations: ['WH1', 'WH2'], skus, initialAvailable: () => 20 });
     const at = new Date().toISOString();
     await recordSourceChanges(
       svc.db,
@@ -81,7 +82,27 @@ describe('reconciliation', () => {
     const calls = emu.emulator.counters(domain).calls;
     const result = await svc.temporal.workflow.execute(reconcileWorkflow, { taskQueue: svc.taskQueue, workflowId: svc.uid('reconcile'), args: [{ shopId }] });
     expect(result).toMatchObject({ checked: 260, drifted: 0, corrected: 0 });
-    // two pages, one bulk read each, no writes
-    expect(emu.emulator.counters(domain).calls - calls).toBe(2);
+    // one look for orders without a reservation, two pages of one bulk read each, no writes
+    expect(emu.emulator.counters(domain).calls - calls).toBe(3);
+  });
+
+  it('starts the reservation of an order whose webhook never came, before judging drift', async () => {
+    // The shop has no webhook address: Shopify commits the units, we hear nothing.
+    const order = emu.emulator.placeOrder(domain, { lines: [{ sku: 'SKU-050', quantity: 3 }], locationId: catalog.locationIds.get('WH2')! });
+    expect(available('SKU-050', 'WH2')).toBe(17);
+
+    const result = await svc.temporal.workflow.execute(reconcileWorkflow, { taskQueue: svc.taskQueue, workflowId: svc.uid('reconcile'), args: [{ shopId }] });
+
+    const orderId = order.id.split('/').pop()!;
+    expect(result).toMatchObject({ ordersStarted: 1, drifted: 0 });
+    // Shopify was right all along: it is not "corrected" back up by the order's units.
+    expect(available('SKU-050', 'WH2')).toBe(17);
+    const claims = (await svc.db.query('SELECT sku, location_id, claimed FROM claim_lines WHERE shop_id = $1 AND order_id = $2', [shopId, orderId])).rows;
+    expect(claims).toEqual([{ sku: 'SKU-050', location_id: 'WH2', claimed: 3 }]);
+    const alerts = (await svc.db.query(`SELECT details FROM alerts WHERE kind = 'missed_webhooks' AND shop_id = $1`, [shopId])).rows;
+    expect(alerts).toEqual([{ details: { runId: result.runId, started: 1 } }]);
+
+    const again = await svc.temporal.workflow.execute(reconcileWorkflow, { taskQueue: svc.taskQueue, workflowId: svc.uid('reconcile'), args: [{ shopId }] });
+    expect(again).toMatchObject({ ordersStarted: 0, drifted: 0 });
   });
 });

@@ -100,3 +100,15 @@ query BulkStatus($id: ID!) {
   bulkOperation(id: $id) { id status errorCode objectCount url partialDataUrl }
 }`;
 export const BULK_STATUS_COST = 1;
+
+/** 8 orders x 50 lines: 2 + 8 * (1 + 2 + 50 * 2) = 826 points, under the 1,000-point ceiling of one query. */
+export const ORDERS_PAGE = 8;
+export const ORDERS_LINES_PAGE = 50;
+export const ORDERS_UPDATED_SINCE = /* GraphQL */ `
+query OrdersUpdatedSince($query: String!, $after: String) {
+  orders(first: ${ORDERS_PAGE}, after: $after, query: $query) {
+    nodes { id updatedAt cancelledAt sourceName displayFulfillmentStatus lineItems(first: ${ORDERS_LINES_PAGE}) { nodes { id sku unfulfilledQuantity variant { id } } } }
+    pageInfo { hasNextPage endCursor }
+  }
+}`;
+export const ORDERS_UPDATED_SINCE_COST = 2 + ORDERS_PAGE * (1 + 2 + ORDERS_LINES_PAGE * 2);

@@ -121,6 +121,31 @@ export async function listLocations(call: GraphqlCaller): Promise<LocationRef[]>
   return out;
 }
 
+export interface OrderSummary {
+  orderId: Gid;
+  updatedAt: string;
+  cancelled: boolean;
+  sourceName: string | null;
+  /** `quantity` is what is still to be fulfilled. */
+  lines: { lineItemId: Gid; sku: string | null; variantId: Gid | null; quantity: number }[];
+}
+
+/** Open orders updated at or after `since`, oldest page first (reconciliation's net for lost webhooks). */
+export async function* listOpenOrdersUpdatedSince(call: GraphqlCaller, since: Date): AsyncGenerator<OrderSummary> {
+  type O = { id: Gid; updatedAt: string; cancelledAt: string | null; sourceName: string | null; lineItems: { nodes: { id: Gid; sku: string | null; unfulfilledQuantity: number; variant: { id: Gid } | null }[] } };
+  // Units of fulfilled lines left `committed` already; only what is still to ship can hold a claim.
+  const query = `updated_at:>=${since.toISOString()} status:open -fulfillment_status:fulfilled`;
+  for await (const o of paginate<O>(call, D.ORDERS_UPDATED_SINCE, { query }, 'orders', 'listOpenOrdersUpdatedSince', D.ORDERS_UPDATED_SINCE_COST)) {
+    yield {
+      orderId: o.id,
+      updatedAt: o.updatedAt,
+      cancelled: o.cancelledAt !== null,
+      sourceName: o.sourceName,
+      lines: o.lineItems.nodes.map((l) => ({ lineItemId: l.id, sku: l.sku, variantId: l.variant?.id ?? null, quantity: l.unfulfilledQuantity })),
+    };
+  }
+}
+
 async function* paginate<T>(
   call: GraphqlCaller,
   document: string,

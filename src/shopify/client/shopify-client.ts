@@ -3,7 +3,7 @@ import { sharedShopBudget, type ShopBudget } from './budget.js';
 import { runBulkQuery, type BulkQueryOptions } from './bulk.js';
 import { createGraphqlCaller, type GraphqlCaller } from './graphql-call.js';
 import { adjustAvailable, setAvailable } from './inventory.js';
-import { DEFAULT_LEVEL_NAMES, fetchOrderFulfillment, listLocations, listVariantsBySku, readLevels } from './reads.js';
+import { DEFAULT_LEVEL_NAMES, fetchOrderFulfillment, listLocations, listOpenOrdersUpdatedSince, listVariantsBySku, readLevels } from './reads.js';
 import { resolveRetryPolicy } from './retry.js';
 import type { ClientLogger, RetryPolicy } from './types.js';
 
@@ -51,6 +51,7 @@ export function createShopifyClient(opts: ShopifyClientOptions) {
     listVariantsBySku: (skus: string[]) => listVariantsBySku(call, skus),
     listLocations: () => listLocations(call),
     fetchOrderFulfillment: (orderId: string) => fetchOrderFulfillment(call, orderId),
+    listOpenOrdersUpdatedSince: (since: Date) => listOpenOrdersUpdatedSince(call, since),
     runBulkQuery: (query: string, bulkOpts?: BulkQueryOptions) => runBulkQuery(call, fetchImpl, query, bulkOpts),
     /** Escape hatch for documents the typed operations do not cover; same pacing and retries. */
     request: call,

@@ -13,7 +13,7 @@ import {
   type MutationPayload,
   type SetInput,
 } from './inventory-mutations.js';
-import type { FulfillmentOrderLineRecord, FulfillmentOrderRecord, LineItemRecord, Order } from './orders.js';
+import { fulfillmentStatus, type FulfillmentOrderLineRecord, type FulfillmentOrderRecord, type LineItemRecord, type Order } from './orders.js';
 import { matchesSearch, paginate, type PageArgs } from './pagination.js';
 import {
   isQuantityName,
@@ -171,6 +171,7 @@ const resolvers: Record<string, Record<string, R<any>>> = {
             updated_at: o.updatedAt,
             created_at: o.createdAt,
             status: o.cancelledAt ? 'cancelled' : 'open',
+            fulfillment_status: fulfillmentStatus(o) ?? 'unfulfilled',
             source_name: o.sourceName,
           }),
         ),
@@ -243,11 +244,16 @@ const resolvers: Record<string, Record<string, R<any>>> = {
   },
   Order: {
     id: (o: Order) => gid('Order', o.id),
+    displayFulfillmentStatus: (o: Order) => {
+      const status = fulfillmentStatus(o);
+      return status === 'fulfilled' ? 'FULFILLED' : status === 'partial' ? 'PARTIALLY_FULFILLED' : 'UNFULFILLED';
+    },
     lineItems: (o: Order, a, ctx) => paginate(o.lineItems, (l) => String(l.id), page(a), ctx.bulk),
     fulfillmentOrders: (o: Order, a, ctx) => paginate(o.fulfillmentOrders, (f) => String(f.id), page(a), ctx.bulk),
   },
   LineItem: {
     id: (l: LineItemRecord) => gid('LineItem', l.id),
+    unfulfilledQuantity: (l: LineItemRecord) => Math.max(0, l.currentQuantity - l.fulfilledQuantity),
     variant: (l: LineItemRecord, _a, ctx) => ctx.shop.variants.get(l.variantId) ?? null,
   },
   FulfillmentOrder: {

@@ -104,9 +104,12 @@ type Order implements Node {
   updatedAt: DateTime!
   cancelledAt: DateTime
   sourceName: String
+  displayFulfillmentStatus: OrderDisplayFulfillmentStatus!
   lineItems(${pageArgs}): LineItemConnection!
   fulfillmentOrders(${pageArgs}): FulfillmentOrderConnection!
 }
+
+enum OrderDisplayFulfillmentStatus { UNFULFILLED PARTIALLY_FULFILLED FULFILLED }
 
 type LineItem implements Node {
   id: ID!
@@ -114,6 +117,7 @@ type LineItem implements Node {
   name: String!
   quantity: Int!
   currentQuantity: Int!
+  unfulfilledQuantity: Int!
   variant: ProductVariant
 }
 ${conn('LineItem')}
@@ -175,7 +179,7 @@ type Query {
   locations(${pageArgs}, query: String, includeInactive: Boolean = false): LocationConnection!
   location(id: ID): Location
   order(id: ID!): Order
-  "Search terms: updated_at, created_at (with >, >=, <, <=), status (open | cancelled), source_name."
+  "Search terms: updated_at, created_at (with >, >=, <, <=), status (open | cancelled), fulfillment_status (unfulfilled | partial | fulfilled), source_name."
   orders(${pageArgs}, query: String): OrderConnection!
   fulfillmentOrder(id: ID!): FulfillmentOrder
   bulkOperation(id: ID!): BulkOperation

@@ -1,6 +1,5 @@
-import type { Config } from '../../config/schema.js';
 import { workflowIds } from '../../domain/keys.js';
-import { RESERVATION_WORKFLOW_TYPE, type ReservationInput } from '../../domain/reservation-model.js';
+import { RESERVATION_WORKFLOW_TYPE, reservationInput } from '../../domain/reservation-model.js';
 import type { HttpDeps } from './deps.js';
 
 /** What a route hands to an order's workflow; stored as-is with a webhook delivery until Temporal has it. */
@@ -9,11 +8,6 @@ export interface OrderHandoff {
   orderId: string;
   signal: string;
   payload: unknown;
-}
-
-export function reservationInput(config: Config, shopId: string, orderId: string): ReservationInput {
-  const r = config.inventory_sync.reservations;
-  return { shopId, orderId, ttlSeconds: r.ttl_seconds ?? r.ttl_hours * 3600, autoReleaseEnabled: r.auto_release_enabled };
 }
 
 /** Shopify gives a delivery 5 s: fail well before, so the answer is a 503 it retries rather than a timeout. */
@@ -26,7 +20,7 @@ export async function handOff(deps: Pick<HttpDeps, 'temporal' | 'taskQueue' | 'c
     deps.temporal.workflow.signalWithStart(RESERVATION_WORKFLOW_TYPE, {
       workflowId,
       taskQueue: deps.taskQueue,
-      args: [reservationInput(deps.config, h.shopId, h.orderId)],
+      args: [reservationInput(deps.config.inventory_sync.reservations, h.shopId, h.orderId)],
       signal: h.signal,
       signalArgs: [h.payload],
     }),
