@@ -45,4 +45,18 @@ describe('emulator: orders query (what reconciliation uses to find orders whose 
     // a connection of 2 orders each with a connection of 10 lines: 2 + 2 * (1 + 2 + 10 * 2)
     expect(page1.body.extensions.cost.requestedQueryCost).toBe(48);
   });
+
+  it('filters out fulfilled orders and reports what is still to ship', async () => {
+    const e = run.emulator;
+    const shipped = e.placeOrder(SHOP_A, { lines: [{ sku: 'SKU-1', quantity: 1 }] });
+    e.fulfillOrder(SHOP_A, shipped.id);
+    const waiting = e.placeOrder(SHOP_A, { lines: [{ sku: 'SKU-2', quantity: 2 }] });
+    const query = /* GraphQL */ `query($q: String) { orders(first: 50, query: $q) { nodes { id displayFulfillmentStatus lineItems(first: 5) { nodes { unfulfilledQuantity } } } } }`;
+    const res = await gql(run.url, query, { q: 'status:open -fulfillment_status:fulfilled' });
+    const ids = res.body.data.orders.nodes.map((o: any) => o.id);
+    expect(ids).toContain(waiting.id);
+    expect(ids).not.toContain(shipped.id);
+    const all = await gql(run.url, query, { q: `id:${shipped.id.split('/').pop()}` });
+    expect(all.body.data.orders.nodes).toEqual([{ id: shipped.id, displayFulfillmentStatus: 'FULFILLED', lineItems: { nodes: [{ unfulfilledQuantity: 0 }] } }]);
+  });
 });
