@@ -1,19 +1,8 @@
 import type { Db } from '../db/pool.js';
+import { seededRandom } from '../domain/prng.js';
 import { recordSourceChanges, type IncomingChange } from '../db/source-changes.js';
 import type { SkuLocation, SourceRole } from './adapter.js';
 import { skuLocationKey } from './adapter.js';
-
-/** mulberry32: small, fast, and the same seed always replays the same business day. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface SimulatedShop {
   shopId: string;

@@ -1,4 +1,4 @@
-import { seededRandom, type Random } from './prng.js';
+import { seededRandom, type Random } from '../../domain/prng.js';
 
 export interface FaultConfig {
   /** Seed for the PRNG behind every rate below; same seed, same outcomes. */

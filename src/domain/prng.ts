@@ -1,4 +1,4 @@
-/** Seeded PRNG (mulberry32) so fault injection is reproducible when a seed is given. */
+/** Seeded PRNG (mulberry32): the emulator's faults and the source simulator replay the same story for a seed. */
 export type Random = () => number;
 
 export function seededRandom(seed: number): Random {
