@@ -15,19 +15,12 @@
 import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, it } from 'vitest';
-import { createActivities, type Activities } from '../src/activities/index.js';
-import { createPool } from '../src/db/pool.js';
 import { recordSourceChanges } from '../src/db/source-changes.js';
-import { createRedis } from '../src/redis/client.js';
-import { createSources } from '../src/runtime/sources.js';
 import { signWebhook } from '../src/shopify/emulator/index.js';
-import { createInventoryWorker } from '../src/workers/worker.js';
 import globalSetup from '../test/support/global-setup.js';
 import { buildProcessEntry, buildWorkerProcess, spawnProcess, spawnWorker, type ChildWorker } from '../test/reservations/fixtures/worker-process-build.js';
-import { testConfig, type TestServices } from '../test/support/services.js';
+import { connectTestServices, testConfig, type TestServices } from '../test/support/services.js';
 
 const RATES = (process.env.BENCH_RATES ?? '10,15,20,25,30,40,50').split(',').map(Number);
 // 10 s steps: at 10 orders/s a 5 s step has 50 samples, and its p99 would be its single slowest request.
@@ -41,42 +34,6 @@ let teardown: (() => Promise<void>) | undefined;
 const provided: Record<string, string> = {};
 let svc: TestServices;
 let child: ChildWorker | undefined;
-
-async function benchServices(): Promise<TestServices> {
-  Runtime.install({ logger: new DefaultLogger('ERROR') });
-  const db = createPool(provided.databaseUrl!, 20);
-  const redisPrefix = `isync-bench:${randomUUID().slice(0, 8)}:`;
-  const redis = createRedis(provided.redisUrl!, redisPrefix);
-  const connection = await Connection.connect({ address: provided.temporalAddress! });
-  const temporal = new Client({ connection });
-  const taskQueue = `bench-${randomUUID()}`;
-  const workers: { worker: Worker; run: Promise<void>; native: NativeConnection }[] = [];
-  return {
-    db,
-    redis,
-    redisPrefix,
-    temporal,
-    taskQueue,
-    uid: (prefix = 't') => `${prefix}-${randomUUID().slice(0, 8)}`,
-    activities: (config, shopify) => createActivities({ db, redis, config, sources: createSources(config, db), shopify, temporal, taskQueue }),
-    async startWorker(activities: Activities) {
-      const native = await NativeConnection.connect({ address: provided.temporalAddress! });
-      const worker = await createInventoryWorker({ connection: native, namespace: 'default', taskQueue, activities, workflowBundlePath: provided.workflowBundlePath!, overrides: { shutdownGraceTime: '2 seconds' } });
-      workers.push({ worker, run: worker.run(), native });
-      return worker;
-    },
-    async close() {
-      for (const w of workers) {
-        if (w.worker.getState() === 'RUNNING') w.worker.shutdown();
-        await w.run.catch(() => undefined);
-        await w.native.close();
-      }
-      redis.disconnect();
-      await connection.close();
-      await db.end();
-    },
-  };
-}
 
 const SECRET = 'whsec-flash';
 const env = { FLASH_SHOP_TOKEN: 'shpat-flash', FLASH_WEBHOOK_SECRET: SECRET };
@@ -97,7 +54,12 @@ async function control(path: string, body: unknown): Promise<Record<string, unkn
 /** Emulator, worker and HTTP server each in their own process, as deployed; this process sends and measures. */
 beforeAll(async () => {
   teardown = await globalSetup({ provide: (k: string, v: string) => void (provided[k] = v) } as never);
-  svc = await benchServices();
+  svc = await connectTestServices({
+    addresses: { databaseUrl: provided.databaseUrl!, redisUrl: provided.redisUrl!, temporalAddress: provided.temporalAddress!, workflowBundlePath: provided.workflowBundlePath! },
+    logLevel: 'ERROR',
+    poolSize: 20,
+    prefix: 'bench',
+  });
   shopId = svc.uid('flash');
   domain = `${shopId}.myshopify.com`;
 

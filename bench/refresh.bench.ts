@@ -11,7 +11,6 @@
  * Run: npx vitest run --config bench/vitest.bench.config.ts bench/refresh
  */
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -45,17 +44,6 @@ const COALESCE_MS = Number(process.env.BENCH_COALESCE_MS ?? 200);
 /** A source sends the events due since its last request in one request (up to 1000 are allowed). */
 const EVENTS_PER_REQUEST = Number(process.env.BENCH_EVENTS_PER_REQUEST ?? 10);
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 /** Counts what refresh asks of a source: calls, and keys per call. */
 function counted(source: SourceAdapter, tally: { calls: number; keys: number }): SourceAdapter {
   return {
@@ -78,7 +66,7 @@ it('refresh: 10,000 dirty keys, cold and steady, and event-to-Shopify latency', 
   const databaseUrl = `${base}/inventory_sync_bench_${process.pid}`;
   await migrate(databaseUrl);
   let temporalAddress = process.env.TEMPORAL_ADDRESS;
-  const dev = temporalAddress && (await temporalAnswers(temporalAddress)) ? undefined : await startDevServer({ port: await freePort(), headless: true, logFile: join(tmpdir(), `bench-refresh-temporal-${process.pid}.log`) });
+  const dev = temporalAddress && (await temporalAnswers(temporalAddress)) ? undefined : await startDevServer({ port: 0, headless: true, logFile: join(tmpdir(), `bench-refresh-temporal-${process.pid}.log`) });
   temporalAddress = dev?.address ?? temporalAddress!;
   const db = createPool(databaseUrl, Number(process.env.BENCH_DB_POOL ?? 10));
   const redis = createRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', `isync-bench:${randomUUID().slice(0, 8)}:`);

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { dirname } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { Errors } from '../domain/errors.js';
@@ -7,6 +8,7 @@ import { ensureTemporalCli } from './cli-binary.js';
 import { SEARCH_ATTRIBUTE_FLAGS } from './search-attributes.js';
 
 export interface DevServerOptions {
+  /** Frontend port; 0 picks a free one (tests, benchmarks). Default 7233. */
   port?: number;
   uiPort?: number;
   headless?: boolean;
@@ -27,6 +29,17 @@ export interface RunningDevServer {
   stop(): Promise<void>;
 }
 
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
 /** Answers true when a Temporal frontend at `address` responds within the timeout. */
 export async function temporalAnswers(address: string, timeoutMs = 3000): Promise<boolean> {
   let connection: Connection | undefined;
@@ -44,7 +57,7 @@ export async function temporalAnswers(address: string, timeoutMs = 3000): Promis
 export async function startDevServer(opts: DevServerOptions = {}): Promise<RunningDevServer> {
   const log = opts.log ?? (() => undefined);
   const cli = await ensureTemporalCli(log);
-  const port = opts.port ?? 7233;
+  const port = opts.port === 0 ? await freePort() : (opts.port ?? 7233);
   const uiPort = opts.uiPort ?? port + 1000;
   const address = `127.0.0.1:${port}`;
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--log-level', 'warn'];

@@ -1,21 +1,11 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { build } from 'rolldown';
 import { describe, expect, it } from 'vitest';
 import { temporalAnswers } from '../../src/temporal/dev-server.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 describe('the Temporal dev server launcher', () => {
   it('takes its server down with it when the process that started it is killed with SIGKILL', async () => {
@@ -28,18 +18,17 @@ describe('the Temporal dev server launcher', () => {
       output: { dir: outDir, format: 'esm', preserveModules: true, preserveModulesRoot: ROOT, entryFileNames: '[name].mjs' },
       logLevel: 'silent',
     });
-    const port = await freePort();
-    const child = spawn(process.execPath, [`${outDir}/test/foundation/fixtures/dev-server-process.mjs`], {
-      env: { ...process.env, DEV_SERVER_PORT: String(port) },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    await new Promise<void>((resolve, reject) => {
-      child.stdout!.on('data', (b: Buffer) => b.toString().includes('ready') && resolve());
+    const child = spawn(process.execPath, [`${outDir}/test/foundation/fixtures/dev-server-process.mjs`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const address = await new Promise<string>((resolve, reject) => {
+      child.stdout!.on('data', (b: Buffer) => {
+        const m = /ready (\S+)/.exec(b.toString());
+        if (m) resolve(m[1]!);
+      });
       child.once('exit', (code) => reject(new Error(`exited early with ${code}`)));
     });
-    expect(await temporalAnswers(`127.0.0.1:${port}`)).toBe(true);
+    expect(await temporalAnswers(address)).toBe(true);
 
     child.kill('SIGKILL');
-    await expect.poll(() => temporalAnswers(`127.0.0.1:${port}`, 500), { timeout: 20_000, interval: 500 }).toBe(false);
+    await expect.poll(() => temporalAnswers(address, 500), { timeout: 20_000, interval: 500 }).toBe(false);
   });
 });

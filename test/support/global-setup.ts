@@ -5,7 +5,6 @@ import { Redis } from 'ioredis';
 import type {} from 'vitest';
 import type { TestProject } from 'vitest/node';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { createServer } from 'node:net';
 import { migrate } from '../../src/db/migrate.js';
 import { dropDatabase } from '../../src/db/pool.js';
 import { startDevServer, temporalAnswers, type RunningDevServer } from '../../src/temporal/dev-server.js';
@@ -15,17 +14,6 @@ import { WORKFLOWS_PATH } from '../../src/workers/bundle.js';
  * Brings up what every test file needs, once per run: the Temporal dev server (or TEMPORAL_ADDRESS), an isolated
  * PostgreSQL database migrated to the latest schema, Redis, and one workflow bundle. Fails fast naming what is missing.
  */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 const quietLogger = { info() {}, warn() {}, debug() {}, trace() {}, log() {}, error: console.error };
 
 declare module 'vitest' {
@@ -61,7 +49,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   let temporalAddress = process.env.TEMPORAL_ADDRESS;
   if (!temporalAddress || !(await temporalAnswers(temporalAddress))) {
     server = await startDevServer({
-      port: await freePort(),
+      port: 0,
       headless: true,
       logFile: join(tmpdir(), `inventory-sync-test-temporal-${process.pid}.log`),
       // Small thresholds so continue-as-new paths run in tests.

@@ -29,18 +29,36 @@ export interface TestServices {
 
 let runtimeInstalled = false;
 
-export async function connectTestServices(): Promise<TestServices> {
+export interface ServiceAddresses {
+  databaseUrl: string;
+  redisUrl: string;
+  temporalAddress: string;
+  workflowBundlePath: string;
+}
+
+/**
+ * Connects to the run's services. Tests get the addresses from the global setup through `inject`; benchmarks,
+ * which call the global setup themselves, pass them in.
+ */
+export async function connectTestServices(opts: { addresses?: ServiceAddresses; logLevel?: 'WARN' | 'ERROR'; poolSize?: number; prefix?: string } = {}): Promise<TestServices> {
+  const at: ServiceAddresses = opts.addresses ?? {
+    databaseUrl: inject('databaseUrl'),
+    redisUrl: inject('redisUrl'),
+    temporalAddress: inject('temporalAddress'),
+    workflowBundlePath: inject('workflowBundlePath'),
+  };
   if (!runtimeInstalled) {
     // Worker state chatter drowns test output; warnings and errors still show.
-    Runtime.install({ logger: new DefaultLogger('WARN') });
+    Runtime.install({ logger: new DefaultLogger(opts.logLevel ?? 'WARN') });
     runtimeInstalled = true;
   }
-  const db = createPool(inject('databaseUrl'), 5);
-  const redisPrefix = `isync-test:${randomUUID().slice(0, 8)}:`;
-  const redis = createRedis(inject('redisUrl'), redisPrefix);
-  const connection = await Connection.connect({ address: inject('temporalAddress') });
+  const prefix = opts.prefix ?? 'test';
+  const db = createPool(at.databaseUrl, opts.poolSize ?? 5);
+  const redisPrefix = `isync-${prefix}:${randomUUID().slice(0, 8)}:`;
+  const redis = createRedis(at.redisUrl, redisPrefix);
+  const connection = await Connection.connect({ address: at.temporalAddress });
   const temporal = new Client({ connection });
-  const taskQueue = `test-${randomUUID()}`;
+  const taskQueue = `${prefix}-${randomUUID()}`;
   const workers: { worker: Worker; run: Promise<void>; native: NativeConnection }[] = [];
   return {
     db,
@@ -53,13 +71,13 @@ export async function connectTestServices(): Promise<TestServices> {
       return createActivities({ db, redis, config, sources: createSources(config, db), shopify, temporal, taskQueue });
     },
     async startWorker(activities) {
-      const native = await NativeConnection.connect({ address: inject('temporalAddress') });
+      const native = await NativeConnection.connect({ address: at.temporalAddress });
       const worker = await createInventoryWorker({
         connection: native,
         namespace: 'default',
         taskQueue,
         activities,
-        workflowBundlePath: inject('workflowBundlePath'),
+        workflowBundlePath: at.workflowBundlePath,
         overrides: { shutdownGraceTime: '2 seconds' },
       });
       workers.push({ worker, run: worker.run(), native });
