@@ -43,13 +43,17 @@ export function idOf(value: string | number, type: GidType): number | undefined 
   return p && p.type === type ? p.id : undefined;
 }
 
+/**
+ * Ids start from the clock, like Shopify's 13-digit ids, so an emulator restarted beside a database that
+ * outlives it (the demo's) never hands out an order id that already has a reservation.
+ */
 export class IdSequence {
-  private next = 1000;
+  private next = Date.now();
   take(): number {
     this.next += 1;
     return this.next;
   }
   reset(): void {
-    this.next = 1000;
+    this.next = Math.max(this.next, Date.now());
   }
 }
