@@ -1,3 +1,4 @@
+import { Errors } from '../../domain/errors.js';
 import { workflowIds } from '../../domain/keys.js';
 import { RESERVATION_WORKFLOW_TYPE, reservationInput } from '../../domain/reservation-model.js';
 import type { HttpDeps } from './deps.js';
@@ -26,4 +27,17 @@ export async function handOff(deps: Pick<HttpDeps, 'temporal' | 'taskQueue' | 'c
     }),
   );
   return workflowId;
+}
+
+/** The routes that answer 202 after a hand-off: the order's workflow took it, or 503 so the caller retries. */
+export async function handOffOrUnavailable(deps: Pick<HttpDeps, 'temporal' | 'taskQueue' | 'config'>, h: OrderHandoff, whenDown: string): Promise<string> {
+  try {
+    return await handOff(deps, h);
+  } catch (err) {
+    throw Errors.DependencyUnavailable(whenDown, undefined, { cause: err });
+  }
+}
+
+export function requireShop(deps: Pick<HttpDeps, 'config'>, shopId: string): void {
+  if (!deps.config.shops.some((s) => s.id === shopId)) throw Errors.UnknownShop(`shopId: shop "${shopId}" is not configured`);
 }

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { Errors } from '../../../domain/errors.js';
 import { ORDER_EVENT_SIGNAL, type OrderEvent } from '../../../domain/reservation-model.js';
 import type { HttpDeps } from '../deps.js';
-import { handOff } from '../order-handoff.js';
+import { handOffOrUnavailable, requireShop } from '../order-handoff.js';
 import { parsePayload } from '../payload.js';
 import { authenticateSource } from '../source-token.js';
 
@@ -35,7 +35,7 @@ export function orderRoutes(app: FastifyInstance, deps: HttpDeps): void {
     const started = performance.now();
     authenticateSource(deps, req);
     const body = parsePayload(orderBody, req.body, 'order');
-    if (!deps.config.shops.some((s) => s.id === body.shopId)) throw Errors.UnknownShop(`shopId: shop "${body.shopId}" is not configured`);
+    requireShop(deps, body.shopId);
     if (body.status === 'open' && body.lines.length === 0) throw Errors.PayloadInvalid('order: lines: expected at least one line', { field: 'lines' });
     const event: OrderEvent = {
       kind: body.status === 'open' ? 'updated' : body.status,
@@ -44,12 +44,7 @@ export function orderRoutes(app: FastifyInstance, deps: HttpDeps): void {
       deliveryId: `orders:${body.orderId}:${body.updatedAt}`,
       lines: body.lines,
     };
-    let workflowId: string;
-    try {
-      workflowId = await handOff(deps, { shopId: body.shopId, orderId: body.orderId, signal: ORDER_EVENT_SIGNAL, payload: event });
-    } catch (err) {
-      throw Errors.DependencyUnavailable('Temporal did not take the order; retry the request', undefined, { cause: err });
-    }
+    const workflowId = await handOffOrUnavailable(deps, { shopId: body.shopId, orderId: body.orderId, signal: ORDER_EVENT_SIGNAL, payload: event }, 'Temporal did not take the order; retry the request');
     deps.metrics.handoffSeconds.observe({ route: '/orders' }, (performance.now() - started) / 1000);
     reply.status(202).send({ status: 'accepted', workflowId });
   });

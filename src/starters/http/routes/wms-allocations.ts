@@ -1,10 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { recordAllocation } from '../../../activities/claim-conversion.js';
-import { Errors } from '../../../domain/errors.js';
 import { ALLOCATION_SIGNAL, type AllocationEvent } from '../../../domain/reservation-model.js';
 import type { HttpDeps } from '../deps.js';
-import { handOff } from '../order-handoff.js';
+import { handOffOrUnavailable, requireShop } from '../order-handoff.js';
 import { parsePayload } from '../payload.js';
 import { authenticateSource } from '../source-token.js';
 
@@ -37,15 +36,10 @@ export function wmsAllocationRoutes(app: FastifyInstance, deps: HttpDeps): void 
     const started = performance.now();
     const source = authenticateSource(deps, req, ['wms']);
     const body = parsePayload(allocationBody, req.body, 'allocation');
-    if (!deps.config.shops.some((s) => s.id === body.shopId)) throw Errors.UnknownShop(`shopId: shop "${body.shopId}" is not configured`);
+    requireShop(deps, body.shopId);
     const event: AllocationEvent = { allocationId: body.allocationId, source: source.name, occurredAt: body.occurredAt, lines: body.lines };
     await recordAllocation(deps.db, body.shopId, body.orderId, event);
-    let workflowId: string;
-    try {
-      workflowId = await handOff(deps, { shopId: body.shopId, orderId: body.orderId, signal: ALLOCATION_SIGNAL, payload: event });
-    } catch (err) {
-      throw Errors.DependencyUnavailable('Temporal did not take the allocation; it is recorded, retry the request', undefined, { cause: err });
-    }
+    const workflowId = await handOffOrUnavailable(deps, { shopId: body.shopId, orderId: body.orderId, signal: ALLOCATION_SIGNAL, payload: event }, 'Temporal did not take the allocation; it is recorded, retry the request');
     deps.metrics.handoffSeconds.observe({ route: '/wms/allocations' }, (performance.now() - started) / 1000);
     reply.status(202).send({ status: 'accepted', workflowId });
   });
