@@ -10,7 +10,9 @@
  * A step is sustained when, 3 s after it ends, >= 99% of its orders are claimed and their order-to-claim p99 is
  * <= 2 s. Services come from test/support/global-setup.ts, called here so the bench config stays as it is.
  *
- * Knobs: BENCH_RATES (orders/s, comma-separated), BENCH_STEP_SECONDS, BENCH_SKUS, BENCH_EMPTY_SECONDS.
+ * Knobs: BENCH_RATES (orders/s, comma-separated), BENCH_STEP_SECONDS, BENCH_SKUS, BENCH_EMPTY_SECONDS, and
+ * BENCH_CPU_PROF=<dir> to write the worker's CPU profiles there (main thread and workflow thread; open them in
+ * Chrome DevTools), which is how the per-order cost was found.
  */
 import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
@@ -27,6 +29,7 @@ const RATES = (process.env.BENCH_RATES ?? '10,15,20,25,30,40,50').split(',').map
 const STEP_SECONDS = Number(process.env.BENCH_STEP_SECONDS ?? 10);
 const SKUS = Number(process.env.BENCH_SKUS ?? 50);
 const EMPTY_SECONDS = Number(process.env.BENCH_EMPTY_SECONDS ?? 5);
+const CPU_PROF_DIR = process.env.BENCH_CPU_PROF;
 const WARMUP_RATE = 20;
 const WARMUP_SECONDS = 3;
 
@@ -113,11 +116,16 @@ beforeAll(async () => {
     env,
     emulatorUrl,
     bundlePath: provided.workflowBundlePath!,
-  });
+  }, CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF_DIR}`] : []);
   await child.printed('worker-ready', 120_000);
 }, 300_000);
 
 afterAll(async () => {
+  if (CPU_PROF_DIR && child) {
+    child.child.kill('SIGUSR2');
+    await Promise.race([child.exited, new Promise((r) => setTimeout(r, 10_000))]);
+    console.log(`worker CPU profiles written to ${CPU_PROF_DIR}`);
+  }
   child?.child.kill('SIGKILL');
   emulator?.child.kill('SIGKILL');
   await svc?.temporal.workflow.getHandle(`refresh:${shopId}`).terminate('bench over').catch(() => undefined);

@@ -70,7 +70,11 @@ export async function inTransaction<T>(db: Db, work: (client: PoolClient) => Pro
   }
 }
 
-/** Locks the order's claim lines (in primary-key order, so concurrent writers cannot deadlock). */
+/**
+ * Locks the order's claim lines (in primary-key order, so concurrent writers cannot deadlock), then reads them
+ * in a second statement: after waiting for a lock, only the second one's fresh snapshot sees the WMS
+ * confirmations the other transaction committed.
+ */
 export async function lockLines(client: PoolClient, shopId: string, orderId: string): Promise<LineRow[]> {
   await client.query('SELECT 1 FROM claim_lines WHERE shop_id = $1 AND order_id = $2 ORDER BY line_id FOR UPDATE', [shopId, orderId]);
   return (await client.query<LineRow>(LINES_SQL, [shopId, orderId])).rows;
@@ -122,6 +126,7 @@ export async function applyClaims(deps: ClaimsDeps, input: ApplyClaimsInput): Pr
     const desired = new Map(input.terminal ? [] : input.lines.map((l) => [l.lineId, l]));
     const changed = new Map<string, SkuLocation>();
     const ids = [...new Set([...existing.keys(), ...desired.keys()])].sort();
+    const writes: { id: string; sku: string; locationId: string; claimed: number }[] = [];
     for (const id of ids) {
       const want = desired.get(id);
       const had = existing.get(id);
@@ -130,14 +135,21 @@ export async function applyClaims(deps: ClaimsDeps, input: ApplyClaimsInput): Pr
       if (!had && claimed === 0) continue;
       const sku = had?.sku ?? want!.sku;
       const locationId = had?.location_id ?? want!.locationId;
-      await client.query(
-        `INSERT INTO claim_lines (shop_id, order_id, line_id, sku, location_id, claimed) VALUES ($1, $2, $3, $4, $5, $6)
-         ON CONFLICT (shop_id, order_id, line_id) DO UPDATE SET claimed = EXCLUDED.claimed, updated_at = now()`,
-        [input.shopId, input.orderId, id, sku, locationId, claimed],
-      );
+      writes.push({ id, sku, locationId, claimed });
       changed.set(`${sku}|${locationId}`, { sku, locationId });
     }
-    const lines = (await lockLines(client, input.shopId, input.orderId)).map(toStatus);
+    if (writes.length > 0) {
+      // One statement for every changed line (ids are sorted, so rows are locked in key order).
+      await client.query(
+        `INSERT INTO claim_lines (shop_id, order_id, line_id, sku, location_id, claimed)
+         SELECT $1, $2, w.line_id, w.sku, w.location_id, w.claimed
+           FROM unnest($3::text[], $4::text[], $5::text[], $6::int[]) AS w(line_id, sku, location_id, claimed)
+         ON CONFLICT (shop_id, order_id, line_id) DO UPDATE SET claimed = EXCLUDED.claimed, updated_at = now()`,
+        [input.shopId, input.orderId, writes.map((w) => w.id), writes.map((w) => w.sku), writes.map((w) => w.locationId), writes.map((w) => w.claimed)],
+      );
+    }
+    // Re-read only when something was written: a new line may already have WMS confirmations waiting for it.
+    const lines = writes.length > 0 ? (await client.query<LineRow>(LINES_SQL, [input.shopId, input.orderId])).rows.map(toStatus) : [...existing.values()].map(toStatus);
     const state = input.terminal ?? stateOfLines(lines);
     await client.query('UPDATE reservations SET state = $3, updated_at = now() WHERE shop_id = $1 AND order_id = $2', [input.shopId, input.orderId, state]);
     return { state, lines, changedKeys: [...changed.values()] };

@@ -1,20 +1,22 @@
 import { createDeltaSyncActivities, type DeltaSyncDeps } from './delta-sync.js';
 import { withFailureTypes } from './failures.js';
-import { createMarkDirtyActivities, type MarkDirtyDeps } from './mark-dirty.js';
+import { createMarkDirtyActivities } from './dirty-batcher.js';
+import type { MarkDirtyDeps } from './mark-dirty.js';
 import { createReconcileActivities, type ReconcileDeps } from './reconcile.js';
 import { createRefreshActivities, type RefreshDeps } from './refresh.js';
 import { createReservationActivities, type ReservationDeps } from './reservation-activities.js';
 
-export type ActivityDeps = RefreshDeps & MarkDirtyDeps & ReservationDeps & DeltaSyncDeps & ReconcileDeps;
+export type ActivityDeps = RefreshDeps & MarkDirtyDeps & Omit<ReservationDeps, 'markDirty'> & DeltaSyncDeps & ReconcileDeps;
 
 /** Every activity the worker registers, built from injected dependencies (no globals): tests pass real clients. */
 export function createActivities(deps: ActivityDeps) {
   const refresh = createRefreshActivities(deps);
+  const dirty = createMarkDirtyActivities(deps);
   return withFailureTypes({
     ...refresh,
     ...createReconcileActivities({ ...deps, refreshKeys: refresh.refreshKeys }),
-    ...createMarkDirtyActivities(deps),
-    ...createReservationActivities(deps),
+    ...dirty,
+    ...createReservationActivities({ ...deps, markDirty: dirty.markDirty }),
     ...createDeltaSyncActivities(deps),
   });
 }

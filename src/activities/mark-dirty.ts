@@ -24,7 +24,3 @@ export async function markDirty(deps: MarkDirtyDeps, input: MarkDirtyInput): Pro
     signalArgs: [{ keys: input.keys, trigger: input.trigger }],
   });
 }
-
-export function createMarkDirtyActivities(deps: MarkDirtyDeps) {
-  return { markDirty: (input: MarkDirtyInput) => markDirty(deps, input) };
-}

@@ -1,3 +1,4 @@
+import { log } from '@temporalio/activity';
 import type { Db } from '../db/pool.js';
 
 export interface AlertInput {
@@ -15,4 +16,11 @@ export async function raiseAlert(db: Db, a: AlertInput): Promise<boolean> {
     [a.kind, a.shopId, a.subject, JSON.stringify(a.details ?? {})],
   );
   return (rowCount ?? 0) > 0;
+}
+
+/** raiseAlert, and a warning in the worker's log the first time (ids and counts only, never customer data). */
+export async function raiseAndLogAlert(db: Db, a: AlertInput): Promise<boolean> {
+  const raised = await raiseAlert(db, a);
+  if (raised) log.warn(`alert ${a.kind}`, { shopId: a.shopId, subject: a.subject, ...a.details });
+  return raised;
 }

@@ -5,6 +5,7 @@ import { recordSourceChanges } from '../../src/db/source-changes.js';
 import { seedCatalog, type SeededCatalog } from '../../src/demo/seed-catalog.js';
 import { createShopifyClients } from '../../src/runtime/shopify-clients.js';
 import { startEmulator, type RunningEmulator } from '../../src/shopify/emulator/index.js';
+import { parseOrderWebhook } from '../../src/domain/order-webhook.js';
 import { ORDER_EVENT_SIGNAL, type OrderEvent } from '../../src/domain/reservation-model.js';
 import { connectTestServices, testConfig, type TestServices } from '../support/services.js';
 
@@ -42,9 +43,9 @@ describe.runIf(process.env.RECORD_HISTORIES === '1')('record workflow histories'
     await emu?.close();
   });
 
-  const save = async (workflowId: string, type: string) => {
+  const save = async (workflowId: string, type: string, label = LABEL) => {
     const history = await svc.temporal.workflow.getHandle(workflowId).fetchHistory();
-    writeFileSync(new URL(`./histories/${type}.${LABEL}.json`, import.meta.url), `${historyToJSON(history)}\n`);
+    writeFileSync(new URL(`./histories/${type}.${label}.json`, import.meta.url), `${historyToJSON(history)}\n`);
   };
   const opts = (id: string) => ({ taskQueue: svc.taskQueue, workflowId: `${id}-${Date.now()}` });
 
@@ -84,5 +85,21 @@ describe.runIf(process.env.RECORD_HISTORIES === '1')('record workflow histories'
     await handle.signal(ORDER_EVENT_SIGNAL, { ...created, kind: 'cancelled', at: new Date(Date.now() + 1000).toISOString(), deliveryId: 'r2' });
     expect((await handle.result()) as { state: string }).toMatchObject({ state: 'cancelled' });
     await save(reservation.workflowId, 'reservationWorkflow');
+
+    // A Shopify order (the storefront path): its locations come from its fulfillment orders.
+    const placed = emu.emulator.placeOrder(domain, { lines: [{ sku: 'A', quantity: 1 }] });
+    const parsed = parseOrderWebhook('orders/create', placed.rest, { deliveryId: 's1', triggeredAt: new Date().toISOString() }, (schema, value) => schema.parse(value));
+    if (parsed.target !== 'order') throw new Error('orders/create parsed as a fulfillment-order event');
+    const storefront = opts('reservation-shopify');
+    const shopifyOrder = await svc.temporal.workflow.signalWithStart('reservationWorkflow', {
+      ...storefront,
+      args: [{ shopId, orderId: parsed.orderId, ttlSeconds: 3600, autoReleaseEnabled: true }],
+      signal: ORDER_EVENT_SIGNAL,
+      signalArgs: [parsed.event],
+    });
+    await expect.poll(async () => (await shopifyOrder.query<{ state: string }>('status')).state, { timeout: 20_000 }).toBe('claimed');
+    await shopifyOrder.signal(ORDER_EVENT_SIGNAL, { ...parsed.event, kind: 'cancelled', at: new Date(Date.now() + 1000).toISOString(), deliveryId: 's2' });
+    expect((await shopifyOrder.result()) as { state: string }).toMatchObject({ state: 'cancelled' });
+    await save(storefront.workflowId, 'reservationWorkflow', `${LABEL}-shopify-order`);
   });
 });

@@ -1,0 +1,47 @@
+import type { ClaimLine } from '../domain/reservation-model.js';
+import type { MarkDirtyInput } from './mark-dirty.js';
+import { applyClaims, type ApplyClaimsInput, type ClaimsDeps, type ClaimsOutcome } from './claims.js';
+import { resolveShopifyLines, type OrderLocationDeps, type ResolveShopifyLinesInput } from './order-locations.js';
+import { raiseAndLogAlert } from './reservation-alerts.js';
+
+/**
+ * The reservation workflow's hot path in one local activity each, so a new order costs the worker three
+ * workflow activations (start, prior state, claim) instead of five. Each step stays idempotent on its own, so a
+ * re-run after a crash between steps repeats nothing that matters: claims are a set, the alert is once per
+ * order, and marking a key dirty twice only refreshes it twice.
+ */
+export interface ClaimStepDeps extends ClaimsDeps, OrderLocationDeps {
+  markDirty(input: MarkDirtyInput): Promise<void>;
+}
+
+export type SettleClaimsInput = ApplyClaimsInput & { trigger: string };
+
+export interface ClaimShopifyOrderInput extends Omit<ApplyClaimsInput, 'lines' | 'terminal'> {
+  order: Omit<ResolveShopifyLinesInput, 'shopId' | 'orderId'>;
+}
+
+export type ClaimShopifyOrderOutcome = { found: false; unmapped: string[] } | ({ found: true; unmapped: string[] } & Omit<ClaimsOutcome, 'changedKeys'>);
+
+/** Claims (or releases) the order's lines and hands the keys whose claims changed to the shop's refresh. */
+export async function settleClaims(deps: ClaimStepDeps, input: SettleClaimsInput): Promise<Omit<ClaimsOutcome, 'changedKeys'>> {
+  const { trigger, ...claimInput } = input;
+  const { changedKeys, ...out } = await applyClaims(deps, claimInput);
+  await deps.markDirty({ shopId: input.shopId, keys: changedKeys, trigger });
+  return out;
+}
+
+/**
+ * A Shopify order event: where Shopify committed each line (its fulfillment orders, or the POS location), then
+ * the claims and the refresh. Lines with no mapping are not claimed; they raise one alert per order.
+ */
+export async function claimShopifyOrder(deps: ClaimStepDeps, input: ClaimShopifyOrderInput): Promise<ClaimShopifyOrderOutcome> {
+  const { order, ...claimInput } = input;
+  const resolved = await resolveShopifyLines(deps, { shopId: input.shopId, orderId: input.orderId, ...order });
+  if (resolved.unmapped.length > 0) {
+    await raiseAndLogAlert(deps.db, { kind: 'unmapped_order_line', shopId: input.shopId, subject: input.orderId, details: { variantAtLocation: resolved.unmapped } });
+  }
+  if (!resolved.found) return { found: false, unmapped: resolved.unmapped };
+  const lines: ClaimLine[] = resolved.lines;
+  const out = await settleClaims(deps, { ...claimInput, lines, trigger: 'claim' });
+  return { found: true, unmapped: resolved.unmapped, ...out };
+}
