@@ -45,7 +45,8 @@ const { loadReservation, applyClaims, settleClaims, convertAllocation, raiseRese
 });
 const { resolveShopifyLines, claimShopifyOrder } = proxyLocalActivities<Activities>({ startToCloseTimeout: '1 minute', retry: defaultActivityOptions.retry });
 // Steps merged into one local activity (claim + mark dirty; read locations + claim + mark dirty): two fewer
-// workflow activations per order. Executions whose history predates it replay through the separate steps.
+// workflow activations per order, and no search-attribute upsert before the first event is applied. Executions
+// whose history predates it replay through the separate steps.
 const ONE_STEP_CLAIMS = 'claim-in-one-step';
 // Shopify mutations (external orders) run as ordinary activities: visible, and retried by the server.
 const { syncShopifyAdjustments } = proxyActivities<Activities>({ ...defaultActivityOptions, startToCloseTimeout: '1 minute' });
@@ -74,7 +75,11 @@ export async function reservationWorkflow(input: ReservationInput): Promise<Rese
   status.expiresAt = new Date(expiresAtMs).toISOString();
   const published = { view: '' };
   let expiryDone = prior !== null && isTerminal(prior.state);
-  publish(status, published);
+  // Decided once per execution: one that started before this change keeps the separate steps to its end.
+  const oneStep = patched(ONE_STEP_CLAIMS);
+  // Search attributes reach the Web UI when the task completes: with an event already queued (signal-with-start),
+  // the publish after it is the one that counts, and an earlier one would only add a history event.
+  if (!oneStep || inbox.length === 0) publish(status, published);
 
   const markKeysDirty = async (keys: SkuLocation[], trigger: string) => {
     if (keys.length > 0) await markDirty({ shopId, keys, trigger });
@@ -86,7 +91,7 @@ export async function reservationWorkflow(input: ReservationInput): Promise<Rese
 
   const claim = async (lines: ClaimLine[], terminal?: ReservationState) => {
     const adjustsShopify = status.origin === 'external' && terminal !== 'fulfilled';
-    if (!adjustsShopify && patched(ONE_STEP_CLAIMS)) {
+    if (!adjustsShopify && oneStep) {
       const out = await settleClaims({ ...claimInput(lines, terminal), trigger: trigger(terminal) });
       status.lines = out.lines;
       status.state = out.state;
@@ -114,7 +119,7 @@ export async function reservationWorkflow(input: ReservationInput): Promise<Rese
     if (ordered) status.lastEventAt = laterOf(status.lastEventAt, e.at);
     if (e.kind === 'cancelled' || e.kind === 'fulfilled') return claim([], e.kind);
     if (status.origin === 'external') return claim(externalClaimLines(e.lines ?? []));
-    if (patched(ONE_STEP_CLAIMS)) {
+    if (oneStep) {
       const out = await claimShopifyOrder({ ...reservationRow(), order: { posShopifyLocationId: e.posShopifyLocationId ?? null, lines: e.lines ?? [] } });
       if (out.found) {
         status.lines = out.lines;

@@ -84,7 +84,7 @@ describe.runIf(process.env.RECORD_HISTORIES === '1')('record workflow histories'
     await expect.poll(async () => (await handle.query<{ state: string }>('status')).state, { timeout: 20_000 }).toBe('claimed');
     await handle.signal(ORDER_EVENT_SIGNAL, { ...created, kind: 'cancelled', at: new Date(Date.now() + 1000).toISOString(), deliveryId: 'r2' });
     expect((await handle.result()) as { state: string }).toMatchObject({ state: 'cancelled' });
-    await save(reservation.workflowId, 'reservationWorkflow');
+    await save(reservation.workflowId, 'reservationWorkflow', `${LABEL}-external-order`);
 
     // A Shopify order (the storefront path): its locations come from its fulfillment orders.
     const placed = emu.emulator.placeOrder(domain, { lines: [{ sku: 'A', quantity: 1 }] });
