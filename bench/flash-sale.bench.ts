@@ -220,6 +220,22 @@ it('flash-sale: webhook ack, order-to-claim, sustained orders/s vs an empty work
       [shopId, [...sentAt.keys()]],
     );
     const toClaim = rows.map((r) => r.at.getTime() - sentAt.get(r.order_id)!);
+    if (process.env.BENCH_TRACE) {
+      const t0 = Math.min(...sentAt.values());
+      const perSecond = new Map<number, number[]>();
+      for (const r of rows) {
+        const sec = Math.floor((sentAt.get(r.order_id)! - t0) / 1000);
+        perSecond.set(sec, [...(perSecond.get(sec) ?? []), r.at.getTime() - sentAt.get(r.order_id)!]);
+      }
+      const slowest = [...rows].sort((a, b) => b.at.getTime() - sentAt.get(b.order_id)! - (a.at.getTime() - sentAt.get(a.order_id)!)).slice(0, 3);
+      for (const r of slowest) {
+        const history = await svc.temporal.workflow.getHandle(`reservation:${shopId}:${r.order_id}`).fetchHistory();
+        const sent = sentAt.get(r.order_id)!;
+        const evs = (history.events ?? []).slice(0, 12).map((e) => `${String(e.eventType).replace('EVENT_TYPE_', '').slice(0, 14)}@${Number(e.eventTime!.seconds) * 1000 + Math.floor((e.eventTime!.nanos ?? 0) / 1e6) - sent}`);
+        console.log(`slow ${r.order_id}: claim@${r.at.getTime() - sent} ${evs.join(' ')}`);
+      }
+      console.log(`trace ${rate}/s: ${[...perSecond].sort((a, b) => a[0] - b[0]).map(([sec, xs]) => `${sec}s:${pct(xs, 50)}/${pct(xs, 100)}`).join(' ')}`);
+    }
     acks.push(...stepAcks);
     serverAcks.push(...stepServerAcks);
     toClaimAll.push(...toClaim);

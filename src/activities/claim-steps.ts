@@ -1,12 +1,12 @@
 import type { ClaimLine } from '../domain/reservation-model.js';
 import type { MarkDirtyInput } from './mark-dirty.js';
-import { applyClaims, type ApplyClaimsInput, type ClaimsDeps, type ClaimsOutcome } from './claims.js';
+import { applyClaims, readReservation, type ApplyClaimsInput, type ClaimsDeps, type ClaimsOutcome, type StoredReservation } from './claims.js';
 import { resolveShopifyLines, type OrderLocationDeps, type ResolveShopifyLinesInput } from './order-locations.js';
 import { raiseAndLogAlert } from './reservation-alerts.js';
 
 /**
- * The reservation workflow's hot path in one local activity each, so a new order costs the worker three
- * workflow activations (start, prior state, claim) instead of five. Each step stays idempotent on its own, so a
+ * The reservation workflow's hot path in one local activity each, so a new order costs the worker two workflow
+ * activations (start, then the result of loadOrClaimShopifyOrder) instead of five. Each step stays idempotent on its own, so a
  * re-run after a crash between steps repeats nothing that matters: claims are a set, the alert is once per
  * order, and marking a key dirty twice only refreshes it twice.
  */
@@ -44,4 +44,19 @@ export async function claimShopifyOrder(deps: ClaimStepDeps, input: ClaimShopify
   const lines: ClaimLine[] = resolved.lines;
   const out = await settleClaims(deps, { ...claimInput, lines, trigger: 'claim' });
   return { found: true, unmapped: resolved.unmapped, ...out };
+}
+
+/**
+ * The first step of a run that started with a Shopify order event: the stored reservation when there is one (a
+ * late delivery after an earlier run closed: nothing is claimed, the workflow judges the event against it), else
+ * the event claimed at once, since with nothing stored it cannot be stale. Only this order's workflow writes its
+ * reservation row, and two runs of one workflow id never overlap, so nothing can appear between read and claim.
+ */
+export async function loadOrClaimShopifyOrder(
+  deps: ClaimStepDeps,
+  input: ClaimShopifyOrderInput,
+): Promise<{ stored: StoredReservation; claim: null } | { stored: null; claim: ClaimShopifyOrderOutcome }> {
+  const stored = await readReservation(deps.db, input.shopId, input.orderId);
+  if (stored) return { stored, claim: null };
+  return { stored: null, claim: await claimShopifyOrder(deps, input) };
 }

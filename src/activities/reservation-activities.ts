@@ -1,6 +1,6 @@
 import type { Db } from '../db/pool.js';
 import { applyClaims, readReservation, type ApplyClaimsInput } from './claims.js';
-import { claimShopifyOrder, settleClaims, type ClaimShopifyOrderInput, type SettleClaimsInput } from './claim-steps.js';
+import { claimShopifyOrder, loadOrClaimShopifyOrder, settleClaims, type ClaimShopifyOrderInput, type SettleClaimsInput } from './claim-steps.js';
 import { convertAllocation, type ConvertAllocationInput } from './claim-conversion.js';
 import type { MarkDirtyInput } from './mark-dirty.js';
 import { resolveShopifyLines, type ResolveShopifyLinesInput, type ShopifyOrderPort } from './order-locations.js';
@@ -18,6 +18,7 @@ export interface ReservationDeps {
 export function createReservationActivities(deps: ReservationDeps) {
   return {
     loadReservation: (input: { shopId: string; orderId: string }) => readReservation(deps.db, input.shopId, input.orderId),
+    loadOrClaimShopifyOrder: (input: ClaimShopifyOrderInput) => loadOrClaimShopifyOrder(deps, input),
     claimShopifyOrder: (input: ClaimShopifyOrderInput) => claimShopifyOrder(deps, input),
     settleClaims: (input: SettleClaimsInput) => settleClaims(deps, input),
     // The separate steps: external orders adjust Shopify between claim and refresh, and histories recorded before

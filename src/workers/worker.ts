@@ -23,6 +23,14 @@ export async function createInventoryWorker(opts: InventoryWorkerOptions): Promi
     ...(bundlePath ? { workflowBundle: { codePath: bundlePath } } : { workflowsPath: WORKFLOWS_PATH }),
     // In-flight activities get time to finish on SIGTERM instead of being cancelled at once (the SDK default is 0).
     shutdownGraceTime: '20 seconds',
+    // Most workflow tasks here are the first task of a new order's workflow, which only the non-sticky queue
+    // delivers: the SDK default (10 pollers, a fifth of them non-sticky) leaves two pollers for them, and in a flash
+    // sale the tasks waited there while the worker had CPU to spare. The local activities run inside the task, so
+    // a slot is held for the whole claim: more slots than the default 40.
+    maxConcurrentWorkflowTaskExecutions: 100,
+    maxConcurrentWorkflowTaskPolls: 20,
+    nonStickyToStickyPollRatio: 0.5,
+    workflowThreadPoolSize: 2,
     ...opts.overrides,
   });
 }

@@ -28,6 +28,7 @@ import {
   type ReservationState,
   type ReservationStatus,
 } from '../domain/reservation-model.js';
+import type { StoredReservation } from '../activities/claims.js';
 import type { SkuLocation } from '../sources/adapter.js';
 import { OrderIdKey, ReservationStateKey, ShopIdKey, SkuKey } from '../temporal/search-attributes.js';
 import { defaultActivityOptions } from './retry-policy.js';
@@ -43,10 +44,11 @@ const { loadReservation, applyClaims, settleClaims, convertAllocation, raiseRese
   startToCloseTimeout: '15 seconds',
   retry: defaultActivityOptions.retry,
 });
-const { resolveShopifyLines, claimShopifyOrder } = proxyLocalActivities<Activities>({ startToCloseTimeout: '1 minute', retry: defaultActivityOptions.retry });
-// Steps merged into one local activity (claim + mark dirty; read locations + claim + mark dirty): two fewer
-// workflow activations per order, and no search-attribute upsert before the first event is applied. Executions
-// whose history predates it replay through the separate steps.
+const { resolveShopifyLines, claimShopifyOrder, loadOrClaimShopifyOrder } = proxyLocalActivities<Activities>({ startToCloseTimeout: '1 minute', retry: defaultActivityOptions.retry });
+// Steps merged into one local activity (load + read locations + claim + mark dirty for a new Shopify order;
+// claim + mark dirty otherwise): a new order costs two workflow activations instead of five, and no
+// search-attribute upsert before its first event is applied. Executions whose history predates it replay through
+// the separate steps.
 const ONE_STEP_CLAIMS = 'claim-in-one-step';
 // Shopify mutations (external orders) run as ordinary activities: visible, and retried by the server.
 const { syncShopifyAdjustments } = proxyActivities<Activities>({ ...defaultActivityOptions, startToCloseTimeout: '1 minute' });
@@ -68,17 +70,51 @@ export async function reservationWorkflow(input: ReservationInput): Promise<Rese
   setHandler(allocationSignal, (event) => void inbox.push({ type: 'allocation', event }));
   setHandler(statusQuery, () => status);
 
+  // Decided once per execution, before the first command: one that started before this change keeps the separate
+  // steps to its end (its history replays through them).
+  const oneStep = patched(ONE_STEP_CLAIMS);
+  const freshExpiresAt = new Date(Date.now() + input.ttlSeconds * 1000).toISOString();
+  const admit = (e: OrderEvent): boolean => {
+    status.origin ??= e.origin;
+    // Terminal states are sticky, and an older delivery (a stale retry, a create after its cancel) changes nothing.
+    // A move carries Shopify's delivery time, not the order's clock: it only makes us re-read the truth.
+    const ordered = e.kind !== 'moved';
+    if (isTerminal(status.state) || (ordered && isOlder(e.at, status.lastEventAt))) {
+      status.staleEventsIgnored += 1;
+      return false;
+    }
+    if (ordered) status.lastEventAt = laterOf(status.lastEventAt, e.at);
+    return true;
+  };
+
   // A run started after an earlier one closed (a late delivery) continues from the database, never from scratch.
-  const prior = await loadReservation({ shopId, orderId });
+  // The common case, a new storefront order whose create came with the start, is read and claimed in one step:
+  // with no stored reservation there is nothing its event could be stale against.
+  let prior: StoredReservation | null;
+  const first = inbox[0];
+  if (oneStep && first?.type === 'order' && claimsShopifyLines(first.event)) {
+    const e = first.event;
+    const opened = await loadOrClaimShopifyOrder({
+      shopId, orderId, workflowId, origin: e.origin, lastEventAt: e.at, expiresAt: freshExpiresAt,
+      order: { posShopifyLocationId: e.posShopifyLocationId ?? null, lines: e.lines ?? [] },
+    });
+    prior = opened.stored;
+    if (!opened.stored) {
+      inbox.shift();
+      admit(e);
+      status.expiresAt = freshExpiresAt;
+      if (opened.claim.found) Object.assign(status, { lines: opened.claim.lines, state: opened.claim.state });
+    }
+  } else {
+    prior = await loadReservation({ shopId, orderId });
+  }
   if (prior) Object.assign(status, { origin: prior.origin, state: prior.state, lines: prior.lines, lastEventAt: prior.lastEventAt, expiresAt: prior.expiresAt });
-  const expiresAtMs = prior?.expiresAt ? Date.parse(prior.expiresAt) : Date.now() + input.ttlSeconds * 1000;
+  const expiresAtMs = prior?.expiresAt ? Date.parse(prior.expiresAt) : Date.parse(freshExpiresAt);
   status.expiresAt = new Date(expiresAtMs).toISOString();
   const published = { view: '' };
   let expiryDone = prior !== null && isTerminal(prior.state);
-  // Decided once per execution: one that started before this change keeps the separate steps to its end.
-  const oneStep = patched(ONE_STEP_CLAIMS);
-  // Search attributes reach the Web UI when the task completes: with an event already queued (signal-with-start),
-  // the publish after it is the one that counts, and an earlier one would only add a history event.
+  // Search attributes reach the Web UI when the task completes: with an event still queued, the publish after it
+  // is the one that counts, and an earlier one would only add a history event.
   if (!oneStep || inbox.length === 0) publish(status, published);
 
   const markKeysDirty = async (keys: SkuLocation[], trigger: string) => {
@@ -108,15 +144,7 @@ export async function reservationWorkflow(input: ReservationInput): Promise<Rese
   };
 
   const onOrderEvent = async (e: OrderEvent) => {
-    status.origin ??= e.origin;
-    // Terminal states are sticky, and an older delivery (a stale retry, a create after its cancel) changes nothing.
-    // A move carries Shopify's delivery time, not the order's clock: it only makes us re-read the truth.
-    const ordered = e.kind !== 'moved';
-    if (isTerminal(status.state) || (ordered && isOlder(e.at, status.lastEventAt))) {
-      status.staleEventsIgnored += 1;
-      return;
-    }
-    if (ordered) status.lastEventAt = laterOf(status.lastEventAt, e.at);
+    if (!admit(e)) return;
     if (e.kind === 'cancelled' || e.kind === 'fulfilled') return claim([], e.kind);
     if (status.origin === 'external') return claim(externalClaimLines(e.lines ?? []));
     if (oneStep) {
@@ -171,6 +199,11 @@ export async function reservationWorkflow(input: ReservationInput): Promise<Rese
   }
   await condition(allHandlersFinished);
   return status;
+}
+
+/** Shopify order events whose lines we claim where Shopify committed them (not a cancel or fulfilment). */
+function claimsShopifyLines(e: OrderEvent): boolean {
+  return e.origin === 'shopify' && e.kind !== 'cancelled' && e.kind !== 'fulfilled';
 }
 
 /** Keeps the operator's view current: any order is found in the Web UI by shop, order, sku or state. */

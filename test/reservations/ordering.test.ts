@@ -49,9 +49,14 @@ describe('out-of-order and stale deliveries', () => {
     const orderId = orderIdOf(placed);
     expect((await deliver('orders/cancelled', cancelled)).status).toBe(200);
     await expect.poll(async () => (await rig.reservation(orderId))?.state, poll).toBe('cancelled');
-    expect((await deliver('orders/create', created)).status).toBe(200);
-    // The late create starts a new run (the first closed); it reads the row and ignores the older event.
     const handle = rig.svc.temporal.workflow.getHandle(workflowIds.reservation(rig.shopId, orderId));
+    // Forced order: the first run has closed before the create arrives.
+    await expect.poll(async () => (await handle.describe()).status.name, poll).toBe('COMPLETED');
+    const firstRun = (await handle.describe()).runId;
+    expect((await deliver('orders/create', created)).status).toBe(200);
+    // The late create starts a new run; its first step (load, or claim when nothing is stored) finds the
+    // cancelled row, claims nothing, and the workflow ignores the older event.
+    await expect.poll(async () => (await handle.describe()).runId, poll).not.toBe(firstRun);
     await expect.poll(async () => (await handle.describe()).status.name, poll).toBe('COMPLETED');
     const result = await handle.result();
     expect(result).toMatchObject({ state: 'cancelled', staleEventsIgnored: 1 });
