@@ -30,6 +30,9 @@ export async function createInventoryWorker(opts: InventoryWorkerOptions): Promi
     maxConcurrentWorkflowTaskExecutions: 100,
     maxConcurrentWorkflowTaskPolls: 20,
     nonStickyToStickyPollRatio: 0.5,
+    // Two workflow threads: each activation waits on the SDK's per-call execution watchdog (a thread started and
+    // joined per call into the sandbox), and the CPU profile showed that wait as the workflow thread's largest cost;
+    // a second thread runs other workflows' activations meanwhile.
     workflowThreadPoolSize: 2,
     ...opts.overrides,
   });
