@@ -114,15 +114,19 @@ export async function ensureReservation(client: PoolClient, shopId: string, orde
  */
 export async function applyClaims(deps: ClaimsDeps, input: ApplyClaimsInput): Promise<ClaimsOutcome> {
   return inTransaction(deps.db, async (client) => {
+    // The reservation row and the lock on its lines in one round trip (this runs once per order in a sale).
     await client.query(
-      `INSERT INTO reservations (shop_id, order_id, origin, state, workflow_id, expires_at, last_event_at)
-       VALUES ($1, $2, $3, 'pending', $4, $5, $6)
-       ON CONFLICT (shop_id, order_id) DO UPDATE SET origin = EXCLUDED.origin, updated_at = now(),
-         expires_at = COALESCE(EXCLUDED.expires_at, reservations.expires_at),
-         last_event_at = GREATEST(reservations.last_event_at, EXCLUDED.last_event_at)`,
+      `WITH reservation AS (
+         INSERT INTO reservations (shop_id, order_id, origin, state, workflow_id, expires_at, last_event_at)
+         VALUES ($1, $2, $3, 'pending', $4, $5, $6)
+         ON CONFLICT (shop_id, order_id) DO UPDATE SET origin = EXCLUDED.origin, updated_at = now(),
+           expires_at = COALESCE(EXCLUDED.expires_at, reservations.expires_at),
+           last_event_at = GREATEST(reservations.last_event_at, EXCLUDED.last_event_at))
+       SELECT 1 FROM claim_lines WHERE shop_id = $1 AND order_id = $2 ORDER BY line_id FOR UPDATE`,
       [input.shopId, input.orderId, input.origin, input.workflowId, input.expiresAt, input.lastEventAt],
     );
-    const existing = new Map((await lockLines(client, input.shopId, input.orderId)).map((r) => [r.line_id, r]));
+    // A second statement, so its snapshot sees what a transaction we waited for committed (see lockLines).
+    const existing = new Map((await client.query<LineRow>(LINES_SQL, [input.shopId, input.orderId])).rows.map((r) => [r.line_id, r]));
     const desired = new Map(input.terminal ? [] : input.lines.map((l) => [l.lineId, l]));
     const changed = new Map<string, SkuLocation>();
     const ids = [...new Set([...existing.keys(), ...desired.keys()])].sort();
