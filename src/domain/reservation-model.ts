@@ -68,6 +68,15 @@ export interface ReservationInput {
   /** `reservations.ttl_seconds` ?? ttl_hours * 3600, fixed when the workflow starts. */
   ttlSeconds: number;
   autoReleaseEnabled: boolean;
+  /** Set by continue-as-new only: what the workflow knows that the database rows do not. */
+  carried?: ReservationCarry;
+}
+
+/** Lines, state and order clock reload from the database; these do not. */
+export interface ReservationCarry {
+  expiresAt: string;
+  expiryDone: boolean;
+  staleEventsIgnored: number;
 }
 
 /** One claim line: a (line item, location) pair, since a line can be split over fulfillment orders. */

@@ -1,6 +1,7 @@
 import {
   allHandlersFinished,
   condition,
+  continueAsNew,
   defineQuery,
   defineSignal,
   log,
@@ -47,8 +48,8 @@ const { loadReservation, applyClaims, settleClaims, convertAllocation, raiseRese
 const { resolveShopifyLines, claimShopifyOrder, loadOrClaimShopifyOrder } = proxyLocalActivities<Activities>({ startToCloseTimeout: '1 minute', retry: defaultActivityOptions.retry });
 // Steps merged into one local activity (load + read locations + claim + mark dirty for a new Shopify order;
 // claim + mark dirty otherwise): a new order costs two workflow activations instead of five, and no
-// search-attribute upsert before its first event is applied. Executions whose history predates it replay through
-// the separate steps.
+// search-attribute upsert before its first event is applied. Continue-as-new comes with the same patch. Executions
+// whose history predates it replay through the separate steps.
 const ONE_STEP_CLAIMS = 'claim-in-one-step';
 // Shopify mutations (external orders) run as ordinary activities: visible, and retried by the server.
 const { syncShopifyAdjustments } = proxyActivities<Activities>({ ...defaultActivityOptions, startToCloseTimeout: '1 minute' });
@@ -65,7 +66,7 @@ export async function reservationWorkflow(input: ReservationInput): Promise<Rese
   const { shopId, orderId } = input;
   const workflowId = workflowInfo().workflowId;
   const inbox: Inbox[] = [];
-  const status: ReservationStatus = { shopId, orderId, origin: null, state: 'pending', lines: [], lastEventAt: null, expiresAt: null, staleEventsIgnored: 0 };
+  const status: ReservationStatus = { shopId, orderId, origin: null, state: 'pending', lines: [], lastEventAt: null, expiresAt: null, staleEventsIgnored: input.carried?.staleEventsIgnored ?? 0 };
   setHandler(orderEventSignal, (event) => void inbox.push({ type: 'order', event }));
   setHandler(allocationSignal, (event) => void inbox.push({ type: 'allocation', event }));
   setHandler(statusQuery, () => status);
@@ -73,7 +74,7 @@ export async function reservationWorkflow(input: ReservationInput): Promise<Rese
   // Decided once per execution, before the first command: one that started before this change keeps the separate
   // steps to its end (its history replays through them).
   const oneStep = patched(ONE_STEP_CLAIMS);
-  const freshExpiresAt = new Date(Date.now() + input.ttlSeconds * 1000).toISOString();
+  const freshExpiresAt = input.carried?.expiresAt ?? new Date(Date.now() + input.ttlSeconds * 1000).toISOString();
   const admit = (e: OrderEvent): boolean => {
     status.origin ??= e.origin;
     // Terminal states are sticky, and an older delivery (a stale retry, a create after its cancel) changes nothing.
@@ -112,7 +113,7 @@ export async function reservationWorkflow(input: ReservationInput): Promise<Rese
   const expiresAtMs = prior?.expiresAt ? Date.parse(prior.expiresAt) : Date.parse(freshExpiresAt);
   status.expiresAt = new Date(expiresAtMs).toISOString();
   const published = { view: '' };
-  let expiryDone = prior !== null && isTerminal(prior.state);
+  let expiryDone = (prior !== null && isTerminal(prior.state)) || (input.carried?.expiryDone ?? false);
   // Search attributes reach the Web UI when the task completes: with an event still queued, the publish after it
   // is the one that counts, and an earlier one would only add a history event.
   if (!oneStep || inbox.length === 0) publish(status, published);
@@ -184,6 +185,13 @@ export async function reservationWorkflow(input: ReservationInput): Promise<Rese
 
   for (;;) {
     if (inbox.length === 0 && isTerminal(status.state)) break;
+    // An order that lives long and busy (edits, moves, confirmations) continues in a fresh history when Temporal
+    // suggests it; the next run reloads lines, state and order clock from the database and gets the rest carried.
+    if (oneStep && inbox.length === 0 && workflowInfo().continueAsNewSuggested) {
+      await condition(allHandlersFinished);
+      const carried = { expiresAt: status.expiresAt ?? freshExpiresAt, expiryDone, staleEventsIgnored: status.staleEventsIgnored };
+      if (inbox.length === 0) await continueAsNew<typeof reservationWorkflow>({ ...input, carried });
+    }
     const timerArmed = !expiryDone && !isTerminal(status.state);
     const arrived = timerArmed
       ? await condition(() => inbox.length > 0, Math.max(1, expiresAtMs - Date.now()))

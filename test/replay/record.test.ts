@@ -101,5 +101,27 @@ describe.runIf(process.env.RECORD_HISTORIES === '1')('record workflow histories'
     await shopifyOrder.signal(ORDER_EVENT_SIGNAL, { ...parsed.event, kind: 'cancelled', at: new Date(Date.now() + 1000).toISOString(), deliveryId: 's2' });
     expect((await shopifyOrder.result()) as { state: string }).toMatchObject({ state: 'cancelled' });
     await save(storefront.workflowId, 'reservationWorkflow', `${LABEL}-shopify-order`);
+
+    // A busy order past the server's continue-as-new hint (200 events in tests): the first run ends continued.
+    const busyPlaced = emu.emulator.placeOrder(domain, { lines: [{ sku: 'A', quantity: 1 }] });
+    const busyParsed = parseOrderWebhook('orders/create', busyPlaced.rest, { deliveryId: 'b0', triggeredAt: new Date().toISOString() }, (schema, value) => schema.parse(value));
+    if (busyParsed.target !== 'order') throw new Error('orders/create parsed as a fulfillment-order event');
+    const busy = opts('reservation-busy');
+    const busyHandle = await svc.temporal.workflow.signalWithStart('reservationWorkflow', {
+      ...busy,
+      args: [{ shopId, orderId: busyParsed.orderId, ttlSeconds: 3600, autoReleaseEnabled: true }],
+      signal: ORDER_EVENT_SIGNAL,
+      signalArgs: [busyParsed.event],
+    });
+    const firstRun = busyHandle.signaledRunId;
+    for (let i = 1; (await busyHandle.describe()).runId === firstRun && i <= 120; i++) {
+      const at = new Date(Date.parse(busyParsed.event.at) + i * 1000).toISOString();
+      await busyHandle.signal(ORDER_EVENT_SIGNAL, { ...busyParsed.event, kind: 'updated', at, deliveryId: `b${i}` });
+      if (i % 10 === 0) await expect.poll(async () => (await busyHandle.query<{ lastEventAt: string }>('status')).lastEventAt, { timeout: 20_000 }).toBe(at);
+    }
+    await expect.poll(async () => (await busyHandle.describe()).runId, { timeout: 20_000 }).not.toBe(firstRun);
+    const continued = await svc.temporal.workflow.getHandle(busy.workflowId, firstRun).fetchHistory();
+    writeFileSync(new URL(`./histories/reservationWorkflow.${LABEL}-continued.json`, import.meta.url), `${historyToJSON(continued)}\n`);
+    await svc.temporal.workflow.getHandle(busy.workflowId).terminate('recorded');
   });
 });
