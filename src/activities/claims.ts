@@ -107,8 +107,16 @@ export async function ensureReservation(client: PoolClient, shopId: string, orde
 }
 
 /**
- * Makes the order's claim lines equal to what it holds now, in one transaction: claimed = quantity - allocated
- * (units the WMS allocated are counted through wmsAllocated, never twice), lines gone from the order drop to zero.
+ * Of the units the WMS allocated to a line, those still in its allocated total: a WMS ships what it allocated,
+ * so shipped units are taken from the allocated ones first and leave that total.
+ */
+export function allocatedStillHeld(allocated: number, fulfilled: number): number {
+  return Math.max(0, allocated - fulfilled);
+}
+
+/**
+ * Makes the order's claim lines equal to what it holds now, in one transaction: claimed = quantity - the allocated
+ * units not yet shipped (those are counted through wmsAllocated, never twice), lines gone from the order drop to zero.
  * A terminal state releases every claimed unit except those the WMS confirmed and its total does not show yet:
  * they stay counted here until that total takes them over (see claim-conversion.ts).
  */
@@ -134,7 +142,7 @@ export async function applyClaims(deps: ClaimsDeps, input: ApplyClaimsInput): Pr
     for (const id of ids) {
       const want = desired.get(id);
       const had = existing.get(id);
-      const claimed = want ? Math.max(0, want.quantity - (had?.allocated ?? 0)) : Math.min(had?.claimed ?? 0, had?.awaiting_wms ?? 0);
+      const claimed = want ? Math.max(0, want.quantity - allocatedStillHeld(had?.allocated ?? 0, want.fulfilled ?? 0)) : Math.min(had?.claimed ?? 0, had?.awaiting_wms ?? 0);
       if (had && had.claimed === claimed) continue;
       if (!had && claimed === 0) continue;
       const sku = had?.sku ?? want!.sku;

@@ -62,10 +62,10 @@ async function mapPairs(db: Db, shopId: string, variants: string[]): Promise<Map
  * location is where Shopify committed the units (and follows a move).
  */
 export async function resolveShopifyLines(deps: OrderLocationDeps, input: ResolveShopifyLinesInput): Promise<ResolvedLines> {
-  const placed: { lineId: string; variantId: string; shopifyLocationId: string; quantity: number }[] = [];
+  const placed: { lineId: string; variantId: string; shopifyLocationId: string; quantity: number; fulfilled: number }[] = [];
   if (input.posShopifyLocationId) {
     for (const l of input.lines ?? []) {
-      if (l.variantId) placed.push({ lineId: numericId(l.lineId), variantId: l.variantId, shopifyLocationId: input.posShopifyLocationId, quantity: l.quantity });
+      if (l.variantId) placed.push({ lineId: numericId(l.lineId), variantId: l.variantId, shopifyLocationId: input.posShopifyLocationId, quantity: l.quantity, fulfilled: 0 });
     }
   } else {
     const fulfillment = await deps.shopify(input.shopId).fetchOrderFulfillment(gid('Order', input.orderId));
@@ -81,7 +81,8 @@ export async function resolveShopifyLines(deps: OrderLocationDeps, input: Resolv
       if (!COMMITTED_STATUSES.has(fo.status.toUpperCase()) || !fo.locationId) continue;
       for (const l of fo.lines) {
         if (l.remainingQuantity > 0 && l.variantId) {
-          placed.push({ lineId: numericId(l.lineItemId), variantId: l.variantId, shopifyLocationId: fo.locationId, quantity: l.remainingQuantity });
+          const fulfilled = Math.max(0, l.totalQuantity - l.remainingQuantity);
+          placed.push({ lineId: numericId(l.lineItemId), variantId: l.variantId, shopifyLocationId: fo.locationId, quantity: l.remainingQuantity, fulfilled });
         }
       }
     }
@@ -97,7 +98,7 @@ export async function resolveShopifyLines(deps: OrderLocationDeps, input: Resolv
     }
     const id = claimLineId(p.lineId, ours.locationId);
     const prev = lines.get(id);
-    lines.set(id, { lineId: id, sku: ours.sku, locationId: ours.locationId, quantity: (prev?.quantity ?? 0) + p.quantity });
+    lines.set(id, { lineId: id, sku: ours.sku, locationId: ours.locationId, quantity: (prev?.quantity ?? 0) + p.quantity, fulfilled: (prev?.fulfilled ?? 0) + p.fulfilled });
   }
   return { found: true, lines: [...lines.values()], unmapped };
 }

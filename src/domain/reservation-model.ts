@@ -84,7 +84,11 @@ export interface ClaimLine {
   lineId: string;
   sku: string;
   locationId: string;
+  /** Units the order still holds here (Shopify: remaining on open fulfillment orders). */
   quantity: number;
+  /** Units of this line already shipped from here (a partial fulfilment). Shipped units leave the WMS's allocated
+   *  total, so they no longer cover any of the remaining quantity. */
+  fulfilled?: number;
 }
 
 export interface ClaimLineStatus {

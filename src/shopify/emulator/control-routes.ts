@@ -41,6 +41,7 @@ const schemas = {
     lines: z.array(z.object({ lineItemId: id.optional(), sku: z.string().optional(), variantId: id.optional(), quantity: z.number().int().min(0) })).min(1),
   }),
   move: z.object({ newLocationId: id }),
+  fulfill: z.object({ lines: z.array(z.object({ lineItemId: id, quantity: z.number().int().min(1) })).min(1).optional() }),
   faults: z.object({
     seed: z.number().int().optional(),
     errorRate5xx: z.number().min(0).max(1).optional(),
@@ -107,7 +108,7 @@ export function registerControlRoutes(app: FastifyInstance, emulator: Emulator):
   app.post(`${p}/shops/:domain/orders`, wrap((pp, b) => emulator.placeOrder(pp.domain, parse(schemas.order, b)), 201));
   app.get(`${p}/shops/:domain/orders/:id`, wrap((pp) => emulator.getOrder(pp.domain, pp.id)));
   app.post(`${p}/shops/:domain/orders/:id/cancel`, wrap((pp) => emulator.cancelOrder(pp.domain, pp.id)));
-  app.post(`${p}/shops/:domain/orders/:id/fulfill`, wrap((pp) => emulator.fulfillOrder(pp.domain, pp.id)));
+  app.post(`${p}/shops/:domain/orders/:id/fulfill`, wrap((pp, b) => emulator.fulfillOrder(pp.domain, pp.id, parse(schemas.fulfill, b ?? {}))));
   app.post(`${p}/shops/:domain/orders/:id/edit`, wrap((pp, b) => emulator.editOrder(pp.domain, pp.id, parse(schemas.edit, b))));
   app.post(
     `${p}/shops/:domain/fulfillment-orders/:id/move`,

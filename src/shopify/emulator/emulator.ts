@@ -9,11 +9,13 @@ import {
   cancelOrder as cancelOrderOp,
   editOrder as editOrderOp,
   fulfillOrder as fulfillOrderOp,
+  fulfillmentStatus,
   levelToRest,
   moveFulfillmentOrder as moveOp,
   orderToRest,
   placeOrder as placeOrderOp,
   type EditInput,
+  type FulfillInput,
   type FulfillmentOrderRecord,
   type InventoryDelta,
   type Order,
@@ -283,11 +285,13 @@ export class Emulator {
     return orderView(order);
   }
 
-  fulfillOrder(domain: string, orderId: IdInput): OrderView {
+  /** Ships the whole order, or `input.lines` only (a partial fulfilment: orders/partially_fulfilled). */
+  fulfillOrder(domain: string, orderId: IdInput, input: FulfillInput = {}): OrderView {
     const shop = this.shop(domain);
     const now = new Date().toISOString();
-    const { order, deltas } = fulfillOrderOp(shop, this.orderId(orderId), now);
-    this.emitOrder(shop, order, ['orders/fulfilled', 'orders/updated'], this.applyOrderDeltas(shop, deltas, now));
+    const { order, deltas } = fulfillOrderOp(shop, this.orderId(orderId), now, input);
+    const topic = fulfillmentStatus(order) === 'fulfilled' ? 'orders/fulfilled' : 'orders/partially_fulfilled';
+    this.emitOrder(shop, order, [topic, 'orders/updated'], this.applyOrderDeltas(shop, deltas, now));
     return orderView(order);
   }
 

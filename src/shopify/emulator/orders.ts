@@ -212,21 +212,41 @@ export function cancelOrder(shop: ShopState, orderId: number, now: string): Orde
   return { order, deltas: trackedOnly(shop, deltas) };
 }
 
-export function fulfillOrder(shop: ShopState, orderId: number, now: string): OrderOutcome {
+/** Line items to ship and how many of each; absent, everything still open ships. */
+export interface FulfillInput {
+  lines?: { lineItemId: string | number; quantity: number }[];
+}
+
+/**
+ * Ships units from the open fulfillment orders: committed leaves, so on_hand drops. A fulfillment order whose lines
+ * all shipped closes; one partly shipped stays open (IN_PROGRESS) with its remaining quantities, as in Shopify.
+ */
+export function fulfillOrder(shop: ShopState, orderId: number, now: string, input: FulfillInput = {}): OrderOutcome {
   const order = getOrder(shop, orderId);
   if (order.cancelledAt) throw new EmulatorError(409, `order ${orderId} is cancelled`);
   const fos = openFos(order);
   if (fos.length === 0) throw new EmulatorError(409, `order ${orderId} has nothing left to fulfil`);
+  const wanted = new Map<number, number>();
+  for (const [i, l] of (input.lines ?? []).entries()) {
+    const id = Number(String(l.lineItemId).replace(/^gid:\/\/shopify\/LineItem\//, ''));
+    if (!order.lineItems.some((x) => x.id === id)) throw new EmulatorError(422, `lines[${i}]: order has no line item ${l.lineItemId}`);
+    if (!Number.isInteger(l.quantity) || l.quantity < 1) throw new EmulatorError(422, `lines[${i}].quantity must be a positive integer`);
+    const open = fos.reduce((sum, fo) => sum + fo.lines.filter((x) => x.lineItemId === id).reduce((a, x) => a + x.remainingQuantity, 0), 0);
+    if ((wanted.get(id) ?? 0) + l.quantity > open) throw new EmulatorError(422, `lines[${i}]: only ${open} unit(s) of line item ${l.lineItemId} are left to fulfil`);
+    wanted.set(id, (wanted.get(id) ?? 0) + l.quantity);
+  }
   const deltas: InventoryDelta[] = [];
   for (const fo of fos) {
     for (const l of fo.lines) {
       const li = lineOf(order, l.lineItemId);
-      // Fulfilment ships the units: committed leaves, so on_hand drops.
-      deltas.push({ itemId: li.inventoryItemId, locationId: fo.locationId, name: 'committed', delta: -l.remainingQuantity });
-      li.fulfilledQuantity += l.remainingQuantity;
-      l.remainingQuantity = 0;
+      const ship = input.lines ? Math.min(l.remainingQuantity, wanted.get(l.lineItemId) ?? 0) : l.remainingQuantity;
+      if (ship === 0) continue;
+      if (input.lines) wanted.set(l.lineItemId, wanted.get(l.lineItemId)! - ship);
+      deltas.push({ itemId: li.inventoryItemId, locationId: fo.locationId, name: 'committed', delta: -ship });
+      li.fulfilledQuantity += ship;
+      l.remainingQuantity -= ship;
     }
-    fo.status = 'CLOSED';
+    fo.status = fo.lines.every((l) => l.remainingQuantity === 0) ? 'CLOSED' : 'IN_PROGRESS';
     fo.updatedAt = now;
   }
   order.updatedAt = now;

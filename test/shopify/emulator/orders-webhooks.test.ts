@@ -100,6 +100,28 @@ describe('orders', () => {
     });
   });
 
+  it('partial fulfilment: ships some units, the fulfillment order stays open with the rest; bad requests are 422', async () => {
+    const e = run.emulator;
+    const before = level(1, s.locA);
+    const o = e.placeOrder(SHOP_A, { lines: [{ sku: 'SKU-2', quantity: 3 }] });
+    const lineItemId = o.lineItems[0]!.id;
+    const part = await control(run.url, 'POST', `/shops/${SHOP_A}/orders/${encodeURIComponent(o.id)}/fulfill`, { lines: [{ lineItemId, quantity: 2 }] });
+    expect(part.status).toBe(200);
+    expect(part.body.fulfillmentOrders[0]).toMatchObject({ status: 'IN_PROGRESS', lineItems: [expect.objectContaining({ totalQuantity: 3, remainingQuantity: 1 })] });
+    expect(level(1, s.locA)).toMatchObject({ available: before.available - 3, committed: before.committed + 1, on_hand: before.on_hand - 2 });
+    expect(e.getOrder(SHOP_A, o.id).rest).toMatchObject({ fulfillment_status: 'partial' });
+    const tooMany = await control(run.url, 'POST', `/shops/${SHOP_A}/orders/${encodeURIComponent(o.id)}/fulfill`, { lines: [{ lineItemId, quantity: 2 }] });
+    expect(tooMany.status).toBe(422);
+    expect(tooMany.body.error).toMatch(/only 1 unit\(s\) of line item .* left to fulfil/);
+    const unknown = await control(run.url, 'POST', `/shops/${SHOP_A}/orders/${encodeURIComponent(o.id)}/fulfill`, { lines: [{ lineItemId: '999', quantity: 1 }] });
+    expect(unknown.status).toBe(422);
+    expect(unknown.body.error).toMatch(/no line item 999/);
+    e.fulfillOrder(SHOP_A, o.id);
+    expect(e.getOrder(SHOP_A, o.id).fulfillmentOrders[0]).toMatchObject({ status: 'CLOSED' });
+    expect(e.getOrder(SHOP_A, o.id).rest).toMatchObject({ fulfillment_status: 'fulfilled' });
+    expect(level(1, s.locA)).toMatchObject({ committed: before.committed, on_hand: before.on_hand - 3 });
+  });
+
   it('pos orders carry location_id; web orders do not; line items never carry a location', async () => {
     const web = run.emulator.placeOrder(SHOP_A, { lines: [{ sku: 'SKU-1', quantity: 1 }] });
     const pos = run.emulator.placeOrder(SHOP_A, { lines: [{ sku: 'SKU-1', quantity: 1 }], sourceName: 'pos', locationId: s.locA });
