@@ -42,7 +42,7 @@ export interface StoredReservation {
   lines: ClaimLineStatus[];
 }
 
-export type LineRow = { line_id: string; sku: string; location_id: string; claimed: number; allocated: number; awaiting_wms: number; shopify_adjusted: number };
+export type LineRow = { line_id: string; sku: string; location_id: string; claimed: number; allocated: number; fulfilled: number; awaiting_wms: number; shopify_adjusted: number };
 
 export function toStatus(r: LineRow): ClaimLineStatus {
   return { lineId: r.line_id, sku: r.sku, locationId: r.location_id, claimed: r.claimed, allocated: r.allocated, awaitingWms: r.awaiting_wms, shopifyAdjusted: r.shopify_adjusted };
@@ -50,7 +50,7 @@ export function toStatus(r: LineRow): ClaimLineStatus {
 
 /** Claim lines with the units the WMS confirmed that its allocated total does not show yet. */
 const LINES_SQL = `
-  SELECT c.line_id, c.sku, c.location_id, c.claimed, c.allocated, c.shopify_adjusted,
+  SELECT c.line_id, c.sku, c.location_id, c.claimed, c.allocated, c.fulfilled, c.shopify_adjusted,
          COALESCE((SELECT sum(a.quantity)::int FROM wms_allocations a
                     WHERE a.shop_id = c.shop_id AND a.order_id = c.order_id AND a.line_id = c.line_id AND a.applied_at IS NULL), 0) AS awaiting_wms
     FROM claim_lines c WHERE c.shop_id = $1 AND c.order_id = $2 ORDER BY c.line_id`;
@@ -138,26 +138,28 @@ export async function applyClaims(deps: ClaimsDeps, input: ApplyClaimsInput): Pr
     const desired = new Map(input.terminal ? [] : input.lines.map((l) => [l.lineId, l]));
     const changed = new Map<string, SkuLocation>();
     const ids = [...new Set([...existing.keys(), ...desired.keys()])].sort();
-    const writes: { id: string; sku: string; locationId: string; claimed: number }[] = [];
+    const writes: { id: string; sku: string; locationId: string; claimed: number; fulfilled: number }[] = [];
     for (const id of ids) {
       const want = desired.get(id);
       const had = existing.get(id);
-      const claimed = want ? Math.max(0, want.quantity - allocatedStillHeld(had?.allocated ?? 0, want.fulfilled ?? 0)) : Math.min(had?.claimed ?? 0, had?.awaiting_wms ?? 0);
-      if (had && had.claimed === claimed) continue;
+      // Shipped units are recorded with the line: a WMS conversion later takes only what its total still holds.
+      const fulfilled = want ? (want.fulfilled ?? 0) : (had?.fulfilled ?? 0);
+      const claimed = want ? Math.max(0, want.quantity - allocatedStillHeld(had?.allocated ?? 0, fulfilled)) : Math.min(had?.claimed ?? 0, had?.awaiting_wms ?? 0);
+      if (had && had.claimed === claimed && had.fulfilled === fulfilled) continue;
       if (!had && claimed === 0) continue;
       const sku = had?.sku ?? want!.sku;
       const locationId = had?.location_id ?? want!.locationId;
-      writes.push({ id, sku, locationId, claimed });
-      changed.set(`${sku}|${locationId}`, { sku, locationId });
+      writes.push({ id, sku, locationId, claimed, fulfilled });
+      if (!had || had.claimed !== claimed) changed.set(`${sku}|${locationId}`, { sku, locationId });
     }
     if (writes.length > 0) {
       // One statement for every changed line (ids are sorted, so rows are locked in key order).
       await client.query(
-        `INSERT INTO claim_lines (shop_id, order_id, line_id, sku, location_id, claimed)
-         SELECT $1, $2, w.line_id, w.sku, w.location_id, w.claimed
-           FROM unnest($3::text[], $4::text[], $5::text[], $6::int[]) AS w(line_id, sku, location_id, claimed)
-         ON CONFLICT (shop_id, order_id, line_id) DO UPDATE SET claimed = EXCLUDED.claimed, updated_at = now()`,
-        [input.shopId, input.orderId, writes.map((w) => w.id), writes.map((w) => w.sku), writes.map((w) => w.locationId), writes.map((w) => w.claimed)],
+        `INSERT INTO claim_lines (shop_id, order_id, line_id, sku, location_id, claimed, fulfilled)
+         SELECT $1, $2, w.line_id, w.sku, w.location_id, w.claimed, w.fulfilled
+           FROM unnest($3::text[], $4::text[], $5::text[], $6::int[], $7::int[]) AS w(line_id, sku, location_id, claimed, fulfilled)
+         ON CONFLICT (shop_id, order_id, line_id) DO UPDATE SET claimed = EXCLUDED.claimed, fulfilled = EXCLUDED.fulfilled, updated_at = now()`,
+        [input.shopId, input.orderId, writes.map((w) => w.id), writes.map((w) => w.sku), writes.map((w) => w.locationId), writes.map((w) => w.claimed), writes.map((w) => w.fulfilled)],
       );
     }
     // Re-read only when something was written: a new line may already have WMS confirmations waiting for it.

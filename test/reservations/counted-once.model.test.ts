@@ -9,11 +9,13 @@ import { createSources } from '../../src/runtime/sources.js';
 import { connectTestServices, testConfig, type TestServices } from '../support/services.js';
 
 /**
- * Model: random interleavings of orders (place, edit, cancel), WMS allocations, their confirmations (delivered
- * late, out of order, twice) and the WMS's allocated totals (delivered late, stale). After every step, for the
- * key: openClaims + wmsAllocated = units held by live orders. Each unit counted exactly once, never both, never
+ * Model: random interleavings of orders (place, edit, cancel, partial shipments of allocated units), WMS
+ * allocations, their confirmations (delivered late, out of order, twice) and the WMS's allocated totals (delivered
+ * late, stale). After every step, for the key: openClaims + wmsAllocated = units held by live orders and not
+ * shipped. Each unit counted exactly once, never both, never
  * neither. The WMS contract the design relies on (docs/reservations.md): it never reports a total that includes
- * an allocation it has not confirmed to us yet; and it does not allocate units of an order that is cancelled.
+ * an allocation it has not confirmed to us yet; it does not allocate units of an order that is cancelled; and it
+ * ships units it allocated, after their confirmation reached us.
  */
 type Raw = { op: number; a: number; b: number; c: boolean };
 
@@ -40,7 +42,7 @@ describe('each unit is counted exactly once in ATS at every step (model-based)',
 
   it('holds over random sequences of order events, allocations, confirmations and WMS totals', async () => {
     let run = 0;
-    const raw = fc.record({ op: fc.nat(5), a: fc.nat(20), b: fc.nat(20), c: fc.boolean() });
+    const raw = fc.record({ op: fc.nat(6), a: fc.nat(20), b: fc.nat(20), c: fc.boolean() });
     await fc.assert(
       fc.asyncProperty(fc.array(raw, { minLength: 1, maxLength: 24 }), async (steps: Raw[]) => {
         const sku = `SKU-${++run}-${Math.random().toString(36).slice(2, 7)}`;
@@ -50,7 +52,8 @@ describe('each unit is counted exactly once in ATS at every step (model-based)',
         await recordSourceChanges(svc.db, `${shopId}-erp`, [{ shopId, sku, locationId: LOC, quantity: 1000, occurredAt: tick(0) }]);
         await recordSourceChanges(svc.db, wms, [{ shopId, sku, locationId: LOC, quantity: 0, occurredAt: tick(0) }]);
 
-        const orders: { id: string; qty: number; wmsAllocated: number; live: boolean; at: number }[] = [];
+        const orders: { id: string; qty: number; wmsAllocated: number; shipped: number; live: boolean; at: number }[] = [];
+        const shipments: { n: number; t: number }[] = [];
         const allocations: { orderId: string; id: string; n: number; t: number; delivered: boolean }[] = [];
         let clock = 1;
         const log: string[] = [];
@@ -61,13 +64,29 @@ describe('each unit is counted exactly once in ATS at every step (model-based)',
           if (c.status !== 'ok') throw new Error('no on-hand');
           return c.components.openClaims + c.components.wmsAllocated;
         };
+        /** The WMS confirms an allocation to us (the route, then the order's workflow). */
+        const confirm = async (al: (typeof allocations)[number]) => {
+          al.delivered = true;
+          await convertAllocation(deps, {
+            shopId,
+            orderId: al.orderId,
+            workflowId: `wf-${al.orderId}`,
+            origin: 'shopify',
+            allocation: { allocationId: al.id, source: wms, occurredAt: tick(al.t), lines: [{ lineId: '1', sku, locationId: LOC, quantity: al.n }] },
+          });
+        };
+        /** The WMS's allocated total as of t: allocated minus shipped. */
+        const wmsTotal = (t: number) =>
+          allocations.filter((x) => x.t <= t).reduce((sum, x) => sum + x.n, 0) - shipments.filter((x) => x.t <= t).reduce((sum, x) => sum + x.n, 0);
+        const unshipped = () => orders.filter((o) => o.live).reduce((sum, o) => sum + o.qty - o.shipped, 0);
         const claim = (o: (typeof orders)[number], terminal?: 'cancelled') =>
           applyClaims(deps, {
             shopId,
             orderId: o.id,
             workflowId: `wf-${o.id}`,
             origin: 'shopify',
-            lines: [{ lineId: claimLineId('1', LOC), sku, locationId: LOC, quantity: o.qty }],
+            // What the order's fulfillment orders say: remaining units, and how many already shipped.
+            lines: [{ lineId: claimLineId('1', LOC), sku, locationId: LOC, quantity: o.qty - o.shipped, fulfilled: o.shipped }],
             lastEventAt: tick(o.at),
             expiresAt: null,
             ...(terminal ? { terminal } : {}),
@@ -77,7 +96,7 @@ describe('each unit is counted exactly once in ATS at every step (model-based)',
           const live = orders.filter((o) => o.live);
           switch (s.op) {
             case 0: {
-              const o = { id: `${sku}-o${orders.length}`, qty: 1 + (s.a % 3), wmsAllocated: 0, live: true, at: clock };
+              const o = { id: `${sku}-o${orders.length}`, qty: 1 + (s.a % 3), wmsAllocated: 0, shipped: 0, live: true, at: clock };
               orders.push(o);
               await claim(o);
               log.push(`place ${o.id} x${o.qty}`);
@@ -111,17 +130,8 @@ describe('each unit is counted exactly once in ATS at every step (model-based)',
             case 4: {
               const al = allocations[s.a % Math.max(1, allocations.length)];
               if (!al) break;
-              al.delivered = true;
               const times = s.c ? 2 : 1;
-              for (let i = 0; i < times; i++) {
-                await convertAllocation(deps, {
-                  shopId,
-                  orderId: al.orderId,
-                  workflowId: `wf-${al.orderId}`,
-                  origin: 'shopify',
-                  allocation: { allocationId: al.id, source: wms, occurredAt: tick(al.t), lines: [{ lineId: '1', sku, locationId: LOC, quantity: al.n }] },
-                });
-              }
+              for (let i = 0; i < times; i++) await confirm(al);
               log.push(`confirm ${al.id}${times > 1 ? ' twice' : ''}`);
               break;
             }
@@ -131,37 +141,44 @@ describe('each unit is counted exactly once in ATS at every step (model-based)',
               if (s.c && undelivered.length > 0) early = true;
               const newest = s.c ? clock : Math.min(clock, ...undelivered.map((t) => t - 1));
               const r = Math.max(0, newest - (s.b % 3));
-              const total = allocations.filter((x) => x.t <= r).reduce((sum, x) => sum + x.n, 0);
+              const total = wmsTotal(r);
               await recordSourceChanges(svc.db, wms, [{ shopId, sku, locationId: LOC, quantity: total, occurredAt: tick(r) }]);
               log.push(`wms total ${total} as of t${r}`);
+              break;
+            }
+            case 6: {
+              // The WMS ships some allocated units: its total drops, and Shopify's fulfillment orders show them
+              // shipped. Either report may reach us first; checked after both. Confirmations precede shipping.
+              const o = live.filter((x) => x.wmsAllocated > x.shipped)[s.a % Math.max(1, live.length)];
+              if (!o) break;
+              for (const al of allocations.filter((x) => !x.delivered)) await confirm(al);
+              const n = 1 + (s.b % (o.wmsAllocated - o.shipped));
+              o.shipped += n;
+              shipments.push({ n, t: ++clock });
+              const steps = [
+                () => recordSourceChanges(svc.db, wms, [{ shopId, sku, locationId: LOC, quantity: wmsTotal(clock), occurredAt: tick(clock) }]),
+                () => claim(o),
+              ];
+              for (const step of s.c ? steps.reverse() : steps) await step();
+              log.push(`ship ${n} of ${o.id} at t${clock}${s.c ? ' (fulfilment first)' : ''}`);
               break;
             }
           }
           if (early && allocations.some((x) => !x.delivered)) continue;
           early = false;
-          const expected = orders.filter((o) => o.live).reduce((sum, o) => sum + o.qty, 0);
+          const expected = unshipped();
           const got = await counted();
           if (got !== expected) throw new Error(`counted ${got}, live units ${expected}\n${log.join('\n')}`);
         }
         // Quiescence: every confirmation delivered, the WMS's latest total reported: exactly once again.
-        for (const al of allocations.filter((x) => !x.delivered)) {
-          al.delivered = true;
-          await convertAllocation(deps, {
-            shopId,
-            orderId: al.orderId,
-            workflowId: `wf-${al.orderId}`,
-            origin: 'shopify',
-            allocation: { allocationId: al.id, source: wms, occurredAt: tick(al.t), lines: [{ lineId: '1', sku, locationId: LOC, quantity: al.n }] },
-          });
-        }
-        const expected = orders.filter((o) => o.live).reduce((sum, o) => sum + o.qty, 0);
+        for (const al of allocations.filter((x) => !x.delivered)) await confirm(al);
+        const expected = unshipped();
         expect(await counted(), `after the late confirmations\n${log.join('\n')}`).toBe(expected);
-        const total = allocations.reduce((sum, x) => sum + x.n, 0);
-        await recordSourceChanges(svc.db, wms, [{ shopId, sku, locationId: LOC, quantity: total, occurredAt: tick(clock + 1) }]);
+        await recordSourceChanges(svc.db, wms, [{ shopId, sku, locationId: LOC, quantity: wmsTotal(clock + 1), occurredAt: tick(clock + 1) }]);
         expect(await counted(), `after the latest WMS total\n${log.join('\n')}`).toBe(expected);
       }),
-      { numRuns: 40 },
+      { numRuns: 80 },
     );
-    expect(run).toBeGreaterThanOrEqual(40);
+    expect(run).toBeGreaterThanOrEqual(80);
   });
 });
