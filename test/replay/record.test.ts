@@ -5,8 +5,8 @@ import { recordSourceChanges } from '../../src/db/source-changes.js';
 import { seedCatalog, type SeededCatalog } from '../../src/demo/seed-catalog.js';
 import { createShopifyClients } from '../../src/runtime/shopify-clients.js';
 import { startEmulator, type RunningEmulator } from '../../src/shopify/emulator/index.js';
-import { parseOrderWebhook } from '../../src/domain/order-webhook.js';
 import { ORDER_EVENT_SIGNAL, type OrderEvent } from '../../src/domain/reservation-model.js';
+import { startShopifyReservation, updateUntilContinued } from '../reservations/fixtures/shopify-order.js';
 import { connectTestServices, testConfig, type TestServices } from '../support/services.js';
 
 /**
@@ -87,41 +87,18 @@ describe.runIf(process.env.RECORD_HISTORIES === '1')('record workflow histories'
     await save(reservation.workflowId, 'reservationWorkflow', `${LABEL}-external-order`);
 
     // A Shopify order (the storefront path): its locations come from its fulfillment orders.
-    const placed = emu.emulator.placeOrder(domain, { lines: [{ sku: 'A', quantity: 1 }] });
-    const parsed = parseOrderWebhook('orders/create', placed.rest, { deliveryId: 's1', triggeredAt: new Date().toISOString() }, (schema, value) => schema.parse(value));
-    if (parsed.target !== 'order') throw new Error('orders/create parsed as a fulfillment-order event');
-    const storefront = opts('reservation-shopify');
-    const shopifyOrder = await svc.temporal.workflow.signalWithStart('reservationWorkflow', {
-      ...storefront,
-      args: [{ shopId, orderId: parsed.orderId, ttlSeconds: 3600, autoReleaseEnabled: true }],
-      signal: ORDER_EVENT_SIGNAL,
-      signalArgs: [parsed.event],
-    });
-    await expect.poll(async () => (await shopifyOrder.query<{ state: string }>('status')).state, { timeout: 20_000 }).toBe('claimed');
-    await shopifyOrder.signal(ORDER_EVENT_SIGNAL, { ...parsed.event, kind: 'cancelled', at: new Date(Date.now() + 1000).toISOString(), deliveryId: 's2' });
-    expect((await shopifyOrder.result()) as { state: string }).toMatchObject({ state: 'cancelled' });
-    await save(storefront.workflowId, 'reservationWorkflow', `${LABEL}-shopify-order`);
+    const started = { shopId, domain, taskQueue: svc.taskQueue, sku: 'A', workflowId: (id: string) => `reservation-shopify-${id}` };
+    const storefront = await startShopifyReservation(svc.temporal, emu.emulator, started);
+    await expect.poll(async () => (await storefront.handle.query<{ state: string }>('status')).state, { timeout: 20_000 }).toBe('claimed');
+    await storefront.handle.signal(ORDER_EVENT_SIGNAL, { ...storefront.created, kind: 'cancelled', at: new Date(Date.now() + 1000).toISOString(), deliveryId: 's2' });
+    expect((await storefront.handle.result()) as { state: string }).toMatchObject({ state: 'cancelled' });
+    await save(storefront.handle.workflowId, 'reservationWorkflow', `${LABEL}-shopify-order`);
 
     // A busy order past the server's continue-as-new hint (200 events in tests): the first run ends continued.
-    const busyPlaced = emu.emulator.placeOrder(domain, { lines: [{ sku: 'A', quantity: 1 }] });
-    const busyParsed = parseOrderWebhook('orders/create', busyPlaced.rest, { deliveryId: 'b0', triggeredAt: new Date().toISOString() }, (schema, value) => schema.parse(value));
-    if (busyParsed.target !== 'order') throw new Error('orders/create parsed as a fulfillment-order event');
-    const busy = opts('reservation-busy');
-    const busyHandle = await svc.temporal.workflow.signalWithStart('reservationWorkflow', {
-      ...busy,
-      args: [{ shopId, orderId: busyParsed.orderId, ttlSeconds: 3600, autoReleaseEnabled: true }],
-      signal: ORDER_EVENT_SIGNAL,
-      signalArgs: [busyParsed.event],
-    });
-    const firstRun = busyHandle.signaledRunId;
-    for (let i = 1; (await busyHandle.describe()).runId === firstRun && i <= 120; i++) {
-      const at = new Date(Date.parse(busyParsed.event.at) + i * 1000).toISOString();
-      await busyHandle.signal(ORDER_EVENT_SIGNAL, { ...busyParsed.event, kind: 'updated', at, deliveryId: `b${i}` });
-      if (i % 10 === 0) await expect.poll(async () => (await busyHandle.query<{ lastEventAt: string }>('status')).lastEventAt, { timeout: 20_000 }).toBe(at);
-    }
-    await expect.poll(async () => (await busyHandle.describe()).runId, { timeout: 20_000 }).not.toBe(firstRun);
-    const continued = await svc.temporal.workflow.getHandle(busy.workflowId, firstRun).fetchHistory();
+    const busy = await startShopifyReservation(svc.temporal, emu.emulator, { ...started, workflowId: (id) => `reservation-busy-${id}` });
+    const { firstRun } = await updateUntilContinued(busy.handle, busy.created);
+    const continued = await svc.temporal.workflow.getHandle(busy.handle.workflowId, firstRun).fetchHistory();
     writeFileSync(new URL(`./histories/reservationWorkflow.${LABEL}-continued.json`, import.meta.url), `${historyToJSON(continued)}\n`);
-    await svc.temporal.workflow.getHandle(busy.workflowId).terminate('recorded');
+    await svc.temporal.workflow.getHandle(busy.handle.workflowId).terminate('recorded');
   });
 });
