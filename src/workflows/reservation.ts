@@ -39,8 +39,8 @@ export const allocationSignal = defineSignal<[AllocationEvent]>(ALLOCATION_SIGNA
 export const statusQuery = defineQuery<ReservationStatus>(STATUS_QUERY);
 
 // Database steps, the hand-off to the refresh workflow and the one fulfillment-order read take milliseconds:
-// local activities, so a new order costs one workflow task instead of five tasks. All idempotent, so a re-run
-// after a crash is safe.
+// local activities, so a new order costs one workflow task, not one per step. All idempotent, so a re-run after
+// a crash is safe.
 const { loadReservation, applyClaims, settleClaims, convertAllocation, raiseReservationAlert, markDirty } = proxyLocalActivities<Activities>({
   startToCloseTimeout: '15 seconds',
   retry: defaultActivityOptions.retry,
@@ -103,7 +103,6 @@ export async function reservationWorkflow(input: ReservationInput): Promise<Rese
     if (!opened.stored) {
       inbox.shift();
       admit(e);
-      status.expiresAt = freshExpiresAt;
       if (opened.claim.found) Object.assign(status, { lines: opened.claim.lines, state: opened.claim.state });
     }
   } else {
