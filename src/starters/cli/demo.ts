@@ -109,7 +109,10 @@ export async function runDemo(opts: { durationSeconds?: number } = {}): Promise<
   }
 
   // The demo's own table tells the story; the worker and server log warnings and errors only.
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+  // The demo's stop() owns SIGINT/SIGTERM: with the SDK's own handlers too, the worker was already draining when
+  // stop() asked it to shut down, the error skipped the wait for it, and Temporal was stopped under a draining
+  // worker, which then never finished (the process stayed up after SIGTERM).
+  Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
   ctxEnv.LOG_LEVEL = env.LOG_LEVEL === 'info' ? 'warn' : env.LOG_LEVEL;
   const ctx = await createAppContext({ env: ctxEnv, config });
   const connection = await NativeConnection.connect({ address });
@@ -155,8 +158,10 @@ export async function runDemo(opts: { durationSeconds?: number } = {}): Promise<
 
   const step = async (what: string, work: () => Promise<unknown>) => {
     // Each part gets a bounded time: a demo that will not stop is worse than one that stops untidily.
-    const timeout = new Promise((resolve) => setTimeout(() => resolve(log(`  ${what}: still stopping after 10 s, moving on`)), 10_000).unref());
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise((resolve) => (timer = setTimeout(() => resolve(log(`  ${what}: still stopping after 10 s, moving on`)), 10_000)));
     await Promise.race([work().catch((e: unknown) => log(`  ${what}: ${(e as Error).message}`)), timeout]);
+    clearTimeout(timer);
   };
   const stop = async () => {
     if (stopping) {
@@ -171,7 +176,7 @@ export async function runDemo(opts: { durationSeconds?: number } = {}): Promise<
     await step('emulator', async () => closeEmulator?.());
     await step('HTTP server', () => http.app.close());
     await step('worker', async () => {
-      worker.shutdown();
+      if (worker.getState() === 'RUNNING') worker.shutdown();
       await workerRun;
     });
     await step('connections', async () => {
