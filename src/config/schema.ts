@@ -31,6 +31,23 @@ const deltaSync = z.strictObject({
   deduplication: z.boolean().default(true),
 });
 
+/** Worker capacity (src/workers/worker.ts explains the defaults, measured with bench/flash-sale on 2 cores). */
+const worker = z
+  .strictObject({
+    /** Workflow tasks at once; a task holds its slot while its local activities (the claim) run. */
+    max_concurrent_workflow_tasks: positiveInt('workflow tasks').default(100),
+    /** Long polls for workflow tasks; half of them serve the non-sticky queue that delivers new orders. */
+    workflow_task_pollers: positiveInt('pollers').min(2, 'at least 2 (one sticky, one not)').default(20),
+    /** Threads that run workflow code. */
+    workflow_threads: positiveInt('threads').max(16, 'at most 16').default(2),
+    max_concurrent_activities: positiveInt('activities').default(100),
+    max_concurrent_local_activities: positiveInt('local activities').default(100),
+  })
+  .refine((w) => w.workflow_task_pollers <= w.max_concurrent_workflow_tasks, {
+    path: ['workflow_task_pollers'],
+    message: 'cannot exceed max_concurrent_workflow_tasks',
+  });
+
 const reconciliation = z.strictObject({
   schedule: z.string().regex(CRON, 'expected a 5-field cron expression such as "0 2 * * *"').default('0 2 * * *'),
   discrepancy_threshold: nonNegative.default(5),
@@ -92,6 +109,7 @@ export const configSchema = z
         delta_sync: deltaSync.prefault({}),
         reconciliation: reconciliation.prefault({}),
         safety_buffers: safetyBuffers.prefault({}),
+        worker: worker.prefault({}),
       })
       .prefault({}),
     shops: z.array(shopSchema).default([]),
@@ -117,3 +135,5 @@ export type Config = z.output<typeof configSchema>;
 export type ShopConfig = z.output<typeof shopSchema>;
 export type SourceConfig = z.output<typeof sourceSchema>;
 export type SafetyBufferConfig = Config['inventory_sync']['safety_buffers'];
+export type WorkerConfig = Config['inventory_sync']['worker'];
+export const DEFAULT_WORKER_CONFIG: WorkerConfig = worker.parse({});

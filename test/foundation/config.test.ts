@@ -78,6 +78,29 @@ sources:
     );
   });
 
+  it('worker capacity: defaults measured for 2 cores, and pollers cannot exceed task slots', () => {
+    expect(parseConfig('{}').config?.inventory_sync.worker).toEqual({
+      max_concurrent_workflow_tasks: 100,
+      workflow_task_pollers: 20,
+      workflow_threads: 2,
+      max_concurrent_activities: 100,
+      max_concurrent_local_activities: 100,
+    });
+    const { problems } = parseConfig(`
+inventory_sync:
+  worker: { max_concurrent_workflow_tasks: 10, workflow_task_pollers: 12, workflow_threads: 0 }
+`);
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        { path: 'inventory_sync.worker.workflow_threads', message: 'expected a positive number' },
+      ]),
+    );
+    expect(parseConfig(`
+inventory_sync:
+  worker: { max_concurrent_workflow_tasks: 10, workflow_task_pollers: 12 }
+`).problems).toEqual([{ path: 'inventory_sync.worker.workflow_task_pollers', message: 'cannot exceed max_concurrent_workflow_tasks' }]);
+  });
+
   it('reports YAML syntax errors with a line', () => {
     const { problems } = parseConfig('inventory_sync:\n  aggregation: [unclosed\n');
     expect(problems[0]?.path).toMatch(/^line \d+/);

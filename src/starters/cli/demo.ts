@@ -116,7 +116,7 @@ export async function runDemo(opts: { durationSeconds?: number } = {}): Promise<
   ctxEnv.LOG_LEVEL = env.LOG_LEVEL === 'info' ? 'warn' : env.LOG_LEVEL;
   const ctx = await createAppContext({ env: ctxEnv, config });
   const connection = await NativeConnection.connect({ address });
-  const worker = await createInventoryWorker({ connection, namespace: env.TEMPORAL_NAMESPACE, taskQueue: env.TEMPORAL_TASK_QUEUE, activities: ctx.activities });
+  const worker = await createInventoryWorker({ connection, namespace: env.TEMPORAL_NAMESPACE, taskQueue: env.TEMPORAL_TASK_QUEUE, activities: ctx.activities, capacity: config.inventory_sync.worker });
   const workerRun = worker.run();
   const http = await startHttpServer(ctx, port);
   log(`  worker on task queue "${env.TEMPORAL_TASK_QUEUE}"; HTTP server ${http.url} (GET /healthz, /metrics)`);

@@ -24,7 +24,7 @@ const err = (s: string): void => void process.stderr.write(`${s}\n`);
 async function runWorker(): Promise<void> {
   const ctx = await createAppContext();
   const connection = await NativeConnection.connect({ address: ctx.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233' });
-  const worker = await createInventoryWorker({ connection, namespace: ctx.env.TEMPORAL_NAMESPACE, taskQueue: ctx.env.TEMPORAL_TASK_QUEUE, activities: ctx.activities });
+  const worker = await createInventoryWorker({ connection, namespace: ctx.env.TEMPORAL_NAMESPACE, taskQueue: ctx.env.TEMPORAL_TASK_QUEUE, activities: ctx.activities, capacity: ctx.config.inventory_sync.worker });
   out(`worker polling task queue "${ctx.env.TEMPORAL_TASK_QUEUE}" on ${ctx.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233'}`);
   await worker.run();
   await connection.close();
