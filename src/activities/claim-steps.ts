@@ -1,4 +1,3 @@
-import type { ClaimLine } from '../domain/reservation-model.js';
 import type { MarkDirtyInput } from './mark-dirty.js';
 import { applyClaims, readReservation, type ApplyClaimsInput, type ClaimsDeps, type ClaimsOutcome, type StoredReservation } from './claims.js';
 import { resolveShopifyLines, type OrderLocationDeps, type ResolveShopifyLinesInput } from './order-locations.js';
@@ -6,9 +5,9 @@ import { raiseAndLogAlert } from './reservation-alerts.js';
 
 /**
  * The reservation workflow's hot path in one local activity each, so a new order costs the worker two workflow
- * activations (start, then the result of loadOrClaimShopifyOrder) instead of five. Each step stays idempotent on its own, so a
- * re-run after a crash between steps repeats nothing that matters: claims are a set, the alert is once per
- * order, and marking a key dirty twice only refreshes it twice.
+ * activations (start, then the result of loadOrClaimShopifyOrder) instead of five. Each step stays idempotent on
+ * its own, so a re-run after a crash between steps repeats nothing that matters: claims are a set, the alert is
+ * once per order, and marking a key dirty twice only refreshes it twice.
  */
 export interface ClaimStepDeps extends ClaimsDeps, OrderLocationDeps {
   markDirty(input: MarkDirtyInput): Promise<void>;
@@ -41,8 +40,7 @@ export async function claimShopifyOrder(deps: ClaimStepDeps, input: ClaimShopify
     await raiseAndLogAlert(deps.db, { kind: 'unmapped_order_line', shopId: input.shopId, subject: input.orderId, details: { variantAtLocation: resolved.unmapped } });
   }
   if (!resolved.found) return { found: false, unmapped: resolved.unmapped };
-  const lines: ClaimLine[] = resolved.lines;
-  const out = await settleClaims(deps, { ...claimInput, lines, trigger: 'claim' });
+  const out = await settleClaims(deps, { ...claimInput, lines: resolved.lines, trigger: 'claim' });
   return { found: true, unmapped: resolved.unmapped, ...out };
 }
 

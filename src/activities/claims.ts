@@ -108,7 +108,8 @@ export async function ensureReservation(client: PoolClient, shopId: string, orde
 
 /**
  * Of the units the WMS allocated to a line, those still in its allocated total: a WMS ships what it allocated,
- * so shipped units are taken from the allocated ones first and leave that total.
+ * so shipped units are taken from the allocated ones first and leave that total. The conversion in SQL
+ * (`convert_due_wms_allocations`, migration 1764489900000) applies the same rule.
  */
 export function allocatedStillHeld(allocated: number, fulfilled: number): number {
   return Math.max(0, allocated - fulfilled);

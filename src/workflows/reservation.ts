@@ -25,6 +25,7 @@ import {
   type AllocationEvent,
   type ClaimLine,
   type OrderEvent,
+  type OrderLineRef,
   type ReservationInput,
   type ReservationState,
   type ReservationStatus,
@@ -75,6 +76,10 @@ export async function reservationWorkflow(input: ReservationInput): Promise<Rese
   // steps to its end (its history replays through them).
   const oneStep = patched(ONE_STEP_CLAIMS);
   const freshExpiresAt = input.carried?.expiresAt ?? new Date(Date.now() + input.ttlSeconds * 1000).toISOString();
+  const settled = (out: Pick<ReservationStatus, 'lines' | 'state'>) => {
+    status.lines = out.lines;
+    status.state = out.state;
+  };
   const admit = (e: OrderEvent): boolean => {
     status.origin ??= e.origin;
     // Terminal states are sticky, and an older delivery (a stale retry, a create after its cancel) changes nothing.
@@ -97,13 +102,13 @@ export async function reservationWorkflow(input: ReservationInput): Promise<Rese
     const e = first.event;
     const opened = await loadOrClaimShopifyOrder({
       shopId, orderId, workflowId, origin: e.origin, lastEventAt: e.at, expiresAt: freshExpiresAt,
-      order: { posShopifyLocationId: e.posShopifyLocationId ?? null, lines: e.lines ?? [] },
+      order: orderLines(e),
     });
     prior = opened.stored;
     if (!opened.stored) {
       inbox.shift();
       admit(e);
-      if (opened.claim.found) Object.assign(status, { lines: opened.claim.lines, state: opened.claim.state });
+      if (opened.claim.found) settled(opened.claim);
     }
   } else {
     prior = await loadReservation({ shopId, orderId });
@@ -128,14 +133,11 @@ export async function reservationWorkflow(input: ReservationInput): Promise<Rese
   const claim = async (lines: ClaimLine[], terminal?: ReservationState) => {
     const adjustsShopify = status.origin === 'external' && terminal !== 'fulfilled';
     if (!adjustsShopify && oneStep) {
-      const out = await settleClaims({ ...claimInput(lines, terminal), trigger: trigger(terminal) });
-      status.lines = out.lines;
-      status.state = out.state;
+      settled(await settleClaims({ ...claimInput(lines, terminal), trigger: trigger(terminal) }));
       return;
     }
     const out = await applyClaims(claimInput(lines, terminal));
-    status.lines = out.lines;
-    status.state = out.state;
+    settled(out);
     if (adjustsShopify) {
       // Shipped units left stock for good; cancelled and expired ones come back: reverse what we took.
       status.lines = await syncShopifyAdjustments({ shopId, orderId, release: terminal !== undefined });
@@ -148,14 +150,11 @@ export async function reservationWorkflow(input: ReservationInput): Promise<Rese
     if (e.kind === 'cancelled' || e.kind === 'fulfilled') return claim([], e.kind);
     if (status.origin === 'external') return claim(externalClaimLines(e.lines ?? []));
     if (oneStep) {
-      const out = await claimShopifyOrder({ ...reservationRow(), order: { posShopifyLocationId: e.posShopifyLocationId ?? null, lines: e.lines ?? [] } });
-      if (out.found) {
-        status.lines = out.lines;
-        status.state = out.state;
-      }
+      const out = await claimShopifyOrder({ ...reservationRow(), order: orderLines(e) });
+      if (out.found) settled(out);
       return;
     }
-    const resolved = await resolveShopifyLines({ shopId, orderId, posShopifyLocationId: e.posShopifyLocationId ?? null, lines: e.lines ?? [] });
+    const resolved = await resolveShopifyLines({ shopId, orderId, ...orderLines(e) });
     if (resolved.unmapped.length > 0) {
       await raiseReservationAlert({ kind: 'unmapped_order_line', shopId, subject: orderId, details: { variantAtLocation: resolved.unmapped } });
     }
@@ -206,6 +205,11 @@ export async function reservationWorkflow(input: ReservationInput): Promise<Rese
   }
   await condition(allHandlersFinished);
   return status;
+}
+
+/** What locating a Shopify order's lines needs from its event (POS orders carry their location). */
+function orderLines(e: OrderEvent): { posShopifyLocationId: string | null; lines: OrderLineRef[] } {
+  return { posShopifyLocationId: e.posShopifyLocationId ?? null, lines: e.lines ?? [] };
 }
 
 /** Shopify order events whose lines we claim where Shopify committed them (not a cancel or fulfilment). */
