@@ -21,4 +21,9 @@ export interface RefreshRacePoints {
   whileKeyBusy?(ctx: RacePointContext & { busyWith: bigint }): Promise<void>;
   /** The guard let these keys through; Shopify has not been written yet. */
   beforeShopifyWrite?(ctx: RacePointContext): Promise<void>;
+  /**
+   * Immediately before a send (each try, after any wait in the client), before the fence is checked: where a
+   * stalled attempt resumes.
+   */
+  beforeSend?(ctx: RacePointContext & { attempt: number }): Promise<void>;
 }

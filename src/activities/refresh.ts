@@ -5,8 +5,12 @@ import { type AtsComponents, computeAts } from '../domain/ats.js';
 import { Errors, InventorySyncError } from '../domain/errors.js';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { InventoryKey } from '../domain/keys.js';
-import { GUARD_LEASE_MS, GUARD_TTL_SECONDS, checkVersion, checkVersions, guardKey, releaseLeases } from '../guard/version-guard.js';
-import type { EntryResult, LevelPair, LevelQuantities, SetAvailableEntry, SetAvailableOptions } from '../shopify/client/types.js';
+import { GUARD_LEASE_MS, GUARD_TTL_SECONDS, checkVersion, checkVersions, guardKey, releaseLeases, type GuardVerdict, type Writer } from '../guard/version-guard.js';
+import { writesDropped } from '../observability/fault-metrics.js';
+import { createLogger } from '../observability/logger.js';
+import type { CallBounds, ClientLogger, EntryResult, LevelPair, LevelQuantities, SetAvailableEntry, SetAvailableOptions } from '../shopify/client/types.js';
+import { levelKey } from '../shopify/client/types.js';
+import { isAbandoned, openAttemptScope, type AttemptScope } from './attempt-scope.js';
 import type { SkuLocation, SourceAdapter } from '../sources/adapter.js';
 import { skuLocationKey } from '../sources/adapter.js';
 import { readComponents } from './ats-components.js';
@@ -18,7 +22,7 @@ import { activityExecutionId, nextVersion, recallVersion, rememberVersion } from
 /** What refresh needs from Shopify; the budget-aware client implements it. */
 export interface ShopifyInventoryPort {
   setAvailable(entries: SetAvailableEntry[], opts: SetAvailableOptions): Promise<EntryResult[]>;
-  readLevels(pairs: LevelPair[], names?: string[]): Promise<Map<string, LevelQuantities>>;
+  readLevels(pairs: LevelPair[], names?: string[], bounds?: CallBounds): Promise<Map<string, LevelQuantities>>;
   /** When present, a cold start learns the shop's quantities from one bulk export (shopify-warmup.ts). */
   runBulkQuery?(query: string): AsyncIterable<Record<string, unknown>>;
 }
@@ -33,6 +37,8 @@ export interface RefreshDeps {
   racePoints?: RefreshRacePoints;
   /** Write lease per key (default GUARD_LEASE_MS); renewed while a Shopify write is in flight. */
   leaseMs?: number;
+  /** Where dropped and abandoned writes are logged (default: a pino logger). */
+  logger?: ClientLogger;
 }
 
 export interface RefreshInput {
@@ -89,6 +95,7 @@ export function createRefreshActivities(deps: RefreshDeps) {
   const { db, redis } = deps;
   const race = deps.racePoints ?? {};
   const leaseMs = deps.leaseMs ?? GUARD_LEASE_MS;
+  const logger = deps.logger ?? createLogger(undefined, 'refresh');
 
   /**
    * Shopify's quantity as we last saw it, from the guard hash; unknown keys are read from Shopify in bulk.
@@ -109,7 +116,7 @@ export function createRefreshActivities(deps: RefreshDeps) {
     return { known, unknown };
   }
 
-  async function knownShopifyQuantities(shopId: string, keys: SkuLocation[], mappings: Map<string, Mapping>): Promise<Map<string, number | null>> {
+  async function knownShopifyQuantities(shopId: string, keys: SkuLocation[], mappings: Map<string, Mapping>, scope: AttemptScope): Promise<Map<string, number | null>> {
     let { known, unknown } = await cachedShopifyQuantities(shopId, keys);
     const port = deps.shopify(shopId);
     if (unknown.length >= WARMUP_MIN_UNKNOWN && port.runBulkQuery) {
@@ -125,6 +132,7 @@ export function createRefreshActivities(deps: RefreshDeps) {
           return { inventoryItemId: m.inventoryItemId, locationId: m.shopifyLocationId };
         }),
         ['available'],
+        boundsOf(scope),
       );
       for (const k of unknown) {
         const m = mappings.get(skuLocationKey(k))!;
@@ -153,12 +161,13 @@ export function createRefreshActivities(deps: RefreshDeps) {
   }
 
   /**
-   * Asks the guard for the key, waiting while an older computation holds the key's write lease (it is between
-   * its own guard check and its Shopify write). Waits only ever point from newer to older computations, so
-   * they cannot form a cycle; a crashed holder's lease lapses.
+   * Asks the guard for the keys, waiting while an older computation (or an earlier attempt of this one) holds a
+   * key's write lease: it is between its own guard check and its Shopify write. Waits only ever point from newer
+   * to older writers, so they cannot form a cycle; a crashed holder's lease lapses. A newer attempt of this
+   * computation having asked means this attempt was abandoned: it throws ISYNC_WRITE_ABANDONED.
    */
-  async function guardWithLease(items: { key: InventoryKey; ats: number }[], version: bigint, point: RacePointContext): Promise<({ allowed: true } | { allowed: false; newerVersion: number })[]> {
-    const verdicts = await checkVersions(redis, items.map((i) => ({ key: i.key, quantity: i.ats })), version, leaseMs);
+  async function guardWithLease(items: { key: InventoryKey; ats: number }[], writer: Writer, scope: AttemptScope, point: RacePointContext): Promise<({ allowed: true } | { allowed: false; newerVersion: number })[]> {
+    const verdicts = await checkVersions(redis, items.map((i) => ({ key: i.key, quantity: i.ats })), writer, leaseMs);
     const settled: ({ allowed: true } | { allowed: false; newerVersion: number })[] = [];
     for (const [index, first] of verdicts.entries()) {
       let verdict = first;
@@ -171,35 +180,80 @@ export function createRefreshActivities(deps: RefreshDeps) {
           await race.whileKeyBusy?.({ ...point, keys: [{ sku: key.sku, locationId: key.locationId }], busyWith: BigInt(verdict.busyWith) });
         }
         if (Date.now() > deadline) throw Errors.DependencyUnavailable(`the write lease of ${key.sku} at ${key.locationId} was not released`, { busyWith: verdict.busyWith });
-        await delay(LEASE_POLL_MS);
-        verdict = await checkVersion(redis, key, version, ats, leaseMs);
+        scope.heartbeat();
+        await delay(LEASE_POLL_MS, undefined, { signal: scope.signal }).catch(() => scope.signal.throwIfAborted());
+        verdict = await checkVersion(redis, key, writer, ats, leaseMs);
       }
-      settled.push(verdict);
+      if (!verdict.allowed && 'fencedBy' in verdict) {
+        throw Errors.WriteAbandoned(`attempt ${writer.attempt} of version ${writer.version} was superseded by attempt ${verdict.fencedBy}`, { version: String(writer.version), attempt: writer.attempt });
+      }
+      settled.push(verdict as { allowed: true } | { allowed: false; newerVersion: number });
     }
     return settled;
   }
 
+  /**
+   * Why a writer may no longer send a key, from the guard's answer to a renewal; undefined while it still may.
+   * Renewing is the check: it succeeds only for the attempt that holds the lease of the newest version.
+   */
+  function lostBecause(verdict: GuardVerdict, writer: Writer): { reason: 'superseded' | 'abandoned'; detail: string } | undefined {
+    if (verdict.allowed) return undefined;
+    if ('newerVersion' in verdict) return { reason: 'superseded', detail: `version ${verdict.newerVersion} is newer` };
+    if ('fencedBy' in verdict) return { reason: 'abandoned', detail: `attempt ${verdict.fencedBy} of version ${writer.version} took over` };
+    return { reason: 'abandoned', detail: `the write lease lapsed and is held by version ${verdict.busyWith}` };
+  }
+
   type Planned = { key: SkuLocation; ats: number; components: AtsComponents };
 
-  /** One compare-and-swap write of a round; returns the keys whose compare was stale. */
-  async function writeRound(shopId: string, trigger: string, mappings: Map<string, Mapping>, known: Map<string, number | null>, toWrite: Planned[], version: bigint, audit: AuditRow[], summary: RefreshSummary): Promise<SkuLocation[]> {
+  /**
+   * One compare-and-swap write of a round; returns the keys whose compare was stale. Immediately before every
+   * send (retries included) the fence renews this attempt's leases: an entry whose key a newer version took is
+   * dropped, and a lost lease or a newer attempt abandons the whole write.
+   */
+  async function writeRound(shopId: string, trigger: string, mappings: Map<string, Mapping>, known: Map<string, number | null>, toWrite: Planned[], writer: Writer & { version: bigint }, scope: AttemptScope, audit: AuditRow[], summary: RefreshSummary): Promise<SkuLocation[]> {
+    const { version } = writer;
     const idempotencyKey = `v${version}`;
     let entries: SetAvailableEntry[] = [];
     let results: EntryResult[];
+    const byLevel = new Map<string, Planned>();
     try {
       entries = toWrite.map((w) => {
         const m = mappings.get(skuLocationKey(w.key))!;
+        byLevel.set(levelKey(m.inventoryItemId, m.shopifyLocationId), w);
         return { inventoryItemId: m.inventoryItemId, locationId: m.shopifyLocationId, quantity: w.ats, changeFromQuantity: known.get(skuLocationKey(w.key)) ?? null };
       });
       results = await deps.shopify(shopId).setAvailable(entries, {
         reason: 'correction',
         referenceDocumentUri: `gid://inventory-sync/Refresh/${version}`,
         keySalt: idempotencyKey,
+        ...boundsOf(scope, { shopId, version: String(version), attempt: writer.attempt, keys: toWrite.length }),
+        fence: async (sending) => {
+          // An attempt Temporal gave up on (or whose time ran out) sends nothing, whatever the guard says.
+          scope.signal.throwIfAborted();
+          scope.heartbeat();
+          const planned = sending.map((e) => byLevel.get(levelKey(e.inventoryItemId, e.locationId))!);
+          await race.beforeSend?.({ shopId, keys: planned.map((p) => p.key), version, round: 0, attempt: writer.attempt });
+          scope.signal.throwIfAborted();
+          const verdicts = await checkVersions(redis, planned.map((p) => ({ key: { shopId, ...p.key }, quantity: p.ats })), writer, leaseMs);
+          const drops = new Map<string, string>();
+          for (const [i, verdict] of verdicts.entries()) {
+            const lost = lostBecause(verdict, writer);
+            if (lost?.reason === 'abandoned') {
+              scope.abandon(`dropped before sending: ${lost.detail}`, { version: String(version), attempt: writer.attempt });
+              throw scope.signal.reason as Error;
+            }
+            if (lost) drops.set(levelKey(sending[i]!.inventoryItemId, sending[i]!.locationId), lost.detail);
+          }
+          return drops;
+        },
       });
     } catch (err) {
-      // The guard already holds this version; the retry carries the same one and the guard lets it through.
+      // Abandoned: this attempt sent nothing after it lost the right to (its retry or a newer version writes).
+      // Otherwise the guard already holds this version; the retry carries the same one and the guard lets it through.
+      const outcome = isAbandoned(err) ? 'abandoned' : 'error';
+      if (outcome === 'abandoned') noteDropped(shopId, writer, toWrite.map((w) => w.key), 'abandoned', (err as Error).message);
       for (const [i, w] of toWrite.entries()) {
-        audit.push({ shopId, ...w.key, trigger, version, components: w.components, ats: w.ats, previousShopify: entries[i]?.changeFromQuantity ?? null, idempotencyKey, outcome: 'error', errorCode: errorCodeOf(err), detail: (err as Error).message });
+        audit.push({ shopId, ...w.key, trigger, version, components: w.components, ats: w.ats, previousShopify: entries[i]?.changeFromQuantity ?? null, idempotencyKey, outcome, errorCode: errorCodeOf(err), detail: (err as Error).message });
       }
       await writeAudit(db, audit);
       throw err;
@@ -207,6 +261,7 @@ export function createRefreshActivities(deps: RefreshDeps) {
 
     const seen: [SkuLocation, number][] = [];
     const stale: SkuLocation[] = [];
+    const dropped: SkuLocation[] = [];
     results.forEach((r, i) => {
       const w = toWrite[i]!;
       const previous = entries[i]!.changeFromQuantity;
@@ -222,6 +277,13 @@ export function createRefreshActivities(deps: RefreshDeps) {
         row.errorCode = Errors.ShopifyStaleCompare.code;
         row.detail = `Shopify held ${r.actual ?? 'unknown'}, not ${previous}`;
         stale.push(w.key);
+      } else if (r.status === 'dropped') {
+        // A newer computation took the key while this one waited to send: it writes the newer value.
+        row.outcome = 'superseded';
+        row.errorCode = Errors.StaleVersion.code;
+        row.detail = `dropped before sending: ${r.reason}`;
+        dropped.push(w.key);
+        summary.skipped++;
       } else {
         row.errorCode = r.code;
         row.detail = r.message;
@@ -229,8 +291,17 @@ export function createRefreshActivities(deps: RefreshDeps) {
       }
       audit.push(row);
     });
+    if (dropped.length > 0) noteDropped(shopId, writer, dropped, 'superseded', 'a newer version took the keys while this write waited');
     await Promise.all([rememberShopify(shopId, seen), writeAudit(db, audit)]);
     return stale;
+  }
+
+  function noteDropped(shopId: string, writer: Writer, keys: SkuLocation[], reason: 'abandoned' | 'superseded', detail: string): void {
+    writesDropped.inc({ shop: shopId, reason }, keys.length);
+    logger.warn(
+      { shopId, version: String(writer.version), attempt: writer.attempt, reason, keys: keys.slice(0, 20).map(skuLocationKey), keyCount: keys.length, detail },
+      'write dropped before reaching Shopify',
+    );
   }
 
   /**
@@ -239,8 +310,17 @@ export function createRefreshActivities(deps: RefreshDeps) {
    * the audit log's order is the order in which writes reached Shopify.
    */
   async function refreshKeys(input: RefreshInput): Promise<RefreshSummary> {
-    const { shopId, trigger } = input;
     const executionId = activityExecutionId();
+    const scope = openAttemptScope();
+    try {
+      return await refreshIn(input, executionId, scope);
+    } finally {
+      scope.close();
+    }
+  }
+
+  async function refreshIn(input: RefreshInput, executionId: string | undefined, scope: AttemptScope): Promise<RefreshSummary> {
+    const { shopId, trigger } = input;
     const summary: RefreshSummary = { version: '', applied: 0, unchanged: 0, skipped: 0, failed: 0, written: {} };
     const mappings = await loadMappings(db, shopId, input.keys);
     const unmapped: AuditRow[] = [];
@@ -258,14 +338,16 @@ export function createRefreshActivities(deps: RefreshDeps) {
       // The version is taken before any source is read, so a computation that read older data carries an older version.
       const version = round === 0 ? await firstVersion(input, executionId) : await nextVersion(db);
       if (executionId !== undefined) await rememberVersion(redis, executionId, version);
+      const writer = { version, attempt: scope.attempt };
       summary.version = version.toString();
+      scope.heartbeat();
       const point: RacePointContext = { shopId, keys: pending, version, round };
       await race.afterVersionTaken?.(point);
 
       const audit: AuditRow[] = [];
       // Shopify's quantities are known before the sources are read: an order placed after our read then always
       // fails the compare. Read after, the compare would already include that order while our ATS does not.
-      const known = await knownShopifyQuantities(shopId, pending, mappings);
+      const known = await knownShopifyQuantities(shopId, pending, mappings, scope);
       let components: Awaited<ReturnType<typeof readComponents>>;
       try {
         components = await readComponents(deps, shopId, pending);
@@ -288,7 +370,7 @@ export function createRefreshActivities(deps: RefreshDeps) {
           }
           planned.push({ key, ats: computeAts(c.components), components: c.components });
         }
-        const verdicts = await guardWithLease(planned.map((p) => ({ key: { shopId, ...p.key }, ats: p.ats })), version, point);
+        const verdicts = await guardWithLease(planned.map((p) => ({ key: { shopId, ...p.key }, ats: p.ats })), writer, scope, point);
         planned.forEach((p, i) => {
           const verdict = verdicts[i]!;
           if (verdict.allowed) toWrite.push(p);
@@ -303,21 +385,31 @@ export function createRefreshActivities(deps: RefreshDeps) {
           break;
         }
         await race.beforeShopifyWrite?.({ ...point, keys: toWrite.map((w) => w.key) });
-        // A write slowed by throttling must not outlive its leases: the guard re-grants them to the same version.
+        // A write slowed by throttling keeps its leases while it lives: renewed often, so a crashed or stalled
+        // writer's lapse soon. A renewal that fails or is refused abandons the write at once (the signal aborts
+        // every wait and request in the client).
         let renewing: Promise<unknown> = Promise.resolve();
         const renewal = setInterval(() => {
-          renewing = checkVersions(redis, toWrite.map((w) => ({ key: { shopId, ...w.key }, quantity: w.ats })), version, leaseMs).catch(() => undefined);
-        }, Math.max(50, Math.floor(leaseMs / 3)));
+          scope.heartbeat();
+          renewing = checkVersions(redis, toWrite.map((w) => ({ key: { shopId, ...w.key }, quantity: w.ats })), writer, leaseMs).then(
+            (verdicts) => {
+              const lost = verdicts.map((v) => lostBecause(v, writer)).find((l) => l?.reason === 'abandoned');
+              if (lost) scope.abandon(`lease renewal refused: ${lost.detail}`, { version: String(version), attempt: writer.attempt });
+            },
+            (err: unknown) => scope.abandon(`lease renewal failed: ${(err as Error).message}`, { version: String(version), attempt: writer.attempt }),
+          );
+        }, Math.max(50, Math.floor(leaseMs / 10)));
         try {
-          pending = await writeRound(shopId, trigger, mappings, known, toWrite, version, audit, summary);
+          pending = await writeRound(shopId, trigger, mappings, known, toWrite, writer, scope, audit, summary);
         } finally {
           clearInterval(renewal);
           // A renewal still on its way must not re-take a lease after the release below.
           await renewing;
         }
       } finally {
-        // Every key this version asked for: releasing is a no-op where it holds no lease.
-        await releaseLeases(redis, planned.map((w) => ({ shopId, ...w.key })), version);
+        // Every key this attempt asked for: releasing is a no-op where it holds no lease. A release that fails
+        // (Redis gone) must not hide why the write ended: the lease lapses on its own.
+        await releaseLeases(redis, planned.map((w) => ({ shopId, ...w.key })), writer).catch(() => undefined);
       }
     }
     if (pending.length > 0) {
@@ -333,6 +425,11 @@ export function createRefreshActivities(deps: RefreshDeps) {
   }
 
   return { refreshKeys, refreshSettings };
+}
+
+/** The attempt's bounds for a Shopify call made on its behalf. */
+function boundsOf(scope: AttemptScope, context?: Record<string, unknown>): CallBounds {
+  return { signal: scope.signal, ...(scope.deadlineMs === undefined ? {} : { deadlineMs: scope.deadlineMs }), ...(context ? { context } : {}) };
 }
 
 function dedupe(keys: SkuLocation[]): SkuLocation[] {

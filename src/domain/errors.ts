@@ -63,6 +63,8 @@ export const Errors = {
 
   // the guarded write
   StaleVersion: define('ISYNC_STALE_VERSION', 409, false),
+  /** An attempt that Temporal gave up on, or that lost its write lease, dropped its write instead of sending it. */
+  WriteAbandoned: define('ISYNC_WRITE_ABANDONED', 409, true),
 
   // the Shopify boundary
   ShopifyThrottled: define('ISYNC_SHOPIFY_THROTTLED', 429, true),

@@ -7,21 +7,32 @@ const RELEASE_SCRIPT = readFileSync(new URL('./release-lease.lua', import.meta.u
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    inventoryGuard(key: string, version: string, quantity: string, ttlSeconds: string, leaseMs: string): Result<[number, number], Context>;
-    inventoryGuardRelease(key: string, version: string): Result<number, Context>;
+    inventoryGuard(key: string, version: string, quantity: string, ttlSeconds: string, leaseMs: string, attempt: string): Result<[number, number], Context>;
+    inventoryGuardRelease(key: string, version: string, attempt: string): Result<number, Context>;
   }
 }
 
 export type GuardVerdict =
   | { allowed: true }
   | { allowed: false; newerVersion: number }
-  /** An older computation holds the key's write lease: ask again once it has written. */
-  | { allowed: false; busyWith: number };
+  /** An older computation, or another attempt of this one, holds the key's write lease: ask again once it let go. */
+  | { allowed: false; busyWith: number }
+  /** A newer attempt of this computation (a Temporal retry) has asked: this attempt was abandoned, never send. */
+  | { allowed: false; fencedBy: number };
+
+/** Who asks: a computation's version and which attempt of it (Temporal's attempt number; 1 outside activities). */
+export interface Writer {
+  version: bigint | number;
+  attempt: number;
+}
 
 /** Guard hashes expire (seed pitfall: key explosion) long after any computation could still be in flight. */
 export const GUARD_TTL_SECONDS = 6 * 3600;
-/** A lease outlives any Shopify call of a live computation; a crashed one's lease lapses after this. */
-export const GUARD_LEASE_MS = 60_000;
+/**
+ * A live writer renews its leases every GUARD_LEASE_MS / 10 while it works; a crashed or stalled one's lease
+ * lapses after this, and only then may its retry or a newer computation write the key.
+ */
+export const GUARD_LEASE_MS = 20_000;
 
 export function guardKey(k: InventoryKey): string {
   return `guard:{${k.shopId}}:${k.sku}:${k.locationId}`;
@@ -34,34 +45,48 @@ export function registerVersionGuard(redis: Redis): void {
   redis.defineCommand('inventoryGuardRelease', { numberOfKeys: 1, lua: RELEASE_SCRIPT });
 }
 
-/** `leaseMs` > 0 also takes the key's write lease (refresh does; release it with releaseLeases). */
-export async function checkVersion(redis: Redis, k: InventoryKey, version: bigint | number, quantity: number, leaseMs = 0): Promise<GuardVerdict> {
+function verdictOf([ok, stored]: [number, number]): GuardVerdict {
+  switch (ok) {
+    case 1:
+      return { allowed: true };
+    case 2:
+      return { allowed: false, busyWith: stored };
+    case 3:
+      return { allowed: false, fencedBy: stored };
+    default:
+      return { allowed: false, newerVersion: stored };
+  }
+}
+
+const asWriter = (w: Writer | bigint | number): Writer => (typeof w === 'object' ? w : { version: w, attempt: 1 });
+
+/** `leaseMs` > 0 also takes (or renews) the key's write lease (refresh does; release it with releaseLeases). */
+export async function checkVersion(redis: Redis, k: InventoryKey, writer: Writer | bigint | number, quantity: number, leaseMs = 0): Promise<GuardVerdict> {
   registerVersionGuard(redis);
-  const [ok, stored] = await redis.inventoryGuard(guardKey(k), String(version), String(quantity), String(GUARD_TTL_SECONDS), String(leaseMs));
-  if (ok === 1) return { allowed: true };
-  return ok === 2 ? { allowed: false, busyWith: stored } : { allowed: false, newerVersion: stored };
+  const { version, attempt } = asWriter(writer);
+  return verdictOf(await redis.inventoryGuard(guardKey(k), String(version), String(quantity), String(GUARD_TTL_SECONDS), String(leaseMs), String(attempt)));
 }
 
 /** `checkVersion` for many keys of one computation in one round trip (pipelined); verdicts in the keys' order. */
-export async function checkVersions(redis: Redis, items: { key: InventoryKey; quantity: number }[], version: bigint | number, leaseMs = 0): Promise<GuardVerdict[]> {
+export async function checkVersions(redis: Redis, items: { key: InventoryKey; quantity: number }[], writer: Writer | bigint | number, leaseMs = 0): Promise<GuardVerdict[]> {
   if (items.length === 0) return [];
   registerVersionGuard(redis);
+  const { version, attempt } = asWriter(writer);
   const pipeline = redis.pipeline();
-  for (const { key, quantity } of items) pipeline.inventoryGuard(guardKey(key), String(version), String(quantity), String(GUARD_TTL_SECONDS), String(leaseMs));
+  for (const { key, quantity } of items) pipeline.inventoryGuard(guardKey(key), String(version), String(quantity), String(GUARD_TTL_SECONDS), String(leaseMs), String(attempt));
   const replies = (await pipeline.exec()) ?? [];
   return replies.map(([err, reply]) => {
     if (err) throw err;
-    const [ok, stored] = reply as [number, number];
-    if (ok === 1) return { allowed: true } as const;
-    return ok === 2 ? { allowed: false, busyWith: stored } : { allowed: false, newerVersion: stored };
+    return verdictOf(reply as [number, number]);
   });
 }
 
-/** Releases the leases this version holds, once its Shopify call has returned (applied, stale or failed). */
-export async function releaseLeases(redis: Redis, keys: InventoryKey[], version: bigint | number): Promise<void> {
+/** Releases the leases this attempt holds, once its Shopify call has returned (applied, stale, failed or dropped). */
+export async function releaseLeases(redis: Redis, keys: InventoryKey[], writer: Writer | bigint | number): Promise<void> {
   if (keys.length === 0) return;
   registerVersionGuard(redis);
+  const { version, attempt } = asWriter(writer);
   const pipeline = redis.pipeline();
-  for (const k of keys) pipeline.inventoryGuardRelease(guardKey(k), String(version));
+  for (const k of keys) pipeline.inventoryGuardRelease(guardKey(k), String(version), String(attempt));
   await pipeline.exec();
 }

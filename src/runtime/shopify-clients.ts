@@ -1,11 +1,14 @@
 import type { Config } from '../config/schema.js';
 import { secretFromEnv } from '../config/load.js';
 import { Errors } from '../domain/errors.js';
+import { countShopifyFault } from '../observability/fault-metrics.js';
+import { createLogger } from '../observability/logger.js';
 import { createShopifyClient, type ShopifyClient } from '../shopify/client/index.js';
 
 /** One budget-aware client per configured shop, created on first use; tokens come from the environment. */
 export function createShopifyClients(config: Config, opts: { baseUrl?: string; env?: NodeJS.ProcessEnv } = {}): (shopId: string) => ShopifyClient {
   const clients = new Map<string, ShopifyClient>();
+  const logger = createLogger(undefined, 'shopify-client');
   return (shopId: string) => {
     let client = clients.get(shopId);
     if (!client) {
@@ -14,6 +17,9 @@ export function createShopifyClients(config: Config, opts: { baseUrl?: string; e
       client = createShopifyClient({
         shopDomain: shop.domain,
         accessToken: secretFromEnv(shop.access_token_env, opts.env),
+        // Every retry and throttle is logged (shop, operation, key ids) and counted.
+        logger,
+        onFault: countShopifyFault,
         ...(opts.baseUrl ? { baseUrl: opts.baseUrl } : {}),
       });
       clients.set(shopId, client);

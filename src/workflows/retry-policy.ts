@@ -13,3 +13,13 @@ export const defaultActivityOptions: ActivityOptions = {
     nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES,
   },
 };
+
+/**
+ * refreshKeys heartbeats while it runs: a timed-out attempt learns through its heartbeat that Temporal gave up on
+ * it (its abort signal fires and it drops its write), and a crashed worker's attempt is retried after 30 s
+ * instead of the whole StartToClose.
+ */
+export const refreshActivityOptions: ActivityOptions = {
+  ...defaultActivityOptions,
+  heartbeatTimeout: '30 seconds',
+};

@@ -14,7 +14,7 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { SkuLocation } from '../sources/adapter.js';
-import { defaultActivityOptions } from './retry-policy.js';
+import { defaultActivityOptions, refreshActivityOptions } from './retry-policy.js';
 
 export interface DirtyKeys {
   keys: SkuLocation[];
@@ -56,7 +56,7 @@ export const FLUSH_BATCH = 250;
 const DEFAULT_FAILURE_BACKOFF_MS = 5_000;
 
 const { refreshKeys } = proxyActivities<Activities>({
-  ...defaultActivityOptions,
+  ...refreshActivityOptions,
   // A flush that keeps failing (a source down) hands its keys back to the queue instead of blocking the shop forever.
   retry: { ...defaultActivityOptions.retry, maximumAttempts: 5 },
 });

@@ -115,7 +115,7 @@ export class ShopBudget {
       signal?.throwIfAborted();
       const outcome = await this.store.tryReserve(this.shopKey, cost, this.clock());
       if (outcome.granted) return outcome.token;
-      await sleep(outcome.waitMs);
+      await sleep(outcome.waitMs, signal);
     }
   }
 
@@ -140,6 +140,19 @@ export function sharedShopBudget(shopKey: string): ShopBudget {
   return budget;
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+/** Waits `ms`; an abort ends the wait at once, rejecting with the signal's reason. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (signal === undefined) return new Promise((resolve) => setTimeout(resolve, ms));
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason as Error);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
 }

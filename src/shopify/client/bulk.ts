@@ -2,13 +2,21 @@ import { Errors, InventorySyncError } from '../../domain/errors.js';
 import { sleep } from './budget.js';
 import * as D from './documents.js';
 import type { GraphqlCaller } from './graphql-call.js';
+import type { CallBounds } from './types.js';
 import type { ShopifyUserError } from './user-errors.js';
 
-export interface BulkQueryOptions {
+export interface BulkQueryOptions extends CallBounds {
   pollIntervalMs?: number;
   /** Give up waiting after this long (the operation keeps running at Shopify). */
   timeoutMs?: number;
+  /** The JSONL download must finish within this (default 10 minutes). */
+  downloadTimeoutMs?: number;
+  /** The JSONL download is refused past this many bytes (default 2 GiB). */
+  maxDownloadBytes?: number;
 }
+
+const ACTIVE = new Set(['CREATED', 'RUNNING']);
+const START_ATTEMPTS = 4;
 
 interface BulkOperation {
   id: string;
@@ -29,36 +37,32 @@ export async function* runBulkQuery(
   query: string,
   opts: BulkQueryOptions = {},
 ): AsyncGenerator<Record<string, unknown>> {
-  const { data } = await call<{ bulkOperationRunQuery: { bulkOperation: { id: string } | null; userErrors: ShopifyUserError[] } }>(
-    D.BULK_RUN,
-    { query },
-    { operation: 'bulkOperationRunQuery', estimatedCost: D.MUTATION_COST },
-  );
-  const started = data.bulkOperationRunQuery;
-  const firstError = started.userErrors[0];
-  if (firstError !== undefined || started.bulkOperation === null) {
-    throw Errors.ShopifyUserError(`bulkOperationRunQuery: ${firstError?.message ?? 'no operation started'}`, {
-      code: firstError?.code ?? null,
-      field: firstError?.field ?? null,
-    });
-  }
-  const operation = await waitForBulk(call, started.bulkOperation.id, opts);
+  const operation = await waitForBulk(call, await startOrJoin(call, query, opts), opts);
   if (operation.url === null) return; // Shopify gives no file when the query matched nothing.
 
   const details = { bulkOperationId: operation.id };
+  const maxBytes = opts.maxDownloadBytes ?? 2 * 1024 ** 3;
+  const timeout = AbortSignal.timeout(opts.downloadTimeoutMs ?? 10 * 60_000);
+  const signal = opts.signal === undefined ? timeout : AbortSignal.any([opts.signal, timeout]);
   let response: Response;
   try {
-    response = await fetchImpl(operation.url);
+    response = await fetchImpl(operation.url, { signal });
   } catch (err) {
+    if (opts.signal?.aborted) throw opts.signal.reason as Error;
     throw Errors.ShopifyUnavailable(`bulk result download failed: ${(err as Error).message}`, details, { cause: err });
   }
   if (!response.ok || response.body === null) {
     throw Errors.ShopifyUnavailable(`bulk result download failed with HTTP ${response.status}`, details);
   }
+  const declared = Number(response.headers.get('content-length') ?? NaN);
+  if (declared > maxBytes) throw Errors.PayloadTooLarge(`bulk result is ${declared} bytes, over the limit of ${maxBytes}`, { ...details, maxBytes });
   const decoder = new TextDecoder();
   let buffer = '';
+  let received = 0;
   try {
     for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+      received += chunk.byteLength;
+      if (received > maxBytes) throw Errors.PayloadTooLarge(`bulk result exceeded the limit of ${maxBytes} bytes`, { ...details, maxBytes });
       buffer += decoder.decode(chunk, { stream: true });
       let newline = buffer.indexOf('\n');
       while (newline >= 0) {
@@ -70,10 +74,57 @@ export async function* runBulkQuery(
     }
   } catch (err) {
     if (err instanceof InventorySyncError) throw err;
+    if (opts.signal?.aborted) throw opts.signal.reason as Error;
     throw Errors.ShopifyUnavailable(`bulk result download broke off: ${(err as Error).message}`, details, { cause: err });
   }
   const last = (buffer + decoder.decode()).trim();
   if (last !== '') yield parseRow(last, details);
+}
+
+interface CurrentBulk {
+  id: string;
+  status: string;
+  query: string;
+  createdAt: string;
+}
+
+/**
+ * Starts the export, or joins the one already running for the same query: a start whose answer was lost
+ * (5xx after Shopify created it, a timeout) is never followed by a second export. Before every start the shop's
+ * current bulk query is asked for; one with our query that is still running, or that was created by our own
+ * unanswered start, is the one we wait for.
+ */
+async function startOrJoin(call: GraphqlCaller, query: string, opts: BulkQueryOptions): Promise<string> {
+  const firstStart = Date.now();
+  let startSent = false;
+  for (let attempt = 1; ; attempt += 1) {
+    const { data: current } = await call<{ currentBulkOperation: CurrentBulk | null }>(D.BULK_CURRENT, {}, { operation: 'currentBulkOperation', estimatedCost: D.BULK_STATUS_COST });
+    const op = current.currentBulkOperation;
+    // Shopify's clock, not ours: a 5 s allowance for the skew between the two.
+    const ours = startSent && op !== null && Date.parse(op.createdAt) >= firstStart - 5_000 && op.status !== 'FAILED' && op.status !== 'CANCELED';
+    if (op !== null && op.query === query && (ACTIVE.has(op.status) || ours)) return op.id;
+    startSent = true;
+    try {
+      const { data } = await call<{ bulkOperationRunQuery: { bulkOperation: { id: string } | null; userErrors: ShopifyUserError[] } }>(
+        D.BULK_RUN,
+        { query },
+        // One send per start: whether to send again is decided above, after asking what is running.
+        { operation: 'bulkOperationRunQuery', estimatedCost: D.MUTATION_COST, maxAttempts: 1 },
+      );
+      const started = data.bulkOperationRunQuery;
+      const firstError = started.userErrors[0];
+      if (firstError !== undefined || started.bulkOperation === null) {
+        throw Errors.ShopifyUserError(`bulkOperationRunQuery: ${firstError?.message ?? 'no operation started'}`, {
+          code: firstError?.code ?? null,
+          field: firstError?.field ?? null,
+        });
+      }
+      return started.bulkOperation.id;
+    } catch (err) {
+      if (!(err instanceof InventorySyncError) || !err.retryable || attempt >= START_ATTEMPTS) throw err;
+      await sleep(Math.min(250 * 2 ** attempt, 5_000), opts.signal);
+    }
+  }
 }
 
 function parseRow(line: string, details: Record<string, unknown>): Record<string, unknown> {
@@ -99,7 +150,7 @@ async function waitForBulk(call: GraphqlCaller, id: string, opts: BulkQueryOptio
       throw Errors.ShopifyUnavailable(`bulk operation ended ${op.status}`, { bulkOperationId: id, status: op.status, errorCode: op.errorCode });
     }
     if (Date.now() > deadline) throw Errors.ShopifyUnavailable(`bulk operation still ${op.status} at the deadline`, { bulkOperationId: id });
-    await sleep(interval);
+    await sleep(interval, opts.signal);
     interval = Math.min(interval * 2, 5_000);
   }
 }

@@ -95,6 +95,11 @@ mutation BulkRun($query: String!) {
   }
 }`;
 
+export const BULK_CURRENT = /* GraphQL */ `
+query BulkCurrent {
+  currentBulkOperation(type: QUERY) { id status query createdAt }
+}`;
+
 export const BULK_STATUS = /* GraphQL */ `
 query BulkStatus($id: ID!) {
   bulkOperation(id: $id) { id status errorCode objectCount url partialDataUrl }

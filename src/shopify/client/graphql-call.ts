@@ -1,16 +1,23 @@
-import { Errors, type InventorySyncError } from '../../domain/errors.js';
+import { Errors, InventorySyncError } from '../../domain/errors.js';
 import type { GraphqlReply, GraphqlTransport, QueryCost } from './admin-client.js';
 import { sleep, type ShopBudget } from './budget.js';
 import { backoffDelay } from './retry.js';
-import type { ClientLogger, RetryPolicy } from './types.js';
+import type { CallBounds, ClientFault, ClientLogger, RetryPolicy } from './types.js';
 
-export interface CallOptions {
+export interface CallOptions extends CallBounds {
   /** Names the call in logs and errors; never the variables (they may hold customer data). */
   operation: string;
   /** Points reserved from the shop's budget before sending. */
   estimatedCost: number;
   /** A reply whose data says "same idempotency key still running" is retried later with the same key. */
   isInFlight?: (data: unknown) => boolean;
+  /**
+   * Runs immediately before every send, after any wait: a write's fence (is this attempt still the one allowed
+   * to write?). Throwing drops the send; the error reaches the caller unchanged.
+   */
+  beforeSend?: () => Promise<void>;
+  /** Overrides the policy's attempts for 5xx/network failures (1 = no retry here; the caller decides). */
+  maxAttempts?: number;
 }
 
 export interface CallResult<T> {
@@ -32,6 +39,8 @@ export interface CallerDeps {
   budget: ShopBudget;
   retry: RetryPolicy;
   logger: ClientLogger | undefined;
+  /** Told of every retry and throttle (metrics); the logger gets the same as a warn line. */
+  onFault?: ((fault: ClientFault) => void) | undefined;
 }
 
 /**
@@ -41,46 +50,86 @@ export interface CallerDeps {
  */
 export function createGraphqlCaller(deps: CallerDeps): GraphqlCaller {
   const { shopDomain, transport, budget, retry, logger } = deps;
+  const report = (fault: ClientFault, message: string) => {
+    deps.onFault?.(fault);
+    logger?.warn({ ...fault }, message);
+  };
   return async <T>(query: string, variables: Record<string, unknown>, opts: CallOptions): Promise<CallResult<T>> => {
+    const { signal } = opts;
+    const maxAttempts = opts.maxAttempts ?? retry.maxAttempts;
     let failures = 0;
     let throttles = 0;
+    let cost = opts.estimatedCost;
+    /** Waits `ms` unless the wait would outlast the caller's deadline: then the call fails now, with `error`. */
+    const wait = async (ms: number, error: () => Error) => {
+      if (opts.deadlineMs !== undefined && Date.now() + ms > opts.deadlineMs) throw error();
+      await sleep(ms, signal);
+    };
     for (;;) {
-      const reservation = await budget.acquire(opts.estimatedCost);
+      signal?.throwIfAborted();
+      const reservation = await budget.acquire(cost, signal);
       let reply: GraphqlReply;
       try {
-        reply = await transport(query, variables, AbortSignal.timeout(retry.requestTimeoutMs));
+        await opts.beforeSend?.();
+        const timeout = AbortSignal.timeout(retry.requestTimeoutMs);
+        reply = await transport(query, variables, signal === undefined ? timeout : AbortSignal.any([signal, timeout]));
       } catch (err) {
+        if (signal?.aborted || err instanceof InventorySyncError) {
+          await budget.settle(reservation, undefined);
+          throw signal?.aborted ? (signal.reason as Error) : err;
+        }
         reply = { status: undefined, data: undefined, errors: [], cost: undefined, retryAfterMs: undefined, networkError: String(err) };
       }
       await budget.settle(reservation, reply.cost?.throttleStatus);
+      signal?.throwIfAborted();
 
       const verdict = judge(reply, opts);
       if (verdict.kind === 'ok') return { data: reply.data as T, cost: reply.cost };
       if (verdict.kind === 'fatal') throw verdict.error;
 
-      const log = { shopDomain, operation: opts.operation, status: reply.status };
+      const base = { shopDomain, operation: opts.operation, status: reply.status, ...(opts.context ?? {}) };
       if (verdict.kind === 'throttled') {
         throttles += 1;
-        if (throttles >= retry.maxThrottledAttempts) {
-          throw Errors.ShopifyThrottled(`Shopify kept throttling ${opts.operation}`, { ...log, attempts: throttles });
-        }
-        logger?.debug({ ...log, throttles }, 'shopify throttled; waiting for budget');
-        // With a throttleStatus the budget already knows how long to wait; without one, back off.
-        const delay = verdict.delayMs ?? (reply.cost?.throttleStatus ? 0 : backoffDelay(throttles, retry));
-        if (delay > 0) await sleep(delay);
+        const details = { ...base, attempts: throttles };
+        if (throttles >= retry.maxThrottledAttempts) throw Errors.ShopifyThrottled(`Shopify kept throttling ${opts.operation}`, details);
+        // Wait for what the answer says this query needs, not for our estimate: the bucket must hold
+        // requestedQueryCost, and it refills at restoreRate. Retry-After, when sent, is a floor.
+        const requested = reply.cost?.requestedQueryCost ?? undefined;
+        const status = reply.cost?.throttleStatus;
+        if (requested !== undefined && requested !== null) cost = Math.max(cost, requested);
+        const refill = status === undefined ? undefined : refillDelay(Math.min(cost, status.maximumAvailable), status);
+        const delay = Math.max(verdict.delayMs ?? 0, refill ?? (verdict.delayMs === undefined ? backoffDelay(throttles, retry) : 0));
+        report(
+          { kind: 'throttled', ...base, attempt: throttles, delayMs: delay, requestedCost: requested ?? null, currentlyAvailable: status?.currentlyAvailable ?? null },
+          'shopify throttled; waiting for the bucket to hold the requested cost',
+        );
+        await wait(delay, () => Errors.ShopifyThrottled(`Shopify throttled ${opts.operation}; waiting ${delay} ms would outlast the attempt`, { ...details, delayMs: delay }));
         continue;
       }
       failures += 1;
-      if (failures >= retry.maxAttempts) {
-        const details = { ...log, attempts: failures };
-        throw verdict.inFlight
+      const details = { ...base, attempts: failures };
+      const giveUp = () =>
+        verdict.inFlight
           ? Errors.ShopifyIdempotencyInFlight(`Shopify still runs an earlier ${opts.operation} with this key`, details)
           : Errors.ShopifyUnavailable(`Shopify call ${opts.operation} failed: ${verdict.reason}`, details);
-      }
-      logger?.debug({ ...log, attempt: failures, reason: verdict.reason }, 'shopify call failed; retrying with the same variables');
-      await sleep(verdict.delayMs ?? backoffDelay(failures, retry));
+      if (failures >= maxAttempts) throw giveUp();
+      const delay = verdict.delayMs ?? backoffDelay(failures, retry);
+      report({ kind: 'retry', ...base, attempt: failures, delayMs: delay, reason: verdict.reason }, 'shopify call failed; retrying with the same variables');
+      await wait(delay, giveUp);
     }
   };
+}
+
+/** The same caller with `bounds` applied to every call (for reads made on behalf of one bounded operation). */
+export function withBounds(call: GraphqlCaller, bounds: CallBounds | undefined): GraphqlCaller {
+  if (bounds === undefined) return call;
+  return (query, variables, opts) => call(query, variables, { ...bounds, ...opts, context: { ...bounds.context, ...opts.context } });
+}
+
+/** How long until a bucket in `status` holds `need` points. */
+export function refillDelay(need: number, status: { currentlyAvailable: number; restoreRate: number }): number {
+  const missing = need - status.currentlyAvailable;
+  return missing <= 0 ? 0 : Math.ceil((missing / Math.max(status.restoreRate, 1)) * 1000);
 }
 
 function judge(reply: GraphqlReply, opts: CallOptions): Verdict {

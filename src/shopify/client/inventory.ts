@@ -1,6 +1,6 @@
 import { Errors } from '../../domain/errors.js';
 import * as D from './documents.js';
-import type { GraphqlCaller } from './graphql-call.js';
+import { withBounds, type GraphqlCaller } from './graphql-call.js';
 import { deriveIdempotencyKey } from './idempotency.js';
 import { readLevels } from './reads.js';
 import {
@@ -43,6 +43,13 @@ interface MutationPayload {
 export interface InventoryDeps {
   shopDomain: string;
   call: GraphqlCaller;
+}
+
+/** Thrown by a fence check inside the send: these entries (level key -> why) must not be sent. */
+class FenceDrops extends Error {
+  constructor(readonly drops: Map<string, string>) {
+    super('entries dropped by the write fence');
+  }
 }
 
 const inFlight = (field: string) => (data: unknown) =>
@@ -88,6 +95,9 @@ async function writeSetChunk(
   opts: SetAvailableOptions,
   results: Map<string, EntryResult>,
 ): Promise<void> {
+  const { signal, deadlineMs, context, fence } = opts;
+  const bounds = { ...(signal ? { signal } : {}), ...(deadlineMs !== undefined ? { deadlineMs } : {}), ...(context ? { context } : {}) };
+  const call = withBounds(deps.call, bounds);
   let pending = chunk;
   let previousAttemptRetried = false;
   for (let round = 0; pending.length > 0; round += 1) {
@@ -111,11 +121,35 @@ async function writeSetChunk(
             content: input,
             salt: `${opts.keySalt ?? ''}${round > 0 ? `#r${round}` : ''}`,
           });
-    const { data } = await deps.call<{ inventorySetQuantities: MutationPayload | null }>(
-      D.SET_QUANTITIES,
-      { input, idempotencyKey },
-      { operation: 'inventorySetQuantities', estimatedCost: D.MUTATION_COST, isInFlight: inFlight('inventorySetQuantities') },
-    );
+    const sending = pending;
+    let data: { inventorySetQuantities: MutationPayload | null };
+    try {
+      ({ data } = await call<{ inventorySetQuantities: MutationPayload | null }>(
+        D.SET_QUANTITIES,
+        { input, idempotencyKey },
+        {
+          operation: 'inventorySetQuantities',
+          estimatedCost: D.MUTATION_COST,
+          isInFlight: inFlight('inventorySetQuantities'),
+          // Asked again before every send, retries included: a computation that lost the right to write an
+          // entry while it waited (throttled, backing off, stalled) never sends it.
+          ...(fence === undefined
+            ? {}
+            : {
+                beforeSend: async () => {
+                  const drops = await fence(sending);
+                  if (drops.size > 0) throw new FenceDrops(drops);
+                },
+              }),
+        },
+      ));
+    } catch (err) {
+      if (!(err instanceof FenceDrops)) throw err;
+      // The rest goes again as a new request: other content, so another key.
+      for (const [key, reason] of err.drops) results.set(key, { status: 'dropped', reason });
+      pending = pending.filter((e) => !err.drops.has(levelKey(e.inventoryItemId, e.locationId)));
+      continue;
+    }
     const userErrors = data.inventorySetQuantities?.userErrors ?? [];
     if (userErrors.length === 0) {
       for (const e of pending) results.set(levelKey(e.inventoryItemId, e.locationId), { status: 'applied', quantityAfter: e.quantity });
@@ -148,7 +182,7 @@ async function writeSetChunk(
     let rest = pending.filter((_, i) => !failed.has(i));
 
     if (hasCode(userErrors, STALE)) {
-      const current = await readLevels(deps.call, rest, ['available']);
+      const current = await readLevels(call, rest, ['available']);
       const lastRound = round + 1 >= MAX_RESUBMIT_ROUNDS;
       rest = rest.filter((e) => {
         const key = levelKey(e.inventoryItemId, e.locationId);

@@ -1,11 +1,11 @@
 import { createGraphqlTransport, DEFAULT_API_VERSION } from './admin-client.js';
 import { sharedShopBudget, type ShopBudget } from './budget.js';
 import { runBulkQuery, type BulkQueryOptions } from './bulk.js';
-import { createGraphqlCaller, type GraphqlCaller } from './graphql-call.js';
+import { createGraphqlCaller, withBounds, type GraphqlCaller } from './graphql-call.js';
 import { adjustAvailable, setAvailable } from './inventory.js';
 import { DEFAULT_LEVEL_NAMES, fetchOrderFulfillment, listLocations, listOpenOrdersUpdatedSince, listVariantsBySku, readLevels } from './reads.js';
 import { resolveRetryPolicy } from './retry.js';
-import type { ClientLogger, RetryPolicy } from './types.js';
+import type { CallBounds, ClientFault, ClientLogger, RetryPolicy } from './types.js';
 
 export interface ShopifyClientOptions {
   shopDomain: string;
@@ -17,6 +17,8 @@ export interface ShopifyClientOptions {
   budget?: ShopBudget;
   retry?: Partial<RetryPolicy>;
   logger?: ClientLogger;
+  /** Told of every retry and throttle (the worker counts them). */
+  onFault?: (fault: ClientFault) => void;
   fetchImpl?: typeof fetch;
 }
 
@@ -39,6 +41,7 @@ export function createShopifyClient(opts: ShopifyClientOptions) {
     budget,
     retry: resolveRetryPolicy(opts.retry),
     logger: opts.logger,
+    onFault: opts.onFault,
   });
   const deps = { shopDomain: opts.shopDomain, call };
 
@@ -47,12 +50,12 @@ export function createShopifyClient(opts: ShopifyClientOptions) {
     budget,
     setAvailable: (...args: DropFirst<Parameters<typeof setAvailable>>) => setAvailable(deps, ...args),
     adjustAvailable: (...args: DropFirst<Parameters<typeof adjustAvailable>>) => adjustAvailable(deps, ...args),
-    readLevels: (pairs: Parameters<typeof readLevels>[1], names: readonly string[] = DEFAULT_LEVEL_NAMES) => readLevels(call, pairs, names),
+    readLevels: (pairs: Parameters<typeof readLevels>[1], names: readonly string[] = DEFAULT_LEVEL_NAMES, bounds?: CallBounds) => readLevels(withBounds(call, bounds), pairs, names),
     listVariantsBySku: (skus: string[]) => listVariantsBySku(call, skus),
     listLocations: () => listLocations(call),
     fetchOrderFulfillment: (orderId: string) => fetchOrderFulfillment(call, orderId),
     listOpenOrdersUpdatedSince: (since: Date) => listOpenOrdersUpdatedSince(call, since),
-    runBulkQuery: (query: string, bulkOpts?: BulkQueryOptions) => runBulkQuery(call, fetchImpl, query, bulkOpts),
+    runBulkQuery: (query: string, bulkOpts?: BulkQueryOptions) => runBulkQuery(withBounds(call, bulkOpts), fetchImpl, query, bulkOpts),
     /** Escape hatch for documents the typed operations do not cover; same pacing and retries. */
     request: call,
   };

@@ -10,6 +10,26 @@ export interface ClientLogger {
   error(obj: Record<string, unknown>, msg?: string): void;
 }
 
+/** What bounds one call in time: an abort ends every wait and request at once; nothing waits past the deadline. */
+export interface CallBounds {
+  /** Aborting it ends the call (and any wait) at once, rejecting with the signal's reason. */
+  signal?: AbortSignal;
+  /** Epoch ms: a wait (Retry-After, throttle, backoff) that would end after it fails the call now instead. */
+  deadlineMs?: number;
+  /** Ids for the fault log (shop-level key ids, never variables). */
+  context?: Record<string, unknown>;
+}
+
+/** A fault the client met and handled: told to `onFault` (metrics) and logged at warn. Ids only, never variables. */
+export type ClientFault = {
+  shopDomain: string;
+  operation: string;
+  status: number | undefined;
+  attempt: number;
+  delayMs: number;
+  [context: string]: unknown;
+} & ({ kind: 'throttled'; requestedCost: number | null; currentlyAvailable: number | null } | { kind: 'retry'; reason: string });
+
 export interface RetryPolicy {
   /** Attempts for one call that fails with 5xx, a network error, a timeout or an in-flight key. */
   maxAttempts: number;
@@ -37,7 +57,15 @@ export interface SetAvailableEntry {
   changeFromQuantity: number | null;
 }
 
-export interface SetAvailableOptions {
+/**
+ * The fence of a write: asked immediately before each send with the entries about to go, it names the
+ * entries this computation may no longer write (level key -> why); they are dropped and the rest goes with a
+ * new idempotency key. Throwing drops the whole send (the attempt itself was abandoned).
+ */
+export type WriteFence = (entries: SetAvailableEntry[]) => Promise<Map<string, string>>;
+
+export interface SetAvailableOptions extends CallBounds {
+  fence?: WriteFence;
   reason?: InventoryReason;
   referenceDocumentUri?: string;
   /** Mixed into every derived idempotency key, e.g. the computation version. */
@@ -50,6 +78,8 @@ export type EntryResult =
   | { status: 'applied'; quantityAfter: number }
   /** Shopify holds another quantity than changeFromQuantity; `actual` is what it held when re-read. */
   | { status: 'stale'; actual: number | null }
+  /** Never sent: the write's fence said this computation may no longer write the entry. */
+  | { status: 'dropped'; reason: string }
   | { status: 'error'; code: string; message: string };
 
 export interface AdjustAvailableChange {

@@ -50,6 +50,7 @@ const schemas = {
     timeoutMs: z.number().int().min(0).optional(),
     forceThrottle: z.boolean().optional(),
     throttleHttpStatus: z.union([z.literal(200), z.literal(429)]).optional(),
+    throttleRetryAfterSeconds: z.number().int().min(0).optional(),
     latencyMs: z.number().int().min(0).optional(),
     failAfterApply5xxRate: z.number().min(0).max(1).optional(),
     webhookDrop: z.number().min(0).max(1).optional(),
@@ -57,7 +58,15 @@ const schemas = {
     webhookReorder: z.number().min(0).max(1).optional(),
     clear: z.boolean().optional(),
   }),
-  failNext: z.object({ count: z.number().int().positive(), afterApply: z.boolean().optional(), status: z.number().int().min(400).max(599).optional(), timeout: z.boolean().optional() }),
+  failNext: z.object({
+    count: z.number().int().positive(),
+    afterApply: z.boolean().optional(),
+    status: z.number().int().min(400).max(599).optional(),
+    timeout: z.boolean().optional(),
+    throttle: z.boolean().optional(),
+    field: z.string().min(1).optional(),
+    retryAfterSeconds: z.number().int().min(0).optional(),
+  }),
   bucket: z.object({ available: z.number().min(0) }),
   webhookSettings: z.object({ retryDelaysMs: z.array(z.number().int().min(0)).optional(), timeoutMs: z.number().int().positive().optional() }),
 };
@@ -116,6 +125,7 @@ export function registerControlRoutes(app: FastifyInstance, emulator: Emulator):
   );
   app.get(`${p}/shops/:domain/state`, wrap((pp) => emulator.snapshot(pp.domain)));
   app.get(`${p}/shops/:domain/counters`, wrap((pp) => emulator.counters(pp.domain)));
+  app.get(`${p}/shops/:domain/adjustments`, wrap((pp) => emulator.adjustments(pp.domain)));
   app.get(`${p}/shops/:domain/webhooks`, wrap((pp) => emulator.webhookLog(pp.domain)));
   app.post(
     `${p}/shops/:domain/faults`,

@@ -1,3 +1,4 @@
+import type { AdjustmentGroupRecord } from './inventory-mutations.js';
 import { randomUUID } from 'node:crypto';
 import { execute, type DocumentNode } from 'graphql';
 import { MAX_RUNNING_BULK, checkBulkQuery, flattenToJsonl, isRunning, type BulkOperationRecord } from './bulk.js';
@@ -478,6 +479,11 @@ export class Emulator {
   /** Test hook: put a shop's bucket at an exact number of points. */
   setBucket(domain: string, points: number): void {
     this.shop(domain).bucket.set(points);
+  }
+
+  /** Applied adjustment groups in the order Shopify applied them (reference document, changes). */
+  adjustments(domain: string): AdjustmentGroupRecord[] {
+    return structuredClone(this.shop(domain).adjustmentLog);
   }
 
   counters(domain: string): ShopCounters & { throttleStatus: ReturnType<ShopState['bucket']['status']> } {

@@ -14,6 +14,8 @@ export interface FaultConfig {
   forceThrottle?: boolean;
   /** HTTP status of THROTTLED answers: Shopify has been seen sending both. */
   throttleHttpStatus?: 200 | 429;
+  /** Retry-After (seconds) on 429 THROTTLED answers; by default what the bucket needs to refill. */
+  throttleRetryAfterSeconds?: number;
   /** Added to every GraphQL request (after idempotency keys are taken, so concurrent retries can collide). */
   latencyMs?: number;
   /** Share of requests that run (mutations applied) and then answer 500: the lost-response case. */
@@ -27,9 +29,14 @@ export interface OneShotFault {
   afterApply?: boolean;
   status?: number;
   timeout?: boolean;
+  /** Only a request whose root fields include this one (e.g. 'bulkOperationRunQuery'); `afterApply` faults only. */
+  field?: string;
+  /** Answer 429 THROTTLED with `Retry-After: retryAfterSeconds` (default 1); nothing runs. */
+  throttle?: boolean;
+  retryAfterSeconds?: number;
 }
 
-export type ResolvedFaults = Required<Omit<FaultConfig, 'seed'>>;
+export type ResolvedFaults = Required<Omit<FaultConfig, 'seed' | 'throttleRetryAfterSeconds'>> & { throttleRetryAfterSeconds: number | undefined };
 
 const DEFAULTS: ResolvedFaults = {
   errorRate5xx: 0,
@@ -39,6 +46,7 @@ const DEFAULTS: ResolvedFaults = {
   forceThrottle: false,
   throttleHttpStatus: 200,
   latencyMs: 0,
+  throttleRetryAfterSeconds: undefined,
   failAfterApply5xxRate: 0,
   webhookDrop: 0,
   webhookDuplicate: 0,
@@ -90,11 +98,12 @@ export class Faults {
   }
 
   /** Takes the next one-shot fault if it belongs to this phase of a request. */
-  takeOneShot(shop: string, phase: 'before' | 'after'): OneShotFault | undefined {
+  takeOneShot(shop: string, phase: 'before' | 'after', rootFields?: string[]): OneShotFault | undefined {
     const q = this.oneShots.get(shop);
     const head = q?.[0];
     if (!head) return undefined;
     if ((phase === 'after') !== !!head.afterApply) return undefined;
+    if (head.field !== undefined && !(rootFields ?? []).includes(head.field)) return undefined;
     q.shift();
     return head;
   }

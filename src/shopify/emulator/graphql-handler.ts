@@ -84,6 +84,14 @@ export async function handleGraphql(emulator: Emulator, req: GraphqlHttpRequest)
 
   const early = emulator.faults.takeOneShot(domain, 'before');
   if (early?.timeout) return timeoutAnswer(shop, faults.timeoutMode, faults.timeoutMs);
+  if (early?.throttle) {
+    shop.counters.throttled += 1;
+    return {
+      status: 429,
+      headers: { 'Retry-After': String(early.retryAfterSeconds ?? 1) },
+      body: { errors: [{ message: 'Throttled', extensions: { code: 'THROTTLED', documentation: RATE_LIMIT_DOCS } }] },
+    };
+  }
   if (early) {
     shop.counters.errors5xx += 1;
     return { status: early.status ?? 503, body: { errors: 'Service Unavailable' } };
@@ -146,7 +154,7 @@ export async function handleGraphql(emulator: Emulator, req: GraphqlHttpRequest)
     const waitS = Math.max(1, Math.ceil((requested - status.currentlyAvailable) / status.restoreRate));
     return {
       status: faults.throttleHttpStatus,
-      headers: faults.throttleHttpStatus === 429 ? { 'Retry-After': String(waitS) } : {},
+      headers: faults.throttleHttpStatus === 429 ? { 'Retry-After': String(faults.throttleRetryAfterSeconds ?? waitS) } : {},
       body: {
         errors: [{ message: 'Throttled', extensions: { code: 'THROTTLED', documentation: RATE_LIMIT_DOCS } }],
         extensions: costExtension(shop, requested, null),
@@ -176,7 +184,8 @@ export async function handleGraphql(emulator: Emulator, req: GraphqlHttpRequest)
   shop.counters.costSpent += actual;
   shop.counters.requestedCost += requested;
 
-  const late = emulator.faults.takeOneShot(domain, 'after');
+  const rootFields = operation.selectionSet.selections.flatMap((sel) => (sel.kind === 'Field' ? [sel.name.value] : []));
+  const late = emulator.faults.takeOneShot(domain, 'after', rootFields);
   if (late?.timeout) return timeoutAnswer(shop, faults.timeoutMode, faults.timeoutMs);
   if (late || emulator.faults.roll(domain, faults.failAfterApply5xxRate)) {
     shop.counters.errors5xx += 1;

@@ -156,6 +156,7 @@ function finish(shop: ShopState, checker: Checker, deltas: Delta[], reason: stri
     referenceDocumentUri: referenceDocumentUri ?? null,
     changes,
   };
+  shop.logAdjustment(group);
   return { payload: { inventoryAdjustmentGroup: group, userErrors: [] }, touched };
 }
 

@@ -3,6 +3,10 @@ import { IdempotencyStore } from './idempotency.js';
 import { PLAN_LIMITS, type ShopifyPlan } from './plans.js';
 import type { Order } from './orders.js';
 import type { BulkOperationRecord } from './bulk.js';
+import type { AdjustmentGroupRecord } from './inventory-mutations.js';
+
+/** How many applied adjustment groups a shop remembers for the control API (oldest dropped first). */
+export const ADJUSTMENT_LOG_LIMIT = 10_000;
 
 export const QUANTITY_NAMES = [
   'available',
@@ -151,12 +155,19 @@ export class ShopState {
   readonly orders = new Map<number, Order>();
   readonly bulkOperations = new Map<number, BulkOperationRecord>();
   readonly idempotency = new IdempotencyStore();
+  /** Every adjustment group applied, in the order applied: what an audit of "which write landed when" reads. */
+  readonly adjustmentLog: AdjustmentGroupRecord[] = [];
   readonly bucket: LeakyBucket;
   counters: ShopCounters = emptyCounters();
   orderNumber = 1000;
 
   constructor(public config: ShopConfig) {
     this.bucket = new LeakyBucket(PLAN_LIMITS[config.plan]);
+  }
+
+  logAdjustment(group: AdjustmentGroupRecord): void {
+    this.adjustmentLog.push(group);
+    if (this.adjustmentLog.length > ADJUSTMENT_LOG_LIMIT) this.adjustmentLog.splice(0, this.adjustmentLog.length - ADJUSTMENT_LOG_LIMIT);
   }
 
   setPlan(plan: ShopifyPlan): void {
