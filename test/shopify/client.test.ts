@@ -337,4 +337,61 @@ describe('Shopify client against the emulator: reads', () => {
     expect(rows.filter((r) => typeof r.sku === 'string').map((r) => r.id).sort()).toEqual([...shop.items].sort());
     expect(rows.filter((r) => r.__parentId !== undefined)).toHaveLength(5);
   });
+
+  it('a bulk start whose answer was lost joins the export it started instead of starting a second one', async () => {
+    const shop = seedShop(3, 1, 2);
+    const query = '{ inventoryItems { edges { node { id sku } } } }';
+    running.emulator.failNextRequests(shop.domain, 1, { afterApply: true, field: 'bulkOperationRunQuery' });
+    const rows = [];
+    for await (const row of clientFor(shop).runBulkQuery(query, { pollIntervalMs: 20 })) rows.push(row);
+
+    expect(rows.map((r) => r.id).sort()).toEqual([...shop.items].sort());
+    expect(counters(shop).errors5xx).toBe(1);
+    expect(counters(shop).bulkOperations).toBe(1);
+  });
 });
+
+describe('Shopify client against the emulator: waiting for what Shopify asks', () => {
+  it("after THROTTLED waits until the bucket holds the answer's requestedQueryCost, not its own low estimate", async () => {
+    const shop = seedShop(1);
+    const faults: { kind: string; delayMs: number; requestedCost?: unknown }[] = [];
+    const client = clientFor(shop, { onFault: (f) => faults.push(f) });
+    running.emulator.setBucket(shop.domain, 0);
+    // 100 items a page: Shopify asks for about 102 points; we claim it costs 1.
+    const { data } = await client.request<{ inventoryItems: { nodes: unknown[] } }>('{ inventoryItems(first: 100) { nodes { id } } }', {}, { operation: 'test', estimatedCost: 1 });
+
+    expect(data.inventoryItems.nodes).toHaveLength(1);
+    expect(counters(shop).throttled).toBe(1);
+    expect(faults).toHaveLength(1);
+    const requested = faults[0]!.requestedCost as number;
+    expect(requested).toBeGreaterThan(50);
+    // Standard plan: 100 points/s restored, so about `requested` * 10 ms.
+    expect(faults[0]!.delayMs).toBeGreaterThanOrEqual(requested * 10 - 50);
+  });
+
+  it('an aborted signal ends a Retry-After wait at once with its reason, and nothing more is sent', async () => {
+    const shop = seedShop(1);
+    running.emulator.failNextRequests(shop.domain, 1, { throttle: true, retryAfterSeconds: 60 });
+    const controller = new AbortController();
+    const client = clientFor(shop, { onFault: () => controller.abort(new Error('attempt abandoned')) });
+    const callsBefore = counters(shop).calls;
+    await expect(
+      client.setAvailable([{ inventoryItemId: shop.items[0]!, locationId: shop.locations[0]!, quantity: 5, changeFromQuantity: 0 }], { signal: controller.signal }),
+    ).rejects.toThrow('attempt abandoned');
+    expect(counters(shop).calls).toBe(callsBefore + 1);
+    expect(available(shop, shop.items[0]!, shop.locations[0]!)).toBe(0);
+  });
+
+  it('a fence that drops an entry before the send writes the rest under a new key and reports the drop', async () => {
+    const shop = seedShop(2);
+    const entries = entriesFor(shop, () => 7);
+    const dropped = `${shop.items[1]}|${shop.locations[0]}`;
+    const results = await clientFor(shop).setAvailable(entries, { fence: async (sending) => new Map(sending.some((e) => `${e.inventoryItemId}|${e.locationId}` === dropped) ? [[dropped, 'version 9 is newer']] : []) });
+
+    expect(results.map((r) => r.status)).toEqual(['applied', 'dropped']);
+    expect(available(shop, shop.items[0]!, shop.locations[0]!)).toBe(7);
+    expect(available(shop, shop.items[1]!, shop.locations[0]!)).toBe(0);
+    expect(counters(shop).mutationsApplied).toBe(1);
+  });
+});
+

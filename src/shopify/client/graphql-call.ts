@@ -1,4 +1,4 @@
-import { Errors, InventorySyncError } from '../../domain/errors.js';
+import { Errors, type InventorySyncError } from '../../domain/errors.js';
 import type { GraphqlReply, GraphqlTransport, QueryCost } from './admin-client.js';
 import { sleep, type ShopBudget } from './budget.js';
 import { backoffDelay } from './retry.js';
@@ -68,15 +68,21 @@ export function createGraphqlCaller(deps: CallerDeps): GraphqlCaller {
     for (;;) {
       signal?.throwIfAborted();
       const reservation = await budget.acquire(cost, signal);
-      let reply: GraphqlReply;
       try {
         await opts.beforeSend?.();
+      } catch (err) {
+        // The fence said no: nothing is sent, and the points go back to the bucket.
+        await budget.settle(reservation, undefined);
+        throw err;
+      }
+      let reply: GraphqlReply;
+      try {
         const timeout = AbortSignal.timeout(retry.requestTimeoutMs);
         reply = await transport(query, variables, signal === undefined ? timeout : AbortSignal.any([signal, timeout]));
       } catch (err) {
-        if (signal?.aborted || err instanceof InventorySyncError) {
+        if (signal?.aborted) {
           await budget.settle(reservation, undefined);
-          throw signal?.aborted ? (signal.reason as Error) : err;
+          throw signal.reason as Error;
         }
         reply = { status: undefined, data: undefined, errors: [], cost: undefined, retryAfterMs: undefined, networkError: String(err) };
       }
