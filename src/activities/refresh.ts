@@ -39,6 +39,8 @@ export interface RefreshDeps {
   leaseMs?: number;
   /** Where dropped and abandoned writes are logged (default: a pino logger). */
   logger?: ClientLogger;
+  /** Which attempt this is and its abort signal; by default from the Temporal activity context (attempt-scope.ts). */
+  openAttempt?: () => AttemptScope;
 }
 
 export interface RefreshInput {
@@ -311,7 +313,7 @@ export function createRefreshActivities(deps: RefreshDeps) {
    */
   async function refreshKeys(input: RefreshInput): Promise<RefreshSummary> {
     const executionId = activityExecutionId();
-    const scope = openAttemptScope();
+    const scope = (deps.openAttempt ?? openAttemptScope)();
     try {
       return await refreshIn(input, executionId, scope);
     } finally {

@@ -8,7 +8,22 @@ import { safetyBufferUnits } from '../../src/domain/safety-buffer.js';
 import { startEmulator, type RunningEmulator } from '../../src/shopify/emulator/index.js';
 import type { SkuLocation } from '../../src/sources/adapter.js';
 import { connectTestServices, type TestServices } from '../support/services.js';
+import type { AttemptScope } from '../../src/activities/attempt-scope.js';
+import { Errors } from '../../src/domain/errors.js';
 import { auditRows, createShopFixture, insertClaim, type Role, type ShopFixture } from './fixture.js';
+
+/** Leases short enough that a stalled attempt's lease lapses quickly, long enough to be renewed under load. */
+const LEASE_MS = 400;
+
+/** An attempt as Temporal would run it: its number, and a cancel that Temporal sends when it gives up on it. */
+function attempt(n: number): { open: () => AttemptScope; cancel: () => void } {
+  const controller = new AbortController();
+  const abandon = (reason: string) => {
+    if (!controller.signal.aborted) controller.abort(Errors.WriteAbandoned(reason));
+  };
+  const scope: AttemptScope = { attempt: n, signal: controller.signal, deadlineMs: undefined, heartbeat: () => undefined, abandon, close: () => undefined };
+  return { open: () => scope, cancel: () => abandon('Temporal cancelled the attempt (timed out)') };
+}
 
 /**
  * Model-based: random programs of source events, claims (placed Shopify orders with their claim, external
@@ -33,7 +48,13 @@ type Op =
   | { kind: 'release'; claim: number }
   | { kind: 'flush'; keys: number[]; at?: { point: RacePoint; ops: Op[] } }
   /** A flush whose Shopify call fails (after Shopify applied it, or before); its retry carries the same version. */
-  | { kind: 'lostResponse'; keys: number[]; afterApply: boolean };
+  | { kind: 'lostResponse'; keys: number[]; afterApply: boolean }
+  /**
+   * Attempt 1 of a flush stalls right before it sends (a frozen process, a long Retry-After) past its timeout;
+   * `ops` happen meanwhile; Temporal's cancel reaches it or not (`cancelled`); its retry (attempt 2, same version)
+   * runs to the end, then maybe a newer flush; only then does attempt 1 resume.
+   */
+  | { kind: 'stalledAttempt'; keys: number[]; ops: Op[]; cancelled: boolean; newerFlush: boolean };
 
 const keyIndex = fc.nat({ max: KEYS.length - 1 });
 const simpleOp: fc.Arbitrary<Op> = fc.oneof(
@@ -53,8 +74,15 @@ const racedFlush: fc.Arbitrary<Op> = fc.record({
   }),
 });
 const lostResponse: fc.Arbitrary<Op> = fc.record({ kind: fc.constant('lostResponse' as const), keys: flushKeys, afterApply: fc.boolean() });
+const stalledAttempt: fc.Arbitrary<Op> = fc.record({
+  kind: fc.constant('stalledAttempt' as const),
+  keys: flushKeys,
+  ops: fc.array(simpleOp, { maxLength: 3 }),
+  cancelled: fc.boolean(),
+  newerFlush: fc.boolean(),
+});
 const program = fc.array(
-  fc.oneof({ weight: 5, arbitrary: simpleOp }, { weight: 2, arbitrary: plainFlush }, { weight: 2, arbitrary: racedFlush }, { weight: 1, arbitrary: lostResponse }),
+  fc.oneof({ weight: 5, arbitrary: simpleOp }, { weight: 2, arbitrary: plainFlush }, { weight: 2, arbitrary: racedFlush }, { weight: 1, arbitrary: lostResponse }, { weight: 1, arbitrary: stalledAttempt }),
   { minLength: 4, maxLength: 18 },
 );
 
@@ -120,8 +148,8 @@ describe('model-based: random interleavings of events, claims and flushes', () =
         expect(shop.level(k.sku, k.locationId).available, `available of ${id(k)} right after ${step}`).toBe(expectedAts(i));
       }
     };
-    const refreshWith = (racePoints: RefreshRacePoints, busy?: () => void) =>
-      shop.refresh({ shopify: () => recording, racePoints: { ...racePoints, ...(busy ? { whileKeyBusy: async () => busy() } : {}) } });
+    const refreshWith = (racePoints: RefreshRacePoints, busy?: () => void, openAttempt?: () => AttemptScope) =>
+      shop.refresh({ shopify: () => recording, leaseMs: LEASE_MS, racePoints: { ...racePoints, ...(busy ? { whileKeyBusy: async () => busy() } : {}) }, ...(openAttempt ? { openAttempt } : {}) });
 
     async function apply(op: Op, nested: boolean): Promise<void> {
       switch (op.kind) {
@@ -172,6 +200,43 @@ describe('model-based: random interleavings of events, claims and flushes', () =
           // What Temporal does: the same activity input again, so the same version.
           await refreshWith({}).refreshKeys({ shopId: shop.shopId, keys, trigger: 'model-retry', version });
           expectFlushed(op.keys, `a flush that failed ${op.afterApply ? 'after' : 'before'} Shopify applied it, and its retry`);
+          return;
+        }
+        case 'stalledAttempt': {
+          const keys = op.keys.map((i) => KEYS[i]!);
+          const version = (await nextVersion(svc.db)).toString();
+          const first = attempt(1);
+          let reached!: () => void;
+          const stalled = new Promise<void>((resolve) => (reached = resolve));
+          let wake!: () => void;
+          const woken = new Promise<void>((resolve) => (wake = resolve));
+          let sends = 0;
+          const hook = async (ctx: RacePointContext & { attempt: number }) => {
+            if (ctx.attempt !== 1 || (sends += 1) > 1) return;
+            reached();
+            await woken;
+          };
+          const firstRun = refreshWith({ beforeSend: hook }, undefined, first.open)
+            .refreshKeys({ shopId: shop.shopId, keys, trigger: 'model-stalled', version })
+            .then(
+              () => undefined,
+              (err: unknown) => err,
+            );
+          // It may end without a send (every key superseded, or no ERP reading): then there is nothing to stall.
+          await Promise.race([stalled, firstRun]);
+          touched.clear();
+          for (const inner of op.ops) await apply(inner, true);
+          if (op.cancelled) first.cancel();
+          // Temporal's retry: the same input, so the same version, as attempt 2. It waits for attempt 1's lease.
+          await refreshWith({}, undefined, attempt(2).open).refreshKeys({ shopId: shop.shopId, keys, trigger: 'model-retry', version });
+          if (op.newerFlush) await refreshWith({}).refreshKeys({ shopId: shop.shopId, keys, trigger: 'model-newer' });
+          const before = KEYS.map((k) => shop.level(k.sku, k.locationId).available);
+          wake();
+          const ended = await firstRun;
+          if (ended !== undefined) expect(ended, 'a resumed abandoned attempt fails only as abandoned').toMatchObject({ code: 'ISYNC_WRITE_ABANDONED' });
+          // Whatever it held, the resumed attempt wrote nothing.
+          expect(KEYS.map((k) => shop.level(k.sku, k.locationId).available), 'Shopify after the abandoned attempt resumed').toEqual(before);
+          touched.clear();
           return;
         }
         case 'flush': {
