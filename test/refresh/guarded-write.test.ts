@@ -279,4 +279,41 @@ describe('the guarded write', () => {
       expect(shop.level(SKU, WH).available).toBe(50);
     });
   });
+
+  describe('Shopify keeps moving under every round', () => {
+    it('the third stale compare in a row ends with a stale_exhausted row; nothing is written and the next refresh repairs it', async () => {
+      const shop = await shopAt(30);
+      await shop.setSource('erp', SKU, WH, 35);
+      const rounds: number[] = [];
+      const summary = await shop
+        .refresh({
+          racePoints: {
+            // An order lands between every round's read and its write: each compare is stale.
+            async afterComponentsRead({ round }) {
+              rounds.push(round);
+              emu.emulator.placeOrder(shop.domain, { lines: [{ sku: SKU, quantity: 1 }], locationId: shop.catalog.locationIds.get(WH)! });
+              await insertClaim(svc, shop.shopId, svc.uid('order'), SKU, WH, 1);
+            },
+          },
+        })
+        .refreshKeys({ shopId: shop.shopId, keys: [key], trigger: 'test' });
+
+      expect(rounds).toEqual([0, 1, 2]);
+      expect(summary).toMatchObject({ failed: 1, applied: 0, written: {} });
+      const rows = (await auditRows(svc, shop.shopId)).slice(-4);
+      expect(rows.map((r) => [r.outcome, r.error_code])).toEqual([
+        ['stale', 'ISYNC_SHOPIFY_STALE_COMPARE'],
+        ['stale', 'ISYNC_SHOPIFY_STALE_COMPARE'],
+        ['stale', 'ISYNC_SHOPIFY_STALE_COMPARE'],
+        ['stale_exhausted', 'ISYNC_SHOPIFY_STALE_COMPARE'],
+      ]);
+      // Shopify holds what its own orders left (30 - 3); our 35 - 3 claims = 32 was never written.
+      expect(shop.level(SKU, WH).available).toBe(27);
+
+      const repaired = await shop.refresh().refreshKeys({ shopId: shop.shopId, keys: [key], trigger: 'test' });
+      expect(repaired.written).toEqual({ [`${SKU}|${WH}`]: 32 });
+      expect(shop.level(SKU, WH).available).toBe(32);
+    });
+  });
 });
+
