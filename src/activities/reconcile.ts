@@ -38,8 +38,6 @@ export interface ReconcilePageResult {
 /** How long reconciliation waits for the claims of orders it found without a reservation. */
 const CLAIM_WAIT_MS = 30_000;
 
-/** Keys per page: one Shopify read and at most one guarded write call each. */
-export const RECONCILE_PAGE = 250;
 
 export function createReconcileActivities(deps: ReconcileDeps & { refreshKeys: (input: RefreshInput) => Promise<RefreshSummary> }) {
   async function startReconciliation(input: { shopId: string; workflowId: string }): Promise<number> {
@@ -66,10 +64,10 @@ export function createReconcileActivities(deps: ReconcileDeps & { refreshKeys: (
     const { rows: mappings } = await deps.db.query<{ sku: string; location_id: string; inventory_item_id: string; shopify_location_id: string }>(
       `SELECT sku, location_id, inventory_item_id, shopify_location_id FROM mappings
         WHERE shop_id = $1 AND (sku, location_id) > ($2, $3) ORDER BY sku, location_id LIMIT $4`,
-      [shopId, afterSku, afterLocation, RECONCILE_PAGE],
+      [shopId, afterSku, afterLocation, reconciliation.page_size],
     );
     const last = mappings.at(-1);
-    const next: MappingCursor = mappings.length === RECONCILE_PAGE && last ? [last.sku, last.location_id] : null;
+    const next: MappingCursor = mappings.length === reconciliation.page_size && last ? [last.sku, last.location_id] : null;
     if (mappings.length === 0) return { checked: 0, drifted: 0, corrected: 0, alerted: 0, next };
 
     const keys = mappings.map((m) => ({ sku: m.sku, locationId: m.location_id }));

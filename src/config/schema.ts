@@ -52,6 +52,8 @@ const reconciliation = z.strictObject({
   schedule: z.string().regex(CRON, 'expected a 5-field cron expression such as "0 2 * * *"').default('0 2 * * *'),
   discrepancy_threshold: nonNegative.default(5),
   alert_on_breach: z.boolean().default(true),
+  /** Keys per page (one Shopify read and at most one guarded write each); Shopify takes at most 250 per call. */
+  page_size: z.number().int().min(1).max(250, 'expected at most 250 (Shopify takes 250 items per call)').default(250),
 });
 
 const bufferOverride = z.strictObject({

@@ -1,4 +1,4 @@
-import { continueAsNew, defineQuery, patched, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ContinueAsNew, continueAsNew, defineQuery, patched, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { MappingCursor } from '../activities/reconcile.js';
 import { ShopIdKey } from '../temporal/search-attributes.js';
@@ -56,6 +56,9 @@ export async function reconcileWorkflow(input: ReconcileInput): Promise<Reconcil
       }
     } while (after);
   } catch (err) {
+    // Continuing as new is not a failure: the next run carries the progress and finishes the same report.
+    // (Runs recorded before this patch marked the report failed at every continue-as-new.)
+    if (err instanceof ContinueAsNew && patched('reconcile-continue-is-not-failure')) throw err;
     await finishReconciliation({ runId, status: 'failed' });
     throw err;
   }

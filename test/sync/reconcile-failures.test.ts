@@ -1,0 +1,108 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recordSourceChanges } from '../../src/db/source-changes.js';
+import { seedCatalog, type SeededCatalog } from '../../src/demo/seed-catalog.js';
+import { createShopifyClients } from '../../src/runtime/shopify-clients.js';
+import { startEmulator, type RunningEmulator } from '../../src/shopify/emulator/index.js';
+import { reconcileWorkflow } from '../../src/workflows/index.js';
+import { startWorkerOn } from '../refresh/fixture.js';
+import { connectTestServices, testConfig, type TestServices } from '../support/services.js';
+
+/**
+ * Reconciliation off its happy path: a run long enough to continue as new (progress and report carried, never
+ * marked failed on the way), a run that fails (its report marked failed), alert_on_breach off, and the >= edge
+ * of the threshold.
+ */
+describe('reconciliation: continue-as-new, failure, and the alert threshold', () => {
+  let svc: TestServices;
+  let emu: RunningEmulator;
+  const stops: (() => Promise<void>)[] = [];
+  beforeAll(async () => {
+    svc = await connectTestServices();
+    emu = await startEmulator({ port: 0 });
+  });
+  afterAll(async () => {
+    for (const stop of stops) await stop();
+    await svc?.close();
+    await emu?.close();
+  });
+
+  /** A shop whose `skus` sit at 20 in Shopify and in its ERP, reconciled by a worker of its own with `reconciliation`. */
+  async function shopWith(skus: string[], reconciliation: Record<string, unknown>, opts: { token?: string } = {}) {
+    const shopId = svc.uid('rcf');
+    const domain = `${shopId}.myshopify.com`;
+    const config = testConfig({
+      inventory_sync: { safety_buffers: { strategy: 'static', static_units: 0 }, reconciliation },
+      shops: [{ id: shopId, domain, access_token_env: 'RCF_TOKEN', webhook_secret_env: 'RCF_SECRET' }],
+      sources: [{ name: `${shopId}-erp`, role: 'erp', type: 'postgres' }],
+    });
+    const catalog: SeededCatalog = await seedCatalog(emu.emulator, svc.db, { shopId, domain, accessToken: `tok-${shopId}`, plan: 'plus', locations: ['WH1'], skus, initialAvailable: () => 20 });
+    const at = new Date().toISOString();
+    await recordSourceChanges(svc.db, `${shopId}-erp`, skus.map((sku) => ({ shopId, sku, locationId: 'WH1', quantity: 20, occurredAt: at })));
+    const taskQueue = `rcf-${randomUUID()}`;
+    const shopify = createShopifyClients(config, { baseUrl: emu.url, env: { RCF_TOKEN: opts.token ?? `tok-${shopId}` } });
+    const worker = await startWorkerOn(taskQueue, { ...svc.activities(config, shopify) });
+    stops.push(() => worker.stop());
+    return {
+      shopId,
+      drift(sku: string, available: number) {
+        const ids = catalog.ids.get(`${sku}|WH1`)!;
+        emu.emulator.setQuantities(domain, ids.inventoryItemId, ids.locationId, { available });
+      },
+      start: () => svc.temporal.workflow.start(reconcileWorkflow, { taskQueue, workflowId: svc.uid('reconcile'), args: [{ shopId }] }),
+      alerts: async () => (await svc.db.query<{ subject: string }>(`SELECT subject FROM alerts WHERE kind = 'drift' AND shop_id = $1 ORDER BY subject`, [shopId])).rows.map((r) => r.subject),
+    };
+  }
+
+  const runOf = async (runId: number | null) => (await svc.db.query('SELECT status, finished_at, keys_checked, drifted, corrected FROM reconciliation_runs WHERE id = $1', [runId])).rows[0];
+
+  it('a run past the history limit continues as new carrying its progress, and its one report ends completed', async () => {
+    const skus = Array.from({ length: 50 }, (_, i) => `CAN-${String(i).padStart(2, '0')}`);
+    const shop = await shopWith(skus, { page_size: 1 });
+    shop.drift('CAN-03', 26);
+    shop.drift('CAN-47', 11);
+    const handle = await shop.start();
+    const result = await handle.result();
+
+    // 50 full pages of one key, then the empty page that tells the end.
+    expect(result).toMatchObject({ pages: 51, checked: 50, drifted: 2, corrected: 2, alerted: 2, done: true });
+    // The first run continued as new (the test server suggests it at 200 events) without finishing the report.
+    const first = await svc.temporal.workflow.getHandle(handle.workflowId, handle.firstExecutionRunId).fetchHistory();
+    const events = first.events ?? [];
+    expect(events.some((e) => e.workflowExecutionContinuedAsNewEventAttributes)).toBe(true);
+    expect(events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'finishReconciliation')).toEqual([]);
+    expect(await runOf(result.runId)).toMatchObject({ status: 'completed', keys_checked: 50, drifted: 2, corrected: 2 });
+    const runs = (await svc.db.query(`SELECT count(*)::int AS n FROM reconciliation_runs WHERE workflow_id = $1`, [handle.workflowId])).rows[0];
+    expect(runs.n).toBe(1);
+  });
+
+  it('a run that fails marks its report failed', async () => {
+    // Shopify refuses the worker's token: reading it cannot succeed, however often it is retried.
+    const shop = await shopWith(['FAIL-1'], {}, { token: 'revoked' });
+    const handle = await shop.start();
+    await expect(handle.result()).rejects.toThrow();
+    const { rows } = await svc.db.query('SELECT id FROM reconciliation_runs WHERE workflow_id = $1', [handle.workflowId]);
+    expect(rows).toHaveLength(1);
+    const run = await runOf(Number(rows[0].id));
+    expect(run.status).toBe('failed');
+    expect(run.finished_at).not.toBeNull();
+  });
+
+  it('with alert_on_breach false, drift over the threshold is corrected and raises no alert', async () => {
+    const shop = await shopWith(['QUIET-1'], { discrepancy_threshold: 5, alert_on_breach: false });
+    shop.drift('QUIET-1', 60);
+    const result = await (await shop.start()).result();
+    expect(result).toMatchObject({ drifted: 1, corrected: 1, alerted: 0 });
+    expect(await shop.alerts()).toEqual([]);
+  });
+
+  it('a drift of exactly the threshold alerts; one unit less does not', async () => {
+    const shop = await shopWith(['EDGE-AT', 'EDGE-UNDER', 'EDGE-BELOW'], { discrepancy_threshold: 5 });
+    shop.drift('EDGE-AT', 25); // +5
+    shop.drift('EDGE-UNDER', 16); // -4
+    shop.drift('EDGE-BELOW', 15); // -5
+    const result = await (await shop.start()).result();
+    expect(result).toMatchObject({ drifted: 3, corrected: 3, alerted: 2 });
+    expect(await shop.alerts()).toEqual(['EDGE-AT|WH1', 'EDGE-BELOW|WH1']);
+  });
+});
