@@ -7,6 +7,7 @@ import { createShopifyClients } from '../../src/runtime/shopify-clients.js';
 import { startEmulator, type RunningEmulator } from '../../src/shopify/emulator/index.js';
 import { ORDER_EVENT_SIGNAL, type OrderEvent } from '../../src/domain/reservation-model.js';
 import { startShopifyReservation, updateUntilContinued } from '../reservations/fixtures/shopify-order.js';
+import { startWorkerOn } from '../refresh/fixture.js';
 import { connectTestServices, testConfig, type TestServices } from '../support/services.js';
 
 /**
@@ -23,7 +24,11 @@ describe.runIf(process.env.RECORD_HISTORIES === '1')('record workflow histories'
   const domain = 'replay-shop.myshopify.com';
   const config = testConfig({
     inventory_sync: { delta_sync: { batch_size: 2 }, reservations: { ttl_seconds: 3600 } },
-    shops: [{ id: shopId, domain, access_token_env: 'REPLAY_TOKEN', webhook_secret_env: 'REPLAY_SECRET' }],
+    shops: [
+      { id: shopId, domain, access_token_env: 'REPLAY_TOKEN', webhook_secret_env: 'REPLAY_SECRET' },
+      // Shopify refuses this shop's token: the failure branches.
+      { id: 'replay-revoked', domain: 'replay-revoked.myshopify.com', access_token_env: 'REPLAY_REVOKED_TOKEN', webhook_secret_env: 'REPLAY_SECRET' },
+    ],
     sources: [{ name: 'replay-erp', role: 'erp', type: 'postgres' }],
   });
   const keys = [
@@ -36,7 +41,8 @@ describe.runIf(process.env.RECORD_HISTORIES === '1')('record workflow histories'
     emu = await startEmulator({ port: 0 });
     catalog = await seedCatalog(emu.emulator, svc.db, { shopId, domain, accessToken: 'tok', locations: ['WH1'], skus: ['A', 'B'], initialAvailable: () => 1 });
     await recordSourceChanges(svc.db, 'replay-erp', keys.map((k, i) => ({ shopId, ...k, quantity: 30 + i, occurredAt: new Date().toISOString() })));
-    await svc.startWorker(svc.activities(config, createShopifyClients(config, { baseUrl: emu.url, env: { REPLAY_TOKEN: 'tok' } })));
+    await seedCatalog(emu.emulator, svc.db, { shopId: 'replay-revoked', domain: 'replay-revoked.myshopify.com', accessToken: 'tok-revoked', locations: ['WH1'], skus: ['A'], initialAvailable: () => 1 });
+    await svc.startWorker(svc.activities(config, createShopifyClients(config, { baseUrl: emu.url, env: { REPLAY_TOKEN: 'tok', REPLAY_REVOKED_TOKEN: 'wrong' } })));
   });
   afterAll(async () => {
     await svc?.close();
@@ -101,4 +107,101 @@ describe.runIf(process.env.RECORD_HISTORIES === '1')('record workflow histories'
     writeFileSync(new URL(`./histories/reservationWorkflow.${LABEL}-continued.json`, import.meta.url), `${historyToJSON(continued)}\n`);
     await svc.temporal.workflow.getHandle(busy.handle.workflowId).terminate('recorded');
   });
+
+  /**
+   * The branches a plain run never takes, so that replay guards them too:
+   *   RECORD_HISTORIES=1 HISTORY_LABEL=3-rare npx vitest run test/replay/record.test.ts -t 'rare branches'
+   */
+  it('records the rare branches', async () => {
+    const external = (orderId: string, at = new Date()): OrderEvent => ({ kind: 'created', origin: 'external', at: at.toISOString(), deliveryId: `${orderId}-c`, lines: [{ lineId: '1', sku: 'B', locationId: 'WH1', quantity: 1 }] });
+    const reservation = async (orderId: string, ttlSeconds: number, autoReleaseEnabled: boolean) => {
+      const o = opts(`reservation-${orderId}`);
+      const created = external(orderId);
+      const handle = await svc.temporal.workflow.signalWithStart('reservationWorkflow', { ...o, args: [{ shopId, orderId, ttlSeconds, autoReleaseEnabled }], signal: ORDER_EVENT_SIGNAL, signalArgs: [created] });
+      await expect.poll(async () => (await handle.query<{ state: string }>('status')).state, { timeout: 20_000 }).not.toBe('new');
+      return { handle, created };
+    };
+
+    // The expiry timer fires and releases the claim.
+    const expiring = await reservation('R-EXP', 1, true);
+    expect((await expiring.handle.result()) as { state: string }).toMatchObject({ state: 'expired' });
+    await save(expiring.handle.workflowId, 'reservationWorkflow', `${LABEL}-expiry-released`);
+
+    // The expiry timer fires with auto release off: an alert, the claim kept; then the order is cancelled.
+    const alerted = await reservation('R-ALERT', 1, false);
+    await expect.poll(async () => (await svc.db.query(`SELECT 1 FROM alerts WHERE subject = 'R-ALERT' AND kind = 'reservation_expired'`)).rowCount, { timeout: 20_000 }).toBe(1);
+    await alerted.handle.signal(ORDER_EVENT_SIGNAL, { ...alerted.created, kind: 'cancelled', at: new Date(Date.now() + 1000).toISOString(), deliveryId: 'R-ALERT-x' });
+    await alerted.handle.result();
+    await save(alerted.handle.workflowId, 'reservationWorkflow', `${LABEL}-expiry-alert-only`);
+
+    // The WMS allocates the line, then the order is fulfilled.
+    const shipped = await reservation('R-SHIP', 3600, true);
+    await shipped.handle.signal('wmsAllocation', { allocationId: 'a-1', source: 'replay-wms', occurredAt: new Date().toISOString(), lines: [{ lineId: '1', sku: 'B', locationId: 'WH1', quantity: 1 }] });
+    await expect.poll(async () => (await shipped.handle.query<{ state: string }>('status')).state, { timeout: 20_000 }).toBe('allocated');
+    await shipped.handle.signal(ORDER_EVENT_SIGNAL, { ...shipped.created, kind: 'fulfilled', at: new Date(Date.now() + 1000).toISOString(), deliveryId: 'R-SHIP-f' });
+    expect((await shipped.handle.result()) as { state: string }).toMatchObject({ state: 'fulfilled' });
+    await save(shipped.handle.workflowId, 'reservationWorkflow', `${LABEL}-allocated-fulfilled`);
+
+    // Delta sync in full mode.
+    const full = opts('delta-sync-full');
+    await svc.temporal.workflow.execute('deltaSyncWorkflow', { ...full, args: [{ source: 'replay-erp', mode: 'full' }] });
+    await save(full.workflowId, 'deltaSyncWorkflow', `${LABEL}-full`);
+
+    // Reconciliation that fails (Shopify refuses the token): its report is marked failed.
+    const failing = opts('reconcile-failing');
+    await expect(svc.temporal.workflow.execute('reconcileWorkflow', { ...failing, args: [{ shopId: 'replay-revoked' }] })).rejects.toThrow();
+    await save(failing.workflowId, 'reconcileWorkflow', `${LABEL}-failed`);
+
+    // Reconciliation past the continue-as-new hint: the first run, which ends continued.
+    const long = opts('reconcile-long');
+    const longConfig = { ...config, inventory_sync: { ...config.inventory_sync, reconciliation: { ...config.inventory_sync.reconciliation, page_size: 1 } } };
+    const manySkus = Array.from({ length: 45 }, (_, i) => `M${String(i).padStart(2, '0')}`);
+    await seedCatalog(emu.emulator, svc.db, { shopId: 'replay-many', domain: 'replay-many.myshopify.com', accessToken: 'tok-many', locations: ['WH1'], skus: manySkus, initialAvailable: () => 3 });
+    await recordSourceChanges(svc.db, 'replay-erp', manySkus.map((sku) => ({ shopId: 'replay-many', sku, locationId: 'WH1', quantity: 3, occurredAt: new Date().toISOString() })));
+    const manyConfig = { ...longConfig, shops: [...config.shops, { ...config.shops[0]!, id: 'replay-many', domain: 'replay-many.myshopify.com', access_token_env: 'REPLAY_MANY_TOKEN' }] };
+    const queue = `${svc.taskQueue}-many`;
+    const worker = await startWorkerOn(queue, svc.activities(manyConfig, createShopifyClients(manyConfig, { baseUrl: emu.url, env: { REPLAY_MANY_TOKEN: 'tok-many' } })));
+    try {
+      const handle = await svc.temporal.workflow.start('reconcileWorkflow', { taskQueue: queue, workflowId: long.workflowId, args: [{ shopId: 'replay-many' }] });
+      await handle.result();
+      const first = await svc.temporal.workflow.getHandle(long.workflowId, handle.firstExecutionRunId).fetchHistory();
+      expect(first.events?.some((e) => e.workflowExecutionContinuedAsNewEventAttributes)).toBe(true);
+      writeFileSync(new URL(`./histories/reconcileWorkflow.${LABEL}-continued.json`, import.meta.url), `${historyToJSON(first)}\n`);
+    } finally {
+      await worker.stop();
+    }
+
+    // The flash-sale bench's empty workflow ships in the same bundle.
+    const empty = opts('empty');
+    await svc.temporal.workflow.signalWithStart('emptyBaselineWorkflow', { ...empty, args: [], signal: 'go', signalArgs: [] });
+    await svc.temporal.workflow.getHandle(empty.workflowId).result();
+    await save(empty.workflowId, 'emptyBaselineWorkflow', LABEL);
+  }, 300_000);
+
+  it('records the shop refresh failure backoff and continue-as-new', async () => {
+    const busySkus = Array.from({ length: 45 }, (_, i) => `M${String(i).padStart(2, '0')}`);
+    const busyConfig = { ...config, shops: [...config.shops, { ...config.shops[0]!, id: 'replay-busy', domain: 'replay-busy.myshopify.com', access_token_env: 'REPLAY_BUSY_TOKEN' }] };
+    await seedCatalog(emu.emulator, svc.db, { shopId: 'replay-busy', domain: 'replay-busy.myshopify.com', accessToken: 'tok-busy', locations: ['WH1'], skus: busySkus, initialAvailable: () => 3 });
+    await recordSourceChanges(svc.db, 'replay-erp', busySkus.map((sku) => ({ shopId: 'replay-busy', sku, locationId: 'WH1', quantity: 3, occurredAt: new Date().toISOString() })));
+    const queue = `${svc.taskQueue}-refresh`;
+    const worker = await startWorkerOn(queue, svc.activities(busyConfig, createShopifyClients(busyConfig, { baseUrl: emu.url, env: { REPLAY_BUSY_TOKEN: 'tok-busy' } })));
+    try {
+      // The shop refresh workflow: a flush that fails past its retries goes back to the queue and is flushed
+      // after the backoff; then enough signals for the continue-as-new hint.
+      const refreshId = 'refresh:replay-busy';
+      const shopRefresh = await svc.temporal.workflow.start('shopRefreshWorkflow', { taskQueue: queue, workflowId: refreshId, args: [{ shopId: 'replay-busy', pending: [], coalesceWindowMs: 0, failureBackoffMs: 200 }] });
+      emu.emulator.failNextRequests('replay-busy.myshopify.com', 200, { status: 503 });
+      await shopRefresh.signal('keysDirty', { keys: [{ sku: 'M00', locationId: 'WH1' }], trigger: 'replay' });
+      await expect.poll(async () => (await shopRefresh.query<{ failedFlushes: number }>('shopRefreshState')).failedFlushes, { timeout: 60_000, interval: 250 }).toBe(1);
+      emu.emulator.clearFaults('replay-busy.myshopify.com');
+      await expect.poll(async () => (await shopRefresh.query<{ keysFlushed: number }>('shopRefreshState')).keysFlushed, { timeout: 30_000 }).toBe(1);
+      for (let i = 0; i < 300; i++) await shopRefresh.signal('keysDirty', { keys: [{ sku: busySkus[i % busySkus.length]!, locationId: 'WH1' }], trigger: `replay-${i % 3}` });
+      await expect.poll(async () => (await svc.temporal.workflow.getHandle(refreshId).describe()).runId, { timeout: 120_000, interval: 500 }).not.toBe(shopRefresh.firstExecutionRunId);
+      const refreshed = await svc.temporal.workflow.getHandle(refreshId, shopRefresh.firstExecutionRunId).fetchHistory();
+      writeFileSync(new URL(`./histories/shopRefreshWorkflow.${LABEL}-failure-backoff-continued.json`, import.meta.url), `${historyToJSON(refreshed)}\n`);
+      await svc.temporal.workflow.getHandle(refreshId).terminate('recorded');
+    } finally {
+      await worker.stop();
+    }
+  }, 300_000);
 });
