@@ -16,8 +16,10 @@ async function withTimeout<T>(source: SourceAdapter, timeoutMs: number, work: (s
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
-      controller.abort();
+      // Rejected before the abort: an adapter that answers when aborted (with whatever it had) must not win the
+      // race, or a component it never finished reading would count as an answer.
       reject(Errors.SourceTimeout(`source "${source.name}" (${source.role}) did not answer within ${timeoutMs} ms`, { source: source.name }));
+      controller.abort();
     }, timeoutMs);
   });
   try {

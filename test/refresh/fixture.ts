@@ -24,7 +24,8 @@ export interface ShopFixture {
   source: Record<Role, string>;
   shopify: ShopifyClient;
   /** Records a source reading the way the event route would (each call is later than the previous one). */
-  setSource(role: Role, sku: string, location: string, quantity: number): Promise<void>;
+  /** `at` (ISO) sends a reading with that time instead of the next one: a late or repeated event. */
+  setSource(role: Role, sku: string, location: string, quantity: number, at?: string): Promise<void>;
   level(sku: string, location: string): { available: number; committed: number; on_hand: number };
   refresh(extra?: Partial<RefreshDeps>): ReturnType<typeof createRefreshActivities>;
   sources(): SourceAdapter[];
@@ -70,8 +71,8 @@ export async function createShopFixture(
     catalog,
     source,
     shopify,
-    async setSource(role, sku, location, quantity) {
-      await recordSourceChanges(svc.db, source[role], [{ shopId, sku, locationId: location, quantity, occurredAt: nextEventTime() }]);
+    async setSource(role, sku, location, quantity, at) {
+      await recordSourceChanges(svc.db, source[role], [{ shopId, sku, locationId: location, quantity, occurredAt: at ?? nextEventTime() }]);
     },
     level(sku, location) {
       const l = emu.emulator.getLevel(domain, ids(sku, location).inventoryItemId, ids(sku, location).locationId) as unknown as Record<string, number>;

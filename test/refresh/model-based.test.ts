@@ -1,16 +1,16 @@
 import fc from 'fast-check';
+import type { SourceAdapter } from '../../src/sources/adapter.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RacePointContext, RefreshRacePoints } from '../../src/activities/race-points.js';
 import type { ShopifyInventoryPort } from '../../src/activities/refresh.js';
 import { nextVersion } from '../../src/activities/refresh-version.js';
-import { computeAts } from '../../src/domain/ats.js';
-import { safetyBufferUnits } from '../../src/domain/safety-buffer.js';
 import { startEmulator, type RunningEmulator } from '../../src/shopify/emulator/index.js';
 import type { SkuLocation } from '../../src/sources/adapter.js';
+import { assertProperty } from '../support/property.js';
 import { connectTestServices, type TestServices } from '../support/services.js';
 import type { AttemptScope } from '../../src/activities/attempt-scope.js';
 import { Errors } from '../../src/domain/errors.js';
-import { auditRows, createShopFixture, insertClaim, type Role, type ShopFixture } from './fixture.js';
+import { auditRows, createShopFixture, insertClaim, nextEventTime, type Role, type ShopFixture } from './fixture.js';
 
 /** Leases short enough that a stalled attempt's lease lapses quickly, long enough to be renewed under load. */
 const LEASE_MS = 400;
@@ -31,9 +31,11 @@ function attempt(n: number): { open: () => AttemptScope; cancel: () => void } {
  * its race points, so computations interleave exactly where the program says. After every program:
  *   - Shopify's available equals ATS of the final source state for every key;
  *   - per key, the versions Shopify applied only ever increase (no older computation overwrote a newer one);
- *   - right after each flush, every key it covered equals ATS of the current state, unless a change Shopify
- *     cannot see (a source event, an external claim) happened during the flush: such a change marks its key dirty
- *     for the next flush. A Shopify order placed during the flush must be caught by the compare-and-swap.
+ *   - right after each flush, every key it covered equals ATS of the current state, unless something changed
+ *     the key during the flush: such a change marks its key dirty for the next flush. (A Shopify order or
+ *     cancellation during the flush is usually caught by the compare-and-swap, but not always: the compare value
+ *     is the quantity we last saw, and an earlier order can make it stale — see docs/sources.md. The guarded-write
+ *     tests check the compare-and-swap where the compare value is fresh.)
  */
 const SKUS = ['A', 'B'];
 const LOCATIONS = ['WH1', 'WH2'];
@@ -47,6 +49,14 @@ type Op =
   | { kind: 'externalClaim'; key: number; units: number }
   | { kind: 'release'; claim: number }
   | { kind: 'flush'; keys: number[]; at?: { point: RacePoint; ops: Op[] } }
+  /** A reading older than the newest one for its key (a late delivery): ignored. */
+  | { kind: 'lateSource'; role: Role; key: number; quantity: number }
+  /** The newest reading for its key delivered again: nothing changes. */
+  | { kind: 'duplicateSource'; role: Role; key: number }
+  /** A flush during which a source never answers: it fails as ISYNC_SOURCE_TIMEOUT and writes nothing. */
+  | { kind: 'sourceTimeout'; keys: number[] }
+  /** A flush whose process dies at a race point; a later flush (the retry) covers its keys. */
+  | { kind: 'crash'; keys: number[]; point: RacePoint }
   /** A flush whose Shopify call fails (after Shopify applied it, or before); its retry carries the same version. */
   | { kind: 'lostResponse'; keys: number[]; afterApply: boolean }
   /**
@@ -57,8 +67,11 @@ type Op =
   | { kind: 'stalledAttempt'; keys: number[]; ops: Op[]; cancelled: boolean; newerFlush: boolean };
 
 const keyIndex = fc.nat({ max: KEYS.length - 1 });
+const role = fc.constantFrom<Role>('erp', 'erp', 'wms', 'pos');
 const simpleOp: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ kind: fc.constant('source' as const), role: fc.constantFrom<Role>('erp', 'erp', 'wms', 'pos'), key: keyIndex, quantity: fc.nat({ max: 60 }) }) },
+  { weight: 4, arbitrary: fc.record({ kind: fc.constant('source' as const), role, key: keyIndex, quantity: fc.nat({ max: 60 }) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('lateSource' as const), role, key: keyIndex, quantity: fc.nat({ max: 60 }) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('duplicateSource' as const), role, key: keyIndex }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('shopifyOrder' as const), key: keyIndex, units: fc.integer({ min: 1, max: 4 }) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('externalClaim' as const), key: keyIndex, units: fc.integer({ min: 1, max: 4 }) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('release' as const), claim: fc.nat({ max: 7 }) }) },
@@ -74,6 +87,10 @@ const racedFlush: fc.Arbitrary<Op> = fc.record({
   }),
 });
 const lostResponse: fc.Arbitrary<Op> = fc.record({ kind: fc.constant('lostResponse' as const), keys: flushKeys, afterApply: fc.boolean() });
+const failedFlush: fc.Arbitrary<Op> = fc.oneof(
+  fc.record({ kind: fc.constant('sourceTimeout' as const), keys: flushKeys }),
+  fc.record({ kind: fc.constant('crash' as const), keys: flushKeys, point: fc.constantFrom<RacePoint>('afterVersionTaken', 'afterComponentsRead', 'beforeShopifyWrite') }),
+);
 const stalledAttempt: fc.Arbitrary<Op> = fc.record({
   kind: fc.constant('stalledAttempt' as const),
   keys: flushKeys,
@@ -82,7 +99,7 @@ const stalledAttempt: fc.Arbitrary<Op> = fc.record({
   newerFlush: fc.boolean(),
 });
 const program = fc.array(
-  fc.oneof({ weight: 5, arbitrary: simpleOp }, { weight: 2, arbitrary: plainFlush }, { weight: 2, arbitrary: racedFlush }, { weight: 1, arbitrary: lostResponse }, { weight: 1, arbitrary: stalledAttempt }),
+  fc.oneof({ weight: 5, arbitrary: simpleOp }, { weight: 2, arbitrary: plainFlush }, { weight: 2, arbitrary: racedFlush }, { weight: 1, arbitrary: lostResponse }, { weight: 1, arbitrary: stalledAttempt }, { weight: 1, arbitrary: failedFlush }),
   { minLength: 4, maxLength: 18 },
 );
 
@@ -110,7 +127,13 @@ describe('model-based: random interleavings of events, claims and flushes', () =
     const shop: ShopFixture = await createShopFixture(svc, emu, { skus: SKUS, locations: LOCATIONS, prefix: 'mb', config: { inventory_sync: { safety_buffers: { strategy: 'dynamic', default_percentage: 10 } } }, initialAvailable: () => 5, retry: { maxAttempts: 1 } });
     const truth = KEYS.map(() => ({ erp: 40, wms: 0, pos: 0 }));
     const claims: Claim[] = [];
-    for (const k of KEYS) await shop.setSource('erp', k.sku, k.locationId, 40);
+    /** The newest reading sent per source and key, for re-deliveries and late ones. */
+    const lastSent = new Map<string, { quantity: number; at: string }>();
+    for (const [i, k] of KEYS.entries()) {
+      const at = nextEventTime();
+      lastSent.set(`erp|${i}`, { quantity: 40, at });
+      await shop.setSource('erp', k.sku, k.locationId, 40, at);
+    }
 
     // What Shopify applied, in order, per key: the version is the write's key salt (`v<version>`).
     const appliedVersions = new Map<string, bigint[]>();
@@ -130,20 +153,22 @@ describe('model-based: random interleavings of events, claims and flushes', () =
     };
 
     const pendingNested: Promise<unknown>[] = [];
-    /** Keys changed while the current top-level flush runs: 'invisible' when Shopify's quantity did not move. */
-    const touched = new Map<number, 'visible' | 'invisible'>();
-    const touch = (key: number, how: 'visible' | 'invisible') => {
-      if (touched.get(key) !== 'invisible') touched.set(key, how);
-    };
-    const buffers = shop.config.inventory_sync.safety_buffers;
+    /** Keys changed while the current top-level flush runs: the next flush, not this one, must show them. */
+    const touched = new Set<number>();
+    const touch = (key: number) => void touched.add(key);
+    /**
+     * The oracle, written from the rule in the README, not from src/domain: ATS = max(0, on-hand - allocated -
+     * pending - open claims - buffer), the buffer being this shop's dynamic 10% of on-hand, rounded up.
+     */
     const expectedAts = (i: number) => {
       const t = truth[i]!;
       const openClaims = claims.filter((c) => c.open && c.key === i).reduce((a, c) => a + c.units, 0);
-      return computeAts({ erpOnHand: t.erp, wmsAllocated: t.wms, posPending: t.pos, openClaims, safetyBuffer: safetyBufferUnits(buffers, { sku: KEYS[i]!.sku, erpOnHand: t.erp }) });
+      const buffer = Math.floor((Math.max(0, t.erp) + 9) / 10);
+      return Math.max(0, t.erp - t.wms - t.pos - openClaims - buffer);
     };
     const expectFlushed = (keys: number[], step: string) => {
       for (const i of keys) {
-        if (touched.get(i) === 'invisible') continue;
+        if (touched.has(i)) continue;
         const k = KEYS[i]!;
         expect(shop.level(k.sku, k.locationId).available, `available of ${id(k)} right after ${step}`).toBe(expectedAts(i));
       }
@@ -155,9 +180,60 @@ describe('model-based: random interleavings of events, claims and flushes', () =
       switch (op.kind) {
         case 'source': {
           const k = KEYS[op.key]!;
-          truth[op.key]![op.role === 'erp' ? 'erp' : op.role === 'wms' ? 'wms' : 'pos'] = op.quantity;
-          if (nested) touch(op.key, 'invisible');
-          await shop.setSource(op.role, k.sku, k.locationId, op.quantity);
+          truth[op.key]![op.role] = op.quantity;
+          if (nested) touch(op.key);
+          const at = nextEventTime();
+          lastSent.set(`${op.role}|${op.key}`, { quantity: op.quantity, at });
+          await shop.setSource(op.role, k.sku, k.locationId, op.quantity, at);
+          return;
+        }
+        case 'lateSource': {
+          // Dated before every reading of the run: where a newer reading exists it stands; where none does
+          // (a WMS or POS that never reported this key), the late one is the newest and counts. Two readings with
+          // the same time: the one delivered last counts.
+          const k = KEYS[op.key]!;
+          const at = '2026-11-29T00:00:00.000Z';
+          const last = lastSent.get(`${op.role}|${op.key}`);
+          if (last === undefined || last.at <= at) {
+            truth[op.key]![op.role] = op.quantity;
+            lastSent.set(`${op.role}|${op.key}`, { quantity: op.quantity, at });
+            if (nested) touch(op.key);
+          }
+          await shop.setSource(op.role, k.sku, k.locationId, op.quantity, at);
+          return;
+        }
+        case 'duplicateSource': {
+          const k = KEYS[op.key]!;
+          const last = lastSent.get(`${op.role}|${op.key}`);
+          if (last) await shop.setSource(op.role, k.sku, k.locationId, last.quantity, last.at);
+          return;
+        }
+        case 'sourceTimeout': {
+          const keys = op.keys.map((i) => KEYS[i]!);
+          const before = KEYS.map((k) => shop.level(k.sku, k.locationId).available);
+          const silent: SourceAdapter = {
+            name: `${shop.shopId}-silent`,
+            role: 'pos',
+            // Never answers; gives up only when refresh aborts it at parallel_fetch_timeout_ms.
+            getComponents: (_shop, keys, signal) => new Promise((resolve) => signal.addEventListener('abort', () => resolve(new Map(keys.map((k) => [`${k.sku}|${k.locationId}`, 0]))))),
+          };
+          const aggregation = { ...shop.config.inventory_sync.aggregation, parallel_fetch_timeout_ms: 100 };
+          const config = { ...shop.config, inventory_sync: { ...shop.config.inventory_sync, aggregation } };
+          await expect(
+            shop.refresh({ shopify: () => recording, leaseMs: LEASE_MS, config, sources: [...shop.sources(), silent] }).refreshKeys({ shopId: shop.shopId, keys, trigger: 'model-timeout' }),
+          ).rejects.toMatchObject({ code: 'ISYNC_SOURCE_TIMEOUT' });
+          expect(KEYS.map((k) => shop.level(k.sku, k.locationId).available), 'Shopify after a flush whose source timed out').toEqual(before);
+          return;
+        }
+        case 'crash': {
+          const keys = op.keys.map((i) => KEYS[i]!);
+          const crash = async () => {
+            throw new Error('the worker died here');
+          };
+          await expect(refreshWith({ [op.point]: crash }).refreshKeys({ shopId: shop.shopId, keys, trigger: 'model-crash' })).rejects.toThrow('the worker died here');
+          // The retry: a new attempt covers the same keys.
+          await refreshWith({}).refreshKeys({ shopId: shop.shopId, keys, trigger: 'model-retry' });
+          expectFlushed(op.keys, `a flush that crashed at ${op.point}, and its retry`);
           return;
         }
         case 'shopifyOrder': {
@@ -170,7 +246,10 @@ describe('model-based: random interleavings of events, claims and flushes', () =
           }
           const claim: Claim = { orderId: svc.uid('o'), key: op.key, units: op.units, shopifyOrderId: orderId, open: true };
           claims.push(claim);
-          if (nested) touch(op.key, 'visible');
+          // Shopify sees the order, but our compare value is the quantity we last saw, which an earlier order or
+          // cancellation may have made stale; then the compare cannot tell this change apart (ABA) and the key
+          // waits for the next flush, which the order's claim triggers. So: not checked right after this flush.
+          if (nested) touch(op.key);
           await insertClaim(svc, shop.shopId, claim.orderId, k.sku, k.locationId, op.units);
           return;
         }
@@ -178,7 +257,7 @@ describe('model-based: random interleavings of events, claims and flushes', () =
           const k = KEYS[op.key]!;
           const claim: Claim = { orderId: svc.uid('x'), key: op.key, units: op.units, open: true };
           claims.push(claim);
-          if (nested) touch(op.key, 'invisible');
+          if (nested) touch(op.key);
           await insertClaim(svc, shop.shopId, claim.orderId, k.sku, k.locationId, op.units);
           return;
         }
@@ -186,7 +265,7 @@ describe('model-based: random interleavings of events, claims and flushes', () =
           const claim = claims.filter((c) => c.open)[op.claim];
           if (!claim) return;
           claim.open = false;
-          if (nested) touch(claim.key, claim.shopifyOrderId ? 'visible' : 'invisible');
+          if (nested) touch(claim.key);
           // A cancelled Shopify order gives its committed units back to available; an external claim just ends.
           if (claim.shopifyOrderId) emu.emulator.cancelOrder(shop.domain, claim.shopifyOrderId);
           await svc.db.query('UPDATE claim_lines SET claimed = 0 WHERE shop_id = $1 AND order_id = $2', [shop.shopId, claim.orderId]);
@@ -291,11 +370,12 @@ describe('model-based: random interleavings of events, claims and flushes', () =
   }
 
   it('Shopify ends at ATS of the final source state for every key, and applied versions only increase', async () => {
-    await fc.assert(
+    await assertProperty(
+      'test/refresh/model-based.test.ts',
       fc.asyncProperty(program, async (ops) => {
         await run(ops);
       }),
-      { seed: 20261130, numRuns: 60, endOnFailure: true },
+      { numRuns: 60 },
     );
   });
 });
