@@ -24,6 +24,8 @@ function fastify(deps: HttpDeps): FastifyInstance {
     // Node checks request timeouts on this interval (30 s by default, longer than short timeouts).
     http: { connectionsCheckingInterval: Math.min(1000, limits.request_timeout_ms) },
   });
+  // Node only enforces requestTimeout when the headers timeout is not longer than it.
+  app.server.headersTimeout = Math.min(app.server.headersTimeout, limits.request_timeout_ms);
   app.setErrorHandler(errorHandler);
   app.addHook('onResponse', async (req, reply) => {
     deps.metrics.httpRequests.inc({ route: req.routeOptions.url ?? 'unknown', status: String(reply.statusCode) });
