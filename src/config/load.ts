@@ -42,6 +42,9 @@ export function configWarnings(config: Config): ConfigProblem[] {
       warnings.push({ path: `shops.${i}.webhook_secret_env`, message: `${shop.webhook_secret_env} is also the webhook secret of shop "${other}": a delivery signed for one shop is accepted as the other's` });
     } else firstUse.set(shop.webhook_secret_env, shop.id);
   });
+  if (config.channels.length === 0) {
+    warnings.push({ path: 'channels', message: 'no channels: POST /orders answers 401 to everyone (source tokens no longer place orders; give each order channel its own entry)' });
+  }
   if (!config.operator && config.inventory_sync.http.admin_port === undefined) {
     warnings.push({ path: 'operator', message: 'no operator token and no inventory_sync.http.admin_port: GET /reservations and /metrics answer 401 to everyone' });
   }

@@ -67,12 +67,18 @@ describe('no leaks', () => {
     expect(JSON.stringify(err, Object.getOwnPropertyNames(err)) + String(err?.stack)).not.toContain('hunter2');
   });
 
+  it('config check says when reads or orders are closed to everyone (an upgrade from one token for all)', () => {
+    const { config } = parseConfig('shops: [{ id: a, domain: a.myshopify.com, access_token_env: A_TOKEN, webhook_secret_env: A_SECRET }]');
+    expect(configWarnings(config!).map((w) => w.path)).toEqual(['channels', 'operator']);
+  });
+
   it('config check warns when shops share one webhook secret variable', () => {
     const { config } = parseConfig(`
 shops:
   - { id: a, domain: a.myshopify.com, access_token_env: A_TOKEN, webhook_secret_env: SHARED_SECRET }
   - { id: b, domain: b.myshopify.com, access_token_env: B_TOKEN, webhook_secret_env: SHARED_SECRET }
 operator: { token_env: OPS_TOKEN }
+channels: [{ name: amazon, token_env: AMAZON_TOKEN, shops: [a] }]
 `);
     expect(configWarnings(config!)).toEqual([
       { path: 'shops.1.webhook_secret_env', message: 'SHARED_SECRET is also the webhook secret of shop "a": a delivery signed for one shop is accepted as the other\'s' },
