@@ -67,6 +67,7 @@ describe('limits at the edge', () => {
       [() => rig.postWms({ shopId: rig.shopId, orderId: 'big', allocationId: 'a', occurredAt: now(), lines: many }), 'lines'],
       [() => rig.postWms({ shopId: rig.shopId, orderId: 'o', allocationId: 'a', occurredAt: now(), lines: [line(0, 1_000_000_000)] }), 'lines.0.quantity'],
       [() => rig.postWms({ shopId: rig.shopId, orderId: 'o', allocationId: 'a'.repeat(300), occurredAt: now(), lines: [line(0)] }), 'allocationId'],
+      [() => rig.postWms({ shopId: rig.shopId, orderId: 'o', channel: 'nobody', allocationId: 'a', occurredAt: now(), lines: [line(0)] }), 'channel'],
       [() => rig.postOrder({ shopId: rig.shopId, orderId: 'big', updatedAt: now(), lines: many.slice(0, 251) }), 'lines'],
       [() => rig.postOrder({ shopId: rig.shopId, orderId: 'x'.repeat(1200), updatedAt: now(), lines: [line(0)] }), 'orderId'],
       [() => rig.postOrder({ shopId: rig.shopId, orderId: 'o', updatedAt: now(), lines: [{ ...line(0), sku: 's'.repeat(256) }] }), 'lines.0.sku'],

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { recordAllocation } from '../../../activities/claim-conversion.js';
+import { Errors } from '../../../domain/errors.js';
 import { externalOrderId } from '../../../domain/keys.js';
 import { ALLOCATION_SIGNAL, type AllocationEvent } from '../../../domain/reservation-model.js';
 import { authenticate, isSourceOfRole, requireShopScope } from '../auth.js';
@@ -39,6 +40,9 @@ export function wmsAllocationRoutes(app: FastifyInstance, deps: HttpDeps): void 
     const source = authenticate(deps, req, isSourceOfRole('wms'));
     const body = parsePayload(allocationBody, req.body, 'allocation');
     requireShopScope(source, body.shopId);
+    if (body.channel !== undefined && !deps.config.channels.some((c) => c.name === body.channel)) {
+      throw Errors.PayloadInvalid(`allocation: channel: "${body.channel}" is not a configured channel`, { field: 'channel' });
+    }
     const orderId = body.channel ? externalOrderId(body.channel, body.orderId) : body.orderId;
     const event: AllocationEvent = { allocationId: body.allocationId, source: source.name, occurredAt: body.occurredAt, lines: body.lines };
     await recordAllocation(deps.db, body.shopId, orderId, event);
