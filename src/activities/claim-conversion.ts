@@ -1,5 +1,6 @@
 import type { AllocationEvent, OrderOrigin } from '../domain/reservation-model.js';
 import { claimLineId } from '../domain/reservation-model.js';
+import { isExternalOrderId } from '../domain/keys.js';
 import type { SkuLocation } from '../sources/adapter.js';
 import { ensureReservation, inTransaction, lockLines, settleState, toStatus, type ClaimsDeps, type ClaimsOutcome } from './claims.js';
 
@@ -41,7 +42,9 @@ export async function recordAllocation(db: Queryable, shopId: string, orderId: s
 export async function convertAllocation(deps: ClaimsDeps, input: ConvertAllocationInput): Promise<ConversionOutcome> {
   const { shopId, orderId, allocation: a } = input;
   return inTransaction(deps.db, async (client) => {
-    await ensureReservation(client, shopId, orderId, input.workflowId, input.origin ?? 'shopify');
+    // Confirmed before its order arrived: the id space tells the origin (a channel's orders are ext:{channel}:{id}),
+    // so the workflow's origin check never refuses the order's own first event.
+    await ensureReservation(client, shopId, orderId, input.workflowId, input.origin ?? (isExternalOrderId(orderId) ? 'external' : 'shopify'));
     const lines = [...a.lines].sort((x, y) => claimLineId(x.lineId, x.locationId).localeCompare(claimLineId(y.lineId, y.locationId)));
     for (const l of lines) {
       await client.query(

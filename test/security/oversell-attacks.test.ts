@@ -112,4 +112,17 @@ describe('oversell attacks', () => {
     expect(await handle.query<ReservationStatus>(STATUS_QUERY)).toMatchObject({ state: 'claimed', origin: 'shopify' });
     expect((await rig.claimLines(orderId))[0]).toMatchObject({ claimed: 3 });
   });
+
+  it('a channel\'s order the WMS confirmed before it arrived is still claimed by a new run (its stored origin is external)', async () => {
+    const sku = SKUS[5]!;
+    const wfId = workflowIds.reservation(rig.shopId, rig.ext('early-1'));
+    const allocation = { shopId: rig.shopId, orderId: 'early-1', channel: 'oms', allocationId: 'early', occurredAt: new Date().toISOString(), lines: [{ lineId: 'l1', sku, locationId: WH, quantity: 1 }] };
+    expect((await rig.postWms(allocation)).status).toBe(202);
+    await expect.poll(async () => (await rig.reservation(rig.ext('early-1')))?.origin, poll).toBe('external');
+    // The run that held the confirmation is gone; the order's first event starts a new one, which loads the row.
+    await rig.svc.temporal.workflow.getHandle(wfId).terminate('forced: a new run loads the stored reservation');
+    expect((await rig.postOrder({ shopId: rig.shopId, orderId: 'early-1', updatedAt: new Date().toISOString(), lines: [{ lineId: 'l1', sku, locationId: WH, quantity: 2 }] })).status).toBe(202);
+    await expect.poll(async () => (await rig.claimLines(rig.ext('early-1')))[0]?.claimed ?? 0, poll).toBe(2);
+    expect((await rig.status(rig.ext('early-1'))).foreignEventsRefused).toBeUndefined();
+  });
 });
