@@ -1,5 +1,6 @@
 import type { AllocationEvent, OrderOrigin } from '../domain/reservation-model.js';
 import { claimLineId } from '../domain/reservation-model.js';
+import { isExternalOrderId } from '../domain/keys.js';
 import type { SkuLocation } from '../sources/adapter.js';
 import { ensureReservation, inTransaction, lockLines, settleState, toStatus, type ClaimsDeps, type ClaimsOutcome } from './claims.js';
 
@@ -18,15 +19,16 @@ export interface ConversionOutcome extends ClaimsOutcome {
 
 type Queryable = { query(text: string, values?: unknown[]): Promise<unknown> };
 
-/** Records a confirmation on arrival (the HTTP route, then the activity again): a repeat changes nothing. */
+/** Records a confirmation on arrival (the HTTP route, then the activity again), in one statement: a repeat changes nothing. */
 export async function recordAllocation(db: Queryable, shopId: string, orderId: string, a: AllocationEvent): Promise<void> {
-  for (const l of a.lines) {
-    await db.query(
-      `INSERT INTO wms_allocations (shop_id, order_id, allocation_id, line_id, source, sku, location_id, quantity, occurred_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING`,
-      [shopId, orderId, a.allocationId, claimLineId(l.lineId, l.locationId), a.source, l.sku, l.locationId, l.quantity, a.occurredAt],
-    );
-  }
+  if (a.lines.length === 0) return;
+  await db.query(
+    `INSERT INTO wms_allocations (shop_id, order_id, allocation_id, line_id, source, sku, location_id, quantity, occurred_at)
+     SELECT $1, $2, $3, l.line_id, $4, l.sku, l.location_id, l.quantity, $5
+       FROM unnest($6::text[], $7::text[], $8::text[], $9::int[]) AS l(line_id, sku, location_id, quantity)
+     ON CONFLICT DO NOTHING`,
+    [shopId, orderId, a.allocationId, a.source, a.occurredAt, a.lines.map((l) => claimLineId(l.lineId, l.locationId)), a.lines.map((l) => l.sku), a.lines.map((l) => l.locationId), a.lines.map((l) => l.quantity)],
+  );
 }
 
 /**
@@ -40,7 +42,9 @@ export async function recordAllocation(db: Queryable, shopId: string, orderId: s
 export async function convertAllocation(deps: ClaimsDeps, input: ConvertAllocationInput): Promise<ConversionOutcome> {
   const { shopId, orderId, allocation: a } = input;
   return inTransaction(deps.db, async (client) => {
-    await ensureReservation(client, shopId, orderId, input.workflowId, input.origin ?? 'shopify');
+    // Confirmed before its order arrived: the id space tells the origin (a channel's orders are ext:{channel}:{id}),
+    // so the workflow's origin check never refuses the order's own first event.
+    await ensureReservation(client, shopId, orderId, input.workflowId, input.origin ?? (isExternalOrderId(orderId) ? 'external' : 'shopify'));
     const lines = [...a.lines].sort((x, y) => claimLineId(x.lineId, x.locationId).localeCompare(claimLineId(y.lineId, y.locationId)));
     for (const l of lines) {
       await client.query(

@@ -1,7 +1,9 @@
 import { Context } from '@temporalio/activity';
-import type { Config } from '../config/schema.js';
+import { boundShops, type Config } from '../config/schema.js';
 import type { Db } from '../db/pool.js';
 import { Errors } from '../domain/errors.js';
+import { clip, keyTooLong, MAX_SHOP_ID_LENGTH } from '../domain/limits.js';
+import { writeAudit, type AuditRow } from './audit.js';
 import type { SkuLocation, SourceAdapter, SourceReading } from '../sources/adapter.js';
 import { markDirty, type MarkDirtyDeps } from './mark-dirty.js';
 
@@ -22,6 +24,8 @@ export interface SyncBatchResult {
   read: number;
   /** Distinct keys handed to the shops' refresh workflows. */
   keysMarked: number;
+  /** Rows audited and skipped (unknown shop, a shop the source is not bound to, an overlong id). */
+  rejected?: number;
   /** The checkpoint after this batch. */
   cursor: string | null;
   done: boolean;
@@ -52,6 +56,39 @@ function groupByShop(items: { shopId: string; sku: string; locationId: string }[
     keys.set(dedupe ? `${item.sku}|${item.locationId}` : String(n++), { sku: item.sku, locationId: item.locationId });
   }
   return new Map([...byShop].map(([shop, keys]) => [shop, [...keys.values()]]));
+}
+
+/**
+ * A source's rows we can hand on, and audit rows for the others. A bad row never stops a sync: it is skipped and
+ * recorded, and the checkpoint still moves past it (one overlong id used to fail every run, forever).
+ */
+function screenRows<R extends { shopId: string; sku: string; locationId: string }>(config: Config, source: string, rows: R[], trigger: string): { accepted: R[]; rejected: AuditRow[] } {
+  const sourceConfig = config.sources.find((s) => s.name === source);
+  const shops = new Set(sourceConfig ? boundShops(config, sourceConfig) : []);
+  const accepted: R[] = [];
+  const rejected: AuditRow[] = [];
+  for (const r of rows) {
+    const tooLong = keyTooLong(r);
+    const reason = tooLong
+      ? { code: Errors.PayloadInvalid.code, detail: tooLong }
+      : !shops.has(r.shopId)
+        ? { code: Errors.Forbidden.code, detail: `source "${source}" is not bound to shop "${r.shopId}" (or the shop is not configured)` }
+        : null;
+    if (!reason) {
+      accepted.push(r);
+      continue;
+    }
+    rejected.push({
+      shopId: clip(r.shopId, MAX_SHOP_ID_LENGTH),
+      sku: clip(r.sku, 255),
+      locationId: clip(r.locationId, 255),
+      trigger,
+      outcome: 'rejected',
+      errorCode: reason.code,
+      detail: `row skipped: ${reason.detail}`,
+    });
+  }
+  return { accepted, rejected };
 }
 
 /** Readings that differ from what we last saw of this source; stores the new ones as the source's snapshot. */
@@ -92,28 +129,35 @@ export function createDeltaSyncActivities(deps: DeltaSyncDeps) {
       if (!adapter.changesSince) throw Errors.ConfigInvalid(`source "${input.source}" has no change feed; give it mode: full`);
       const watermark = await readCheckpoint(deps.db, input.source);
       const changes = await adapter.changesSince(watermark, limit, signal);
+      const trigger = `delta_sync:${input.source}`;
+      const { accepted, rejected } = screenRows(deps.config, input.source, changes, trigger);
+      await writeAudit(deps.db, rejected);
       let keysMarked = 0;
-      for (const [shopId, keys] of groupByShop(changes, deduplication)) {
-        await markDirty(deps, { shopId, keys, trigger: `delta_sync:${input.source}` });
+      for (const [shopId, keys] of groupByShop(accepted, deduplication)) {
+        await markDirty(deps, { shopId, keys, trigger });
         keysMarked += keys.length;
       }
+      // Past the last change read, skipped ones included.
       const last = changes.at(-1);
       if (last) await writeCheckpoint(deps.db, input.source, last.cursor, changes.length);
-      return { read: changes.length, keysMarked, cursor: last?.cursor ?? watermark, done: changes.length < limit };
+      return { read: changes.length, keysMarked, rejected: rejected.length, cursor: last?.cursor ?? watermark, done: changes.length < limit };
     }
 
     if (!adapter.snapshot) throw Errors.ConfigInvalid(`source "${input.source}" cannot be read whole; give it mode: delta`);
     const name = fullCheckpoint(input.source);
     const page = await adapter.snapshot(await readCheckpoint(deps.db, name), limit, signal);
-    const changed = await changedReadings(deps.db, input.source, page.readings);
+    const trigger = `full_sync:${input.source}`;
+    const { accepted, rejected } = screenRows(deps.config, input.source, page.readings, trigger);
+    await writeAudit(deps.db, rejected);
+    const changed = await changedReadings(deps.db, input.source, accepted);
     let keysMarked = 0;
     for (const [shopId, keys] of groupByShop(changed, true)) {
-      await markDirty(deps, { shopId, keys, trigger: `full_sync:${input.source}` });
+      await markDirty(deps, { shopId, keys, trigger });
       keysMarked += keys.length;
     }
     if (page.nextCursor === null) await deps.db.query('DELETE FROM watermarks WHERE source = $1', [name]);
     else await writeCheckpoint(deps.db, name, page.nextCursor, page.readings.length);
-    return { read: page.readings.length, keysMarked, cursor: page.nextCursor, done: page.nextCursor === null };
+    return { read: page.readings.length, keysMarked, rejected: rejected.length, cursor: page.nextCursor, done: page.nextCursor === null };
   }
 
   return { syncBatch };

@@ -35,6 +35,7 @@ type Row = {
  * order holds, and raised back by exactly what was applied when they return to stock. Each adjustment of a line
  * has a sequence number; its idempotency key is derived from (shop, order, line, sequence, delta), so an
  * activity retried after Shopify applied but before the row was updated replays instead of applying twice.
+ * An order's lines go to Shopify in one call, keyed by every line's (line, sequence, delta).
  * Units the WMS allocated or that shipped stay taken: they left available for good.
  */
 export async function syncShopifyAdjustments(deps: ShopifyAdjustDeps, input: SyncAdjustInput): Promise<ClaimLineStatus[]> {
@@ -45,6 +46,7 @@ export async function syncShopifyAdjustments(deps: ShopifyAdjustDeps, input: Syn
       WHERE c.shop_id = $1 AND c.order_id = $2 ORDER BY c.line_id`,
     [input.shopId, input.orderId],
   );
+  const due: Due[] = [];
   for (const r of rows) {
     const target = input.release ? 0 : r.claimed + r.allocated;
     const delta = target - r.shopify_adjusted;
@@ -53,29 +55,74 @@ export async function syncShopifyAdjustments(deps: ShopifyAdjustDeps, input: Syn
       await raiseAlert(deps.db, { kind: 'unmapped_order_line', shopId: input.shopId, subject: `${input.orderId}/${r.line_id}`, details: { sku: r.sku, locationId: r.location_id } });
       continue;
     }
-    const operation = delta > 0 ? 'claim' : 'release';
-    const idempotencyKey = deriveIdempotencyKey({
-      shopDomain: input.shopId,
-      mutation: 'reservation-adjust',
-      salt: operation,
-      content: { order: input.orderId, line: r.line_id, seq: r.shopify_adjust_seq, delta },
-    });
+    due.push({ row: r, target, delta });
+  }
+  // One Shopify call for the whole order (a line at a time spent a call per line: one order could drain the
+  // shop's budget). A single line keeps the key it always had, so a retry across an upgrade still replays.
+  if (due.length === 1) await adjustOne(deps, input, due[0]!);
+  else if (due.length > 1) {
     try {
-      await deps.shopify(input.shopId).adjustAvailable(
-        [{ inventoryItemId: r.inventory_item_id, locationId: r.shopify_location_id, delta: -delta, changeFromQuantity: null }],
-        { idempotencyKey, reason: 'correction', referenceDocumentUri: `gid://inventory-sync/Order/${encodeURIComponent(input.orderId)}` },
-      );
+      await adjustAll(deps, input, due);
     } catch (err) {
-      // Shopify refusing the quantity (it would go negative) is not retryable; the refresh sets ATS anyway.
+      // Shopify refused the batch (a line would go negative): nothing applied; line by line, the refused one is alerted.
       if (!Errors.ShopifyUserError.is(err)) throw err;
-      await raiseAlert(deps.db, { kind: 'order_adjust_refused', shopId: input.shopId, subject: `${input.orderId}/${r.line_id}`, details: { delta: -delta, message: err.message } });
-      continue;
+      for (const d of due) await adjustOne(deps, input, d);
     }
-    await deps.db.query(
-      `UPDATE claim_lines SET shopify_adjusted = $4, shopify_adjust_seq = shopify_adjust_seq + 1, updated_at = now()
-        WHERE shop_id = $1 AND order_id = $2 AND line_id = $3 AND shopify_adjust_seq = $5`,
-      [input.shopId, input.orderId, r.line_id, target, r.shopify_adjust_seq],
-    );
   }
   return (await readReservation(deps.db, input.shopId, input.orderId))?.lines ?? [];
+}
+
+type Due = { row: Row; target: number; delta: number };
+
+const orderUri = (orderId: string) => `gid://inventory-sync/Order/${encodeURIComponent(orderId)}`;
+
+async function adjustAll(deps: ShopifyAdjustDeps, input: SyncAdjustInput, due: Due[]): Promise<void> {
+  // Lines of one order can share an inventory item and location: Shopify takes each pair once per call.
+  const byPair = new Map<string, { inventoryItemId: string; locationId: string; delta: number; changeFromQuantity: null }>();
+  for (const { row, delta } of due) {
+    const pair = `${row.inventory_item_id}|${row.shopify_location_id}`;
+    const entry = byPair.get(pair) ?? { inventoryItemId: row.inventory_item_id!, locationId: row.shopify_location_id!, delta: 0, changeFromQuantity: null };
+    entry.delta -= delta;
+    byPair.set(pair, entry);
+  }
+  const changes = [...byPair.values()].filter((c) => c.delta !== 0);
+  const idempotencyKey = deriveIdempotencyKey({
+    shopDomain: input.shopId,
+    mutation: 'reservation-adjust',
+    salt: 'order',
+    content: { order: input.orderId, lines: due.map((d) => [d.row.line_id, d.row.shopify_adjust_seq, d.delta]) },
+  });
+  if (changes.length > 0) await deps.shopify(input.shopId).adjustAvailable(changes, { idempotencyKey, reason: 'correction', referenceDocumentUri: orderUri(input.orderId) });
+  await deps.db.query(
+    `UPDATE claim_lines c SET shopify_adjusted = u.target, shopify_adjust_seq = c.shopify_adjust_seq + 1, updated_at = now()
+       FROM unnest($3::text[], $4::int[], $5::int[]) AS u(line_id, target, seq)
+      WHERE c.shop_id = $1 AND c.order_id = $2 AND c.line_id = u.line_id AND c.shopify_adjust_seq = u.seq`,
+    [input.shopId, input.orderId, due.map((d) => d.row.line_id), due.map((d) => d.target), due.map((d) => d.row.shopify_adjust_seq)],
+  );
+}
+
+async function adjustOne(deps: ShopifyAdjustDeps, input: SyncAdjustInput, { row: r, target, delta }: Due): Promise<void> {
+  const operation = delta > 0 ? 'claim' : 'release';
+  const idempotencyKey = deriveIdempotencyKey({
+    shopDomain: input.shopId,
+    mutation: 'reservation-adjust',
+    salt: operation,
+    content: { order: input.orderId, line: r.line_id, seq: r.shopify_adjust_seq, delta },
+  });
+  try {
+    await deps.shopify(input.shopId).adjustAvailable(
+      [{ inventoryItemId: r.inventory_item_id!, locationId: r.shopify_location_id!, delta: -delta, changeFromQuantity: null }],
+      { idempotencyKey, reason: 'correction', referenceDocumentUri: orderUri(input.orderId) },
+    );
+  } catch (err) {
+    // Shopify refusing the quantity (it would go negative) is not retryable; the refresh sets ATS anyway.
+    if (!Errors.ShopifyUserError.is(err)) throw err;
+    await raiseAlert(deps.db, { kind: 'order_adjust_refused', shopId: input.shopId, subject: `${input.orderId}/${r.line_id}`, details: { delta: -delta, message: err.message } });
+    return;
+  }
+  await deps.db.query(
+    `UPDATE claim_lines SET shopify_adjusted = $4, shopify_adjust_seq = shopify_adjust_seq + 1, updated_at = now()
+      WHERE shop_id = $1 AND order_id = $2 AND line_id = $3 AND shopify_adjust_seq = $5`,
+    [input.shopId, input.orderId, r.line_id, target, r.shopify_adjust_seq],
+  );
 }

@@ -28,6 +28,29 @@ function toProblem(issue: z.core.$ZodIssue): ConfigProblem {
   return { path, message: issue.message };
 }
 
+/**
+ * What is valid but weakens security: printed by `config check`, which still exits 0.
+ * A webhook secret shared by shops lets a delivery signed for one pass as another's (one Shopify app installed
+ * in several shops does share it: then the warning is expected).
+ */
+export function configWarnings(config: Config): ConfigProblem[] {
+  const warnings: ConfigProblem[] = [];
+  const firstUse = new Map<string, string>();
+  config.shops.forEach((shop, i) => {
+    const other = firstUse.get(shop.webhook_secret_env);
+    if (other) {
+      warnings.push({ path: `shops.${i}.webhook_secret_env`, message: `${shop.webhook_secret_env} is also the webhook secret of shop "${other}": a delivery signed for one shop is accepted as the other's` });
+    } else firstUse.set(shop.webhook_secret_env, shop.id);
+  });
+  if (config.channels.length === 0) {
+    warnings.push({ path: 'channels', message: 'no channels: POST /orders answers 401 to everyone (source tokens no longer place orders; give each order channel its own entry)' });
+  }
+  if (!config.operator && config.inventory_sync.http.admin_port === undefined) {
+    warnings.push({ path: 'operator', message: 'no operator token and no inventory_sync.http.admin_port: GET /reservations and /metrics answer 401 to everyone' });
+  }
+  return warnings;
+}
+
 export function formatProblems(problems: ConfigProblem[]): string {
   return problems.map((p) => `${p.path}: ${p.message}`).join('\n');
 }

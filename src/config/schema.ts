@@ -48,6 +48,24 @@ const worker = z
     message: 'cannot exceed max_concurrent_workflow_tasks',
   });
 
+/** The HTTP server's limits and where reads are served (docs/security.md). */
+const http = z.strictObject({
+  /** Reads (/reservations, /metrics) move to this port, off the public one; bind it to a private interface. */
+  admin_port: z.number().int().min(0).max(65535).optional(),
+  admin_host: z.string().min(1).default('127.0.0.1'),
+  /** A request must arrive whole within this (slow senders are cut off with 408). */
+  request_timeout_ms: positiveInt('milliseconds').default(30_000),
+  /** An idle connection is closed after this. */
+  connection_timeout_ms: positiveInt('milliseconds').default(60_000),
+  /** Per token (per address for requests without a valid one); Shopify's webhooks are not limited. */
+  rate_limit: z
+    .strictObject({
+      max_requests: positiveInt('requests').default(1200),
+      window_ms: positiveInt('milliseconds').default(60_000),
+    })
+    .prefault({}),
+});
+
 const reconciliation = z.strictObject({
   schedule: z.string().regex(CRON, 'expected a 5-field cron expression such as "0 2 * * *"').default('0 2 * * *'),
   discrepancy_threshold: nonNegative.default(5),
@@ -85,6 +103,8 @@ export const shopSchema = z.strictObject({
   webhook_secret_env: envName,
 });
 
+const shopIds = z.array(z.string().min(1), { error: 'expected a list of shop ids' }).min(1, 'expected at least one shop id');
+
 export const sourceSchema = z.strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'expected a name of lowercase letters, digits, _ and -'),
   /** Which ATS component this source supplies. */
@@ -100,6 +120,17 @@ export const sourceSchema = z.strictObject({
   pull_token_env: envName.optional(),
   /** http sources: bound on change-feed and snapshot requests (component reads use parallel_fetch_timeout_ms). */
   request_timeout_ms: positiveInt('milliseconds').optional(),
+  /** http sources: a reply larger than this is refused (default 16 MiB). */
+  max_reply_bytes: positiveInt('bytes').optional(),
+  /** The shops this source may report for (events, allocations, sync rows). Required when several shops are configured. */
+  shops: shopIds.optional(),
+});
+
+/** An order channel Shopify does not count (a marketplace, an OMS): it may POST /orders for its shops only. */
+export const channelSchema = z.strictObject({
+  name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,39}$/, 'expected a name of at most 40 lowercase letters, digits, _ and -'),
+  token_env: envName,
+  shops: shopIds.optional(),
 });
 
 export const configSchema = z
@@ -112,10 +143,14 @@ export const configSchema = z
         reconciliation: reconciliation.prefault({}),
         safety_buffers: safetyBuffers.prefault({}),
         worker: worker.prefault({}),
+        http: http.prefault({}),
       })
       .prefault({}),
     shops: z.array(shopSchema).default([]),
     sources: z.array(sourceSchema).default([]),
+    channels: z.array(channelSchema).default([]),
+    /** The token for reads (GET /reservations, /metrics) on the public port. */
+    operator: z.strictObject({ token_env: envName }).optional(),
   })
   .superRefine((cfg, ctx) => {
     const seen = (items: { key: string }[], path: string, what: string) => {
@@ -128,14 +163,48 @@ export const configSchema = z
     seen(cfg.shops.map((s) => ({ key: s.id })), 'shops', 'shop id');
     seen(cfg.shops.map((s) => ({ key: s.domain })), 'shops', 'shop domain');
     seen(cfg.sources.map((s) => ({ key: s.name })), 'sources', 'source name');
+    seen(cfg.channels.map((c) => ({ key: c.name })), 'channels', 'channel name');
     cfg.sources.forEach((s, i) => {
       if (s.type === 'http' && !s.url) ctx.addIssue({ code: 'custom', path: ['sources', i, 'url'], message: 'required for an http source' });
     });
+    // Every token names one caller: a token shared by two would act with the rights of either.
+    const tokens = new Map<string, string>();
+    const principals: { path: (string | number)[]; token: string | undefined; shops: string[] | undefined; what: string }[] = [
+      ...cfg.sources.map((s, i) => ({ path: ['sources', i], token: s.token_env, shops: s.shops, what: `source "${s.name}"` })),
+      ...cfg.channels.map((c, i) => ({ path: ['channels', i], token: c.token_env, shops: c.shops, what: `channel "${c.name}"` })),
+      ...(cfg.operator ? [{ path: ['operator'], token: cfg.operator.token_env, shops: undefined, what: 'the operator' }] : []),
+    ];
+    const shopIdSet = new Set(cfg.shops.map((s) => s.id));
+    for (const p of principals) {
+      if (p.token !== undefined) {
+        const other = tokens.get(p.token);
+        if (other) ctx.addIssue({ code: 'custom', path: [...p.path, 'token_env'], message: `${p.token} is also the token of ${other}; each source, channel and the operator need a token of their own` });
+        else tokens.set(p.token, p.what);
+      }
+      if (p.path[0] === 'operator') continue;
+      if (p.shops === undefined && cfg.shops.length > 1) {
+        ctx.addIssue({ code: 'custom', path: [...p.path, 'shops'], message: `required when several shops are configured: list the ids of the shops ${p.what} serves` });
+      }
+      p.shops?.forEach((id, j) => {
+        if (!shopIdSet.has(id)) ctx.addIssue({ code: 'custom', path: [...p.path, 'shops', j], message: `shop "${id}" is not configured` });
+      });
+    }
   });
 
 export type Config = z.output<typeof configSchema>;
 export type ShopConfig = z.output<typeof shopSchema>;
 export type SourceConfig = z.output<typeof sourceSchema>;
+export type ChannelConfig = z.output<typeof channelSchema>;
+export type HttpConfig = Config['inventory_sync']['http'];
+
+/**
+ * The shops a source or channel may act for: its `shops`, or the only configured shop when it names none
+ * (the schema refuses a missing list when there are several).
+ */
+export function boundShops(config: Pick<Config, 'shops'>, p: { shops?: string[] | undefined }): string[] {
+  if (p.shops) return p.shops;
+  return config.shops.length === 1 ? [config.shops[0]!.id] : [];
+}
 export type SafetyBufferConfig = Config['inventory_sync']['safety_buffers'];
 export type WorkerConfig = Config['inventory_sync']['worker'];
 export const DEFAULT_WORKER_CONFIG: WorkerConfig = worker.parse({});

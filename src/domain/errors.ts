@@ -50,7 +50,15 @@ export const Errors = {
   PayloadInvalid: define('ISYNC_PAYLOAD_INVALID', 400, false),
   PayloadTooLarge: define('ISYNC_PAYLOAD_TOO_LARGE', 413, false),
   WebhookSignatureInvalid: define('ISYNC_WEBHOOK_SIGNATURE_INVALID', 401, false),
+  /** Kept for the failure types recorded histories list; routes answer ISYNC_UNAUTHORIZED. */
   SourceUnauthorized: define('ISYNC_SOURCE_UNAUTHORIZED', 401, false),
+  /** One answer for a missing, wrong or unknown token, an unknown source and a token of the wrong role. */
+  Unauthorized: define('ISYNC_UNAUTHORIZED', 401, false),
+  /** A valid token asking for a shop it is not bound to (configured or not: the answer is the same). */
+  Forbidden: define('ISYNC_FORBIDDEN', 403, false),
+  RateLimited: define('ISYNC_RATE_LIMITED', 429, true),
+  /** The webhook's topic header (not covered by the HMAC) says something the signed payload does not. */
+  WebhookTopicMismatch: define('ISYNC_WEBHOOK_TOPIC_MISMATCH', 422, false),
   UnknownShop: define('ISYNC_UNKNOWN_SHOP', 404, false),
   UnknownSource: define('ISYNC_UNKNOWN_SOURCE', 404, false),
   UnknownSku: define('ISYNC_UNKNOWN_SKU', 422, false),

@@ -15,6 +15,19 @@ export function parseKeyString(s: string): InventoryKey {
   return { shopId, sku, locationId };
 }
 
+/**
+ * Orders from our own channels (POST /orders) live in an id space of their own, so no channel can name a
+ * Shopify order: `ext:{channel}:{id}` is the order id in the database and `reservation:{shop}:ext:{channel}:{id}`
+ * the workflow id. Shopify order ids never contain a colon.
+ */
+export function externalOrderId(channel: string, orderId: string): string {
+  return `ext:${channel}:${orderId}`;
+}
+
+export function isExternalOrderId(orderId: string): boolean {
+  return orderId.startsWith('ext:');
+}
+
 /** Workflow ids users and operators can type: derived from domain ids only, never random. */
 export const workflowIds = {
   reservation: (shopId: string, orderId: string) => `reservation:${shopId}:${orderId}`,

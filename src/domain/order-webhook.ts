@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { Errors } from './errors.js';
 import type { OrderEvent, OrderEventKind, OrderLineRef } from './reservation-model.js';
 
 /**
@@ -15,6 +16,7 @@ const lineItem = z.object({
   sku: z.string().nullable().optional(),
   quantity: z.number({ error: 'expected a number' }).int().nonnegative(),
   current_quantity: z.number().int().nonnegative().optional(),
+  fulfillable_quantity: z.number().int().nonnegative().optional(),
 });
 
 const order = z.object({
@@ -67,15 +69,20 @@ export function parseOrderWebhook(topic: string, body: unknown, meta: { delivery
   }
   if (kind === 'edited' && typeof body === 'object' && body !== null && 'order_edit' in body) {
     const e = check(orderEdit, body).order_edit;
-    return { target: 'order', orderId: e.order_id, event: { kind, origin: 'shopify', at: e.committed_at ?? e.created_at, deliveryId: meta.deliveryId } };
+    return { target: 'order', orderId: shopifyOrderId(e.order_id), event: { kind, origin: 'shopify', at: e.committed_at ?? e.created_at, deliveryId: meta.deliveryId } };
   }
   const o = check(order, body);
-  // orders/updated also reports cancellations and fulfilments; the payload, not the topic, says which.
-  const effective: OrderEventKind = o.cancelled_at ? 'cancelled' : o.fulfillment_status === 'fulfilled' ? 'fulfilled' : kind;
+  // The HMAC covers the body, not the X-Shopify-Topic header: the signed payload says what happened, and a topic
+  // that claims more (a signed create re-sent as orders/fulfilled) is refused.
+  const stated = statedKind(o);
+  if ((kind === 'cancelled' || kind === 'fulfilled') && stated !== kind) {
+    throw Errors.WebhookTopicMismatch(`X-Shopify-Topic ${topic} contradicts the signed payload, which is ${stated === 'open' ? 'neither cancelled nor fulfilled' : stated}`, { topic, payload: stated });
+  }
+  const effective: OrderEventKind = stated === 'open' ? kind : stated;
   const lines: OrderLineRef[] = o.line_items.map((l) => ({ lineId: l.id, variantId: l.variant_id ?? null, sku: l.sku ?? null, quantity: l.current_quantity ?? l.quantity }));
   return {
     target: 'order',
-    orderId: o.id,
+    orderId: shopifyOrderId(o.id),
     event: {
       kind: effective,
       origin: 'shopify',
@@ -85,4 +92,19 @@ export function parseOrderWebhook(topic: string, body: unknown, meta: { delivery
       posShopifyLocationId: o.source_name === 'pos' && o.location_id ? o.location_id : null,
     },
   };
+}
+
+/** What the signed order says of itself: cancelled (cancelled_at), fulfilled (its status, or nothing left to fulfil), or open. */
+function statedKind(o: z.output<typeof order>): 'cancelled' | 'fulfilled' | 'open' {
+  if (o.cancelled_at) return 'cancelled';
+  if (o.fulfillment_status === 'fulfilled') return 'fulfilled';
+  const nothingLeft = o.line_items.length > 0 && o.line_items.every((l) => l.fulfillable_quantity === 0);
+  if (o.fulfillment_status === undefined && nothingLeft) return 'fulfilled';
+  return 'open';
+}
+
+/** Shopify order ids are numbers; a colon would reach into the id space of our channels' orders (ext:...). */
+function shopifyOrderId(id: string): string {
+  if (id.includes(':') || id.length > 64) throw Errors.PayloadInvalid('id: expected a Shopify order id', { field: 'id' });
+  return id;
 }

@@ -77,6 +77,7 @@ export interface ReservationCarry {
   expiresAt: string;
   expiryDone: boolean;
   staleEventsIgnored: number;
+  foreignEventsRefused?: number;
 }
 
 /** One claim line: a (line item, location) pair, since a line can be split over fulfillment orders. */
@@ -115,6 +116,8 @@ export interface ReservationStatus {
   expiresAt: string | null;
   /** Deliveries dropped because they were older than what was already applied. */
   staleEventsIgnored: number;
+  /** Events refused because their origin (shopify, external) is not the reservation's. */
+  foreignEventsRefused?: number;
   /** Where the answer came from: the running workflow, or the database row once it has closed. */
   source?: 'workflow' | 'database';
 }

@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { Errors } from '../domain/errors.js';
+import { redactUrl, redactUrlsIn } from '../observability/redact.js';
 
 export type RedisClient = Redis;
 
@@ -11,6 +12,7 @@ export async function assertRedisAnswers(redis: Redis, url: string): Promise<voi
   try {
     await redis.ping();
   } catch (err) {
-    throw Errors.DependencyUnavailable(`Redis does not answer at ${url}: ${(err as Error).message}`, undefined, { cause: err });
+    // The URL may carry the password (redis://:secret@host): never in an error.
+    throw Errors.DependencyUnavailable(`Redis does not answer at ${redactUrl(url)}: ${redactUrlsIn((err as Error).message)}`);
   }
 }

@@ -23,6 +23,7 @@ export function createSources(config: Config, db: Db, env: NodeJS.ProcessEnv = p
           url: s.url!,
           ...(s.pull_token_env ? { token: secretFromEnv(s.pull_token_env, env) } : {}),
           ...(s.request_timeout_ms ? { requestTimeoutMs: s.request_timeout_ms } : {}),
+          ...(s.max_reply_bytes ? { maxReplyBytes: s.max_reply_bytes } : {}),
         });
     }
   });

@@ -18,6 +18,8 @@ export interface HttpJsonSourceOptions {
   token?: string;
   /** Bound on change-feed and snapshot requests; component reads are bound by parallel_fetch_timeout_ms instead. */
   requestTimeoutMs?: number;
+  /** A reply larger than this is refused (read as it streams in, so a huge reply is cut off, not buffered). */
+  maxReplyBytes?: number;
   /** Keys per components request; a batch larger than this is split into parallel requests. */
   maxKeysPerRequest?: number;
   fetchImpl?: typeof fetch;
@@ -45,6 +47,7 @@ const snapshotReply = z.object({
 });
 
 export const DEFAULT_SOURCE_REQUEST_TIMEOUT_MS = 10_000;
+export const DEFAULT_SOURCE_MAX_REPLY_BYTES = 16 * 1024 * 1024;
 
 export class HttpJsonSource implements SourceAdapter {
   readonly name: string;
@@ -65,7 +68,7 @@ export class HttpJsonSource implements SourceAdapter {
     for (let i = 0; i < keys.length; i += size) chunks.push(keys.slice(i, i + size));
     const replies = await Promise.all(
       chunks.map((chunk) =>
-        this.request('POST', '/components', componentsReply, signal, { shop: shopId, keys: chunk.map((k) => ({ sku: k.sku, location: k.locationId })) }),
+        this.request('POST', '/components', componentsReply, this.bounded(signal), { shop: shopId, keys: chunk.map((k) => ({ sku: k.sku, location: k.locationId })) }),
       ),
     );
     const asked = new Set(keys.map(skuLocationKey));
@@ -94,6 +97,38 @@ export class HttpJsonSource implements SourceAdapter {
     return AbortSignal.any([signal, AbortSignal.timeout(this.opts.requestTimeoutMs ?? DEFAULT_SOURCE_REQUEST_TIMEOUT_MS)]);
   }
 
+  /** The reply's text, refused as soon as it passes maxReplyBytes (declared or streamed); bounded by the same signal. */
+  private async readBounded(res: Response, what: string, signal: AbortSignal): Promise<string> {
+    const limit = this.opts.maxReplyBytes ?? DEFAULT_SOURCE_MAX_REPLY_BYTES;
+    const tooLarge = () => Errors.SourceFailed(`${what} answered more than ${limit} bytes (max_reply_bytes)`, { source: this.name, limit });
+    const declared = Number(res.headers.get('content-length') ?? NaN);
+    if (declared > limit) {
+      await res.body?.cancel().catch(() => undefined);
+      throw tooLarge();
+    }
+    if (!res.body) return '';
+    const reader = res.body.getReader();
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        size += value.byteLength;
+        if (size > limit) {
+          await reader.cancel().catch(() => undefined);
+          throw tooLarge();
+        }
+        chunks.push(value);
+      }
+    } catch (err) {
+      if (err instanceof InventorySyncError) throw err;
+      if (signal.aborted && (signal.reason as Error | undefined)?.name === 'TimeoutError') throw Errors.SourceTimeout(`${what} did not answer in time`, { source: this.name });
+      throw Errors.SourceFailed(`${what} failed while answering: ${(err as Error).message}`, { source: this.name });
+    }
+    return decodeUtf8(chunks);
+  }
+
   private async request<T>(method: 'GET' | 'POST', path: string, schema: z.ZodType<T>, signal: AbortSignal, body?: unknown): Promise<T> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
@@ -112,11 +147,11 @@ export class HttpJsonSource implements SourceAdapter {
       await res.body?.cancel().catch(() => undefined);
       throw Errors.SourceFailed(`${what} answered HTTP ${res.status}`, { source: this.name, status: res.status });
     }
+    const text = await this.readBounded(res, what, signal);
     let json: unknown;
     try {
-      json = await res.json();
-    } catch (err) {
-      if (err instanceof InventorySyncError) throw err;
+      json = JSON.parse(text);
+    } catch {
       throw Errors.SourceFailed(`${what} answered with a body that is not JSON`, { source: this.name });
     }
     const parsed = schema.safeParse(json);
@@ -126,6 +161,10 @@ export class HttpJsonSource implements SourceAdapter {
     }
     return parsed.data;
   }
+}
+
+function decodeUtf8(chunks: Uint8Array[]): string {
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 function query(cursor: string | null, limit: number): string {

@@ -10,6 +10,8 @@ export interface DeltaSyncProgress {
   batches: number;
   read: number;
   keysMarked: number;
+  /** Rows audited and skipped (unknown shop, a shop the source is not bound to, an overlong id). */
+  rejected?: number;
   cursor: string | null;
 }
 
@@ -31,6 +33,7 @@ export async function deltaSyncWorkflow(input: SyncBatchInput & { carried?: Omit
     progress.batches++;
     progress.read += batch.read;
     progress.keysMarked += batch.keysMarked;
+    if (batch.rejected) progress.rejected = (progress.rejected ?? 0) + batch.rejected;
     progress.cursor = batch.cursor;
     if (batch.done) return progress;
     if (workflowInfo().continueAsNewSuggested) {

@@ -52,6 +52,9 @@ const { resolveShopifyLines, claimShopifyOrder, loadOrClaimShopifyOrder } = prox
 // search-attribute upsert before its first event is applied. Continue-as-new comes with the same patch. Executions
 // whose history predates it replay through the separate steps.
 const ONE_STEP_CLAIMS = 'claim-in-one-step';
+// Events whose origin differs from the reservation's (an external event at a Shopify order's reservation, or the
+// reverse) are refused and counted. Executions that started before keep applying them as they did.
+const REFUSE_FOREIGN_ORIGIN = 'refuse-foreign-origin';
 // Shopify mutations (external orders) run as ordinary activities: visible, and retried by the server.
 const { syncShopifyAdjustments } = proxyActivities<Activities>({ ...defaultActivityOptions, startToCloseTimeout: '1 minute' });
 
@@ -67,7 +70,11 @@ export async function reservationWorkflow(input: ReservationInput): Promise<Rese
   const { shopId, orderId } = input;
   const workflowId = workflowInfo().workflowId;
   const inbox: Inbox[] = [];
-  const status: ReservationStatus = { shopId, orderId, origin: null, state: 'pending', lines: [], lastEventAt: null, expiresAt: null, staleEventsIgnored: input.carried?.staleEventsIgnored ?? 0 };
+  const status: ReservationStatus = {
+    shopId, orderId, origin: null, state: 'pending', lines: [], lastEventAt: null, expiresAt: null,
+    staleEventsIgnored: input.carried?.staleEventsIgnored ?? 0,
+    ...(input.carried?.foreignEventsRefused ? { foreignEventsRefused: input.carried.foreignEventsRefused } : {}),
+  };
   setHandler(orderEventSignal, (event) => void inbox.push({ type: 'order', event }));
   setHandler(allocationSignal, (event) => void inbox.push({ type: 'allocation', event }));
   setHandler(statusQuery, () => status);
@@ -75,12 +82,18 @@ export async function reservationWorkflow(input: ReservationInput): Promise<Rese
   // Decided once per execution, before the first command: one that started before this change keeps the separate
   // steps to its end (its history replays through them).
   const oneStep = patched(ONE_STEP_CLAIMS);
+  const refuseForeign = patched(REFUSE_FOREIGN_ORIGIN);
   const freshExpiresAt = input.carried?.expiresAt ?? new Date(Date.now() + input.ttlSeconds * 1000).toISOString();
   const settled = (out: Pick<ReservationStatus, 'lines' | 'state'>) => {
     status.lines = out.lines;
     status.state = out.state;
   };
   const admit = (e: OrderEvent): boolean => {
+    if (refuseForeign && status.origin !== null && e.origin !== status.origin) {
+      status.foreignEventsRefused = (status.foreignEventsRefused ?? 0) + 1;
+      log.warn('order event refused: its origin is not the reservation\'s', { shopId, orderId, origin: status.origin, eventOrigin: e.origin, kind: e.kind });
+      return false;
+    }
     status.origin ??= e.origin;
     // Terminal states are sticky, and an older delivery (a stale retry, a create after its cancel) changes nothing.
     // A move carries Shopify's delivery time, not the order's clock: it only makes us re-read the truth.
@@ -187,7 +200,10 @@ export async function reservationWorkflow(input: ReservationInput): Promise<Rese
     // suggests it; the next run reloads lines, state and order clock from the database and gets the rest carried.
     if (oneStep && inbox.length === 0 && workflowInfo().continueAsNewSuggested) {
       await condition(allHandlersFinished);
-      const carried = { expiresAt: status.expiresAt ?? freshExpiresAt, expiryDone, staleEventsIgnored: status.staleEventsIgnored };
+      const carried = {
+        expiresAt: status.expiresAt ?? freshExpiresAt, expiryDone, staleEventsIgnored: status.staleEventsIgnored,
+        ...(status.foreignEventsRefused ? { foreignEventsRefused: status.foreignEventsRefused } : {}),
+      };
       if (inbox.length === 0) await continueAsNew<typeof reservationWorkflow>({ ...input, carried });
     }
     const timerArmed = !expiryDone && !isTerminal(status.state);

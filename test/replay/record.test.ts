@@ -96,6 +96,9 @@ describe.runIf(process.env.RECORD_HISTORIES === '1')('record workflow histories'
     const started = { shopId, domain, taskQueue: svc.taskQueue, sku: 'A', workflowId: (id: string) => `reservation-shopify-${id}` };
     const storefront = await startShopifyReservation(svc.temporal, emu.emulator, started);
     await expect.poll(async () => (await storefront.handle.query<{ state: string }>('status')).state, { timeout: 20_000 }).toBe('claimed');
+    // An event of the other origin is refused (patch refuse-foreign-origin), and the history shows it.
+    await storefront.handle.signal(ORDER_EVENT_SIGNAL, { ...storefront.created, origin: 'external', kind: 'cancelled', at: new Date(Date.now() + 500).toISOString(), deliveryId: 'forged' });
+    await expect.poll(async () => (await storefront.handle.query<{ foreignEventsRefused?: number }>('status')).foreignEventsRefused, { timeout: 20_000 }).toBe(1);
     await storefront.handle.signal(ORDER_EVENT_SIGNAL, { ...storefront.created, kind: 'cancelled', at: new Date(Date.now() + 1000).toISOString(), deliveryId: 's2' });
     expect((await storefront.handle.result()) as { state: string }).toMatchObject({ state: 'cancelled' });
     await save(storefront.handle.workflowId, 'reservationWorkflow', `${LABEL}-shopify-order`);

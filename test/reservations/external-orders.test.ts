@@ -17,10 +17,11 @@ describe('POST /orders: orders from channels Shopify does not count', () => {
   const at = (s: number) => new Date(Date.UTC(2026, 10, 30, 9, 0, s)).toISOString();
 
   it('claims the lines and takes the units off Shopify once; cancelling gives back exactly what was taken', async () => {
-    const orderId = 'amz-1001';
-    const body = { shopId: rig.shopId, orderId, updatedAt: at(1), lines: [{ lineId: 'l1', sku: SKU, locationId: WH, quantity: 4 }] };
+    const orderId = rig.ext('amz-1001');
+    const body = { shopId: rig.shopId, orderId: 'amz-1001', updatedAt: at(1), lines: [{ lineId: 'l1', sku: SKU, locationId: WH, quantity: 4 }] };
     const res = await rig.postOrder(body);
     expect(res.status).toBe(202);
+    expect(await res.json()).toMatchObject({ orderId, workflowId: `reservation:${rig.shopId}:${orderId}` });
     // The same post again (a channel retry) changes nothing.
     expect((await rig.postOrder(body)).status).toBe(202);
     await expect.poll(async () => (await rig.claimLines(orderId))[0], poll).toMatchObject({ claimed: 4, shopify_adjusted: 4 });
@@ -40,13 +41,13 @@ describe('POST /orders: orders from channels Shopify does not count', () => {
   });
 
   it('an edit to fewer units gives back the difference; an older version of the order is ignored', async () => {
-    const orderId = 'ebay-7';
+    const orderId = rig.ext('ebay-7');
     const line = (q: number) => [{ lineId: 'a', sku: SKU, locationId: WH, quantity: q }];
-    expect((await rig.postOrder({ shopId: rig.shopId, orderId, updatedAt: at(10), lines: line(3) })).status).toBe(202);
+    expect((await rig.postOrder({ shopId: rig.shopId, orderId: 'ebay-7', updatedAt: at(10), lines: line(3) })).status).toBe(202);
     await expect.poll(async () => (await rig.claimLines(orderId))[0], poll).toMatchObject({ claimed: 3, shopify_adjusted: 3 });
-    expect((await rig.postOrder({ shopId: rig.shopId, orderId, updatedAt: at(12), lines: line(1) })).status).toBe(202);
+    expect((await rig.postOrder({ shopId: rig.shopId, orderId: 'ebay-7', updatedAt: at(12), lines: line(1) })).status).toBe(202);
     await expect.poll(async () => (await rig.claimLines(orderId))[0], poll).toMatchObject({ claimed: 1, shopify_adjusted: 1 });
-    expect((await rig.postOrder({ shopId: rig.shopId, orderId, updatedAt: at(11), lines: line(5) })).status).toBe(202);
+    expect((await rig.postOrder({ shopId: rig.shopId, orderId: 'ebay-7', updatedAt: at(11), lines: line(5) })).status).toBe(202);
     await expect.poll(async () => (await rig.status(orderId)).staleEventsIgnored, poll).toBe(1);
     expect((await rig.claimLines(orderId))[0]).toMatchObject({ claimed: 1, shopify_adjusted: 1 });
     await expect.poll(() => rig.available(SKU, WH), poll).toBe(9);
@@ -60,8 +61,9 @@ describe('POST /orders: orders from channels Shopify does not count', () => {
     // The WMS token may confirm allocations, not place orders... and the order token may not confirm allocations.
     expect((await rig.postWms({ shopId: rig.shopId }, rig.orderToken)).status).toBe(401);
     const unknownShop = await rig.postOrder({ shopId: 'nope', orderId: 'x', updatedAt: at(1), lines: [{ lineId: 'a', sku: SKU, locationId: WH, quantity: 1 }] });
-    expect(unknownShop.status).toBe(404);
-    const unknownOrder = await fetch(`${rig.url}/reservations/${rig.shopId}/never-seen`);
+    expect(unknownShop.status).toBe(403);
+    expect(await unknownShop.json()).toMatchObject({ code: 'ISYNC_FORBIDDEN' });
+    const unknownOrder = await fetch(`${rig.url}/reservations/${rig.shopId}/never-seen`, { headers: { authorization: `Bearer ${rig.operatorToken}` } });
     expect(unknownOrder.status).toBe(404);
     expect(await unknownOrder.json()).toMatchObject({ code: 'ISYNC_NOT_FOUND' });
   });
@@ -91,8 +93,8 @@ describe('an external order whose Shopify adjustment applied but whose answer wa
   });
 
   it('retries with the same idempotency key: Shopify replays, the units are taken once', async () => {
-    const orderId = 'web-lost-1';
-    expect((await rig.postOrder({ shopId: rig.shopId, orderId, updatedAt: new Date().toISOString(), lines: [{ lineId: 'l1', sku: SKU, locationId: WH, quantity: 3 }] })).status).toBe(202);
+    const orderId = rig.ext('web-lost-1');
+    expect((await rig.postOrder({ shopId: rig.shopId, orderId: 'web-lost-1', updatedAt: new Date().toISOString(), lines: [{ lineId: 'l1', sku: SKU, locationId: WH, quantity: 3 }] })).status).toBe(202);
     await expect.poll(async () => (await rig.claimLines(orderId))[0], poll).toMatchObject({ claimed: 3, shopify_adjusted: 3 });
     expect(lost).toBeGreaterThanOrEqual(2);
     const counters = rig.emu.emulator.counters(rig.domain);

@@ -32,6 +32,8 @@ export interface RigOptions {
   wrapShopify?: (client: ShopifyClient) => ShopifyClient;
   /** Start a worker (default true). */
   worker?: boolean;
+  /** Edits the raw configuration before it is validated (extra shops, limits). */
+  configure?: (raw: Record<string, unknown>) => Record<string, unknown>;
 }
 
 export interface Rig {
@@ -46,7 +48,12 @@ export interface Rig {
   catalog: SeededCatalog;
   secret: string;
   wmsToken: string;
+  erpToken: string;
+  /** The token of the channel `oms` (POST /orders). */
   orderToken: string;
+  operatorToken: string;
+  /** The order id an order the `oms` channel posted lives under. */
+  ext(orderId: string): string;
   activities: Activities;
   startWorker(): Promise<void>;
   available(sku: string, location: string): number;
@@ -73,20 +80,32 @@ export async function startRig(opts: RigOptions = {}, shared?: TestServices): Pr
   const onHand = opts.onHand ?? 20;
   const secret = `whsec-${shopId}`;
   const wmsToken = `wms-${shopId}`;
+  const erpToken = `erp-${shopId}`;
   const orderToken = `oms-${shopId}`;
-  const env: Record<string, string> = { RES_SHOP_TOKEN: `shpat-${shopId}`, RES_WEBHOOK_SECRET: secret, RES_WMS_TOKEN: wmsToken, RES_OMS_TOKEN: orderToken };
-  const config = testConfig({
+  const operatorToken = `op-${shopId}`;
+  const env: Record<string, string> = {
+    RES_SHOP_TOKEN: `shpat-${shopId}`,
+    RES_WEBHOOK_SECRET: secret,
+    RES_WMS_TOKEN: wmsToken,
+    RES_ERP_TOKEN: erpToken,
+    RES_OMS_TOKEN: orderToken,
+    RES_OPERATOR_TOKEN: operatorToken,
+  };
+  const configure = opts.configure ?? ((raw) => raw);
+  const config = testConfig(configure({
     inventory_sync: {
       reservations: { ttl_hours: 24, ...(opts.ttlSeconds ? { ttl_seconds: opts.ttlSeconds } : {}), auto_release_enabled: opts.autoRelease ?? true },
       safety_buffers: { strategy: 'static', static_units: 0 },
     },
     shops: [{ id: shopId, domain, plan: opts.plan ?? 'enterprise', access_token_env: 'RES_SHOP_TOKEN', webhook_secret_env: 'RES_WEBHOOK_SECRET' }],
     sources: [
-      { name: `${shopId}-erp`, role: 'erp', type: 'postgres', token_env: 'RES_OMS_TOKEN' },
+      { name: `${shopId}-erp`, role: 'erp', type: 'postgres', token_env: 'RES_ERP_TOKEN' },
       { name: `${shopId}-wms`, role: 'wms', type: 'postgres', token_env: 'RES_WMS_TOKEN' },
       { name: `${shopId}-pos`, role: 'pos', type: 'postgres' },
     ],
-  });
+    channels: [{ name: 'oms', token_env: 'RES_OMS_TOKEN' }],
+    operator: { token_env: 'RES_OPERATOR_TOKEN' },
+  }));
 
   const app = buildHttpServer({
     db: svc.db,
@@ -133,7 +152,10 @@ export async function startRig(opts: RigOptions = {}, shared?: TestServices): Pr
     catalog,
     secret,
     wmsToken,
+    erpToken,
     orderToken,
+    operatorToken,
+    ext: (orderId) => `ext:oms:${orderId}`,
     activities,
     startWorker: async () => void (await svc.startWorker(activities)),
     available: (sku, location) => {
@@ -154,7 +176,7 @@ export async function startRig(opts: RigOptions = {}, shared?: TestServices): Pr
       (await svc.db.query('SELECT line_id, sku, location_id, claimed, allocated, shopify_adjusted FROM claim_lines WHERE shop_id = $1 AND order_id = $2 ORDER BY line_id', [shopId, orderId])).rows,
     reservation: async (orderId) => (await svc.db.query('SELECT state, origin FROM reservations WHERE shop_id = $1 AND order_id = $2', [shopId, orderId])).rows[0],
     status: async (orderId) => {
-      const res = await fetch(`${url}/reservations/${shopId}/${orderId}`);
+      const res = await fetch(`${url}/reservations/${shopId}/${encodeURIComponent(orderId)}`, { headers: { authorization: `Bearer ${operatorToken}` } });
       if (res.status !== 200) throw new Error(`GET /reservations answered ${res.status}: ${await res.text()}`);
       return (await res.json()) as ReservationStatus;
     },

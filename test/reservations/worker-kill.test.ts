@@ -41,14 +41,14 @@ describe('a worker SIGKILLed mid-lifecycle and replaced', () => {
     // Worker A dies right after the WMS conversion committed, before it could report the activity complete.
     a = spawnWorker(file, { ...spec, hangAfter: 'convertAllocation' });
     await a.printed('worker-ready');
-    const orderId = 'pos-outage-1';
+    const orderId = rig.ext('pos-outage-1');
     const at = (s: number) => new Date(Date.UTC(2026, 10, 30, 10, 0, s)).toISOString();
-    expect((await rig.postOrder({ shopId: rig.shopId, orderId, updatedAt: at(1), lines: [{ lineId: 'l1', sku: SKU, locationId: WH, quantity: 4 }] })).status).toBe(202);
+    expect((await rig.postOrder({ shopId: rig.shopId, orderId: 'pos-outage-1', updatedAt: at(1), lines: [{ lineId: 'l1', sku: SKU, locationId: WH, quantity: 4 }] })).status).toBe(202);
     await expect.poll(async () => (await rig.claimLines(orderId))[0], poll).toMatchObject({ claimed: 4, shopify_adjusted: 4 });
     await expect.poll(() => rig.available(SKU, WH), poll).toBe(6);
 
     const allocatedAt = new Date().toISOString();
-    expect((await rig.postWms({ shopId: rig.shopId, orderId, allocationId: 'w-1', occurredAt: allocatedAt, lines: [{ lineId: 'l1', sku: SKU, locationId: WH, quantity: 3 }] })).status).toBe(202);
+    expect((await rig.postWms({ shopId: rig.shopId, orderId: 'pos-outage-1', channel: 'oms', allocationId: 'w-1', occurredAt: allocatedAt, lines: [{ lineId: 'l1', sku: SKU, locationId: WH, quantity: 3 }] })).status).toBe(202);
     await a.printed('race-point:convertAllocation');
     a.child.kill('SIGKILL');
     expect(await a.exited).toBeNull();
@@ -56,7 +56,7 @@ describe('a worker SIGKILLed mid-lifecycle and replaced', () => {
     // While no worker runs: the WMS total catches up (the claim converts in that transaction), the channel cancels.
     await recordSourceChanges(rig.svc.db, `${rig.shopId}-wms`, [{ shopId: rig.shopId, sku: SKU, locationId: WH, quantity: 3, occurredAt: new Date(Date.parse(allocatedAt) + 1000).toISOString() }]);
     expect((await rig.claimLines(orderId))[0]).toMatchObject({ claimed: 1, allocated: 3 });
-    expect((await rig.postOrder({ shopId: rig.shopId, orderId, status: 'cancelled', updatedAt: at(2) })).status).toBe(202);
+    expect((await rig.postOrder({ shopId: rig.shopId, orderId: 'pos-outage-1', status: 'cancelled', updatedAt: at(2) })).status).toBe(202);
 
     // Worker B takes over the same task queue; the timed-out activity is retried and the cancel applied.
     await rig.startWorker();

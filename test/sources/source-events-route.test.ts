@@ -20,7 +20,7 @@ describe('POST /sources/:source/events', () => {
   const domain = `${shopId}.myshopify.com`;
   const erp = `${shopId}-erp`;
   const wms = `${shopId}-wms`;
-  const env = { EVT_SHOP_TOKEN: 'tok-evt', EVT_SECRET: 'whsec', EVT_ERP_TOKEN: 'erp-secret', EVT_WMS_TOKEN: 'wms-secret' };
+  const env = { EVT_SHOP_TOKEN: 'tok-evt', EVT_SECRET: 'whsec', EVT_ERP_TOKEN: 'erp-secret', EVT_WMS_TOKEN: 'wms-secret', EVT_OPERATOR_TOKEN: 'op-secret' };
   const config = testConfig({
     inventory_sync: { safety_buffers: { strategy: 'static', static_units: 1 }, aggregation: { coalesce_window_ms: 50 } },
     shops: [{ id: shopId, domain, access_token_env: 'EVT_SHOP_TOKEN', webhook_secret_env: 'EVT_SECRET' }],
@@ -28,6 +28,7 @@ describe('POST /sources/:source/events', () => {
       { name: erp, role: 'erp', type: 'postgres', token_env: 'EVT_ERP_TOKEN' },
       { name: wms, role: 'wms', type: 'postgres', token_env: 'EVT_WMS_TOKEN' },
     ],
+    operator: { token_env: 'EVT_OPERATOR_TOKEN' },
   });
   let clock = Date.UTC(2026, 10, 30, 9, 0, 0);
   const at = () => new Date((clock += 1000)).toISOString();
@@ -78,7 +79,7 @@ describe('POST /sources/:source/events', () => {
     await expect.poll(() => available('MUG'), { timeout: 15_000 }).toBe(39);
     const { rows } = await svc.db.query(`SELECT outcome, error_code, trigger FROM audit_log WHERE shop_id = $1 AND sku = 'GHOST'`, [shopId]);
     expect(rows).toEqual([{ outcome: 'unmapped', error_code: 'ISYNC_UNKNOWN_SKU', trigger: `source_event:${erp}` }]);
-    const metrics = await app.inject({ method: 'GET', url: '/metrics' });
+    const metrics = await app.inject({ method: 'GET', url: '/metrics', headers: { authorization: `Bearer ${env.EVT_OPERATOR_TOKEN}` } });
     expect(metrics.body).toContain(`isync_source_events_total{source="${erp}",outcome="unmapped"} 1`);
   });
 
@@ -90,10 +91,10 @@ describe('POST /sources/:source/events', () => {
     expect(rows[0].n).toBe(1);
   });
 
-  it('an unknown source is 404', async () => {
+  it('an unknown source gets the same 401 as a wrong token', async () => {
     const res = await post('nobody', { events: [event('MUG', 1)] });
-    expect(res.statusCode).toBe(404);
-    expect(res.json()).toMatchObject({ code: 'ISYNC_UNKNOWN_SOURCE' });
+    expect(res.statusCode).toBe(401);
+    expect(res.json()).toEqual((await post(erp, { events: [event('MUG', 1)] }, 'guess')).json());
   });
 
   it('a missing token, a wrong one, or another source\'s token is 401 and records nothing', async () => {
@@ -101,7 +102,7 @@ describe('POST /sources/:source/events', () => {
     for (const token of [null, 'guess', env.EVT_WMS_TOKEN]) {
       const res = await post(erp, { events: [event('MUG', 1)] }, token);
       expect(res.statusCode).toBe(401);
-      expect(res.json()).toMatchObject({ code: 'ISYNC_SOURCE_UNAUTHORIZED' });
+      expect(res.json()).toMatchObject({ code: 'ISYNC_UNAUTHORIZED' });
     }
     const after = await svc.db.query('SELECT count(*)::int AS n FROM source_changes WHERE source = $1', [erp]);
     expect(after.rows[0].n).toBe(before.rows[0].n);

@@ -56,6 +56,8 @@ describe('delta sync', () => {
     erp = await startErp();
     const config = testConfig({
       inventory_sync: { delta_sync: { batch_size: 2 } },
+      // The one shop, so every source is bound to it (rows for other shops are skipped: test/security/sync-bad-rows).
+      shops: [{ id: shopId, domain: `${shopId}.myshopify.com`, access_token_env: 'DS_TOKEN', webhook_secret_env: 'DS_SECRET' }],
       sources: [
         { name: feedSource, role: 'erp', type: 'postgres' },
         { name: httpSource, role: 'erp', type: 'http', url: erp.url },

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { formatProblems, parseConfig } from '../../config/load.js';
+import { configWarnings, formatProblems, parseConfig } from '../../config/load.js';
 
 /** Exit code 0 when valid; otherwise every problem with its path, one per line. */
 export function configCheck(file: string | undefined, out: (s: string) => void, err: (s: string) => void): number {
@@ -20,6 +20,7 @@ export function configCheck(file: string | undefined, out: (s: string) => void, 
     err(`${path}: ${problems.length} problem${problems.length === 1 ? '' : 's'}\n${formatProblems(problems)}`);
     return 1;
   }
+  for (const w of configWarnings(config)) err(`warning: ${w.path}: ${w.message}`);
   out(`${path}: valid (${config.shops.length} shop(s), ${config.sources.length} source(s))`);
   return 0;
 }

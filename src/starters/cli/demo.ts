@@ -26,11 +26,14 @@ export function demoConfig(): Config {
   return configSchema.parse({
     inventory_sync: { reservations: { ttl_seconds: 300 } },
     shops: [{ id: DEMO_SHOP.id, domain: DEMO_SHOP.domain, access_token_env: 'DEMO_SHOPIFY_ACCESS_TOKEN', webhook_secret_env: 'DEMO_SHOPIFY_WEBHOOK_SECRET' }],
+    // One shop, so every source and channel is bound to it without listing `shops`.
     sources: [
       { name: 'erp', role: 'erp', type: 'simulator', token_env: 'ERP_EVENTS_TOKEN' },
       { name: 'wms', role: 'wms', type: 'simulator', token_env: 'WMS_EVENTS_TOKEN' },
       { name: 'pos', role: 'pos', type: 'simulator', token_env: 'POS_EVENTS_TOKEN' },
     ],
+    channels: [{ name: 'marketplace', token_env: 'DEMO_CHANNEL_TOKEN' }],
+    operator: { token_env: 'DEMO_OPERATOR_TOKEN' },
   });
 }
 
@@ -40,6 +43,8 @@ export async function runDemo(opts: { durationSeconds?: number } = {}): Promise<
   process.env.DEMO_SHOPIFY_ACCESS_TOKEN ??= 'demo-access-token';
   process.env.DEMO_SHOPIFY_WEBHOOK_SECRET ??= 'demo-webhook-secret';
   for (const s of ['ERP', 'WMS', 'POS']) process.env[`${s}_EVENTS_TOKEN`] ??= `demo-${s.toLowerCase()}-token`;
+  process.env.DEMO_CHANNEL_TOKEN ??= 'demo-channel-token';
+  process.env.DEMO_OPERATOR_TOKEN ??= 'demo-operator-token';
   const env = readEnv();
   const config = env.INVENTORY_SYNC_CONFIG ? loadConfig(env.INVENTORY_SYNC_CONFIG) : demoConfig();
   const dataDir = resolve(env.INVENTORY_SYNC_DATA_DIR);
@@ -119,7 +124,7 @@ export async function runDemo(opts: { durationSeconds?: number } = {}): Promise<
   const worker = await createInventoryWorker({ connection, namespace: env.TEMPORAL_NAMESPACE, taskQueue: env.TEMPORAL_TASK_QUEUE, activities: ctx.activities, capacity: config.inventory_sync.worker });
   const workerRun = worker.run();
   const http = await startHttpServer(ctx, port);
-  log(`  worker on task queue "${env.TEMPORAL_TASK_QUEUE}"; HTTP server ${http.url} (GET /healthz, /metrics)`);
+  log(`  worker on task queue "${env.TEMPORAL_TASK_QUEUE}"; HTTP server ${http.url} (GET /healthz; /metrics and /reservations with Authorization: Bearer $DEMO_OPERATOR_TOKEN)`);
   for (const r of await applySchedules(ctx.temporal, config, env.TEMPORAL_TASK_QUEUE)) log(`  schedule ${r.outcome}: ${r.scheduleId} (${r.describe})`);
   log(`\nTemporal Web UI: ${uiUrl}   (workflows: refresh:${DEMO_SHOP.id}, reservation:...)\n`);
 

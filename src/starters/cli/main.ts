@@ -55,8 +55,8 @@ export function buildCli(): Command {
     .description('run the HTTP server (webhooks, source events, WMS allocations, orders)')
     .action(async () => {
       const ctx = await createAppContext();
-      const { app, url } = await startHttpServer(ctx);
-      out(`HTTP server listening on ${url}`);
+      const { app, url, adminUrl } = await startHttpServer(ctx);
+      out(`HTTP server listening on ${url}${adminUrl ? `; reads (/reservations, /metrics) on ${adminUrl}` : ''}`);
       const stop = () => void app.close().then(() => ctx.close());
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
@@ -187,10 +187,11 @@ export function buildCli(): Command {
     .command('emulator')
     .description('run the Shopify Admin API emulator')
     .option('--port <port>', 'port to listen on', '8090')
+    .option('--host <host>', 'interface to bind (0.0.0.0 inside a container, so other containers reach it)', '127.0.0.1')
     .addOption(new Option('--plan <plan>', 'default plan of new shops').choices(['standard', 'advanced', 'plus', 'enterprise']).default('standard'))
-    .action(async (opts: { port: string; plan: 'standard' | 'advanced' | 'plus' | 'enterprise' }) => {
+    .action(async (opts: { port: string; host: string; plan: 'standard' | 'advanced' | 'plus' | 'enterprise' }) => {
       const { runEmulatorFromCli } = await import('../../shopify/emulator/cli.js');
-      await runEmulatorFromCli({ port: Number(opts.port), plan: opts.plan });
+      await runEmulatorFromCli({ port: Number(opts.port), host: opts.host, plan: opts.plan });
     });
 
   program

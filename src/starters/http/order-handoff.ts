@@ -37,7 +37,3 @@ export async function handOffOrUnavailable(deps: Pick<HttpDeps, 'temporal' | 'ta
     throw Errors.DependencyUnavailable(whenDown, undefined, { cause: err });
   }
 }
-
-export function requireShop(deps: Pick<HttpDeps, 'config'>, shopId: string): void {
-  if (!deps.config.shops.some((s) => s.id === shopId)) throw Errors.UnknownShop(`shopId: shop "${shopId}" is not configured`);
-}

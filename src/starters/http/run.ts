@@ -2,11 +2,21 @@ import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../../runtime/context.js';
 import { createLogger } from '../../observability/logger.js';
 import { createMetrics } from '../../observability/metrics.js';
-import { buildHttpServer } from './server.js';
+import type { HttpDeps } from './deps.js';
+import { buildAdminServer, buildHttpServer } from './server.js';
 
-/** Builds the server from a process's context and listens on PORT (0 = any free port). */
-export async function startHttpServer(ctx: AppContext, port = ctx.env.PORT, host = '0.0.0.0'): Promise<{ app: FastifyInstance; url: string }> {
-  const app = buildHttpServer({
+function urlOf(app: FastifyInstance, fallbackPort: number): string {
+  const address = app.server.address();
+  const actualPort = typeof address === 'object' && address ? address.port : fallbackPort;
+  return `http://127.0.0.1:${actualPort}`;
+}
+
+/**
+ * Builds the server from a process's context and listens on PORT (0 = any free port); with
+ * `inventory_sync.http.admin_port`, the admin server (the reads) too, closed with the public one.
+ */
+export async function startHttpServer(ctx: AppContext, port = ctx.env.PORT, host = '0.0.0.0'): Promise<{ app: FastifyInstance; url: string; adminUrl?: string }> {
+  const deps: HttpDeps = {
     db: ctx.db,
     redis: ctx.redis,
     config: ctx.config,
@@ -15,9 +25,16 @@ export async function startHttpServer(ctx: AppContext, port = ctx.env.PORT, host
     metrics: createMetrics(),
     logger: createLogger(ctx.env.LOG_LEVEL, 'http'),
     env: process.env,
-  });
+  };
+  const app = buildHttpServer(deps);
+  const { admin_port: adminPort, admin_host: adminHost } = ctx.config.inventory_sync.http;
+  let adminUrl: string | undefined;
+  if (adminPort !== undefined) {
+    const admin = buildAdminServer(deps);
+    await admin.listen({ port: adminPort, host: adminHost });
+    adminUrl = urlOf(admin, adminPort);
+    app.addHook('onClose', async () => admin.close());
+  }
   await app.listen({ port, host });
-  const address = app.server.address();
-  const actualPort = typeof address === 'object' && address ? address.port : port;
-  return { app, url: `http://127.0.0.1:${actualPort}` };
+  return { app, url: urlOf(app, port), ...(adminUrl ? { adminUrl } : {}) };
 }

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { Errors } from '../../../domain/errors.js';
-import { HANDLED_ORDER_TOPICS, parseOrderWebhook } from '../../../domain/order-webhook.js';
+import { HANDLED_ORDER_TOPICS, parseOrderWebhook, type ParsedOrderWebhook } from '../../../domain/order-webhook.js';
 import { ORDER_EVENT_SIGNAL } from '../../../domain/reservation-model.js';
 import type { HttpDeps } from '../deps.js';
 import { verifyShopifyHmac } from '../hmac.js';
@@ -9,6 +9,8 @@ import type { OrderHandoff } from '../order-handoff.js';
 import { parsePayload, requiredHeader } from '../payload.js';
 import { BODY_LIMIT_BYTES } from '../server.js';
 import { deliver, recordDelivery, startDeliverySweeper, type DeliveryMeta } from '../webhook-deliveries.js';
+
+export const WEBHOOK_UNAUTHORIZED_MESSAGE = 'the delivery is not signed by a configured shop';
 
 /**
  * POST /webhooks/shopify: verify, dedupe, record, answer, hand off. Never calls Shopify inline: the order's
@@ -29,7 +31,8 @@ export function shopifyWebhookRoutes(app: FastifyInstance, deps: HttpDeps): void
   void app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: BODY_LIMIT_BYTES }, (_req, body, done) => done(null, body));
-    scope.post('/webhooks/shopify', (req, reply) => receive(deps, req, reply));
+    // Not rate limited: Shopify's deliveries carry no token, and a refused one would only be retried.
+    scope.post('/webhooks/shopify', { config: { rateLimit: false } }, (req, reply) => receive(deps, req, reply));
   });
 }
 
@@ -37,18 +40,22 @@ async function receive(deps: HttpDeps, req: FastifyRequest, reply: FastifyReply)
   const started = performance.now();
   const domain = requiredHeader(req.headers, 'X-Shopify-Shop-Domain');
   const shop = deps.config.shops.find((s) => s.domain === domain);
-  if (!shop) throw Errors.UnknownShop(`X-Shopify-Shop-Domain: shop "${domain}" is not configured`);
-  const secret = deps.env[shop.webhook_secret_env];
-  if (!secret) throw Errors.ConfigInvalid(`environment variable ${shop.webhook_secret_env} (webhook secret of shop ${shop.id}) is not set`);
+  const secret = shop ? deps.env[shop.webhook_secret_env] : undefined;
+  // An unknown shop, a shop whose secret is not set and a bad signature get the same answer: the caller learns
+  // neither which shops we serve nor how we are configured. The operator finds the reason in the log.
+  if (shop && !secret) req.log.error({ shop: shop.id, variable: shop.webhook_secret_env }, 'webhook secret variable is not set; deliveries for this shop are refused');
   const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-  if (!verifyShopifyHmac(raw, req.headers['x-shopify-hmac-sha256'] as string | undefined, secret)) {
-    deps.metrics.webhooks.inc({ topic: 'unknown', outcome: 'bad_signature' });
-    throw Errors.WebhookSignatureInvalid('X-Shopify-Hmac-Sha256 does not match the body');
+  // The HMAC is computed either way, so the time taken does not tell an unknown shop from a bad signature.
+  const signed = verifyShopifyHmac(raw, req.headers['x-shopify-hmac-sha256'] as string | undefined, secret ?? 'no shop, no secret');
+  if (!shop || !secret || !signed) {
+    deps.metrics.webhooks.inc({ topic: 'unknown', outcome: shop ? 'bad_signature' : 'unknown_shop' });
+    throw Errors.WebhookSignatureInvalid(WEBHOOK_UNAUTHORIZED_MESSAGE);
   }
   const topic = requiredHeader(req.headers, 'X-Shopify-Topic');
   const webhookId = requiredHeader(req.headers, 'X-Shopify-Webhook-Id');
   if (!HANDLED_ORDER_TOPICS[topic]) {
-    deps.metrics.webhooks.inc({ topic, outcome: 'ignored' });
+    // The topic header is not signed: an unhandled one is not a label of its own (unbounded series).
+    deps.metrics.webhooks.inc({ topic: 'other', outcome: 'ignored' });
     return void reply.status(200).send({ status: 'ignored', topic });
   }
   let body: unknown;
@@ -58,7 +65,16 @@ async function receive(deps: HttpDeps, req: FastifyRequest, reply: FastifyReply)
     throw Errors.PayloadInvalid('body: not valid JSON', { field: 'body' });
   }
   const triggeredAt = (req.headers['x-shopify-triggered-at'] as string | undefined) ?? new Date().toISOString();
-  const parsed = parseOrderWebhook(topic, body, { deliveryId: webhookId, triggeredAt }, <S extends z.ZodType>(schema: S, value: unknown) => parsePayload(schema, value, topic));
+  let parsed: ParsedOrderWebhook;
+  try {
+    parsed = parseOrderWebhook(topic, body, { deliveryId: webhookId, triggeredAt }, <S extends z.ZodType>(schema: S, value: unknown) => parsePayload(schema, value, topic));
+  } catch (err) {
+    if (Errors.WebhookTopicMismatch.is(err)) {
+      deps.metrics.webhooks.inc({ topic, outcome: 'topic_mismatch' });
+      req.log.warn({ shop: shop.id, topic, webhookId, payload: err.details?.payload }, 'webhook refused: its topic contradicts the signed payload');
+    }
+    throw err;
+  }
 
   const orderId: string | null = parsed.target === 'order' ? parsed.orderId : await orderOfFulfillmentOrders(deps, shop.id, parsed.fulfillmentOrderIds);
   const meta: DeliveryMeta = {

@@ -6,7 +6,8 @@ import { recordSourceChanges, type IncomingChange } from '../../../db/source-cha
 import { Errors } from '../../../domain/errors.js';
 import type { SkuLocation } from '../../../sources/adapter.js';
 import type { HttpDeps } from '../deps.js';
-import { secretsEqual } from '../hmac.js';
+import { authenticate, isSourceNamed, requireShopScope } from '../auth.js';
+import { idField, shopIdField } from '../bounds.js';
 import { parsePayload } from '../payload.js';
 
 /** One request carries at most this many events (a source sends more as several requests). */
@@ -16,9 +17,9 @@ const eventsBody = z.object({
   events: z
     .array(
       z.object({
-        shopId: z.string().min(1, 'expected a shop id'),
-        sku: z.string().min(1, 'expected a SKU'),
-        locationId: z.string().min(1, 'expected a location code'),
+        shopId: shopIdField,
+        sku: idField('a SKU'),
+        locationId: idField('a location code'),
         /** What the source holds now for this key (absolute, not a delta): a repeat or a late event cannot drift it. */
         quantity: z.number({ error: 'expected a number' }).int('expected a whole number'),
         /** On the source's clock; an event older than the stored reading never replaces it. */
@@ -30,17 +31,6 @@ const eventsBody = z.object({
     .min(1, 'expected at least one event')
     .max(MAX_EVENTS_PER_REQUEST, `expected at most ${MAX_EVENTS_PER_REQUEST} events`),
 });
-
-/** The configured source named in the path, if the request presents its token (`sources[].token_env`). */
-function authenticate(deps: HttpDeps, sourceName: string, authorization: string | undefined) {
-  const source = deps.config.sources.find((s) => s.name === sourceName);
-  if (!source) throw Errors.UnknownSource(`source "${sourceName}" is not configured`);
-  const token = authorization?.startsWith('Bearer ') ? authorization.slice(7).trim() : '';
-  if (!token) throw Errors.SourceUnauthorized('Authorization: Bearer <source token> is required');
-  const expected = source.token_env ? deps.env[source.token_env] : undefined;
-  if (!expected || !secretsEqual(token, expected)) throw Errors.SourceUnauthorized(`the token is not the one of source "${sourceName}"`);
-  return source;
-}
 
 /** Which of the events' keys have a mapping to a Shopify item and location (unknown shops have none). */
 async function mappedKeys(deps: HttpDeps, events: { shopId: string; sku: string; locationId: string }[]): Promise<Set<string>> {
@@ -62,8 +52,11 @@ export function sourceEventRoutes(app: FastifyInstance, deps: HttpDeps): void {
   const dirtyBatcher = createDirtyBatcher(deps);
   app.post<{ Params: { source: string } }>('/sources/:source/events', async (req, reply) => {
     const started = performance.now();
-    const source = authenticate(deps, req.params.source, req.headers.authorization);
+    // An unknown source in the path gets the same 401 as a wrong token.
+    const principal = authenticate(deps, req, isSourceNamed(req.params.source));
+    const source = principal.source;
     const { events } = parsePayload(eventsBody, req.body, 'source events');
+    events.forEach((e, i) => requireShopScope(principal, e.shopId, `events.${i}.shopId`));
 
     const changes: IncomingChange[] = events.map((e) => ({
       shopId: e.shopId,
