@@ -48,6 +48,11 @@ const worker = z
     message: 'cannot exceed max_concurrent_workflow_tasks',
   });
 
+const sourceEvents = z.strictObject({
+  /** An event dated further than this ahead of our clock is refused (400): it would outrank every true reading. */
+  max_clock_skew_seconds: nonNegative.default(300),
+});
+
 const reconciliation = z.strictObject({
   schedule: z.string().regex(CRON, 'expected a 5-field cron expression such as "0 2 * * *"').default('0 2 * * *'),
   discrepancy_threshold: nonNegative.default(5),
@@ -83,11 +88,25 @@ export const shopSchema = z.strictObject({
   webhook_secret_env: envName,
 });
 
+/** `type: sql`: the merchant's own database (docs/sources.md, docs/onboarding.md). */
+const sqlSourceFields = {
+  /** `mysql` covers MariaDB. */
+  dialect: z.enum(['postgres', 'mysql', 'mariadb'], { error: 'expected one of postgres, mysql, mariadb' }).optional(),
+  /** The environment variable holding the connection string (postgres://… or mysql://…). */
+  connection_env: envName.optional(),
+  /** Returns `sku, location, quantity, updated_at` (and `shop` unless `shop` is set); no parameters of its own. */
+  query: z.string().min(1, 'expected a SELECT').refine((q) => !/;\s*\S/.test(q), 'expected a single SELECT statement').optional(),
+  /** The shop all rows belong to; omit when the query returns a `shop` column. */
+  shop: z.string().optional(),
+  /** A new delta run re-reads this far behind its watermark (rows committed late); default 300. */
+  lookback_seconds: nonNegative.optional(),
+};
+
 export const sourceSchema = z.strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'expected a name of lowercase letters, digits, _ and -'),
   /** Which ATS component this source supplies. */
   role: z.enum(['erp', 'wms', 'pos'], { error: 'expected one of erp, wms, pos' }),
-  type: z.enum(['postgres', 'http', 'simulator'], { error: 'expected one of postgres, http, simulator' }),
+  type: z.enum(['postgres', 'http', 'simulator', 'sql'], { error: 'expected one of postgres, http, simulator, sql' }),
   /** `delta` sources have a change feed; `full` ones (the seed's legacy ERP) are re-read whole each run. */
   mode: z.enum(['delta', 'full']).default('delta'),
   /** Shared secret that `POST /sources/:source/events` must present as a bearer token. */
@@ -98,6 +117,16 @@ export const sourceSchema = z.strictObject({
   pull_token_env: envName.optional(),
   /** http sources: bound on change-feed and snapshot requests (component reads use parallel_fetch_timeout_ms). */
   request_timeout_ms: positiveInt('milliseconds').optional(),
+  ...sqlSourceFields,
+}).superRefine((s, ctx) => {
+  // Checked per source, so other problems in the file do not hide these.
+  const required = (key: string, why: string) => ctx.addIssue({ code: 'custom', path: [key], message: `required for ${why}` });
+  if (s.type === 'http' && !s.url) required('url', 'an http source');
+  if (s.type === 'sql') {
+    if (!s.dialect) required('dialect', 'a sql source (postgres or mysql)');
+    if (!s.connection_env) required('connection_env', 'a sql source');
+    if (!s.query) required('query', 'a sql source');
+  }
 });
 
 export const configSchema = z
@@ -110,6 +139,7 @@ export const configSchema = z
         reconciliation: reconciliation.prefault({}),
         safety_buffers: safetyBuffers.prefault({}),
         worker: worker.prefault({}),
+        source_events: sourceEvents.prefault({}),
       })
       .prefault({}),
     shops: z.array(shopSchema).default([]),
@@ -127,7 +157,9 @@ export const configSchema = z
     seen(cfg.shops.map((s) => ({ key: s.domain })), 'shops', 'shop domain');
     seen(cfg.sources.map((s) => ({ key: s.name })), 'sources', 'source name');
     cfg.sources.forEach((s, i) => {
-      if (s.type === 'http' && !s.url) ctx.addIssue({ code: 'custom', path: ['sources', i, 'url'], message: 'required for an http source' });
+      if (s.shop !== undefined && !cfg.shops.some((shop) => shop.id === s.shop)) {
+        ctx.addIssue({ code: 'custom', path: ['sources', i, 'shop'], message: `"${s.shop}" is not one of shops[].id` });
+      }
     });
   });
 
