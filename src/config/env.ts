@@ -15,6 +15,8 @@ const envSchema = z.object({
   INVENTORY_SYNC_CONFIG: z.string().min(1).optional(),
   SHOPIFY_API_BASE_URL: z.url({ error: 'expected an http(s) origin' }).optional(),
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  /** The server's listen address (0.0.0.0: every interface; 127.0.0.1: this machine only). */
+  HOST: z.string().min(1).default('0.0.0.0'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   INVENTORY_SYNC_DATA_DIR: z.string().min(1).default('.data'),
 });

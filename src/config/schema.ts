@@ -118,16 +118,19 @@ export const sourceSchema = z.strictObject({
   /** http sources: bound on change-feed and snapshot requests (component reads use parallel_fetch_timeout_ms). */
   request_timeout_ms: positiveInt('milliseconds').optional(),
   ...sqlSourceFields,
-}).superRefine((s, ctx) => {
-  // Checked per source, so other problems in the file do not hide these.
-  const required = (key: string, why: string) => ctx.addIssue({ code: 'custom', path: [key], message: `required for ${why}` });
-  if (s.type === 'http' && !s.url) required('url', 'an http source');
-  if (s.type === 'sql') {
-    if (!s.dialect) required('dialect', 'a sql source (postgres or mysql)');
-    if (!s.connection_env) required('connection_env', 'a sql source');
-    if (!s.query) required('query', 'a sql source');
-  }
-});
+}).superRefine(
+  (s, ctx) => {
+    const required = (key: string, why: string) => ctx.addIssue({ code: 'custom', path: [key], message: `required for ${why}` });
+    if (s.type === 'http' && !s.url) required('url', 'an http source');
+    if (s.type === 'sql') {
+      if (!s.dialect) required('dialect', 'a sql source (postgres or mysql)');
+      if (!s.connection_env) required('connection_env', 'a sql source');
+      if (!s.query) required('query', 'a sql source');
+    }
+  },
+  // Also when other fields of the source are wrong: every problem shows in one `config check`.
+  { when: (payload) => typeof payload.value === 'object' && payload.value !== null },
+);
 
 export const configSchema = z
   .strictObject({

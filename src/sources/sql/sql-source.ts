@@ -1,4 +1,4 @@
-import { Errors, InventorySyncError } from '../../domain/errors.js';
+import { Errors, type InventorySyncError } from '../../domain/errors.js';
 import { quantityProblem } from '../../domain/quantity.js';
 import type { SkuLocation, SnapshotPage, SourceAdapter, SourceChange, SourceRole } from '../adapter.js';
 import { skuLocationKey } from '../adapter.js';

@@ -4,8 +4,8 @@ import { createLogger } from '../../observability/logger.js';
 import { createMetrics } from '../../observability/metrics.js';
 import { buildHttpServer } from './server.js';
 
-/** Builds the server from a process's context and listens on PORT (0 = any free port). */
-export async function startHttpServer(ctx: AppContext, port = ctx.env.PORT, host = '0.0.0.0'): Promise<{ app: FastifyInstance; url: string }> {
+/** Builds the server from a process's context and listens on HOST:PORT (port 0 = any free port). */
+export async function startHttpServer(ctx: AppContext, port = ctx.env.PORT, host = ctx.env.HOST): Promise<{ app: FastifyInstance; url: string }> {
   const app = buildHttpServer({
     db: ctx.db,
     redis: ctx.redis,
@@ -19,5 +19,6 @@ export async function startHttpServer(ctx: AppContext, port = ctx.env.PORT, host
   await app.listen({ port, host });
   const address = app.server.address();
   const actualPort = typeof address === 'object' && address ? address.port : port;
-  return { app, url: `http://127.0.0.1:${actualPort}` };
+  const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  return { app, url: `http://${shownHost}:${actualPort}` };
 }
