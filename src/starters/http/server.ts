@@ -1,4 +1,5 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { registerAlertMetrics } from '../../observability/alert-metrics.js';
 import type { HttpDeps } from './deps.js';
 import { errorHandler } from './errors.js';
 import { healthRoutes } from './routes/health.js';
@@ -17,6 +18,7 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
   app.addHook('onResponse', async (req, reply) => {
     deps.metrics.httpRequests.inc({ route: req.routeOptions.url ?? 'unknown', status: String(reply.statusCode) });
   });
+  registerAlertMetrics(deps.metrics, deps.db);
   healthRoutes(app, deps);
   shopifyWebhookRoutes(app, deps);
   wmsAllocationRoutes(app, deps);
