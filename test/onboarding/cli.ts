@@ -53,6 +53,8 @@ export async function buildCli() {
     };
   };
   return {
+    /** Where the compiled CLI lives (a prebuilt workflow bundle goes in src/workers/ there). */
+    dir: entry.dir,
     start,
     /** Runs a command to its end (killed after timeoutMs). */
     run: async (args: string[], env: Record<string, string>, timeoutMs = 40_000): Promise<CliResult> => {
