@@ -32,15 +32,16 @@ export function createSources(config: Config, db: Db, env: NodeJS.ProcessEnv = p
         });
       case 'sql': {
         const connection = secretFromEnv(s.connection_env!, env);
+        const timeoutMs = s.request_timeout_ms ?? DEFAULT_SQL_TIMEOUT_MS;
         return new SqlSource({
           name: s.name,
           role: s.role,
-          dialect: createDialect(s.dialect === 'postgres' ? 'postgres' : 'mysql', connection),
+          dialect: createDialect(s.dialect === 'postgres' ? 'postgres' : 'mysql', connection, timeoutMs),
           connection,
           query: s.query!,
           ...(s.shop ? { shop: s.shop } : {}),
           lookbackSeconds: s.lookback_seconds ?? DEFAULT_SQL_LOOKBACK_SECONDS,
-          timeoutMs: s.request_timeout_ms ?? DEFAULT_SQL_TIMEOUT_MS,
+          timeoutMs,
         });
       }
     }

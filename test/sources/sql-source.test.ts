@@ -120,6 +120,25 @@ describe.each(['postgres', 'mysql'] as const)('SQL source on %s', (dialect) => {
     await merchant.exec(dialect === 'postgres' ? `DELETE FROM stock WHERE item_code = 'NEG'` : `DELETE FROM stock WHERE item_code = 'NEG'`);
   });
 
+  it('a query slower than request_timeout_ms is cancelled by the database and answers ISYNC_SOURCE_TIMEOUT', async () => {
+    const slow =
+      dialect === 'postgres'
+        ? `SELECT item_code AS sku, warehouse AS location, on_hand AS quantity, modified_at AS updated_at FROM stock, (SELECT pg_sleep(2)) AS s`
+        : `SELECT item_code AS sku, warehouse AS location, on_hand AS quantity, modified_at AS updated_at FROM stock WHERE SLEEP(2) = 0`;
+    const sources = createSources(
+      testConfig({ sources: [{ name: 'slow', role: 'erp', type: 'sql', dialect, connection_env: envName, query: slow, shop: 'x', request_timeout_ms: 300 }], shops: [{ id: 'x', domain: 'x.myshopify.com', access_token_env: 'A', webhook_secret_env: 'B' }] }),
+      svc.db,
+    );
+    try {
+      const started = Date.now();
+      const err = await sources[0]!.getComponents('x', [{ sku: 'TEE', locationId: 'WH1' }], new AbortController().signal).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: Errors.SourceTimeout.code, message: expect.stringContaining('did not answer within 300 ms') });
+      expect(Date.now() - started).toBeLessThan(1900);
+    } finally {
+      await closeSources(sources);
+    }
+  });
+
   it('a broken query is ISYNC_SOURCE_FAILED naming the source and the database, never the password', async () => {
     const broken = createSources(
       testConfig({ sources: [{ name: 'broken', role: 'erp', type: 'sql', dialect: dialect === 'mysql' ? 'mysql' : 'postgres', connection_env: envName, query: 'SELECT nope FROM missing_table', shop: 'x' }], shops: [{ id: 'x', domain: 'x.myshopify.com', access_token_env: 'A', webhook_secret_env: 'B' }] }),

@@ -15,7 +15,7 @@ export interface SqlDialect {
   timestamp(at: Date): string;
   /** `(a, b) IN (...)` for many key pairs, with parameters from `first` on. */
   keysIn(columns: [string, string], keys: [string, string][], first: number): { sql: string; params: unknown[] };
-  query(sql: string, params: unknown[], timeoutMs: number): Promise<SqlRow[]>;
+  query(sql: string, params: unknown[]): Promise<SqlRow[]>;
   close(): Promise<void>;
 }
 
@@ -29,12 +29,14 @@ export function describeConnection(url: string): string {
   }
 }
 
-export function createDialect(name: SqlDialectName, connectionString: string, poolSize = 4): SqlDialect {
-  return name === 'postgres' ? postgresDialect(connectionString, poolSize) : mysqlDialect(connectionString, poolSize);
+/** `timeoutMs` bounds every statement: PostgreSQL cancels it server-side (statement_timeout); with MySQL/MariaDB the client gives up and drops the connection. */
+export function createDialect(name: SqlDialectName, connectionString: string, timeoutMs: number, poolSize = 4): SqlDialect {
+  const timeout = Math.max(1, Math.floor(timeoutMs));
+  return name === 'postgres' ? postgresDialect(connectionString, poolSize, timeout) : mysqlDialect(connectionString, poolSize, timeout);
 }
 
-function postgresDialect(connectionString: string, poolSize: number): SqlDialect {
-  const pool = new pg.Pool({ connectionString, max: poolSize, application_name: 'inventory-sync' });
+function postgresDialect(connectionString: string, poolSize: number, timeoutMs: number): SqlDialect {
+  const pool = new pg.Pool({ connectionString, max: poolSize, application_name: 'inventory-sync', statement_timeout: timeoutMs });
   pool.on('error', () => undefined);
   return {
     name: 'postgres',
@@ -47,21 +49,12 @@ function postgresDialect(connectionString: string, poolSize: number): SqlDialect
         params: [keys.map((k) => k[0]), keys.map((k) => k[1])],
       };
     },
-    async query(sql, params, timeoutMs) {
-      const client = await pool.connect();
-      try {
-        // Bounded per statement: a slow ERP query is cancelled by the ERP's own server, not left running.
-        await client.query(`SET statement_timeout = ${Math.max(1, Math.floor(timeoutMs))}`);
-        return (await client.query(sql, params)).rows as SqlRow[];
-      } finally {
-        client.release();
-      }
-    },
+    query: async (sql, params) => (await pool.query(sql, params)).rows as SqlRow[],
     close: () => pool.end(),
   };
 }
 
-function mysqlDialect(connectionString: string, poolSize: number): SqlDialect {
+function mysqlDialect(connectionString: string, poolSize: number, timeoutMs: number): SqlDialect {
   const url = new URL(connectionString);
   // mysql2 understands mysql:// only; mariadb:// is the same protocol.
   if (url.protocol === 'mariadb:') url.protocol = 'mysql:';
@@ -87,8 +80,8 @@ function mysqlDialect(connectionString: string, poolSize: number): SqlDialect {
     keysIn(columns, keys) {
       return { sql: `(${columns[0]}, ${columns[1]}) IN (${keys.map(() => '(?, ?)').join(', ')})`, params: keys.flat() };
     },
-    async query(sql, params, timeoutMs) {
-      const [rows] = await pool.query({ sql, timeout: Math.max(1, Math.floor(timeoutMs)) }, params);
+    async query(sql, params) {
+      const [rows] = await pool.query({ sql, timeout: timeoutMs }, params);
       return rows as SqlRow[];
     },
     close: () => pool.end(),

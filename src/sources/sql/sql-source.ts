@@ -20,7 +20,7 @@ export interface SqlSourceOptions {
   shop?: string;
   /** A new delta run re-reads this far behind its watermark, so rows committed late are not skipped. */
   lookbackSeconds: number;
-  /** Per statement. */
+  /** Per statement (the dialect enforces it); named in timeout errors. */
   timeoutMs: number;
 }
 
@@ -160,7 +160,7 @@ export class SqlSource implements SourceAdapter {
 
   private async run(what: string, sql: string, params: unknown[]): Promise<SqlRow[]> {
     try {
-      return await this.d.query(sql, params, this.opts.timeoutMs);
+      return await this.d.query(sql, params);
     } catch (err) {
       const e = err as { message?: string; code?: string };
       const where = `source "${this.name}" (${this.d.name} at ${describeConnection(this.opts.connection)}) ${what} query`;
