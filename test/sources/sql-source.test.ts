@@ -120,6 +120,31 @@ describe.each(['postgres', 'mysql'] as const)('SQL source on %s', (dialect) => {
     await merchant.exec(dialect === 'postgres' ? `DELETE FROM stock WHERE item_code = 'NEG'` : `DELETE FROM stock WHERE item_code = 'NEG'`);
   });
 
+  it('a query with a shop column serves several shops: components per shop, and the feed pages ties on updated_at by shop and key', async () => {
+    const both = `SELECT 'other-shop' AS shop, item_code AS sku, warehouse AS location, on_hand AS quantity, modified_at AS updated_at FROM stock
+                  UNION ALL SELECT '${shopId}' AS shop, item_code AS sku, warehouse AS location, on_hand AS quantity, modified_at AS updated_at FROM stock`;
+    const shops = [{ id: shopId, domain: `${shopId}.myshopify.com`, access_token_env: 'A', webhook_secret_env: 'B' }];
+    const multi = createSources(testConfig({ shops, sources: [{ name: 'multi', role: 'erp', type: 'sql', dialect, connection_env: envName, query: both }] }), svc.db);
+    try {
+      const ctl = new AbortController();
+      const tee = await multi[0]!.getComponents('other-shop', [{ sku: 'TEE', locationId: 'WH1' }], ctl.signal);
+      expect(Object.fromEntries(tee)).toEqual({ 'TEE|WH1': 38 });
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      for (;;) {
+        const page = await multi[0]!.changesSince!(cursor, 3, ctl.signal);
+        seen.push(...page.map((c) => `${c.shopId}/${c.sku}`));
+        if (page.length < 3) break;
+        cursor = page.at(-1)!.cursor;
+      }
+      const rows = (await adapter.snapshot!(null, 100, ctl.signal)).readings.length;
+      expect(seen).toHaveLength(rows * 2);
+      expect(new Set(seen).size).toBe(rows * 2);
+    } finally {
+      await closeSources(multi);
+    }
+  });
+
   it('a query slower than request_timeout_ms is cancelled by the database and answers ISYNC_SOURCE_TIMEOUT', async () => {
     const slow =
       dialect === 'postgres'
