@@ -100,6 +100,8 @@ const sqlSourceFields = {
   shop: z.string().optional(),
   /** A new delta run re-reads this far behind its watermark (rows committed late); default 300. */
   lookback_seconds: nonNegative.optional(),
+  /** postgres only: the query returns `txid` (xid8) and the feed is read in commit order (no lookback needed). */
+  commit_order: z.boolean().optional(),
 };
 
 export const sourceSchema = z.strictObject({
@@ -126,6 +128,7 @@ export const sourceSchema = z.strictObject({
       if (!s.dialect) required('dialect', 'a sql source (postgres or mysql)');
       if (!s.connection_env) required('connection_env', 'a sql source');
       if (!s.query) required('query', 'a sql source');
+      if (s.commit_order && s.dialect !== 'postgres') ctx.addIssue({ code: 'custom', path: ['commit_order'], message: 'only for dialect: postgres (MySQL and MariaDB have no commit-order snapshot)' });
     }
   },
   // Also when other fields of the source are wrong: every problem shows in one `config check`.

@@ -42,6 +42,7 @@ export function createSources(config: Config, db: Db, env: NodeJS.ProcessEnv = p
           ...(s.shop ? { shop: s.shop } : {}),
           lookbackSeconds: s.lookback_seconds ?? DEFAULT_SQL_LOOKBACK_SECONDS,
           timeoutMs,
+          ...(s.commit_order ? { commitOrder: true } : {}),
         });
       }
     }

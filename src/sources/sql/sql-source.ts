@@ -22,6 +22,17 @@ export interface SqlSourceOptions {
   lookbackSeconds: number;
   /** Per statement (the dialect enforces it); named in timeout errors. */
   timeoutMs: number;
+  /**
+   * PostgreSQL only: the query returns a `txid` column (xid8, set to pg_current_xact_id() by every write), and the
+   * feed is read in commit order below pg_snapshot_xmin, like our own change feed: no lookback needed.
+   */
+  commitOrder?: boolean;
+}
+
+/** Commit-order position: the row's transaction id, then its key. */
+interface CommitCursor {
+  txid: string;
+  key: string[];
 }
 
 /** Keyset position in the feed: the row's updated_at as the database prints it, then its key. */
@@ -76,6 +87,7 @@ export class SqlSource implements SourceAdapter {
   }
 
   async changesSince(cursor: string | null, limit: number): Promise<SourceChange[]> {
+    if (this.opts.commitOrder) return this.changesInCommitOrder(cursor, limit);
     const after = cursor === null ? null : parseCursor(this.name, cursor);
     const cols = ['q.updated_at', ...this.keyColumns];
     const params: unknown[] = [];
@@ -99,9 +111,38 @@ export class SqlSource implements SourceAdapter {
     });
   }
 
+  /**
+   * Only transactions older than every one still running (pg_snapshot_xmin) are read, so a transaction that
+   * commits late is never behind the watermark, however long it ran (docs/onboarding.md).
+   */
+  private async changesInCommitOrder(cursor: string | null, limit: number): Promise<SourceChange[]> {
+    const cols = ['q.txid', ...this.keyColumns];
+    const params: unknown[] = [];
+    let after = '';
+    if (cursor !== null) {
+      const c = parseCommitCursor(this.name, cursor);
+      params.push(c.txid, ...c.key);
+      after = `AND (${cols.join(', ')}) > ($1::xid8, ${c.key.map((_, i) => this.d.param(i + 2)).join(', ')})`;
+    }
+    const rows = await this.run(
+      'changes',
+      `SELECT ${this.selectList()}, q.updated_at, q.txid::text AS txid_text
+         FROM (${this.opts.query}) q
+        WHERE q.txid < pg_snapshot_xmin(pg_current_snapshot()) ${after}
+        ORDER BY ${cols.join(', ')} LIMIT ${Math.floor(limit)}`,
+      params,
+    );
+    return rows.map((r) => {
+      const key = this.keyOf(r);
+      if (r.txid_text === null || r.txid_text === undefined) throw this.badRow(r, 'txid', 'expected a transaction id (xid8)');
+      const position: CommitCursor = { txid: String(r.txid_text), key: this.opts.shop ? [key.sku, key.locationId] : [key.shopId, key.sku, key.locationId] };
+      return { ...key, quantity: this.quantityOf(r), occurredAt: this.timeOf(r).toISOString(), cursor: JSON.stringify(position) };
+    });
+  }
+
   /** Where a new run starts: lookback_seconds before the watermark's updated_at, before every key. */
   rewind(watermark: string | null): string | null {
-    if (watermark === null || this.opts.lookbackSeconds <= 0) return watermark;
+    if (watermark === null || this.opts.lookbackSeconds <= 0 || this.opts.commitOrder) return watermark;
     const at = parseCursor(this.name, watermark);
     if (at.rewound) return watermark;
     const since = new Date(Date.parse(at.iso) - this.opts.lookbackSeconds * 1000);
@@ -168,6 +209,16 @@ export class SqlSource implements SourceAdapter {
       throw Errors.SourceFailed(`${where} failed: ${e.code ? `${e.code}: ` : ''}${e.message ?? String(err)}`, { source: this.name }, { cause: err });
     }
   }
+}
+
+function parseCommitCursor(source: string, cursor: string): CommitCursor {
+  try {
+    const c = JSON.parse(cursor) as CommitCursor;
+    if (typeof c.txid === 'string' && /^\d+$/.test(c.txid) && Array.isArray(c.key)) return c;
+  } catch {
+    // reported below
+  }
+  throw Errors.ConfigInvalid(`the watermark of source "${source}" is not a commit-order cursor: ${cursor.slice(0, 80)}; delete its row in watermarks to start over`);
 }
 
 function parseCursor(source: string, cursor: string): FeedCursor {
