@@ -1,5 +1,8 @@
+import { log } from '@temporalio/activity';
 import type { Db } from '../db/pool.js';
 import type { AtsComponents } from '../domain/ats.js';
+import { Errors } from '../domain/errors.js';
+import { raiseAlert } from './reservation-alerts.js';
 
 export interface AuditRow {
   shopId: string;
@@ -17,7 +20,34 @@ export interface AuditRow {
   detail?: string;
 }
 
-/** Appends audit rows in one statement. */
+/**
+ * A write Shopify refused for a reason a retry cannot fix (INVALID_LOCATION, INVALID_QUANTITY_TOO_HIGH, ...): the
+ * mapping or the source is wrong, and an operator must hear of it, not only find it in the audit log.
+ */
+export function isShopifyUserError(row: AuditRow): boolean {
+  if (row.outcome !== 'error' || !row.errorCode) return false;
+  return row.errorCode === Errors.ShopifyUserError.code || (/^[A-Z][A-Z0-9_]+$/.test(row.errorCode) && !row.errorCode.startsWith('ISYNC_'));
+}
+
+/** One `shopify_user_error` alert per key and code (a retry or a later refresh does not alert twice). */
+async function alertUserErrors(db: Db, rows: AuditRow[]): Promise<void> {
+  for (const r of rows.filter(isShopifyUserError)) {
+    const raised = await raiseAlert(db, {
+      kind: 'shopify_user_error',
+      shopId: r.shopId,
+      subject: `${r.errorCode}:${r.sku}@${r.locationId}`,
+      details: { code: r.errorCode, sku: r.sku, locationId: r.locationId, ats: r.ats ?? null, trigger: r.trigger, detail: r.detail ?? null },
+    });
+    if (!raised) continue;
+    try {
+      log.warn('alert shopify_user_error', { shopId: r.shopId, sku: r.sku, locationId: r.locationId, code: r.errorCode });
+    } catch {
+      // Not inside an activity: the alert row is what counts.
+    }
+  }
+}
+
+/** Appends audit rows in one statement; a Shopify user error among them also raises an alert. */
 export async function writeAudit(db: Db, rows: AuditRow[]): Promise<void> {
   if (rows.length === 0) return;
   await db.query(
@@ -39,4 +69,5 @@ export async function writeAudit(db: Db, rows: AuditRow[]): Promise<void> {
       rows.map((r) => r.detail ?? null),
     ],
   );
+  await alertUserErrors(db, rows);
 }

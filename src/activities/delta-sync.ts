@@ -4,7 +4,7 @@ import type { Db } from '../db/pool.js';
 import { Errors } from '../domain/errors.js';
 import { clip, keyTooLong, MAX_SHOP_ID_LENGTH } from '../domain/limits.js';
 import { writeAudit, type AuditRow } from './audit.js';
-import type { SkuLocation, SourceAdapter, SourceReading } from '../sources/adapter.js';
+import type { SkuLocation, SourceAdapter, SourceChange, SourceReading } from '../sources/adapter.js';
 import { markDirty, type MarkDirtyDeps } from './mark-dirty.js';
 
 export interface DeltaSyncDeps extends MarkDirtyDeps {
@@ -17,6 +17,8 @@ export interface SyncBatchInput {
   source: string;
   /** `delta` reads the change feed after the watermark; `full` pages through the whole source. */
   mode: 'delta' | 'full';
+  /** Full mode: hand on every reading, changed or not (`sync --full --force`). */
+  force?: boolean;
 }
 
 export interface SyncBatchResult {
@@ -91,6 +93,41 @@ function screenRows<R extends { shopId: string; sku: string; locationId: string 
   return { accepted, rejected };
 }
 
+/**
+ * Stores a pulled change feed's changes as the source's snapshot (newest `occurred_at` wins, so a WMS total
+ * converts confirmed allocations through the snapshot trigger however it arrived) and returns the changes that
+ * were news: a change the snapshot already holds (a lookback window read again) is dropped here.
+ * A stored reading dated beyond the clock-skew allowance never blocks a newer one.
+ */
+async function newerChanges(db: Db, source: string, changes: SourceChange[], maxSkewSeconds: number): Promise<{ shopId: string; sku: string; locationId: string }[]> {
+  if (changes.length === 0) return [];
+  const { rows } = await db.query<{ shop_id: string; sku: string; location_id: string }>(
+    `WITH incoming AS (
+       SELECT DISTINCT ON (shop_id, sku, location_id) *
+         FROM unnest($2::text[], $3::text[], $4::text[], $5::int[], $6::timestamptz[]) WITH ORDINALITY AS r(shop_id, sku, location_id, quantity, occurred_at, ord)
+        ORDER BY shop_id, sku, location_id, occurred_at DESC, ord DESC
+     )
+     INSERT INTO source_snapshots AS s (source, shop_id, sku, location_id, quantity, occurred_at)
+     SELECT $1, shop_id, sku, location_id, quantity, occurred_at FROM incoming
+     ON CONFLICT (source, shop_id, sku, location_id) DO UPDATE
+       SET quantity = EXCLUDED.quantity, occurred_at = EXCLUDED.occurred_at, updated_at = now()
+       WHERE s.occurred_at < EXCLUDED.occurred_at
+          OR (s.occurred_at = EXCLUDED.occurred_at AND s.quantity <> EXCLUDED.quantity)
+          OR s.occurred_at > now() + make_interval(secs => $7)
+     RETURNING s.shop_id, s.sku, s.location_id`,
+    [
+      source,
+      changes.map((c) => c.shopId),
+      changes.map((c) => c.sku),
+      changes.map((c) => c.locationId),
+      changes.map((c) => c.quantity),
+      changes.map((c) => c.occurredAt),
+      maxSkewSeconds,
+    ],
+  );
+  return rows.map((r) => ({ shopId: r.shop_id, sku: r.sku, locationId: r.location_id }));
+}
+
 /** Readings that differ from what we last saw of this source; stores the new ones as the source's snapshot. */
 async function changedReadings(db: Db, source: string, readings: SourceReading[]): Promise<SourceReading[]> {
   if (readings.length === 0) return [];
@@ -132,15 +169,24 @@ export function createDeltaSyncActivities(deps: DeltaSyncDeps) {
       const trigger = `delta_sync:${input.source}`;
       const { accepted, rejected } = screenRows(deps.config, input.source, changes, trigger);
       await writeAudit(deps.db, rejected);
+      // A pulled feed is kept as the source's snapshot (WMS totals convert claims through it); pushed sources
+      // already hold theirs.
+      const news = adapter.storesSnapshots
+        ? accepted
+        : await newerChanges(deps.db, input.source, accepted, deps.config.inventory_sync.source_events.max_clock_skew_seconds);
       let keysMarked = 0;
-      for (const [shopId, keys] of groupByShop(accepted, deduplication)) {
+      for (const [shopId, keys] of groupByShop(news, deduplication)) {
         await markDirty(deps, { shopId, keys, trigger });
         keysMarked += keys.length;
       }
       // Past the last change read, skipped ones included.
       const last = changes.at(-1);
-      if (last) await writeCheckpoint(deps.db, input.source, last.cursor, changes.length);
-      return { read: changes.length, keysMarked, rejected: rejected.length, cursor: last?.cursor ?? watermark, done: changes.length < limit };
+      const done = changes.length < limit;
+      // At the end of a run, a source that needs a lookback leaves the watermark where the next run starts.
+      const position = last?.cursor ?? watermark;
+      const next = done && adapter.rewind ? adapter.rewind(position) : position;
+      if (next !== null && next !== watermark) await writeCheckpoint(deps.db, input.source, next, changes.length);
+      return { read: changes.length, keysMarked, rejected: rejected.length, cursor: next, done };
     }
 
     if (!adapter.snapshot) throw Errors.ConfigInvalid(`source "${input.source}" cannot be read whole; give it mode: delta`);
@@ -150,8 +196,9 @@ export function createDeltaSyncActivities(deps: DeltaSyncDeps) {
     const { accepted, rejected } = screenRows(deps.config, input.source, page.readings, trigger);
     await writeAudit(deps.db, rejected);
     const changed = await changedReadings(deps.db, input.source, accepted);
+    const handOn = input.force ? accepted : changed;
     let keysMarked = 0;
-    for (const [shopId, keys] of groupByShop(changed, true)) {
+    for (const [shopId, keys] of groupByShop(handOn, true)) {
       await markDirty(deps, { shopId, keys, trigger });
       keysMarked += keys.length;
     }

@@ -17,6 +17,8 @@ const envSchema = z.object({
   /** Set (to 1 or true) only where SHOPIFY_API_BASE_URL is a test server on another host over plain http. */
   SHOPIFY_API_ALLOW_INSECURE: z.preprocess((v) => (v === '' ? undefined : v), z.enum(['1', 'true', '0', 'false'], { error: 'expected 1 or true' }).optional()),
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  /** The server's listen address (0.0.0.0: every interface; 127.0.0.1: this machine only). */
+  HOST: z.string().min(1).default('0.0.0.0'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   INVENTORY_SYNC_DATA_DIR: z.string().min(1).default('.data'),
 });

@@ -57,7 +57,15 @@ export function formatProblems(problems: ConfigProblem[]): string {
 
 /** Loads the file named by INVENTORY_SYNC_CONFIG (or the given path); with neither, the defaults. */
 export function loadConfig(file: string | undefined = process.env.INVENTORY_SYNC_CONFIG): Config {
-  const text = file ? readFileSync(file, 'utf8') : '{}';
+  let text = '{}';
+  if (file) {
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message;
+      throw Errors.ConfigInvalid(`cannot read the configuration ${file} (INVENTORY_SYNC_CONFIG): ${why}`, { file });
+    }
+  }
   const { config, problems } = parseConfig(text);
   if (!config) {
     throw Errors.ConfigInvalid(`invalid configuration${file ? ` in ${file}` : ''}:\n${formatProblems(problems)}`, { problems });

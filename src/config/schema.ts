@@ -66,6 +66,11 @@ const http = z.strictObject({
     .prefault({}),
 });
 
+const sourceEvents = z.strictObject({
+  /** An event dated further than this ahead of our clock is refused (400): it would outrank every true reading. */
+  max_clock_skew_seconds: nonNegative.default(300),
+});
+
 const reconciliation = z.strictObject({
   schedule: z.string().regex(CRON, 'expected a 5-field cron expression such as "0 2 * * *"').default('0 2 * * *'),
   discrepancy_threshold: nonNegative.default(5),
@@ -105,11 +110,27 @@ export const shopSchema = z.strictObject({
 
 const shopIds = z.array(z.string().min(1), { error: 'expected a list of shop ids' }).min(1, 'expected at least one shop id');
 
+/** `type: sql`: the merchant's own database (docs/sources.md, docs/onboarding.md). */
+const sqlSourceFields = {
+  /** `mysql` covers MariaDB. */
+  dialect: z.enum(['postgres', 'mysql', 'mariadb'], { error: 'expected one of postgres, mysql, mariadb' }).optional(),
+  /** The environment variable holding the connection string (postgres://… or mysql://…). */
+  connection_env: envName.optional(),
+  /** Returns `sku, location, quantity, updated_at` (and `shop` unless `shop` is set); no parameters of its own. */
+  query: z.string().min(1, 'expected a SELECT').refine((q) => !/;\s*\S/.test(q), 'expected a single SELECT statement').optional(),
+  /** The shop all rows belong to; omit when the query returns a `shop` column. */
+  shop: z.string().optional(),
+  /** A new delta run re-reads this far behind its watermark (rows committed late); default 300. */
+  lookback_seconds: nonNegative.optional(),
+  /** postgres only: the query returns `txid` (xid8) and the feed is read in commit order (no lookback needed). */
+  commit_order: z.boolean().optional(),
+};
+
 export const sourceSchema = z.strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'expected a name of lowercase letters, digits, _ and -'),
   /** Which ATS component this source supplies. */
   role: z.enum(['erp', 'wms', 'pos'], { error: 'expected one of erp, wms, pos' }),
-  type: z.enum(['postgres', 'http', 'simulator'], { error: 'expected one of postgres, http, simulator' }),
+  type: z.enum(['postgres', 'http', 'simulator', 'sql'], { error: 'expected one of postgres, http, simulator, sql' }),
   /** `delta` sources have a change feed; `full` ones (the seed's legacy ERP) are re-read whole each run. */
   mode: z.enum(['delta', 'full']).default('delta'),
   /** Shared secret that `POST /sources/:source/events` must present as a bearer token. */
@@ -124,7 +145,21 @@ export const sourceSchema = z.strictObject({
   max_reply_bytes: positiveInt('bytes').optional(),
   /** The shops this source may report for (events, allocations, sync rows). Required when several shops are configured. */
   shops: shopIds.optional(),
-});
+  ...sqlSourceFields,
+}).superRefine(
+  (s, ctx) => {
+    const required = (key: string, why: string) => ctx.addIssue({ code: 'custom', path: [key], message: `required for ${why}` });
+    if (s.type === 'http' && !s.url) required('url', 'an http source');
+    if (s.type === 'sql') {
+      if (!s.dialect) required('dialect', 'a sql source (postgres or mysql)');
+      if (!s.connection_env) required('connection_env', 'a sql source');
+      if (!s.query) required('query', 'a sql source');
+      if (s.commit_order && s.dialect !== 'postgres') ctx.addIssue({ code: 'custom', path: ['commit_order'], message: 'only for dialect: postgres (MySQL and MariaDB have no commit-order snapshot)' });
+    }
+  },
+  // Also when other fields of the source are wrong: every problem shows in one `config check`.
+  { when: (payload) => typeof payload.value === 'object' && payload.value !== null },
+);
 
 /** An order channel Shopify does not count (a marketplace, an OMS): it may POST /orders for its shops only. */
 export const channelSchema = z.strictObject({
@@ -144,6 +179,7 @@ export const configSchema = z
         safety_buffers: safetyBuffers.prefault({}),
         worker: worker.prefault({}),
         http: http.prefault({}),
+        source_events: sourceEvents.prefault({}),
       })
       .prefault({}),
     shops: z.array(shopSchema).default([]),
@@ -165,7 +201,9 @@ export const configSchema = z
     seen(cfg.sources.map((s) => ({ key: s.name })), 'sources', 'source name');
     seen(cfg.channels.map((c) => ({ key: c.name })), 'channels', 'channel name');
     cfg.sources.forEach((s, i) => {
-      if (s.type === 'http' && !s.url) ctx.addIssue({ code: 'custom', path: ['sources', i, 'url'], message: 'required for an http source' });
+      if (s.shop !== undefined && !cfg.shops.some((shop) => shop.id === s.shop)) {
+        ctx.addIssue({ code: 'custom', path: ['sources', i, 'shop'], message: `"${s.shop}" is not one of shops[].id` });
+      }
     });
     // Every token names one caller: a token shared by two would act with the rights of either.
     const tokens = new Map<string, string>();

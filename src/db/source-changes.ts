@@ -10,11 +10,15 @@ export interface IncomingChange {
   externalId?: string;
 }
 
+/** The default of `inventory_sync.source_events.max_clock_skew_seconds`. */
+export const DEFAULT_MAX_CLOCK_SKEW_SECONDS = 300;
+
 /**
  * Records changes durably in one transaction: appended to the change feed, and folded into the snapshot unless
- * the snapshot already holds a later reading (events may arrive out of order).
+ * the snapshot already holds a later reading (events may arrive out of order). A stored reading dated beyond the
+ * clock-skew allowance (a source clock that ran ahead, before the edge refused such events) never blocks a newer one.
  */
-export async function recordSourceChanges(db: Db, source: string, changes: IncomingChange[]): Promise<{ recorded: number }> {
+export async function recordSourceChanges(db: Db, source: string, changes: IncomingChange[], maxClockSkewSeconds = DEFAULT_MAX_CLOCK_SKEW_SECONDS): Promise<{ recorded: number }> {
   if (changes.length === 0) return { recorded: 0 };
   const client = await db.connect();
   try {
@@ -41,8 +45,8 @@ export async function recordSourceChanges(db: Db, source: string, changes: Incom
         ORDER BY c.shop_id, c.sku, c.location_id, c.occurred_at DESC, c.cursor DESC
        ON CONFLICT (source, shop_id, sku, location_id) DO UPDATE
          SET quantity = EXCLUDED.quantity, occurred_at = EXCLUDED.occurred_at, cursor = EXCLUDED.cursor, updated_at = now()
-         WHERE s.occurred_at <= EXCLUDED.occurred_at`,
-      [rows.map((r) => r.cursor)],
+         WHERE s.occurred_at <= EXCLUDED.occurred_at OR s.occurred_at > now() + make_interval(secs => $2)`,
+      [rows.map((r) => r.cursor), maxClockSkewSeconds],
     );
     await client.query('COMMIT');
     return { recorded: rows.length };

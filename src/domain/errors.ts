@@ -61,6 +61,8 @@ export const Errors = {
   WebhookTopicMismatch: define('ISYNC_WEBHOOK_TOPIC_MISMATCH', 422, false),
   UnknownShop: define('ISYNC_UNKNOWN_SHOP', 404, false),
   UnknownSource: define('ISYNC_UNKNOWN_SOURCE', 404, false),
+  /** A push to a source that inventory-sync pulls (type http or sql): the push would be ignored. */
+  SourceIsPulled: define('ISYNC_SOURCE_IS_PULLED', 409, false),
   UnknownSku: define('ISYNC_UNKNOWN_SKU', 422, false),
   MappingInvalid: define('ISYNC_MAPPING_INVALID', 400, false),
   NotFound: define('ISYNC_NOT_FOUND', 404, false),

@@ -3,12 +3,14 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config/schema.js';
 import { loadConfig } from '../config/load.js';
 import { readEnv, type Env } from '../config/env.js';
-import { createPool, type Db } from '../db/pool.js';
+import { createPool, describeDatabaseUrl, type Db } from '../db/pool.js';
+import { registerShops } from '../db/shops.js';
+import { Errors } from '../domain/errors.js';
 import { createActivities, type Activities } from '../activities/index.js';
 import { registerVersionGuard } from '../guard/version-guard.js';
 import { assertRedisAnswers, createRedis } from '../redis/client.js';
 import { createShopifyClients } from './shopify-clients.js';
-import { createSources } from './sources.js';
+import { closeSources, createSources } from './sources.js';
 
 /** The long-lived resources of one process, built once from the environment and the configuration. */
 export interface AppContext {
@@ -21,33 +23,62 @@ export interface AppContext {
   close(): Promise<void>;
 }
 
+/** How long a process waits for Temporal at start before it gives up (a supervisor restarts it). */
+export const TEMPORAL_CONNECT_TIMEOUT_MS = 10_000;
+
+/**
+ * Connects to PostgreSQL, Redis and Temporal, in that order, and registers the configured shops. Any of them not
+ * answering is an `ISYNC_DEPENDENCY_UNAVAILABLE` naming its address, and what was already opened is closed, so
+ * the process exits instead of hanging.
+ */
 export async function createAppContext(overrides: { env?: Env; config?: Config } = {}): Promise<AppContext> {
   const env = overrides.env ?? readEnv();
   const config = overrides.config ?? loadConfig(env.INVENTORY_SYNC_CONFIG);
-  const db = createPool(env.DATABASE_URL);
-  const redis = createRedis(env.REDIS_URL, env.REDIS_KEY_PREFIX);
-  await assertRedisAnswers(redis, env.REDIS_URL);
-  registerVersionGuard(redis);
-  const shopify = createShopifyClients(config, env.SHOPIFY_API_BASE_URL ? { baseUrl: env.SHOPIFY_API_BASE_URL } : {});
-  const temporal = await connectTemporalClient(env);
-  const activities = createActivities({ db, redis, config, sources: createSources(config, db), shopify, temporal, taskQueue: env.TEMPORAL_TASK_QUEUE });
-  return {
-    env,
-    config,
-    db,
-    redis,
-    temporal,
-    activities,
-    close: async () => {
-      await temporal.connection.close();
-      redis.disconnect();
-      await db.end();
-    },
+  const opened: (() => Promise<void> | void)[] = [];
+  const closeOpened = async () => {
+    for (const close of opened.reverse()) await Promise.resolve(close()).catch(() => undefined);
   };
+  try {
+    const db = createPool(env.DATABASE_URL);
+    opened.push(() => db.end());
+    await assertDatabaseAnswers(db, env.DATABASE_URL);
+    await registerShops(db, config.shops);
+    const redis = createRedis(env.REDIS_URL, env.REDIS_KEY_PREFIX);
+    opened.push(() => redis.disconnect());
+    await assertRedisAnswers(redis, env.REDIS_URL);
+    registerVersionGuard(redis);
+    const shopify = createShopifyClients(config, env.SHOPIFY_API_BASE_URL ? { baseUrl: env.SHOPIFY_API_BASE_URL } : {});
+    const temporal = await connectTemporalClient(env);
+    opened.push(() => temporal.connection.close());
+    const sources = createSources(config, db);
+    opened.push(() => closeSources(sources));
+    const activities = createActivities({ db, redis, config, sources, shopify, temporal, taskQueue: env.TEMPORAL_TASK_QUEUE });
+    return { env, config, db, redis, temporal, activities, close: closeOpened };
+  } catch (err) {
+    await closeOpened();
+    throw err;
+  }
 }
 
-export async function connectTemporalClient(env: Env): Promise<Client> {
-  const address = env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
-  const connection = await Connection.connect({ address });
+export async function assertDatabaseAnswers(db: Db, databaseUrl: string): Promise<void> {
+  try {
+    await db.query('SELECT 1');
+  } catch (err) {
+    throw Errors.DependencyUnavailable(`PostgreSQL does not answer at ${describeDatabaseUrl(databaseUrl)}: ${(err as Error).message}`, undefined, { cause: err });
+  }
+}
+
+export function temporalAddress(env: Env): string {
+  return env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
+}
+
+export async function connectTemporalClient(env: Env, timeoutMs = TEMPORAL_CONNECT_TIMEOUT_MS): Promise<Client> {
+  const address = temporalAddress(env);
+  let connection: Connection;
+  try {
+    connection = await Connection.connect({ address, connectTimeout: timeoutMs });
+  } catch (err) {
+    throw Errors.DependencyUnavailable(`Temporal does not answer at ${address} (TEMPORAL_ADDRESS): ${(err as Error).message}`, { address }, { cause: err });
+  }
   return new Client({ connection, namespace: env.TEMPORAL_NAMESPACE });
 }

@@ -34,6 +34,19 @@ export interface SourceAdapter {
    * holds, all shops, one page at a time in a stable order. `cursor` null starts; a null `nextCursor` ends.
    */
   snapshot?(cursor: string | null, limit: number, signal: AbortSignal): Promise<SnapshotPage>;
+  /**
+   * Where a new delta run starts, given the watermark the last run left: sources whose feed cannot tell a late
+   * commit (a timestamp column) start a lookback window behind it; the re-read rows are deduplicated against
+   * `source_snapshots`. Rewinding a rewound watermark returns it unchanged. Absent: the watermark itself.
+   */
+  rewind?(watermark: string | null): string | null;
+  /**
+   * True when the source's readings already live in our `source_snapshots` (pushed to us); otherwise the sync
+   * stores what it reads there, so WMS totals convert claims however they arrive.
+   */
+  readonly storesSnapshots?: boolean;
+  /** Releases connections (a SQL source's pool). */
+  close?(): Promise<void>;
 }
 
 /** One quantity a source holds now (no event time: a snapshot is read, not reported). */

@@ -7,6 +7,7 @@ import { skuLocationKey } from './adapter.js';
  * `source_changes.cursor` as its change feed.
  */
 export class PostgresSnapshotSource implements SourceAdapter {
+  readonly storesSnapshots = true;
   constructor(
     readonly name: string,
     readonly role: SourceRole,

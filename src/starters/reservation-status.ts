@@ -8,7 +8,8 @@ import { STATUS_QUERY, type ReservationStatus } from '../domain/reservation-mode
  * An order's reservation: from its running workflow (query `status`), or from the database row once the
  * workflow has closed (or when Temporal cannot answer). Null when the order is unknown.
  */
-export async function reservationStatus(deps: { temporal: Client; db: Db }, shopId: string, orderId: string): Promise<ReservationStatus | null> {
+export async function reservationStatus(deps: { temporal: Client; db: Db }, shopId: string, rawOrderId: string): Promise<ReservationStatus | null> {
+  const orderId = numericOrderId(rawOrderId);
   const handle = deps.temporal.workflow.getHandle(workflowIds.reservation(shopId, orderId));
   try {
     const description = await handle.describe();
@@ -19,4 +20,9 @@ export async function reservationStatus(deps: { temporal: Client; db: Db }, shop
   const row = await readReservation(deps.db, shopId, orderId);
   if (!row) return null;
   return { shopId, orderId, origin: row.origin, state: row.state, lines: row.lines, lastEventAt: row.lastEventAt, expiresAt: row.expiresAt, staleEventsIgnored: 0, source: 'database' };
+}
+
+/** Shopify's order gid (gid://shopify/Order/123) or its number: reservations are keyed by the number. */
+export function numericOrderId(orderId: string): string {
+  return /^gid:\/\/shopify\/Order\/(\d+)$/.exec(orderId.trim())?.[1] ?? orderId.trim();
 }

@@ -29,7 +29,8 @@ export async function deltaSyncWorkflow(input: SyncBatchInput & { carried?: Omit
   const progress: DeltaSyncProgress = { source: input.source, mode: input.mode, batches: 0, read: 0, keysMarked: 0, cursor: null, ...input.carried };
   setHandler(syncProgressQuery, () => progress);
   for (;;) {
-    const batch = await syncBatch({ source: input.source, mode: input.mode });
+    // `force` is only present when asked for, so the activity input of every other run is what it always was.
+    const batch = await syncBatch({ source: input.source, mode: input.mode, ...(input.force ? { force: true } : {}) });
     progress.batches++;
     progress.read += batch.read;
     progress.keysMarked += batch.keysMarked;
@@ -38,7 +39,7 @@ export async function deltaSyncWorkflow(input: SyncBatchInput & { carried?: Omit
     if (batch.done) return progress;
     if (workflowInfo().continueAsNewSuggested) {
       const { source: _s, mode: _m, ...carried } = progress;
-      await continueAsNew<typeof deltaSyncWorkflow>({ source: input.source, mode: input.mode, carried });
+      await continueAsNew<typeof deltaSyncWorkflow>({ source: input.source, mode: input.mode, ...(input.force ? { force: true } : {}), carried });
     }
   }
 }

@@ -6,13 +6,14 @@ import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-function check(text: string) {
+function check(text: string, env?: NodeJS.ProcessEnv) {
   const dir = mkdtempSync(join(tmpdir(), 'isync-config-'));
   const file = join(dir, 'c.yaml');
   writeFileSync(file, text);
   const out: string[] = [];
   const err: string[] = [];
-  const code = configCheck(file, (s) => out.push(s), (s) => err.push(s));
+  // Without an env, the secrets' variables are not checked (this test's environment sets none of them).
+  const code = configCheck(file, (s) => out.push(s), (s) => err.push(s), env !== undefined, env);
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
 
@@ -74,6 +75,41 @@ sources:
         { path: 'inventory_sync.aggregation', message: 'unknown key "cache_ttl_secs"' },
         { path: 'shops.1', message: 'duplicate shop id "a"' },
         { path: 'sources.0.url', message: 'required for an http source' },
+      ]),
+    );
+  });
+
+  it('config check reports every secret whose environment variable is unset, with its path', () => {
+    const text = `
+shops:
+  - { id: a, domain: a.myshopify.com, access_token_env: A_TOKEN, webhook_secret_env: A_SECRET }
+sources:
+  - { name: erp, role: erp, type: sql, dialect: mariadb, connection_env: ERP_DB_URL, query: "SELECT 1", shop: a, token_env: ERP_PUSH }
+`;
+    const missing = check(text, { A_TOKEN: 'x' });
+    expect(missing.code).toBe(1);
+    expect(missing.err).toContain('3 problems');
+    expect(missing.err).toContain('shops.0.webhook_secret_env: environment variable A_SECRET is not set');
+    expect(missing.err).toContain('sources.0.token_env: environment variable ERP_PUSH is not set');
+    expect(missing.err).toContain('sources.0.connection_env: environment variable ERP_DB_URL is not set');
+    expect(check(text, { A_TOKEN: 'x', A_SECRET: 'y', ERP_PUSH: 'z', ERP_DB_URL: 'mysql://root@127.0.0.1/erp' })).toMatchObject({ code: 0 });
+  });
+
+  it('an http source without a url, and a sql source without its fields, are named even beside other mistakes', () => {
+    const { problems } = parseConfig(`
+inventory_sync:
+  delta_sync: { interval_minutes: -1 }
+sources:
+  - { name: erp, role: bogus, type: http }
+  - { name: wms, role: wms, type: sql, shop: nowhere }
+`);
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        { path: 'sources.0.role', message: 'expected one of erp, wms, pos' },
+        { path: 'sources.0.url', message: 'required for an http source' },
+        { path: 'sources.1.dialect', message: 'required for a sql source (postgres or mysql)' },
+        { path: 'sources.1.connection_env', message: 'required for a sql source' },
+        { path: 'sources.1.query', message: 'required for a sql source' },
       ]),
     );
   });

@@ -34,6 +34,8 @@ export interface RigOptions {
   worker?: boolean;
   /** Edits the raw configuration before it is validated (extra shops, limits). */
   configure?: (raw: Record<string, unknown>) => Record<string, unknown>;
+  /** The WMS is an `http` source at this URL (pulled by delta or full sync) instead of a pushed `postgres` one. */
+  wmsHttp?: { url: string; mode?: 'delta' | 'full' };
 }
 
 export interface Rig {
@@ -100,7 +102,9 @@ export async function startRig(opts: RigOptions = {}, shared?: TestServices): Pr
     shops: [{ id: shopId, domain, plan: opts.plan ?? 'enterprise', access_token_env: 'RES_SHOP_TOKEN', webhook_secret_env: 'RES_WEBHOOK_SECRET' }],
     sources: [
       { name: `${shopId}-erp`, role: 'erp', type: 'postgres', token_env: 'RES_ERP_TOKEN' },
-      { name: `${shopId}-wms`, role: 'wms', type: 'postgres', token_env: 'RES_WMS_TOKEN' },
+      opts.wmsHttp
+        ? { name: `${shopId}-wms`, role: 'wms', type: 'http', url: opts.wmsHttp.url, mode: opts.wmsHttp.mode ?? 'delta', token_env: 'RES_WMS_TOKEN' }
+        : { name: `${shopId}-wms`, role: 'wms', type: 'postgres', token_env: 'RES_WMS_TOKEN' },
       { name: `${shopId}-pos`, role: 'pos', type: 'postgres' },
     ],
     channels: [{ name: 'oms', token_env: 'RES_OMS_TOKEN' }],
@@ -133,7 +137,7 @@ export async function startRig(opts: RigOptions = {}, shared?: TestServices): Pr
   });
   const changes = skus.flatMap((sku) => locations.map((locationId) => ({ shopId, sku, locationId, occurredAt: T0 })));
   await recordSourceChanges(svc.db, `${shopId}-erp`, changes.map((c) => ({ ...c, quantity: onHand })));
-  await recordSourceChanges(svc.db, `${shopId}-wms`, changes.map((c) => ({ ...c, quantity: 0 })));
+  if (!opts.wmsHttp) await recordSourceChanges(svc.db, `${shopId}-wms`, changes.map((c) => ({ ...c, quantity: 0 })));
   await recordSourceChanges(svc.db, `${shopId}-pos`, changes.map((c) => ({ ...c, quantity: 0 })));
 
   const clients = createShopifyClients(config, { baseUrl: emu.url, env });

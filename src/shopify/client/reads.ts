@@ -224,3 +224,20 @@ function toLine(l: RawLine): FulfillmentLine {
     totalQuantity: l.totalQuantity,
   };
 }
+
+/** Which of these inventory item ids exist in the shop (`nodes` answers null for the others). */
+export async function findInventoryItems(call: GraphqlCaller, ids: Gid[]): Promise<Set<Gid>> {
+  const wanted = [...new Set(ids)];
+  const found = new Set<Gid>();
+  const batches: Gid[][] = [];
+  for (let i = 0; i < wanted.length; i += MAX_NODE_IDS) batches.push(wanted.slice(i, i + MAX_NODE_IDS));
+  for (const batch of batches) {
+    type Node = { id?: Gid } | null;
+    const { data } = await call<{ nodes: Node[] }>('query FindInventoryItems($ids: [ID!]!) { nodes(ids: $ids) { ... on InventoryItem { id } } }', { ids: batch }, {
+      operation: 'findInventoryItems',
+      estimatedCost: batch.length + 1,
+    });
+    for (const node of data.nodes) if (node?.id) found.add(node.id);
+  }
+  return found;
+}

@@ -6,14 +6,16 @@ import { loadConfig } from '../../config/load.js';
 import type { Config } from '../../config/schema.js';
 import { migrate } from '../../db/migrate.js';
 import { createPool } from '../../db/pool.js';
-import { InventorySyncError } from '../../domain/errors.js';
+import { Errors, InventorySyncError } from '../../domain/errors.js';
+import { registerShops } from '../../db/shops.js';
+import { createShopifyClients } from '../../runtime/shopify-clients.js';
 import { ensureTemporalCli } from '../../temporal/cli-binary.js';
 import { startDevServer } from '../../temporal/dev-server.js';
-import { createAppContext, connectTemporalClient } from '../../runtime/context.js';
+import { assertDatabaseAnswers, createAppContext, connectTemporalClient, temporalAddress } from '../../runtime/context.js';
 import { createInventoryWorker } from '../../workers/worker.js';
 import { startHttpServer } from '../http/run.js';
 import { configCheck } from './config-check.js';
-import { importMappings, readMappingsFile } from './mappings-import.js';
+import { importMappings, readMappingsFile, verifyMappingsInShopify } from './mappings-import.js';
 import { applySchedules, listSchedules } from '../schedules.js';
 import { reconcileNow, syncNow } from './sync-commands.js';
 import { exportHistory, replay } from './replay.js';
@@ -23,9 +25,16 @@ const err = (s: string): void => void process.stderr.write(`${s}\n`);
 
 async function runWorker(): Promise<void> {
   const ctx = await createAppContext();
-  const connection = await NativeConnection.connect({ address: ctx.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233' });
+  const address = temporalAddress(ctx.env);
+  let connection: NativeConnection;
+  try {
+    connection = await NativeConnection.connect({ address });
+  } catch (e) {
+    await ctx.close();
+    throw Errors.DependencyUnavailable(`Temporal does not answer at ${address} (TEMPORAL_ADDRESS): ${(e as Error).message}`, { address }, { cause: e });
+  }
   const worker = await createInventoryWorker({ connection, namespace: ctx.env.TEMPORAL_NAMESPACE, taskQueue: ctx.env.TEMPORAL_TASK_QUEUE, activities: ctx.activities, capacity: ctx.config.inventory_sync.worker });
-  out(`worker polling task queue "${ctx.env.TEMPORAL_TASK_QUEUE}" on ${ctx.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233'}`);
+  out(`worker polling task queue "${ctx.env.TEMPORAL_TASK_QUEUE}" on ${address}`);
   await worker.run();
   await connection.close();
   await ctx.close();
@@ -84,10 +93,13 @@ export function buildCli(): Command {
     .description("run a source's sync now and wait for it")
     .requiredOption('--source <name>', 'source to sync')
     .option('--full', 'full refresh instead of the change feed')
-    .action((opts: { source: string; full?: boolean }) =>
+    .option('--force', 'with --full: hand every reading to refresh, not only the changed ones')
+    .action((opts: { source: string; full?: boolean; force?: boolean }) =>
       withTemporal(async (client, env, config) => {
-        const p = await syncNow(client, config, env.TEMPORAL_TASK_QUEUE, opts.source, opts.full ?? false);
-        out(`${p.source} (${p.mode}): ${p.batches} batch(es), ${p.read} read, ${p.keysMarked} key(s) handed to refresh, checkpoint ${p.cursor ?? '-'}`);
+        if (opts.force && !opts.full) throw Errors.PayloadInvalid('--force goes with --full (it re-pushes every reading of a full read)');
+        const p = await syncNow(client, config, env.TEMPORAL_TASK_QUEUE, opts.source, opts.full ?? false, opts.force ?? false);
+        const skipped = p.mode === 'full' && !opts.force ? ' (unchanged readings are not handed on; --force re-pushes every key)' : '';
+        out(`${p.source} (${p.mode}): ${p.batches} batch(es), ${p.read} read, ${p.keysMarked} key(s) handed to refresh${skipped}, checkpoint ${p.cursor ?? '-'}`);
       }),
     );
 
@@ -109,7 +121,7 @@ export function buildCli(): Command {
     .addOption(new Option('--workflow-id <id>').conflicts('file'))
     .addOption(new Option('--file <history.json>'))
     .action(async (opts: { workflowId?: string; file?: string }) => {
-      if (!opts.workflowId && !opts.file) throw new Error('replay needs --workflow-id ID or --file F');
+      if (!opts.workflowId && !opts.file) throw Errors.PayloadInvalid('replay needs --workflow-id ID or --file F');
       if (opts.file) {
         out(await replay({ file: opts.file }));
         return;
@@ -143,7 +155,7 @@ export function buildCli(): Command {
     .command('status')
     .description("an order's reservation: state, lines (claimed, allocated), expiry")
     .argument('<shop>', 'shop id')
-    .argument('<order>', 'order id')
+    .argument('<order>', 'order id: the number or the gid (gid://shopify/Order/123)')
     .action(async (shop: string, order: string) => {
       const env = readEnv();
       const { reservationStatus } = await import('../reservation-status.js');
@@ -165,11 +177,20 @@ export function buildCli(): Command {
     .command('mappings')
     .command('import')
     .argument('<file>', 'CSV with shop_id,sku,location_id,inventory_item_id,shopify_location_id[,variant_id]')
-    .action(async (file: string) => {
+    .option('--no-verify', "do not check the locations and inventory items in Shopify (offline import)")
+    .action(async (file: string, opts: { verify: boolean }) => {
       const rows = readMappingsFile(file);
-      const db = createPool(readEnv().DATABASE_URL, 1);
+      const env = readEnv();
+      const config = loadConfig(env.INVENTORY_SYNC_CONFIG);
+      if (opts.verify) {
+        const shopify = createShopifyClients(config, env.SHOPIFY_API_BASE_URL ? { baseUrl: env.SHOPIFY_API_BASE_URL } : {});
+        await verifyMappingsInShopify(rows, shopify);
+      }
+      const db = createPool(env.DATABASE_URL, 1);
       try {
-        out(`imported ${await importMappings(db, rows)} mapping(s)`);
+        await assertDatabaseAnswers(db, env.DATABASE_URL);
+        await registerShops(db, config.shops);
+        out(`imported ${await importMappings(db, rows)} mapping(s)${opts.verify ? ' (checked in Shopify)' : ''}`);
       } finally {
         await db.end();
       }
@@ -179,8 +200,9 @@ export function buildCli(): Command {
     .command('config')
     .command('check')
     .argument('[file]', 'YAML file (default: INVENTORY_SYNC_CONFIG)')
-    .action((file?: string) => {
-      process.exitCode = configCheck(file, out, err);
+    .option('--no-env', 'do not check that the secrets it names are set in this environment')
+    .action((file: string | undefined, opts: { env: boolean }) => {
+      process.exitCode = configCheck(file, out, err, opts.env);
     });
 
   program
@@ -198,8 +220,17 @@ export function buildCli(): Command {
     .command('migrate')
     .description('apply database migrations (a second run is a no-op)')
     .action(async () => {
-      const { applied } = await migrate(readEnv().DATABASE_URL);
+      const env = readEnv();
+      const config = loadConfig(env.INVENTORY_SYNC_CONFIG);
+      const { applied } = await migrate(env.DATABASE_URL);
       out(applied.length === 0 ? 'database is up to date; nothing to apply' : `applied ${applied.length} migration(s): ${applied.join(', ')}`);
+      const db = createPool(env.DATABASE_URL, 1);
+      try {
+        const shops = await registerShops(db, config.shops);
+        out(`shops: ${config.shops.length} configured, ${shops.added.length} added${shops.added.length ? ` (${shops.added.join(', ')})` : ''}, ${shops.updated.length} updated${shops.updated.length ? ` (${shops.updated.join(', ')})` : ''}`);
+      } finally {
+        await db.end();
+      }
     });
 
   program
@@ -230,16 +261,27 @@ export function buildCli(): Command {
   return program;
 }
 
+/**
+ * What an operator sees of a failure: the catalogue code and a message. The stack only with LOG_LEVEL=debug
+ * (or trace). Errors from outside the catalogue are named ISYNC_INTERNAL with their message.
+ */
+export function describeCliError(e: unknown, logLevel = process.env.LOG_LEVEL): string {
+  const debug = logLevel === 'debug' || logLevel === 'trace';
+  const known = e instanceof InventorySyncError ? e : undefined;
+  const line = known ? `${known.code}: ${known.message}` : `ISYNC_INTERNAL: ${e instanceof Error ? e.message : String(e)}`;
+  if (!debug || !(e instanceof Error)) return line;
+  const cause = e.cause instanceof Error ? `\ncaused by: ${e.cause.stack ?? e.cause.message}` : '';
+  return `${line}\n${e.stack ?? ''}${cause}`;
+}
+
 export async function main(argv: string[]): Promise<void> {
   try {
     await buildCli().parseAsync(argv);
   } catch (e) {
-    if (e instanceof InventorySyncError) {
-      err(`${e.code}: ${e.message}`);
-      process.exitCode = 1;
-    } else {
-      err(e instanceof Error ? (e.stack ?? e.message) : String(e));
-      process.exitCode = 1;
-    }
+    err(describeCliError(e));
+    process.exitCode = 1;
+    // A failed start may leave sockets open (a pool, a half-made connection): exit rather than hang, so a
+    // supervisor sees the failure. Pipes and files are written synchronously, so nothing printed is lost.
+    setTimeout(() => process.exit(1), 500).unref();
   }
 }

@@ -1,47 +1,108 @@
 import { readFileSync } from 'node:fs';
-import { parse } from 'csv-parse/sync';
+import { CsvError, parse } from 'csv-parse/sync';
 import { z } from 'zod';
 import type { Db } from '../../db/pool.js';
 import { Errors } from '../../domain/errors.js';
+import type { ShopifyClient } from '../../shopify/client/index.js';
+import { findInventoryItems } from '../../shopify/client/reads.js';
 
 const GID = /^gid:\/\/shopify\/(InventoryItem|Location|ProductVariant)\/\d+$/;
+const required = (what = 'required') => z.string({ error: 'required' }).min(1, what);
 const row = z.strictObject({
-  shop_id: z.string().min(1, 'required'),
-  sku: z.string().min(1, 'required'),
-  location_id: z.string().min(1, 'required'),
-  inventory_item_id: z.string().regex(GID, 'expected gid://shopify/InventoryItem/<id>'),
-  shopify_location_id: z.string().regex(GID, 'expected gid://shopify/Location/<id>'),
+  shop_id: required(),
+  sku: required(),
+  location_id: required(),
+  inventory_item_id: z.string({ error: 'required' }).regex(GID, 'expected gid://shopify/InventoryItem/<id>'),
+  shopify_location_id: z.string({ error: 'required' }).regex(GID, 'expected gid://shopify/Location/<id>'),
   variant_id: z
     .string()
     .regex(GID, 'expected gid://shopify/ProductVariant/<id>')
     .optional()
     .or(z.literal('').transform(() => undefined)),
 });
-export type MappingRow = z.output<typeof row>;
+export type MappingRow = z.output<typeof row> & { /** The CSV line it came from (1 = header). */ line?: number };
+
+const COLUMNS = 'shop_id,sku,location_id,inventory_item_id,shopify_location_id[,variant_id]';
+
+function invalid(problems: string[]): never {
+  throw Errors.MappingInvalid(`mappings CSV has ${problems.length} problem(s):\n${problems.join('\n')}`, { problems });
+}
 
 /** Parses a mappings CSV; every bad line is reported with its line number and field, and nothing is imported. */
 export function parseMappingsCsv(text: string): MappingRow[] {
-  const records = parse(text, { columns: true, skip_empty_lines: true, trim: true }) as Record<string, string>[];
+  let records: { record: Record<string, string>; line: number }[];
+  try {
+    // relax_column_count: a short row is reported below as its missing fields, not as a parser stack trace.
+    records = (parse(text, { columns: true, skip_empty_lines: true, trim: true, relax_column_count: true, info: true }) as { record: Record<string, string>; info: { lines: number } }[]).map(
+      (r) => ({ record: r.record, line: r.info.lines }),
+    );
+  } catch (err) {
+    if (err instanceof CsvError) invalid([`line ${(err as CsvError & { lines?: number }).lines ?? '?'}: ${err.message.replace(/^Invalid Record Length: /, '')} (expected ${COLUMNS})`]);
+    throw err;
+  }
   const problems: string[] = [];
   const rows: MappingRow[] = [];
-  const seen = new Set<string>();
-  records.forEach((rec, i) => {
-    const line = i + 2;
-    const parsed = row.safeParse(rec);
+  const seen = new Map<string, number>();
+  const shopifyPairs = new Map<string, { line: number; sku: string; location: string }>();
+  for (const { record, line } of records) {
+    const parsed = row.safeParse(record);
     if (!parsed.success) {
-      for (const issue of parsed.error.issues) problems.push(`line ${line}: ${issue.path.join('.') || '(row)'}: ${issue.message}`);
-      return;
+      for (const issue of parsed.error.issues) {
+        if (issue.code === 'unrecognized_keys') problems.push(`line ${line}: unknown column(s) ${issue.keys.join(', ')} (expected ${COLUMNS})`);
+        else problems.push(`line ${line}: ${issue.path.join('.') || '(row)'}: ${issue.message}`);
+      }
+      continue;
     }
-    const key = `${parsed.data.shop_id}|${parsed.data.sku}|${parsed.data.location_id}`;
-    if (seen.has(key)) problems.push(`line ${line}: duplicate mapping for ${key}`);
-    seen.add(key);
-    rows.push(parsed.data);
-  });
-  if (problems.length > 0) throw Errors.MappingInvalid(`mappings CSV has ${problems.length} problem(s):\n${problems.join('\n')}`, { problems });
+    const r = parsed.data;
+    const key = `${r.shop_id}|${r.sku}|${r.location_id}`;
+    const earlier = seen.get(key);
+    if (earlier !== undefined) problems.push(`line ${line}: duplicate mapping for ${key} (also on line ${earlier})`);
+    seen.set(key, line);
+    // Shopify has one quantity per item and location: two of our keys on it would overwrite each other.
+    const pair = `${r.shop_id}|${r.inventory_item_id}|${r.shopify_location_id}`;
+    const other = shopifyPairs.get(pair);
+    if (other) {
+      problems.push(`line ${line}: inventory_item_id, shopify_location_id: ${r.inventory_item_id} at ${r.shopify_location_id} is already mapped on line ${other.line} (sku ${other.sku} at ${other.location})`);
+    } else shopifyPairs.set(pair, { line, sku: r.sku, location: r.location_id });
+    rows.push({ ...r, line });
+  }
+  if (problems.length > 0) invalid(problems);
   return rows;
 }
 
-/** Upserts all rows in one transaction; shops must exist. */
+/**
+ * Checks the rows against each shop's Shopify: the location exists and is active, the inventory item exists and
+ * is stocked at that location. A mapping that fails here would make every write for its key fail.
+ */
+export async function verifyMappingsInShopify(rows: MappingRow[], shopify: (shopId: string) => ShopifyClient): Promise<void> {
+  const problems: string[] = [];
+  const byShop = new Map<string, MappingRow[]>();
+  for (const r of rows) byShop.set(r.shop_id, [...(byShop.get(r.shop_id) ?? []), r]);
+  for (const [shopId, shopRows] of byShop) {
+    const client = shopify(shopId);
+    const locations = new Map((await client.listLocations()).map((l) => [l.id, l]));
+    const items = await findInventoryItems(client.request, shopRows.map((r) => r.inventory_item_id));
+    const candidates = shopRows.filter((r) => locations.has(r.shopify_location_id) && items.has(r.inventory_item_id));
+    const levels = await client.readLevels(
+      candidates.map((r) => ({ inventoryItemId: r.inventory_item_id, locationId: r.shopify_location_id })),
+      ['available'],
+    );
+    const stocked = new Set(levels.keys());
+    for (const r of shopRows) {
+      const at = `line ${r.line ?? '?'}`;
+      const location = locations.get(r.shopify_location_id);
+      if (!location) problems.push(`${at}: shopify_location_id: ${r.shopify_location_id} is not a location of shop "${shopId}" (${client.shopDomain})`);
+      else if (location.isActive === false) problems.push(`${at}: shopify_location_id: ${r.shopify_location_id} (${location.name}) is deactivated in shop "${shopId}"`);
+      if (!items.has(r.inventory_item_id)) problems.push(`${at}: inventory_item_id: ${r.inventory_item_id} does not exist in shop "${shopId}"`);
+      else if (location && !stocked.has(`${r.inventory_item_id}|${r.shopify_location_id}`)) {
+        problems.push(`${at}: inventory_item_id: ${r.inventory_item_id} is not stocked at ${r.shopify_location_id} (${location.name}); activate it there in Shopify first`);
+      }
+    }
+  }
+  if (problems.length > 0) invalid(problems);
+}
+
+/** Upserts all rows in one transaction; shops must exist, and no Shopify item and location may get two of our keys. */
 export async function importMappings(db: Db, rows: MappingRow[]): Promise<number> {
   const client = await db.connect();
   try {
@@ -49,7 +110,28 @@ export async function importMappings(db: Db, rows: MappingRow[]): Promise<number
     const shops = [...new Set(rows.map((r) => r.shop_id))];
     const { rows: known } = await client.query<{ id: string }>('SELECT id FROM shops WHERE id = ANY($1)', [shops]);
     const missing = shops.filter((s) => !known.some((k) => k.id === s));
-    if (missing.length > 0) throw Errors.UnknownShop(`unknown shop id(s) in mappings: ${missing.join(', ')}`);
+    if (missing.length > 0) {
+      throw Errors.UnknownShop(`unknown shop id(s) in mappings: ${missing.join(', ')} (shops come from the configuration's shops: run "inventory-sync migrate" with INVENTORY_SYNC_CONFIG set)`, { shopIds: missing });
+    }
+    // An existing mapping of another key on the same Shopify item and location (the file does not move it away).
+    const { rows: clashes } = await client.query<{ i: number; sku: string; location_id: string }>(
+      `SELECT k.i::int, m.sku, m.location_id
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS k(shop_id, sku, location_id, item, loc, i)
+         JOIN mappings m ON m.shop_id = k.shop_id AND m.inventory_item_id = k.item AND m.shopify_location_id = k.loc
+        WHERE (m.sku, m.location_id) <> (k.sku, k.location_id)
+          AND NOT EXISTS (SELECT 1 FROM unnest($1::text[], $2::text[], $3::text[]) AS f(shop_id, sku, location_id)
+                           WHERE f.shop_id = m.shop_id AND f.sku = m.sku AND f.location_id = m.location_id)
+        ORDER BY k.i`,
+      [rows.map((r) => r.shop_id), rows.map((r) => r.sku), rows.map((r) => r.location_id), rows.map((r) => r.inventory_item_id), rows.map((r) => r.shopify_location_id)],
+    );
+    if (clashes.length > 0) {
+      invalid(
+        clashes.map((c) => {
+          const r = rows[c.i - 1]!;
+          return `line ${r.line ?? c.i + 1}: inventory_item_id, shopify_location_id: ${r.inventory_item_id} at ${r.shopify_location_id} is already mapped to sku ${c.sku} at ${c.location_id} in shop "${r.shop_id}"`;
+        }),
+      );
+    }
     await client.query(
       `INSERT INTO mappings (shop_id, sku, location_id, inventory_item_id, shopify_location_id, variant_id)
        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
@@ -75,5 +157,11 @@ export async function importMappings(db: Db, rows: MappingRow[]): Promise<number
 }
 
 export function readMappingsFile(file: string): MappingRow[] {
-  return parseMappingsCsv(readFileSync(file, 'utf8'));
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw Errors.MappingInvalid(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+  }
+  return parseMappingsCsv(text);
 }

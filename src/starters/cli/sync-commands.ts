@@ -6,13 +6,13 @@ import type { DeltaSyncProgress } from '../../workflows/delta-sync.js';
 import type { ReconcileProgress } from '../../workflows/reconcile.js';
 
 /** Runs one source's sync now (beside its schedule) and waits for it; the worker does the work. */
-export async function syncNow(client: Client, config: Config, taskQueue: string, source: string, full: boolean): Promise<DeltaSyncProgress> {
+export async function syncNow(client: Client, config: Config, taskQueue: string, source: string, full: boolean, force = false): Promise<DeltaSyncProgress> {
   const configured = config.sources.find((s) => s.name === source);
   if (!configured) throw Errors.UnknownSource(`source "${source}" is not in the configuration (known: ${config.sources.map((s) => s.name).join(', ') || 'none'})`);
   return client.workflow.execute('deltaSyncWorkflow', {
     taskQueue,
     workflowId: `${workflowIds.deltaSync(source)}:manual-${Date.now()}`,
-    args: [{ source, mode: full ? 'full' : configured.mode }],
+    args: [{ source, mode: full ? 'full' : configured.mode, ...(force ? { force: true } : {}) }],
   });
 }
 

@@ -5,17 +5,18 @@ import { createMetrics } from '../../observability/metrics.js';
 import type { HttpDeps } from './deps.js';
 import { buildAdminServer, buildHttpServer } from './server.js';
 
-function urlOf(app: FastifyInstance, fallbackPort: number): string {
+function urlOf(app: FastifyInstance, fallbackPort: number, host: string): string {
   const address = app.server.address();
   const actualPort = typeof address === 'object' && address ? address.port : fallbackPort;
-  return `http://127.0.0.1:${actualPort}`;
+  const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  return `http://${shownHost}:${actualPort}`;
 }
 
 /**
- * Builds the server from a process's context and listens on PORT (0 = any free port); with
+ * Builds the server from a process's context and listens on HOST:PORT (port 0 = any free port); with
  * `inventory_sync.http.admin_port`, the admin server (the reads) too, closed with the public one.
  */
-export async function startHttpServer(ctx: AppContext, port = ctx.env.PORT, host = '0.0.0.0'): Promise<{ app: FastifyInstance; url: string; adminUrl?: string }> {
+export async function startHttpServer(ctx: AppContext, port = ctx.env.PORT, host = ctx.env.HOST): Promise<{ app: FastifyInstance; url: string; adminUrl?: string }> {
   const deps: HttpDeps = {
     db: ctx.db,
     redis: ctx.redis,
@@ -32,9 +33,9 @@ export async function startHttpServer(ctx: AppContext, port = ctx.env.PORT, host
   if (adminPort !== undefined) {
     const admin = buildAdminServer(deps);
     await admin.listen({ port: adminPort, host: adminHost });
-    adminUrl = urlOf(admin, adminPort);
+    adminUrl = urlOf(admin, adminPort, adminHost);
     app.addHook('onClose', async () => admin.close());
   }
   await app.listen({ port, host });
-  return { app, url: urlOf(app, port), ...(adminUrl ? { adminUrl } : {}) };
+  return { app, url: urlOf(app, port, host), ...(adminUrl ? { adminUrl } : {}) };
 }

@@ -2,6 +2,7 @@ import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { Errors } from '../../domain/errors.js';
 import { rateLimitKey } from './auth.js';
+import { registerAlertMetrics } from '../../observability/alert-metrics.js';
 import type { HttpDeps } from './deps.js';
 import { errorHandler } from './errors.js';
 import { healthRoutes } from './routes/health.js';
@@ -40,6 +41,8 @@ function fastify(deps: HttpDeps): FastifyInstance {
  */
 export function buildHttpServer(deps: HttpDeps): FastifyInstance {
   const app = fastify(deps);
+  // Once per process's registry: the admin server, when there is one, serves the same registry.
+  registerAlertMetrics(deps.metrics, deps.db);
   const limit = deps.config.inventory_sync.http.rate_limit;
   void app.register(rateLimit, {
     global: true,

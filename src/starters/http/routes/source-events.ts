@@ -3,7 +3,9 @@ import { z } from 'zod';
 import { createDirtyBatcher } from '../../../activities/dirty-batcher.js';
 import { writeAudit, type AuditRow } from '../../../activities/audit.js';
 import { recordSourceChanges, type IncomingChange } from '../../../db/source-changes.js';
+import type { SourceConfig } from '../../../config/schema.js';
 import { Errors } from '../../../domain/errors.js';
+import { MAX_QUANTITY, MIN_QUANTITY } from '../../../domain/quantity.js';
 import type { SkuLocation } from '../../../sources/adapter.js';
 import type { HttpDeps } from '../deps.js';
 import { authenticate, isSourceNamed, requireShopScope } from '../auth.js';
@@ -13,7 +15,8 @@ import { parsePayload } from '../payload.js';
 /** One request carries at most this many events (a source sends more as several requests). */
 export const MAX_EVENTS_PER_REQUEST = 1000;
 
-const eventsBody = z.object({
+/** The body schema; an event dated beyond `maxSkewSeconds` ahead of our clock is refused, naming the field. */
+const eventsBody = (maxSkewSeconds: number) => z.object({
   events: z
     .array(
       z.object({
@@ -21,9 +24,16 @@ const eventsBody = z.object({
         sku: idField('a SKU'),
         locationId: idField('a location code'),
         /** What the source holds now for this key (absolute, not a delta): a repeat or a late event cannot drift it. */
-        quantity: z.number({ error: 'expected a number' }).int('expected a whole number'),
+        quantity: z
+          .number({ error: 'expected a number' })
+          .int('expected a whole number')
+          .min(MIN_QUANTITY, `expected a quantity >= ${MIN_QUANTITY}`)
+          .max(MAX_QUANTITY, `expected a quantity <= ${MAX_QUANTITY} (the most Shopify accepts)`),
         /** On the source's clock; an event older than the stored reading never replaces it. */
-        occurredAt: z.iso.datetime({ offset: true, error: 'expected an ISO 8601 timestamp' }),
+        occurredAt: z.iso.datetime({ offset: true, error: 'expected an ISO 8601 timestamp' }).refine(
+          (v) => Date.parse(v) <= Date.now() + maxSkewSeconds * 1000,
+          `is in the future by more than the allowed clock skew (inventory_sync.source_events.max_clock_skew_seconds: ${maxSkewSeconds}); check the source's clock`,
+        ),
         /** The source's own id for the event: a repeat with the same id is recorded once. */
         eventId: z.string().min(1).max(200).optional(),
       }),
@@ -31,6 +41,28 @@ const eventsBody = z.object({
     .min(1, 'expected at least one event')
     .max(MAX_EVENTS_PER_REQUEST, `expected at most ${MAX_EVENTS_PER_REQUEST} events`),
 });
+
+/** Sources we pull (their own API or database) take no pushes: an event sent to them would be dropped. */
+function refusePushToPulledSource(source: SourceConfig): void {
+  if (source.type === 'http' || source.type === 'sql') {
+    throw Errors.SourceIsPulled(
+      `source "${source.name}" is of type ${source.type}: inventory-sync reads it (${source.type === 'http' ? 'GET {url}/changes' : 'its configured query'}) and takes no pushes; push to a source of type postgres instead`,
+      { source: source.name, type: source.type },
+    );
+  }
+}
+
+/** Every shop an event names must be configured: an unknown one is refused before anything is recorded. */
+function refuseUnknownShops(deps: HttpDeps, events: { shopId: string }[]): void {
+  const known = new Set(deps.config.shops.map((s) => s.id));
+  const unknown = [...new Set(events.filter((e) => !known.has(e.shopId)).map((e) => e.shopId))];
+  if (unknown.length === 0) return;
+  const indexes = events.flatMap((e, i) => (known.has(e.shopId) ? [] : [i]));
+  throw Errors.UnknownShop(`unknown shop${unknown.length > 1 ? 's' : ''} ${unknown.map((s) => `"${s}"`).join(', ')} (events.${indexes[0]}.shopId): not in the configuration's shops; nothing was recorded`, {
+    shopIds: unknown,
+    indexes: indexes.slice(0, 20),
+  });
+}
 
 /** Which of the events' keys have a mapping to a Shopify item and location (unknown shops have none). */
 async function mappedKeys(deps: HttpDeps, events: { shopId: string; sku: string; locationId: string }[]): Promise<Set<string>> {
@@ -50,12 +82,16 @@ async function mappedKeys(deps: HttpDeps, events: { shopId: string; sku: string;
  */
 export function sourceEventRoutes(app: FastifyInstance, deps: HttpDeps): void {
   const dirtyBatcher = createDirtyBatcher(deps);
+  const maxSkewSeconds = deps.config.inventory_sync.source_events.max_clock_skew_seconds;
+  const bodySchema = eventsBody(maxSkewSeconds);
   app.post<{ Params: { source: string } }>('/sources/:source/events', async (req, reply) => {
     const started = performance.now();
     // An unknown source in the path gets the same 401 as a wrong token.
     const principal = authenticate(deps, req, isSourceNamed(req.params.source));
     const source = principal.source;
-    const { events } = parsePayload(eventsBody, req.body, 'source events');
+    refusePushToPulledSource(source);
+    const { events } = parsePayload(bodySchema, req.body, 'source events');
+    refuseUnknownShops(deps, events);
     events.forEach((e, i) => requireShopScope(principal, e.shopId, `events.${i}.shopId`));
 
     const changes: IncomingChange[] = events.map((e) => ({
@@ -66,7 +102,7 @@ export function sourceEventRoutes(app: FastifyInstance, deps: HttpDeps): void {
       occurredAt: e.occurredAt,
       ...(e.eventId === undefined ? {} : { externalId: e.eventId }),
     }));
-    const { recorded } = await recordSourceChanges(deps.db, source.name, changes);
+    const { recorded } = await recordSourceChanges(deps.db, source.name, changes, maxSkewSeconds);
 
     const mapped = await mappedKeys(deps, events);
     const dirty = new Map<string, Map<string, SkuLocation>>();
