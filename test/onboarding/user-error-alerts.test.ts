@@ -18,11 +18,12 @@ describe('Shopify user errors on writes', () => {
   let app: FastifyInstance;
   const shopId = `uerr-${Date.now().toString(36)}`;
   const domain = `${shopId}.myshopify.com`;
-  const env = { UERR_TOKEN: 'shpat-uerr', UERR_SECRET: 's', UERR_ERP: 'erp-token' };
+  const env = { UERR_TOKEN: 'shpat-uerr', UERR_SECRET: 's', UERR_ERP: 'erp-token', UERR_OPERATOR: 'operator-token' };
   const config = testConfig({
     inventory_sync: { safety_buffers: { strategy: 'static', static_units: 0 }, aggregation: { coalesce_window_ms: 20 } },
     shops: [{ id: shopId, domain, access_token_env: 'UERR_TOKEN', webhook_secret_env: 'UERR_SECRET' }],
     sources: [{ name: `${shopId}-erp`, role: 'erp', type: 'postgres', token_env: 'UERR_ERP' }],
+    operator: { token_env: 'UERR_OPERATOR' },
   });
 
   beforeAll(async () => {
@@ -59,7 +60,7 @@ describe('Shopify user errors on writes', () => {
     expect((await post(11)).statusCode).toBe(202);
     await expect.poll(async () => (await svc.db.query(`SELECT count(*)::int AS n FROM audit_log WHERE shop_id = $1 AND sku = 'MUG' AND outcome = 'error'`, [shopId])).rows[0].n, { timeout: 20_000 }).toBe(2);
     expect(await alerts()).toHaveLength(1);
-    const metrics = await app.inject({ method: 'GET', url: '/metrics' });
+    const metrics = await app.inject({ method: 'GET', url: '/metrics', headers: { authorization: `Bearer ${env.UERR_OPERATOR}` } });
     expect(metrics.body).toMatch(/isync_alerts\{kind="shopify_user_error"\} [1-9]/);
   });
 });

@@ -29,7 +29,7 @@ describe.runIf(process.env.RECORD_HISTORIES === '1')('record workflow histories'
       // Shopify refuses this shop's token: the failure branches.
       { id: 'replay-revoked', domain: 'replay-revoked.myshopify.com', access_token_env: 'REPLAY_REVOKED_TOKEN', webhook_secret_env: 'REPLAY_SECRET' },
     ],
-    sources: [{ name: 'replay-erp', role: 'erp', type: 'postgres' }],
+    sources: [{ name: 'replay-erp', role: 'erp', type: 'postgres', shops: [shopId, 'replay-revoked'] }],
   });
   const keys = [
     { sku: 'A', locationId: 'WH1' },
