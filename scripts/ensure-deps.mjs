@@ -2,6 +2,7 @@
 // `npm start` and `npm test` run this first (prestart/pretest): on a fresh clone, or after package-lock.json
 // changed, it runs `npm ci`; otherwise it does nothing. `--check` prints the decision without installing.
 import { spawnSync } from 'node:child_process';
+import process from 'node:process';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 

@@ -6,6 +6,7 @@ import { readEnv, type Env } from '../config/env.js';
 import { createPool, type Db } from '../db/pool.js';
 import { createActivities, type Activities } from '../activities/index.js';
 import { registerVersionGuard } from '../guard/version-guard.js';
+import { leaseWaits } from '../observability/worker-metrics.js';
 import { assertRedisAnswers, createRedis } from '../redis/client.js';
 import { createShopifyClients } from './shopify-clients.js';
 import { createSources } from './sources.js';
@@ -30,7 +31,9 @@ export async function createAppContext(overrides: { env?: Env; config?: Config }
   registerVersionGuard(redis);
   const shopify = createShopifyClients(config, env.SHOPIFY_API_BASE_URL ? { baseUrl: env.SHOPIFY_API_BASE_URL } : {});
   const temporal = await connectTemporalClient(env);
-  const activities = createActivities({ db, redis, config, sources: createSources(config, db), shopify, temporal, taskQueue: env.TEMPORAL_TASK_QUEUE });
+  // The one hook production sets: each wait for an older computation's write lease is counted.
+  const racePoints = { whileKeyBusy: async (point: { shopId: string }) => void leaseWaits.inc({ shop: point.shopId }) };
+  const activities = createActivities({ db, redis, config, sources: createSources(config, db), shopify, temporal, taskQueue: env.TEMPORAL_TASK_QUEUE, racePoints });
   return {
     env,
     config,

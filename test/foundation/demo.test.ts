@@ -36,6 +36,7 @@ describe('npm start (the demo)', () => {
       TEMPORAL_TASK_QUEUE: `${svc.taskQueue}-demo`,
       INVENTORY_SYNC_DATA_DIR: dataDir,
       PORT: '0',
+      METRICS_PORT: '0',
     });
     await demo.printed('sku/location', 90_000);
     expect(demo.output()).toContain(`Temporal: using the server at ${inject('temporalAddress')}`);
