@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { stringify } from 'yaml';
 import { recordSourceChanges } from '../../src/db/source-changes.js';
+import { createMetrics } from '../../src/observability/metrics.js';
 import { seedCatalog, type SeededCatalog } from '../../src/demo/seed-catalog.js';
 import { startEmulator, type RunningEmulator } from '../../src/shopify/emulator/index.js';
 import { connectTestServices, type TestServices } from '../support/services.js';
@@ -205,4 +206,16 @@ describe('operations: worker metrics, alerts, progress', () => {
     expect(await badUrl.exited).toBe(1);
     expect(badUrl.stderr()).toContain('inventory_sync.alerts.endpoints.0.url: expected an http(s) URL such as https://alerts.example.com/inventory-sync');
   }, 60_000);
+
+  it('every metric the Grafana dashboard names is exported by the worker or the HTTP server', async () => {
+    const dashboard = JSON.parse(readFileSync(new URL('../../deploy/grafana/dashboards/inventory-sync.json', import.meta.url), 'utf8')) as { panels: { targets?: { expr: string }[] }[] };
+    const named = new Set(dashboard.panels.flatMap((p) => (p.targets ?? []).flatMap((t) => t.expr.match(/\b(?:isync|temporal)_[a-z0-9_]+/g) ?? [])));
+    expect(named.size).toBeGreaterThan(20);
+    const exported = `${await scrape()}\n${await createMetrics().registry.metrics()}`;
+    const isExported = (name: string) => {
+      const base = name.replace(/_(bucket|sum|count)$/, '');
+      return new RegExp(`^${name}[{ ]`, 'm').test(exported) || exported.includes(`# TYPE ${name} `) || (base !== name && exported.includes(`# TYPE ${base} histogram`));
+    };
+    expect([...named].filter((n) => !isExported(n))).toEqual([]);
+  });
 });
