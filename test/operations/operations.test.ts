@@ -152,6 +152,15 @@ describe('operations: worker metrics, alerts, progress', () => {
     expect(text).toMatch(/^temporal_worker_task_slots_available\{/m);
   }, 120_000);
 
+  it('sync --full shows its progress against what the source held last time', async () => {
+    const run = runCli(cli.file, ['sync', '--source', `${shopId}-erp`, '--full'], env);
+    expect(await run.exited, run.stderr()).toBe(0);
+    const out = run.stdout();
+    expect(out).toContain(`sync ${shopId}-erp: 0/600 (0%) read`);
+    expect(out).toMatch(new RegExp(`sync ${shopId}-erp: 600/600 \\(100%\\) read, 0 key\\(s\\) handed to refresh`));
+    expect(out).toMatch(new RegExp(`${shopId}-erp \\(full\\): \\d+ batch\\(es\\), 600 read, 0 key\\(s\\) handed to refresh`));
+  }, 60_000);
+
   it('delivers the drift alert to both endpoints once, retrying the one that fails at first; alerts list shows it', async () => {
     const mine = () => received.filter((r) => (r.body.shopId ?? '') === shopId || JSON.stringify(r.body).includes(shopId));
     await expect.poll(() => mine().filter((r) => r.answered === 200).length, { timeout: 20_000 }).toBe(2);
