@@ -216,6 +216,7 @@ describe('operations: worker metrics, alerts, progress', () => {
     expect(badUrl.stderr()).toContain('inventory_sync.alerts.endpoints.0.url: expected an http(s) URL such as https://alerts.example.com/inventory-sync');
   }, 60_000);
 
+  // After the tests above: the SDK exports a workflow or activity metric only once the worker has run one.
   it('every metric the Grafana dashboard names is exported by the worker or the HTTP server', async () => {
     const dashboard = JSON.parse(readFileSync(new URL('../../deploy/grafana/dashboards/inventory-sync.json', import.meta.url), 'utf8')) as { panels: { targets?: { expr: string }[] }[] };
     const named = new Set(dashboard.panels.flatMap((p) => (p.targets ?? []).flatMap((t) => t.expr.match(/\b(?:isync|temporal)_[a-z0-9_]+/g) ?? [])));
