@@ -7,6 +7,7 @@ import { ORDER_EVENT_SIGNAL, RESERVATION_WORKFLOW_TYPE, STATUS_QUERY, reservatio
 import type { OrderSummary } from '../shopify/client/reads.js';
 import type { SourceAdapter } from '../sources/adapter.js';
 import { skuLocationKey } from '../sources/adapter.js';
+import { driftUnits, reconcileKeys } from '../observability/worker-metrics.js';
 import { readComponents } from './ats-components.js';
 import type { RefreshInput, RefreshSummary, ShopifyInventoryPort } from './refresh.js';
 
@@ -104,6 +105,11 @@ export function createReconcileActivities(deps: ReconcileDeps & { refreshKeys: (
       );
     }
     const result = { checked: mappings.length, drifted: drifts.length, corrected: corrected.size, alerted: breaches.length, next };
+    reconcileKeys.inc({ shop: shopId, result: 'checked' }, result.checked);
+    reconcileKeys.inc({ shop: shopId, result: 'drifted' }, result.drifted);
+    reconcileKeys.inc({ shop: shopId, result: 'corrected' }, result.corrected);
+    reconcileKeys.inc({ shop: shopId, result: 'breached' }, result.alerted);
+    driftUnits.inc({ shop: shopId }, drifts.reduce((sum, d) => sum + Math.abs(d.drift), 0));
     await deps.db.query(
       `UPDATE reconciliation_runs SET keys_checked = keys_checked + $2, drifted = drifted + $3, corrected = corrected + $4 WHERE id = $1`,
       [runId, result.checked, result.drifted, result.corrected],

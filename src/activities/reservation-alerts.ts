@@ -1,5 +1,6 @@
 import { log } from '@temporalio/activity';
 import type { Db } from '../db/pool.js';
+import { reservationsExpired } from '../observability/worker-metrics.js';
 
 export interface AlertInput {
   kind: string;
@@ -21,6 +22,7 @@ export async function raiseAlert(db: Db, a: AlertInput): Promise<boolean> {
 /** raiseAlert, and a warning in the worker's log the first time (ids and counts only, never customer data). */
 export async function raiseAndLogAlert(db: Db, a: AlertInput): Promise<boolean> {
   const raised = await raiseAlert(db, a);
+  if (raised && a.kind === 'reservation_expired') reservationsExpired.inc({ shop: a.shopId });
   if (raised) log.warn(`alert ${a.kind}`, { shopId: a.shopId, subject: a.subject, ...a.details });
   return raised;
 }

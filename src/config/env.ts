@@ -21,6 +21,8 @@ const envSchema = z.object({
   HOST: z.string().min(1).default('0.0.0.0'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   INVENTORY_SYNC_DATA_DIR: z.string().min(1).default('.data'),
+  /** The worker's GET /metrics (Temporal SDK and ours); 0 = any free port. */
+  METRICS_PORT: z.coerce.number({ error: 'expected a port number' }).int('expected a port number').min(0, 'expected a port 0-65535').max(65535, 'expected a port 0-65535').default(9464),
 });
 
 export type Env = z.output<typeof envSchema>;

@@ -79,6 +79,32 @@ const reconciliation = z.strictObject({
   page_size: z.number().int().min(1).max(250, 'expected at most 250 (Shopify takes 250 items per call)').default(250),
 });
 
+/** Where alerts go (docs/operations.md): a generic JSON POST or a Slack incoming webhook; a secret URL by url_env. */
+const alertEndpoint = z
+  .strictObject({
+    name: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'expected a name of lowercase letters, digits, _ and -'),
+    format: z.enum(['json', 'slack'], { error: 'expected one of json, slack' }).default('json'),
+    url: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL such as https://alerts.example.com/inventory-sync' }).optional(),
+    /** The environment variable that holds the URL (a Slack webhook URL is a secret). */
+    url_env: envName.optional(),
+    /** Only these alert kinds (default: all). */
+    kinds: z.array(z.string().min(1)).optional(),
+  })
+  .refine((e) => (e.url === undefined) !== (e.url_env === undefined), { message: 'give exactly one of url and url_env' });
+
+const alerts = z.strictObject({
+  endpoints: z.array(alertEndpoint).default([]),
+  /** Attempts per alert and endpoint; retries back off from retry_initial_ms, doubling up to retry_max_ms. */
+  max_attempts: positiveInt('attempts').default(12),
+  retry_initial_ms: positiveInt('milliseconds').default(1000),
+  retry_max_ms: positiveInt('milliseconds').default(300_000),
+  /** An answer later than this is a timeout: the alert may have arrived, so it is never sent again. */
+  request_timeout_ms: positiveInt('milliseconds').default(10_000),
+  /** Alerts older than this are not delivered (e.g. raised before an endpoint was configured). */
+  deliver_within_hours: positive.default(24),
+  poll_interval_ms: positiveInt('milliseconds').default(2000),
+});
+
 const bufferOverride = z.strictObject({
   strategy: z.enum(['static', 'dynamic', 'velocity_based']).optional(),
   units: nonNegative.optional(),
@@ -180,6 +206,7 @@ export const configSchema = z
         worker: worker.prefault({}),
         http: http.prefault({}),
         source_events: sourceEvents.prefault({}),
+        alerts: alerts.prefault({}),
       })
       .prefault({}),
     shops: z.array(shopSchema).default([]),
@@ -200,6 +227,11 @@ export const configSchema = z
     seen(cfg.shops.map((s) => ({ key: s.domain })), 'shops', 'shop domain');
     seen(cfg.sources.map((s) => ({ key: s.name })), 'sources', 'source name');
     seen(cfg.channels.map((c) => ({ key: c.name })), 'channels', 'channel name');
+    cfg.inventory_sync.alerts.endpoints.forEach((e, i) => {
+      if (cfg.inventory_sync.alerts.endpoints.findIndex((o) => o.name === e.name) !== i) {
+        ctx.addIssue({ code: 'custom', path: ['inventory_sync', 'alerts', 'endpoints', i, 'name'], message: `duplicate alert endpoint "${e.name}"` });
+      }
+    });
     cfg.sources.forEach((s, i) => {
       if (s.shop !== undefined && !cfg.shops.some((shop) => shop.id === s.shop)) {
         ctx.addIssue({ code: 'custom', path: ['sources', i, 'shop'], message: `"${s.shop}" is not one of shops[].id` });
@@ -245,4 +277,5 @@ export function boundShops(config: Pick<Config, 'shops'>, p: { shops?: string[] 
 }
 export type SafetyBufferConfig = Config['inventory_sync']['safety_buffers'];
 export type WorkerConfig = Config['inventory_sync']['worker'];
+export type AlertsConfig = Config['inventory_sync']['alerts'];
 export const DEFAULT_WORKER_CONFIG: WorkerConfig = worker.parse({});

@@ -45,9 +45,11 @@ export const Errors = {
   ConfigInvalid: define('ISYNC_CONFIG_INVALID', 500, false),
   DependencyUnavailable: define('ISYNC_DEPENDENCY_UNAVAILABLE', 503, true),
   TemporalCliMissing: define('ISYNC_TEMPORAL_CLI_MISSING', 500, false),
+  PortInUse: define('ISYNC_PORT_IN_USE', 500, false),
 
   // input at the edges
   PayloadInvalid: define('ISYNC_PAYLOAD_INVALID', 400, false),
+  ArgumentInvalid: define('ISYNC_ARGUMENT_INVALID', 400, false),
   PayloadTooLarge: define('ISYNC_PAYLOAD_TOO_LARGE', 413, false),
   WebhookSignatureInvalid: define('ISYNC_WEBHOOK_SIGNATURE_INVALID', 401, false),
   /** Kept for the failure types recorded histories list; routes answer ISYNC_UNAUTHORIZED. */

@@ -8,6 +8,7 @@ import { registerShops } from '../db/shops.js';
 import { Errors } from '../domain/errors.js';
 import { createActivities, type Activities } from '../activities/index.js';
 import { registerVersionGuard } from '../guard/version-guard.js';
+import { leaseWaits } from '../observability/worker-metrics.js';
 import { assertRedisAnswers, createRedis } from '../redis/client.js';
 import { createShopifyClients } from './shopify-clients.js';
 import { closeSources, createSources } from './sources.js';
@@ -52,7 +53,9 @@ export async function createAppContext(overrides: { env?: Env; config?: Config }
     opened.push(() => temporal.connection.close());
     const sources = createSources(config, db);
     opened.push(() => closeSources(sources));
-    const activities = createActivities({ db, redis, config, sources, shopify, temporal, taskQueue: env.TEMPORAL_TASK_QUEUE });
+    // The one hook production sets: each wait for an older computation's write lease is counted.
+    const racePoints = { whileKeyBusy: async (point: { shopId: string }) => void leaseWaits.inc({ shop: point.shopId }) };
+    const activities = createActivities({ db, redis, config, sources, shopify, temporal, taskQueue: env.TEMPORAL_TASK_QUEUE, racePoints });
     return { env, config, db, redis, temporal, activities, close: closeOpened };
   } catch (err) {
     await closeOpened();

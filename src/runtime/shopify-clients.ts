@@ -3,6 +3,7 @@ import { secretFromEnv } from '../config/load.js';
 import { Errors } from '../domain/errors.js';
 import { countShopifyFault } from '../observability/fault-metrics.js';
 import { createLogger } from '../observability/logger.js';
+import { countingFetch } from '../observability/shopify-call-metrics.js';
 import { createShopifyClient, type ShopifyClient } from '../shopify/client/index.js';
 
 /** One budget-aware client per configured shop, created on first use; tokens come from the environment. */
@@ -20,6 +21,8 @@ export function createShopifyClients(config: Config, opts: { baseUrl?: string; e
         // Every retry and throttle is logged (shop, operation, key ids) and counted.
         logger,
         onFault: countShopifyFault,
+        // Calls, cost points and THROTTLED answers by operation (the worker's /metrics).
+        fetchImpl: countingFetch(shop.domain),
         ...(opts.baseUrl ? { baseUrl: opts.baseUrl } : {}),
       });
       clients.set(shopId, client);

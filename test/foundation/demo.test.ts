@@ -1,10 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildProcessEntry, spawnProcess } from '../reservations/fixtures/worker-process-build.js';
 import { connectTestServices, type TestServices } from '../support/services.js';
+import { buildCli, runCli } from '../operations/cli-child.js';
 
 /**
  * `npm start` runs the demo until Ctrl-C or SIGTERM. It once stayed up after SIGTERM: the SDK's own signal
@@ -25,9 +26,12 @@ describe('npm start (the demo)', () => {
     await svc?.close();
   });
 
-  it('brings the flows up, shows the table, and exits cleanly on SIGTERM', async () => {
+  it('brings the flows up, shows the table, answers the CLI in a second terminal, and exits cleanly on SIGTERM', async () => {
     const entry = await buildProcessEntry(fileURLToPath(new URL('./fixtures/demo-process.ts', import.meta.url)));
     built.push(entry);
+    // The worker finds the run's prebuilt workflow bundle where a build puts it (else it would poll no workflows).
+    mkdirSync(join(entry.dir, 'src/workers'), { recursive: true });
+    copyFileSync(inject('workflowBundlePath'), join(entry.dir, 'src/workers/workflow-bundle.js'));
     const demo = spawnProcess(entry.file, {
       DATABASE_URL: inject('databaseUrl'),
       REDIS_URL: inject('redisUrl'),
@@ -36,9 +40,27 @@ describe('npm start (the demo)', () => {
       TEMPORAL_TASK_QUEUE: `${svc.taskQueue}-demo`,
       INVENTORY_SYNC_DATA_DIR: dataDir,
       PORT: '0',
+      METRICS_PORT: '0',
     });
     await demo.printed('sku/location', 90_000);
     expect(demo.output()).toContain(`Temporal: using the server at ${inject('temporalAddress')}`);
+
+    // A second terminal: the CLI finds the configuration the demo wrote (no INVENTORY_SYNC_CONFIG) and reaches it.
+    const cli = await buildCli();
+    built.push(cli);
+    const terminal = { DATABASE_URL: inject('databaseUrl'), TEMPORAL_ADDRESS: inject('temporalAddress'), TEMPORAL_TASK_QUEUE: `${svc.taskQueue}-demo`, INVENTORY_SYNC_DATA_DIR: dataDir };
+    // PORT is 0 here, so the emulator's webhooks reach nobody: reconciliation finds the order and starts its reservation.
+    await demo.printed('shopper: order', 30_000);
+    const orderId = /shopper: order (\d+)/.exec(demo.output())![1]!;
+    const reconcile = runCli(cli.file, ['reconcile', '--shop', 'demo'], terminal);
+    expect(await reconcile.exited, reconcile.stderr()).toBe(0);
+    expect(reconcile.stderr()).toContain(`using the configuration npm start wrote: ${join(dataDir, 'inventory-sync.yaml')}`);
+    expect(reconcile.stdout()).toMatch(/demo: run \d+, 10 key\(s\) checked/);
+    const alerts = runCli(cli.file, ['alerts', 'list', '--shop', 'demo'], terminal);
+    expect(await alerts.exited, alerts.stderr()).toBe(0);
+    const status = runCli(cli.file, ['reservation', 'status', 'demo', orderId], terminal);
+    expect(await status.exited, status.stderr()).toBe(0);
+    expect(JSON.parse(status.stdout())).toMatchObject({ shopId: 'demo', orderId });
     demo.child.kill('SIGTERM');
     const code = await Promise.race([demo.exited, new Promise((r) => setTimeout(() => r('still running'), 20_000))]);
     if (code === 'still running') demo.child.kill('SIGKILL');

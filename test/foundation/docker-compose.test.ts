@@ -31,4 +31,14 @@ describe('docker-compose.yml', () => {
     const cmd = JSON.stringify(compose.services['temporal-create-search-attributes']?.command);
     for (const sa of ['ShopId', 'OrderId', 'Sku', 'ReservationState', 'Source']) expect(cmd).toContain(`--name ${sa}`);
   });
+
+  it('runs Prometheus scraping the worker metrics port, and Grafana with the shipped dashboard', () => {
+    const s = compose.services as Record<string, { volumes?: string[]; environment?: Record<string, string> }>;
+    expect(s.worker?.environment?.METRICS_PORT).toBe('9464');
+    const prometheus = readFileSync('deploy/prometheus/prometheus.yml', 'utf8');
+    expect(prometheus).toContain('worker:9464');
+    expect(s.prometheus?.volumes?.join()).toContain('./deploy/prometheus/prometheus.yml');
+    expect(s.grafana?.volumes?.join()).toContain('./deploy/grafana/dashboards');
+    expect(JSON.parse(readFileSync('deploy/grafana/dashboards/inventory-sync.json', 'utf8'))).toMatchObject({ uid: 'inventory-sync' });
+  });
 });

@@ -19,6 +19,7 @@ export function unsetSecrets(config: Config, env: NodeJS.ProcessEnv = process.en
   });
   config.channels.forEach((c, i) => check(`channels.${i}.token_env`, c.token_env));
   if (config.operator) check('operator.token_env', config.operator.token_env);
+  config.inventory_sync.alerts.endpoints.forEach((e, i) => check(`inventory_sync.alerts.endpoints.${i}.url_env`, e.url_env));
   return problems;
 }
 

@@ -1,5 +1,12 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { stringify } from 'yaml';
+import { demoConfigPath } from '../../config/locate.js';
+import { assertPortFree } from '../../observability/metrics-server.js';
+import { DefaultLogger, NativeConnection } from '@temporalio/worker';
+import { resolveAlertEndpoints } from '../../alerts/endpoints.js';
+import { installWorkerRuntime } from '../../workers/telemetry.js';
+import { startWorkerSideServices } from '../../workers/side-services.js';
 import { configSchema, type Config } from '../../config/schema.js';
 import { readEnv } from '../../config/env.js';
 import { migrate } from '../../db/migrate.js';
@@ -21,20 +28,34 @@ const DEMO_SHOP = { id: 'demo', domain: 'demo-store.myshopify.com' };
 const SKUS = ['TEE-RED-M', 'TEE-RED-L', 'HOODIE-GREY-M', 'CAP-BLACK', 'SOCKS-3PACK'];
 const LOCATIONS = ['WH-EAST', 'WH-WEST'];
 
+/** The embedded default's configuration, as the YAML the demo writes for the CLI (docs/operations.md). */
+const DEMO_CONFIG_INPUT = {
+  inventory_sync: { reservations: { ttl_seconds: 300 } },
+  shops: [{ id: DEMO_SHOP.id, domain: DEMO_SHOP.domain, access_token_env: 'DEMO_SHOPIFY_ACCESS_TOKEN', webhook_secret_env: 'DEMO_SHOPIFY_WEBHOOK_SECRET' }],
+  sources: [
+    { name: 'erp', role: 'erp', type: 'simulator', token_env: 'ERP_EVENTS_TOKEN' },
+    { name: 'wms', role: 'wms', type: 'simulator', token_env: 'WMS_EVENTS_TOKEN' },
+    { name: 'pos', role: 'pos', type: 'simulator', token_env: 'POS_EVENTS_TOKEN' },
+  ],
+  // One shop, so every source and channel is bound to it without listing `shops`.
+  channels: [{ name: 'marketplace', token_env: 'DEMO_CHANNEL_TOKEN' }],
+  operator: { token_env: 'DEMO_OPERATOR_TOKEN' },
+};
+
 /** The embedded default: one demo shop on the emulator, simulated ERP/WMS/POS kept in PostgreSQL. */
 export function demoConfig(): Config {
-  return configSchema.parse({
-    inventory_sync: { reservations: { ttl_seconds: 300 } },
-    shops: [{ id: DEMO_SHOP.id, domain: DEMO_SHOP.domain, access_token_env: 'DEMO_SHOPIFY_ACCESS_TOKEN', webhook_secret_env: 'DEMO_SHOPIFY_WEBHOOK_SECRET' }],
-    // One shop, so every source and channel is bound to it without listing `shops`.
-    sources: [
-      { name: 'erp', role: 'erp', type: 'simulator', token_env: 'ERP_EVENTS_TOKEN' },
-      { name: 'wms', role: 'wms', type: 'simulator', token_env: 'WMS_EVENTS_TOKEN' },
-      { name: 'pos', role: 'pos', type: 'simulator', token_env: 'POS_EVENTS_TOKEN' },
-    ],
-    channels: [{ name: 'marketplace', token_env: 'DEMO_CHANNEL_TOKEN' }],
-    operator: { token_env: 'DEMO_OPERATOR_TOKEN' },
-  });
+  return configSchema.parse(DEMO_CONFIG_INPUT);
+}
+
+/**
+ * Writes the demo's configuration where the CLI looks when INVENTORY_SYNC_CONFIG is unset, so `reconcile`,
+ * `reservation status` and `alerts list` in a second terminal see the demo's shop. Names of variables only.
+ */
+export function writeDemoConfig(dataDir: string): string {
+  const path = demoConfigPath({ INVENTORY_SYNC_DATA_DIR: dataDir });
+  mkdirSync(dataDir, { recursive: true });
+  writeFileSync(path, `# Written by \`npm start\` (the demo) for the CLI in another terminal; rewritten at each start.\n${stringify(DEMO_CONFIG_INPUT)}`);
+  return path;
 }
 
 export async function runDemo(opts: { durationSeconds?: number } = {}): Promise<void> {
@@ -48,8 +69,12 @@ export async function runDemo(opts: { durationSeconds?: number } = {}): Promise<
   const env = readEnv();
   const config = env.INVENTORY_SYNC_CONFIG ? loadConfig(env.INVENTORY_SYNC_CONFIG) : demoConfig();
   const dataDir = resolve(env.INVENTORY_SYNC_DATA_DIR);
+  // Checked before anything starts: a bad alert endpoint or a taken metrics port stops the demo here.
+  const endpoints = resolveAlertEndpoints(config.inventory_sync.alerts);
+  await assertPortFree(env.METRICS_PORT, 'METRICS_PORT');
 
   log('inventory-sync demo: bringing up what is missing');
+  if (!env.INVENTORY_SYNC_CONFIG) log(`  configuration for the CLI in another terminal: ${writeDemoConfig(dataDir)}`);
   const { applied } = await migrate(env.DATABASE_URL);
   log(`  PostgreSQL ${new URL(env.DATABASE_URL).host}: ${applied.length ? `applied ${applied.join(', ')}` : 'schema up to date'}`);
 
@@ -117,14 +142,15 @@ export async function runDemo(opts: { durationSeconds?: number } = {}): Promise<
   // The demo's stop() owns SIGINT/SIGTERM: with the SDK's own handlers too, the worker was already draining when
   // stop() asked it to shut down, the error skipped the wait for it, and Temporal was stopped under a draining
   // worker, which then never finished (the process stayed up after SIGTERM).
-  Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
+  const { temporalMetricsUrl } = await installWorkerRuntime({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
   ctxEnv.LOG_LEVEL = env.LOG_LEVEL === 'info' ? 'warn' : env.LOG_LEVEL;
   const ctx = await createAppContext({ env: ctxEnv, config });
+  const side = await startWorkerSideServices(ctx, endpoints, temporalMetricsUrl);
   const connection = await NativeConnection.connect({ address });
   const worker = await createInventoryWorker({ connection, namespace: env.TEMPORAL_NAMESPACE, taskQueue: env.TEMPORAL_TASK_QUEUE, activities: ctx.activities, capacity: config.inventory_sync.worker });
   const workerRun = worker.run();
   const http = await startHttpServer(ctx, port);
-  log(`  worker on task queue "${env.TEMPORAL_TASK_QUEUE}"; HTTP server ${http.url} (GET /healthz; /metrics and /reservations with Authorization: Bearer $DEMO_OPERATOR_TOKEN)`);
+  log(`  worker on task queue "${env.TEMPORAL_TASK_QUEUE}" (metrics ${side.metrics.url}); HTTP server ${http.url} (GET /healthz, /metrics)`);
   for (const r of await applySchedules(ctx.temporal, config, env.TEMPORAL_TASK_QUEUE)) log(`  schedule ${r.outcome}: ${r.scheduleId} (${r.describe})`);
   log(`\nTemporal Web UI: ${uiUrl}   (workflows: refresh:${DEMO_SHOP.id}, reservation:...)\n`);
 
@@ -185,6 +211,7 @@ export async function runDemo(opts: { durationSeconds?: number } = {}): Promise<
       await workerRun;
     });
     await step('connections', async () => {
+      await side.close();
       await connection.close();
       await ctx.close();
     });

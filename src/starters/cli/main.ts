@@ -13,37 +13,66 @@ import { ensureTemporalCli } from '../../temporal/cli-binary.js';
 import { startDevServer } from '../../temporal/dev-server.js';
 import { assertDatabaseAnswers, createAppContext, connectTemporalClient, temporalAddress } from '../../runtime/context.js';
 import { createInventoryWorker } from '../../workers/worker.js';
+import { installWorkerRuntime } from '../../workers/telemetry.js';
+import { startWorkerSideServices, type WorkerSideServices } from '../../workers/side-services.js';
+import { resolveAlertEndpoints } from '../../alerts/endpoints.js';
 import { startHttpServer } from '../http/run.js';
 import { configCheck } from './config-check.js';
 import { importMappings, readMappingsFile, verifyMappingsInShopify } from './mappings-import.js';
 import { applySchedules, listSchedules } from '../schedules.js';
-import { reconcileNow, syncNow } from './sync-commands.js';
+import { reconcileWithProgress, syncWithProgress } from './sync-commands.js';
+import { progressReporter } from './progress.js';
+import { formatAlertTable } from './alerts-list.js';
+import { listAlerts, parseSince } from '../../alerts/outbox.js';
+import { operatorConfigPath } from '../../config/locate.js';
 import { exportHistory, replay } from './replay.js';
 
 const out = (s: string): void => void process.stdout.write(`${s}\n`);
 const err = (s: string): void => void process.stderr.write(`${s}\n`);
 
 async function runWorker(): Promise<void> {
-  const ctx = await createAppContext();
+  const env = readEnv();
+  const config = loadConfig(env.INVENTORY_SYNC_CONFIG);
+  // Bad alert endpoints fail here, before anything starts.
+  const endpoints = resolveAlertEndpoints(config.inventory_sync.alerts);
+  const { temporalMetricsUrl } = await installWorkerRuntime();
+  const ctx = await createAppContext({ env, config });
+  let side: WorkerSideServices;
+  try {
+    side = await startWorkerSideServices(ctx, endpoints, temporalMetricsUrl);
+  } catch (e) {
+    await ctx.close();
+    throw e;
+  }
   const address = temporalAddress(ctx.env);
   let connection: NativeConnection;
   try {
     connection = await NativeConnection.connect({ address });
   } catch (e) {
+    await side.close();
     await ctx.close();
     throw Errors.DependencyUnavailable(`Temporal does not answer at ${address} (TEMPORAL_ADDRESS): ${(e as Error).message}`, { address }, { cause: e });
   }
   const worker = await createInventoryWorker({ connection, namespace: ctx.env.TEMPORAL_NAMESPACE, taskQueue: ctx.env.TEMPORAL_TASK_QUEUE, activities: ctx.activities, capacity: ctx.config.inventory_sync.worker });
   out(`worker polling task queue "${ctx.env.TEMPORAL_TASK_QUEUE}" on ${address}`);
+  out(`worker metrics on ${side.metrics.url}; alerts to ${endpoints.length ? endpoints.map((e) => `${e.name} (${e.format})`).join(', ') : 'no endpoint (inventory_sync.alerts.endpoints)'}`);
   await worker.run();
+  await side.close();
   await connection.close();
   await ctx.close();
+}
+
+/** INVENTORY_SYNC_CONFIG, or the configuration a running `npm start` wrote into the data directory. */
+function operatorConfig(env: Env): Config {
+  const { path, fromDemo } = operatorConfigPath(env);
+  if (fromDemo) err(`using the configuration npm start wrote: ${path} (set INVENTORY_SYNC_CONFIG to use another)`);
+  return loadConfig(path);
 }
 
 /** Runs a command that talks to Temporal with the environment's client and configuration. */
 async function withTemporal(work: (client: Client, env: Env, config: Config) => Promise<void>): Promise<void> {
   const env = readEnv();
-  const config = loadConfig(env.INVENTORY_SYNC_CONFIG);
+  const config = operatorConfig(env);
   const client = await connectTemporalClient(env);
   try {
     await work(client, env, config);
@@ -97,9 +126,15 @@ export function buildCli(): Command {
     .action((opts: { source: string; full?: boolean; force?: boolean }) =>
       withTemporal(async (client, env, config) => {
         if (opts.force && !opts.full) throw Errors.PayloadInvalid('--force goes with --full (it re-pushes every reading of a full read)');
-        const p = await syncNow(client, config, env.TEMPORAL_TASK_QUEUE, opts.source, opts.full ?? false, opts.force ?? false);
-        const skipped = p.mode === 'full' && !opts.force ? ' (unchanged readings are not handed on; --force re-pushes every key)' : '';
-        out(`${p.source} (${p.mode}): ${p.batches} batch(es), ${p.read} read, ${p.keysMarked} key(s) handed to refresh${skipped}, checkpoint ${p.cursor ?? '-'}`);
+        const db = createPool(env.DATABASE_URL, 1);
+        try {
+          const reporter = progressReporter(`sync ${opts.source}`, out, 'readings');
+          const p = await syncWithProgress(client, db, config, env.TEMPORAL_TASK_QUEUE, opts.source, opts.full ?? false, reporter, opts.force ?? false);
+          const skipped = p.mode === 'full' && !opts.force ? ' (unchanged readings are not handed on; --force re-pushes every key)' : '';
+          out(`${p.source} (${p.mode}): ${p.batches} batch(es), ${p.read} read, ${p.keysMarked} key(s) handed to refresh${skipped}, checkpoint ${p.cursor ?? '-'}`);
+        } finally {
+          await db.end();
+        }
       }),
     );
 
@@ -109,11 +144,36 @@ export function buildCli(): Command {
     .option('--shop <id>')
     .action((opts: { shop?: string }) =>
       withTemporal(async (client, env, config) => {
-        for (const r of await reconcileNow(client, config, env.TEMPORAL_TASK_QUEUE, opts.shop)) {
-          out(`${r.shopId}: run ${r.runId}, ${r.checked} key(s) checked, ${r.drifted} drifted, ${r.corrected} corrected, ${r.alerted} alert(s)`);
+        const db = createPool(env.DATABASE_URL, 1);
+        try {
+          const results = await reconcileWithProgress(client, db, config, env.TEMPORAL_TASK_QUEUE, opts.shop, (shop) => progressReporter(`reconcile ${shop}`, out, 'keys'));
+          for (const r of results) {
+            out(`${r.shopId}: run ${r.runId}, ${r.checked} key(s) checked, ${r.drifted} drifted, ${r.corrected} corrected, ${r.alerted} alert(s)`);
+          }
+        } finally {
+          await db.end();
         }
       }),
     );
+
+  program
+    .command('alerts')
+    .command('list')
+    .description('alerts, newest first, with their delivery to each configured endpoint')
+    .option('--shop <id>', 'only this shop')
+    .option('--since <time>', 'an ISO time, or a duration back from now: 90s, 15m, 2h, 7d')
+    .option('--json', 'one JSON document instead of a table')
+    .action(async (opts: { shop?: string; since?: string; json?: boolean }) => {
+      const since = opts.since === undefined ? undefined : parseSince(opts.since);
+      const db = createPool(readEnv().DATABASE_URL, 1);
+      try {
+        const alerts = await listAlerts(db, { ...(opts.shop ? { shopId: opts.shop } : {}), ...(since ? { since } : {}) });
+        if (opts.json) out(JSON.stringify(alerts, null, 2));
+        else out(formatAlertTable(alerts));
+      } finally {
+        await db.end();
+      }
+    });
 
   program
     .command('replay')

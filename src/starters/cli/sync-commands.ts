@@ -1,5 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { Config } from '../../config/schema.js';
+import type { Db } from '../../db/pool.js';
+import type { ProgressReporter } from './progress.js';
 import { Errors } from '../../domain/errors.js';
 import { workflowIds } from '../../domain/keys.js';
 import type { DeltaSyncProgress } from '../../workflows/delta-sync.js';
@@ -27,4 +29,79 @@ export async function reconcileNow(client: Client, config: Config, taskQueue: st
     );
   }
   return results;
+}
+
+/** How often the CLI asks a running workflow for its progress. */
+const PROGRESS_POLL_MS = 250;
+
+async function followProgress<P>(handle: { result(): Promise<P>; query<T>(name: string): Promise<T> }, show: (p: P) => void): Promise<P> {
+  let finished = false;
+  const result = handle.result().finally(() => (finished = true));
+  while (!finished) {
+    await Promise.race([result.catch(() => undefined), new Promise((r) => setTimeout(r, PROGRESS_POLL_MS))]);
+    if (finished) break;
+    // A query can fail while the workflow continues as new or its worker restarts: the next one answers.
+    show(await handle.query<P>('progress').catch(() => undefined as P));
+  }
+  return result;
+}
+
+/**
+ * reconcileNow with progress: the total is the shop's mapping count, the position the workflow's `progress`
+ * query (checked keys), so the bar's ETA follows the pages as they complete.
+ */
+export async function reconcileWithProgress(
+  client: Client,
+  db: Db,
+  config: Config,
+  taskQueue: string,
+  shopId: string | undefined,
+  reporterFor: (shopId: string) => ProgressReporter,
+): Promise<ReconcileProgress[]> {
+  const shops = shopId ? config.shops.filter((s) => s.id === shopId) : config.shops;
+  if (shopId && shops.length === 0) throw Errors.UnknownShop(`shop "${shopId}" is not in the configuration`);
+  const results: ReconcileProgress[] = [];
+  for (const shop of shops) {
+    const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM mappings WHERE shop_id = $1', [shop.id]);
+    const total = rows[0]?.n ?? 0;
+    const reporter = reporterFor(shop.id);
+    reporter.update(0, total, 'looking for orders whose webhooks were lost');
+    const handle = await client.workflow.start('reconcileWorkflow', { taskQueue, workflowId: `${workflowIds.reconcile(shop.id)}:manual-${Date.now()}`, args: [{ shopId: shop.id }] });
+    try {
+      const result = await followProgress<ReconcileProgress>(handle, (p) => {
+        if (p && p.pages > 0) reporter.update(p.checked, total, `${p.drifted} drifted, ${p.corrected} corrected`);
+      });
+      reporter.update(result.checked, Math.max(total, result.checked), `${result.drifted} drifted, ${result.corrected} corrected`);
+      results.push(result);
+    } finally {
+      reporter.stop();
+    }
+  }
+  return results;
+}
+
+/**
+ * syncNow with progress. A full sync's total is what the source held last time (its stored snapshot); a delta
+ * sync, or a first full sync, shows counts without an ETA.
+ */
+export async function syncWithProgress(client: Client, db: Db, config: Config, taskQueue: string, source: string, full: boolean, reporter: ProgressReporter, force = false): Promise<DeltaSyncProgress> {
+  const configured = config.sources.find((s) => s.name === source);
+  if (!configured) throw Errors.UnknownSource(`source "${source}" is not in the configuration (known: ${config.sources.map((s) => s.name).join(', ') || 'none'})`);
+  const mode = full ? 'full' : configured.mode;
+  let total: number | null = null;
+  if (mode === 'full') {
+    const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM source_snapshots WHERE source = $1', [source]);
+    total = rows[0]?.n ? rows[0].n : null;
+  }
+  reporter.update(0, total, 'read');
+  const handle = await client.workflow.start('deltaSyncWorkflow', { taskQueue, workflowId: `${workflowIds.deltaSync(source)}:manual-${Date.now()}`, args: [{ source, mode, ...(force ? { force: true } : {}) }] });
+  try {
+    const result = await followProgress<DeltaSyncProgress>(handle, (p) => {
+      if (p && p.batches > 0) reporter.update(p.read, total === null ? null : Math.max(total, p.read), `read, ${p.keysMarked} key(s) handed to refresh`);
+    });
+    reporter.update(result.read, total === null ? null : Math.max(total, result.read), `read, ${result.keysMarked} key(s) handed to refresh`);
+    return result;
+  } finally {
+    reporter.stop();
+  }
 }

@@ -1,0 +1,35 @@
+import { AlertDispatcher } from '../alerts/dispatcher.js';
+import type { AlertEndpoint } from '../alerts/endpoints.js';
+import { createLogger } from '../observability/logger.js';
+import { startWorkerMetricsServer, type WorkerMetricsServer } from '../observability/metrics-server.js';
+import type { AppContext } from '../runtime/context.js';
+
+export interface WorkerSideServices {
+  metrics: WorkerMetricsServer;
+  alerts: AlertDispatcher;
+  close(): Promise<void>;
+}
+
+/**
+ * What runs beside a worker in its process: GET /metrics on METRICS_PORT (a taken port fails the start, naming
+ * it) and the alert dispatcher for the configured endpoints (resolved, and so checked, by the caller first).
+ */
+export async function startWorkerSideServices(ctx: AppContext, endpoints: AlertEndpoint[], temporalMetricsUrl?: string): Promise<WorkerSideServices> {
+  const metrics = await startWorkerMetricsServer({
+    port: ctx.env.METRICS_PORT,
+    db: ctx.db,
+    redis: ctx.redis,
+    redisPrefix: ctx.env.REDIS_KEY_PREFIX,
+    ...(temporalMetricsUrl ? { temporalMetricsUrl } : {}),
+  });
+  const alerts = new AlertDispatcher({ db: ctx.db, config: ctx.config.inventory_sync.alerts, endpoints, logger: createLogger(ctx.env.LOG_LEVEL, 'alerts') });
+  alerts.start();
+  return {
+    metrics,
+    alerts,
+    close: async () => {
+      await alerts.stop();
+      await metrics.close();
+    },
+  };
+}
