@@ -377,5 +377,6 @@ describe('model-based: random interleavings of events, claims and flushes', () =
       }),
       { numRuns: 60 },
     );
-  });
+    // 60 programs against the real services: about 40 s alone, more beside the other files on 2 cores.
+  }, 240_000);
 });

@@ -1,0 +1,93 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { syncShopifyAdjustments } from '../../src/activities/order-shopify-adjust.js';
+import { raiseAlert } from '../../src/activities/reservation-alerts.js';
+import { seedCatalog } from '../../src/demo/seed-catalog.js';
+import { createShopifyClient } from '../../src/shopify/client/index.js';
+import { startEmulator, type RunningEmulator } from '../../src/shopify/emulator/index.js';
+import { insertClaim } from '../refresh/fixture.js';
+import { connectTestServices, type TestServices } from '../support/services.js';
+
+/**
+ * Alerts on the order-adjustment path (orders from channels Shopify does not count): a line with no mapping, and a
+ * line Shopify refuses to adjust; and alerts raised by several activities at the same moment.
+ */
+describe('alerts', () => {
+  let svc: TestServices;
+  let emu: RunningEmulator;
+  beforeAll(async () => {
+    svc = await connectTestServices();
+    emu = await startEmulator({ port: 0 });
+  });
+  afterAll(async () => {
+    await svc?.close();
+    await emu?.close();
+  });
+
+  async function shop(available: number) {
+    const shopId = svc.uid('al');
+    const domain = `${shopId}.myshopify.com`;
+    await seedCatalog(emu.emulator, svc.db, { shopId, domain, accessToken: `tok-${shopId}`, locations: ['WH1'], skus: ['MAPPED'], initialAvailable: () => available });
+    const client = createShopifyClient({ shopDomain: domain, accessToken: `tok-${shopId}`, baseUrl: emu.url, retry: { baseDelayMs: 5, maxDelayMs: 20 } });
+    const alerts = async () =>
+      (await svc.db.query<{ kind: string; subject: string; details: Record<string, unknown> }>('SELECT kind, subject, details FROM alerts WHERE shop_id = $1 ORDER BY id', [shopId])).rows;
+    return { shopId, deps: { db: svc.db, shopify: () => client }, alerts };
+  }
+
+  it('an order line whose SKU has no mapping raises unmapped_order_line once, and the mapped lines still go to Shopify', async () => {
+    const s = await shop(10);
+    await insertClaim(svc, s.shopId, 'ext:oms:1', 'MAPPED', 'WH1', 2);
+    await insertClaim(svc, s.shopId, 'ext:oms:1', 'NO-SUCH-SKU', 'WH1', 1);
+    await syncShopifyAdjustments(s.deps, { shopId: s.shopId, orderId: 'ext:oms:1', release: false });
+    await syncShopifyAdjustments(s.deps, { shopId: s.shopId, orderId: 'ext:oms:1', release: false });
+
+    expect(await s.alerts()).toEqual([{ kind: 'unmapped_order_line', subject: 'ext:oms:1/ext:oms:1-NO-SUCH-SKU-WH1', details: { sku: 'NO-SUCH-SKU', locationId: 'WH1' } }]);
+    const lines = (await svc.db.query('SELECT sku, shopify_adjusted FROM claim_lines WHERE shop_id = $1 ORDER BY sku', [s.shopId])).rows;
+    expect(lines).toEqual([
+      { sku: 'MAPPED', shopify_adjusted: 2 },
+      { sku: 'NO-SUCH-SKU', shopify_adjusted: 0 },
+    ]);
+  });
+
+  it('a line Shopify refuses to adjust (available would go below zero) raises order_adjust_refused once and is not marked adjusted', async () => {
+    const s = await shop(1);
+    await insertClaim(svc, s.shopId, 'ext:oms:2', 'MAPPED', 'WH1', 5);
+    await syncShopifyAdjustments(s.deps, { shopId: s.shopId, orderId: 'ext:oms:2', release: false });
+    await syncShopifyAdjustments(s.deps, { shopId: s.shopId, orderId: 'ext:oms:2', release: false });
+
+    const alerts = await s.alerts();
+    expect(alerts.map((a) => [a.kind, a.subject])).toEqual([['order_adjust_refused', 'ext:oms:2/ext:oms:2-MAPPED-WH1']]);
+    expect(alerts[0]!.details).toMatchObject({ delta: -5 });
+    const line = (await svc.db.query('SELECT shopify_adjusted FROM claim_lines WHERE shop_id = $1', [s.shopId])).rows[0];
+    expect(line.shopify_adjusted).toBe(0);
+  });
+
+  it('the same alert raised by two activities at the same moment is stored once, and only one of them is told it raised it', async () => {
+    const s = await shop(0);
+    const alert = { kind: 'reservation_expired', shopId: s.shopId, subject: 'order-9', details: { claimed: 1 } };
+    // The first raise is inside a transaction that has not committed yet when the second one runs: the second
+    // cannot see its row, only the unique index can stop it.
+    const first = await svc.db.connect();
+    try {
+      await first.query('BEGIN');
+      expect(await raiseAlert(first, alert)).toBe(true);
+      const second = raiseAlert(svc.db, alert);
+      let settled = false;
+      void second.finally(() => (settled = true));
+      const blocked = async () => {
+        while (!settled) {
+          const { rows } = await svc.db.query(`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'INSERT INTO alerts%'`);
+          if (rows.length > 0) return 'blocked' as const;
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        return 'done' as const;
+      };
+      // Either the second raise waits on the first one's row (then the first commits), or it went through.
+      await Promise.race([second.then(() => 'done' as const), blocked()]);
+      await first.query('COMMIT');
+      expect(await second).toBe(false);
+    } finally {
+      first.release();
+    }
+    expect(await s.alerts()).toHaveLength(1);
+  });
+});
