@@ -1,9 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { nextVersion } from '../../src/activities/refresh-version.js';
 import { checkVersion, guardKey } from '../../src/guard/version-guard.js';
-import { startEmulator, type RunningEmulator } from '../../src/shopify/emulator/index.js';
 import type { SkuLocation } from '../../src/sources/adapter.js';
-import { connectTestServices, type TestServices } from '../support/services.js';
+import { useServicesAndEmulator } from '../support/services.js';
 import { auditRows, createShopFixture, type ShopFixture } from './fixture.js';
 
 /** The write lease's failure paths: a crashed holder's lease lapses; a holder that never lets go times the waiter out. */
@@ -13,19 +12,10 @@ const key: SkuLocation = { sku: SKU, locationId: WH };
 const LEASE_MS = 600;
 
 describe('the write lease when its holder does not come back', () => {
-  let svc: TestServices;
-  let emu: RunningEmulator;
-  beforeAll(async () => {
-    svc = await connectTestServices();
-    emu = await startEmulator({ port: 0 });
-  });
-  afterAll(async () => {
-    await svc?.close();
-    await emu?.close();
-  });
+  const services = useServicesAndEmulator();
 
   async function shopAt(erp: number): Promise<ShopFixture> {
-    const shop = await createShopFixture(svc, emu, { skus: [SKU], locations: [WH], prefix: 'lease' });
+    const shop = await createShopFixture(services.svc, services.emu, { skus: [SKU], locations: [WH], prefix: 'lease' });
     await shop.setSource('erp', SKU, WH, erp);
     await shop.refresh().refreshKeys({ shopId: shop.shopId, keys: [key], trigger: 'test' });
     return shop;
@@ -35,8 +25,8 @@ describe('the write lease when its holder does not come back', () => {
     const shop = await shopAt(10);
     await shop.setSource('erp', SKU, WH, 14);
     // A computation took the lease and died before its write returned: nobody releases or renews it.
-    const crashed = await nextVersion(svc.db);
-    expect(await checkVersion(svc.redis, { shopId: shop.shopId, ...key }, crashed, 99, LEASE_MS)).toEqual({ allowed: true });
+    const crashed = await nextVersion(services.svc.db);
+    expect(await checkVersion(services.svc.redis, { shopId: shop.shopId, ...key }, crashed, 99, LEASE_MS)).toEqual({ allowed: true });
     let waited = 0;
     const summary = await shop
       .refresh({ leaseMs: LEASE_MS, racePoints: { whileKeyBusy: async ({ busyWith }) => void (waited = Number(busyWith)) } })
@@ -45,14 +35,14 @@ describe('the write lease when its holder does not come back', () => {
     expect(waited).toBe(Number(crashed));
     expect(summary.written).toEqual({ [`${SKU}|${WH}`]: 14 });
     expect(shop.level(SKU, WH).available).toBe(14);
-    expect(await svc.redis.hget(guardKey({ shopId: shop.shopId, ...key }), 'lv')).toBeNull();
+    expect(await services.svc.redis.hget(guardKey({ shopId: shop.shopId, ...key }), 'lv')).toBeNull();
   });
 
   it('a holder that keeps its lease past the wait deadline fails the waiter with ISYNC_DEPENDENCY_UNAVAILABLE, writing nothing', async () => {
     const shop = await shopAt(20);
     await shop.setSource('erp', SKU, WH, 22);
-    const holder = await nextVersion(svc.db);
-    const hold = () => checkVersion(svc.redis, { shopId: shop.shopId, ...key }, holder, 99, LEASE_MS);
+    const holder = await nextVersion(services.svc.db);
+    const hold = () => checkVersion(services.svc.redis, { shopId: shop.shopId, ...key }, holder, 99, LEASE_MS);
     expect(await hold()).toEqual({ allowed: true });
     // A live holder that never finishes: it renews its lease as a writer stuck in a long call would.
     const renewing = setInterval(() => void hold(), LEASE_MS / 4);
@@ -65,7 +55,7 @@ describe('the write lease when its holder does not come back', () => {
       clearInterval(renewing);
     }
     expect(shop.level(SKU, WH).available).toBe(20);
-    const last = (await auditRows(svc, shop.shopId)).at(-1)!;
+    const last = (await auditRows(services.svc, shop.shopId)).at(-1)!;
     expect(last.outcome).toBe('applied'); // only the set-up write: the waiter wrote nothing
     expect(last.ats).toBe(20);
   });

@@ -1,47 +1,37 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { syncShopifyAdjustments } from '../../src/activities/order-shopify-adjust.js';
 import { raiseAlert } from '../../src/activities/reservation-alerts.js';
 import { seedCatalog } from '../../src/demo/seed-catalog.js';
 import { createShopifyClient } from '../../src/shopify/client/index.js';
-import { startEmulator, type RunningEmulator } from '../../src/shopify/emulator/index.js';
 import { insertClaim } from '../refresh/fixture.js';
-import { connectTestServices, type TestServices } from '../support/services.js';
+import { useServicesAndEmulator } from '../support/services.js';
 
 /**
  * Alerts on the order-adjustment path (orders from channels Shopify does not count): a line with no mapping, and a
  * line Shopify refuses to adjust; and alerts raised by several activities at the same moment.
  */
 describe('alerts', () => {
-  let svc: TestServices;
-  let emu: RunningEmulator;
-  beforeAll(async () => {
-    svc = await connectTestServices();
-    emu = await startEmulator({ port: 0 });
-  });
-  afterAll(async () => {
-    await svc?.close();
-    await emu?.close();
-  });
+  const services = useServicesAndEmulator();
 
   async function shop(available: number) {
-    const shopId = svc.uid('al');
+    const shopId = services.svc.uid('al');
     const domain = `${shopId}.myshopify.com`;
-    await seedCatalog(emu.emulator, svc.db, { shopId, domain, accessToken: `tok-${shopId}`, locations: ['WH1'], skus: ['MAPPED'], initialAvailable: () => available });
-    const client = createShopifyClient({ shopDomain: domain, accessToken: `tok-${shopId}`, baseUrl: emu.url, retry: { baseDelayMs: 5, maxDelayMs: 20 } });
+    await seedCatalog(services.emu.emulator, services.svc.db, { shopId, domain, accessToken: `tok-${shopId}`, locations: ['WH1'], skus: ['MAPPED'], initialAvailable: () => available });
+    const client = createShopifyClient({ shopDomain: domain, accessToken: `tok-${shopId}`, baseUrl: services.emu.url, retry: { baseDelayMs: 5, maxDelayMs: 20 } });
     const alerts = async () =>
-      (await svc.db.query<{ kind: string; subject: string; details: Record<string, unknown> }>('SELECT kind, subject, details FROM alerts WHERE shop_id = $1 ORDER BY id', [shopId])).rows;
-    return { shopId, deps: { db: svc.db, shopify: () => client }, alerts };
+      (await services.svc.db.query<{ kind: string; subject: string; details: Record<string, unknown> }>('SELECT kind, subject, details FROM alerts WHERE shop_id = $1 ORDER BY id', [shopId])).rows;
+    return { shopId, deps: { db: services.svc.db, shopify: () => client }, alerts };
   }
 
   it('an order line whose SKU has no mapping raises unmapped_order_line once, and the mapped lines still go to Shopify', async () => {
     const s = await shop(10);
-    await insertClaim(svc, s.shopId, 'ext:oms:1', 'MAPPED', 'WH1', 2);
-    await insertClaim(svc, s.shopId, 'ext:oms:1', 'NO-SUCH-SKU', 'WH1', 1);
+    await insertClaim(services.svc, s.shopId, 'ext:oms:1', 'MAPPED', 'WH1', 2);
+    await insertClaim(services.svc, s.shopId, 'ext:oms:1', 'NO-SUCH-SKU', 'WH1', 1);
     await syncShopifyAdjustments(s.deps, { shopId: s.shopId, orderId: 'ext:oms:1', release: false });
     await syncShopifyAdjustments(s.deps, { shopId: s.shopId, orderId: 'ext:oms:1', release: false });
 
     expect(await s.alerts()).toEqual([{ kind: 'unmapped_order_line', subject: 'ext:oms:1/ext:oms:1-NO-SUCH-SKU-WH1', details: { sku: 'NO-SUCH-SKU', locationId: 'WH1' } }]);
-    const lines = (await svc.db.query('SELECT sku, shopify_adjusted FROM claim_lines WHERE shop_id = $1 ORDER BY sku', [s.shopId])).rows;
+    const lines = (await services.svc.db.query('SELECT sku, shopify_adjusted FROM claim_lines WHERE shop_id = $1 ORDER BY sku', [s.shopId])).rows;
     expect(lines).toEqual([
       { sku: 'MAPPED', shopify_adjusted: 2 },
       { sku: 'NO-SUCH-SKU', shopify_adjusted: 0 },
@@ -50,14 +40,14 @@ describe('alerts', () => {
 
   it('a line Shopify refuses to adjust (available would go below zero) raises order_adjust_refused once and is not marked adjusted', async () => {
     const s = await shop(1);
-    await insertClaim(svc, s.shopId, 'ext:oms:2', 'MAPPED', 'WH1', 5);
+    await insertClaim(services.svc, s.shopId, 'ext:oms:2', 'MAPPED', 'WH1', 5);
     await syncShopifyAdjustments(s.deps, { shopId: s.shopId, orderId: 'ext:oms:2', release: false });
     await syncShopifyAdjustments(s.deps, { shopId: s.shopId, orderId: 'ext:oms:2', release: false });
 
     const alerts = await s.alerts();
     expect(alerts.map((a) => [a.kind, a.subject])).toEqual([['order_adjust_refused', 'ext:oms:2/ext:oms:2-MAPPED-WH1']]);
     expect(alerts[0]!.details).toMatchObject({ delta: -5 });
-    const line = (await svc.db.query('SELECT shopify_adjusted FROM claim_lines WHERE shop_id = $1', [s.shopId])).rows[0];
+    const line = (await services.svc.db.query('SELECT shopify_adjusted FROM claim_lines WHERE shop_id = $1', [s.shopId])).rows[0];
     expect(line.shopify_adjusted).toBe(0);
   });
 
@@ -66,16 +56,16 @@ describe('alerts', () => {
     const alert = { kind: 'reservation_expired', shopId: s.shopId, subject: 'order-9', details: { claimed: 1 } };
     // The first raise is inside a transaction that has not committed yet when the second one runs: the second
     // cannot see its row, only the unique index can stop it.
-    const first = await svc.db.connect();
+    const first = await services.svc.db.connect();
     try {
       await first.query('BEGIN');
       expect(await raiseAlert(first, alert)).toBe(true);
-      const second = raiseAlert(svc.db, alert);
+      const second = raiseAlert(services.svc.db, alert);
       let settled = false;
       void second.finally(() => (settled = true));
       const blocked = async () => {
         while (!settled) {
-          const { rows } = await svc.db.query(`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'INSERT INTO alerts%'`);
+          const { rows } = await services.svc.db.query(`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'INSERT INTO alerts%'`);
           if (rows.length > 0) return 'blocked' as const;
           await new Promise((r) => setTimeout(r, 10));
         }

@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { configSchema, type Config } from '../../src/config/schema.js';
 import { createPool, type Db } from '../../src/db/pool.js';
 import { createRedis, type RedisClient } from '../../src/redis/client.js';
 import { createInventoryWorker } from '../../src/workers/worker.js';
 import { createActivities, type ActivityDeps, type Activities } from '../../src/activities/index.js';
 import { createSources } from '../../src/runtime/sources.js';
+import { startEmulator, type RunningEmulator } from '../../src/shopify/emulator/index.js';
 
 /**
  * Real services for one test file: the run's PostgreSQL database, Redis under a prefix of this file's own,
@@ -102,4 +103,28 @@ export async function connectTestServices(opts: { addresses?: ServiceAddresses; 
 /** A validated configuration with the given overrides, as the YAML loader would produce it. */
 export function testConfig(raw: Record<string, unknown> = {}): Config {
   return configSchema.parse(raw);
+}
+
+/**
+ * For a file that needs the run's services and an emulator of its own: registers the hooks that connect and
+ * close them. Read `svc` and `emu` inside tests and hooks (they are set by the time those run).
+ */
+export function useServicesAndEmulator(): { readonly svc: TestServices; readonly emu: RunningEmulator } {
+  const held: { svc?: TestServices; emu?: RunningEmulator } = {};
+  beforeAll(async () => {
+    held.svc = await connectTestServices();
+    held.emu = await startEmulator({ port: 0 });
+  });
+  afterAll(async () => {
+    await held.svc?.close();
+    await held.emu?.close();
+  });
+  return {
+    get svc() {
+      return held.svc!;
+    },
+    get emu() {
+      return held.emu!;
+    },
+  };
 }
