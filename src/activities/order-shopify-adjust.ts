@@ -9,7 +9,12 @@ import { raiseAlert } from './reservation-alerts.js';
 export interface ShopifyAdjustDeps {
   db: Db;
   shopify: (shopId: string) => ShopifyOrderPort;
+  /** Test-only: runs right before an adjustment is sent to Shopify (where a stalled attempt resumes). */
+  adjustRacePoints?: { beforeSend?(input: SyncAdjustInput): Promise<void> };
 }
+
+/** What the steps of one adjustment run against: the transaction that holds the order's adjustment lock. */
+type TxDeps = Omit<ShopifyAdjustDeps, 'db'> & { db: Pick<Db, 'query'>; alerts: Db };
 
 export interface SyncAdjustInput {
   shopId: string;
@@ -39,6 +44,26 @@ type Row = {
  * Units the WMS allocated or that shipped stay taken: they left available for good.
  */
 export async function syncShopifyAdjustments(deps: ShopifyAdjustDeps, input: SyncAdjustInput): Promise<ClaimLineStatus[]> {
+  // One adjustment of an order at a time, from read to Shopify to the recorded result: deltas are computed from
+  // what is committed, so an attempt Temporal gave up on that resumes late cannot send a delta its retry also
+  // sent (the retry waits on the lock, then reads what the older attempt applied). A crashed attempt's
+  // connection closes and its lock with it.
+  const tx = await deps.db.connect();
+  try {
+    await tx.query('BEGIN');
+    await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`shopify-adjust:${input.shopId}:${input.orderId}`]);
+    await adjustUnderLock({ ...deps, db: tx, alerts: deps.db }, input);
+    await tx.query('COMMIT');
+  } catch (err) {
+    await tx.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    tx.release();
+  }
+  return (await readReservation(deps.db, input.shopId, input.orderId))?.lines ?? [];
+}
+
+async function adjustUnderLock(deps: TxDeps, input: SyncAdjustInput): Promise<void> {
   const { rows } = await deps.db.query<Row>(
     `SELECT c.line_id, c.sku, c.location_id, c.claimed, c.allocated, c.shopify_adjusted, c.shopify_adjust_seq,
             m.inventory_item_id, m.shopify_location_id
@@ -52,7 +77,7 @@ export async function syncShopifyAdjustments(deps: ShopifyAdjustDeps, input: Syn
     const delta = target - r.shopify_adjusted;
     if (delta === 0) continue;
     if (!r.inventory_item_id || !r.shopify_location_id) {
-      await raiseAlert(deps.db, { kind: 'unmapped_order_line', shopId: input.shopId, subject: `${input.orderId}/${r.line_id}`, details: { sku: r.sku, locationId: r.location_id } });
+      await raiseAlert(deps.alerts, { kind: 'unmapped_order_line', shopId: input.shopId, subject: `${input.orderId}/${r.line_id}`, details: { sku: r.sku, locationId: r.location_id } });
       continue;
     }
     due.push({ row: r, target, delta });
@@ -69,14 +94,13 @@ export async function syncShopifyAdjustments(deps: ShopifyAdjustDeps, input: Syn
       for (const d of due) await adjustOne(deps, input, d);
     }
   }
-  return (await readReservation(deps.db, input.shopId, input.orderId))?.lines ?? [];
 }
 
 type Due = { row: Row; target: number; delta: number };
 
 const orderUri = (orderId: string) => `gid://inventory-sync/Order/${encodeURIComponent(orderId)}`;
 
-async function adjustAll(deps: ShopifyAdjustDeps, input: SyncAdjustInput, due: Due[]): Promise<void> {
+async function adjustAll(deps: TxDeps, input: SyncAdjustInput, due: Due[]): Promise<void> {
   // Lines of one order can share an inventory item and location: Shopify takes each pair once per call.
   const byPair = new Map<string, { inventoryItemId: string; locationId: string; delta: number; changeFromQuantity: null }>();
   for (const { row, delta } of due) {
@@ -92,6 +116,7 @@ async function adjustAll(deps: ShopifyAdjustDeps, input: SyncAdjustInput, due: D
     salt: 'order',
     content: { order: input.orderId, lines: due.map((d) => [d.row.line_id, d.row.shopify_adjust_seq, d.delta]) },
   });
+  await deps.adjustRacePoints?.beforeSend?.(input);
   if (changes.length > 0) await deps.shopify(input.shopId).adjustAvailable(changes, { idempotencyKey, reason: 'correction', referenceDocumentUri: orderUri(input.orderId) });
   await deps.db.query(
     `UPDATE claim_lines c SET shopify_adjusted = u.target, shopify_adjust_seq = c.shopify_adjust_seq + 1, updated_at = now()
@@ -101,7 +126,7 @@ async function adjustAll(deps: ShopifyAdjustDeps, input: SyncAdjustInput, due: D
   );
 }
 
-async function adjustOne(deps: ShopifyAdjustDeps, input: SyncAdjustInput, { row: r, target, delta }: Due): Promise<void> {
+async function adjustOne(deps: TxDeps, input: SyncAdjustInput, { row: r, target, delta }: Due): Promise<void> {
   const operation = delta > 0 ? 'claim' : 'release';
   const idempotencyKey = deriveIdempotencyKey({
     shopDomain: input.shopId,
@@ -109,6 +134,7 @@ async function adjustOne(deps: ShopifyAdjustDeps, input: SyncAdjustInput, { row:
     salt: operation,
     content: { order: input.orderId, line: r.line_id, seq: r.shopify_adjust_seq, delta },
   });
+  await deps.adjustRacePoints?.beforeSend?.(input);
   try {
     await deps.shopify(input.shopId).adjustAvailable(
       [{ inventoryItemId: r.inventory_item_id!, locationId: r.shopify_location_id!, delta: -delta, changeFromQuantity: null }],
@@ -117,7 +143,7 @@ async function adjustOne(deps: ShopifyAdjustDeps, input: SyncAdjustInput, { row:
   } catch (err) {
     // Shopify refusing the quantity (it would go negative) is not retryable; the refresh sets ATS anyway.
     if (!Errors.ShopifyUserError.is(err)) throw err;
-    await raiseAlert(deps.db, { kind: 'order_adjust_refused', shopId: input.shopId, subject: `${input.orderId}/${r.line_id}`, details: { delta: -delta, message: err.message } });
+    await raiseAlert(deps.alerts, { kind: 'order_adjust_refused', shopId: input.shopId, subject: `${input.orderId}/${r.line_id}`, details: { delta: -delta, message: err.message } });
     return;
   }
   await deps.db.query(
