@@ -72,8 +72,11 @@ describe('HTTP error paths', () => {
     });
 
     it('answers 503 naming Temporal unavailable (a state, no address) when Temporal does not answer', async () => {
+      const started = performance.now();
       const res = await fetch(`${downUrl}/healthz`);
       expect(res.status).toBe(503);
+      // Within the probe deadline: a load balancer gives up on a probe after a few seconds (it took ~20 s).
+      expect(performance.now() - started).toBeLessThan(8000);
       const body = await res.text();
       expect(JSON.parse(body)).toEqual({ status: 'degraded', postgres: 'ok', redis: 'ok', temporal: 'unavailable' });
       expect(body).not.toContain('127.0.0.1');
@@ -118,7 +121,7 @@ describe('HTTP error paths', () => {
       const res = await postJson(downUrl, '/wms/allocations', allocation(orderId), rig.wmsToken);
       expect(res.status).toBe(503);
       expect(await res.json()).toMatchObject({ code: 'ISYNC_DEPENDENCY_UNAVAILABLE', message: expect.stringContaining('Temporal did not take the allocation; it is recorded') });
-      expect(performance.now() - started).toBeLessThan(5000);
+      expect(performance.now() - started).toBeLessThan(8000);
       expect(await allocationRows(orderId)).toEqual([{ quantity: 2 }]);
     });
   });
