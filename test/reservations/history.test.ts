@@ -66,7 +66,10 @@ describe('reservation histories', () => {
     ]);
   });
 
-  it('replay against the current workflow bundle (determinism guard)', async () => {
+  // Not a determinism guard: the history was recorded by this same code a moment earlier, so it cannot catch a
+  // change between versions. It checks that a live execution's history, fetched from Temporal, goes through the
+  // replay path end to end. The guard across versions is test/replay/replay.test.ts (recorded histories).
+  it('a live execution\'s history, fetched from Temporal, replays against the workflow bundle (the recorded-history path end to end)', async () => {
     const handle = rig.svc.temporal.workflow.getHandle(`reservation:${rig.shopId}:${orders[1]!.orderId}`);
     await expect.poll(async () => (await handle.describe()).status.name, poll).toBe('COMPLETED');
     const history = await handle.fetchHistory();

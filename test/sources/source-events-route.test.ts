@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { Client } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedCatalog, type SeededCatalog } from '../../src/demo/seed-catalog.js';
 import { createLogger } from '../../src/observability/logger.js';
@@ -125,12 +125,18 @@ describe('POST /sources/:source/events', () => {
   });
 
   it('when Temporal does not take the refresh the events stay recorded and the answer is 503 so the source retries', async () => {
-    const down = buildHttpServer({ ...deps, temporal: { workflow: { signalWithStart: () => Promise.reject(new Error('connection refused')) } } as unknown as Client });
-    const res = await post(erp, { events: [event('CAP', 33, { eventId: 'erp-evt-503' })] }, env.EVT_ERP_TOKEN, down);
-    expect(res.statusCode).toBe(503);
-    expect(res.json()).toMatchObject({ code: 'ISYNC_DEPENDENCY_UNAVAILABLE' });
-    const { rows } = await svc.db.query(`SELECT quantity FROM source_snapshots WHERE source = $1 AND sku = 'CAP'`, [erp]);
-    expect(rows[0].quantity).toBe(33);
-    await down.close();
+    // A real client on a connection to a port nothing listens on, as a Temporal outage looks to the server.
+    const dead = new Client({ connection: Connection.lazy({ address: '127.0.0.1:1', connectTimeout: 200 }) });
+    const down = buildHttpServer({ ...deps, temporal: dead });
+    try {
+      const res = await post(erp, { events: [event('CAP', 33, { eventId: 'erp-evt-503' })] }, env.EVT_ERP_TOKEN, down);
+      expect(res.statusCode).toBe(503);
+      expect(res.json()).toMatchObject({ code: 'ISYNC_DEPENDENCY_UNAVAILABLE' });
+      const { rows } = await svc.db.query(`SELECT quantity FROM source_snapshots WHERE source = $1 AND sku = 'CAP'`, [erp]);
+      expect(rows[0].quantity).toBe(33);
+    } finally {
+      await down.close();
+      await dead.connection.close().catch(() => undefined);
+    }
   });
 });
