@@ -64,6 +64,7 @@ export async function convertAllocation(deps: ClaimsDeps, input: ConvertAllocati
         WHERE s.source = $1 AND s.shop_id = $2 ORDER BY s.shop_id, s.sku, s.location_id FOR UPDATE OF s`,
       [a.source, shopId, keys.map((k) => k.sku), keys.map((k) => k.locationId)],
     );
+    await deps.conversionRacePoints?.afterSnapshotLocked?.();
     let converted = 0;
     const changed: SkuLocation[] = [];
     for (const snap of snapshots.rows) {

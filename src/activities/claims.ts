@@ -12,6 +12,8 @@ import type { SkuLocation } from '../sources/adapter.js';
 
 export interface ClaimsDeps {
   db: Db;
+  /** Test-only: runs inside a WMS conversion once the key's snapshot rows are locked (where a new total would race it). */
+  conversionRacePoints?: { afterSnapshotLocked?(): Promise<void> };
 }
 
 export interface ClaimsOutcome {

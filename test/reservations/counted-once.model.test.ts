@@ -203,4 +203,45 @@ describe('each unit is counted exactly once in ATS at every step (model-based)',
     );
     expect(run).toBeGreaterThanOrEqual(80);
   });
+
+  it('a WMS total arriving while a confirmation converts waits for it, and the units are counted once, not twice', async () => {
+    const sku = `RACE-${Math.random().toString(36).slice(2, 7)}`;
+    const wms = `${shopId}-wms`;
+    const sources = createSources(config, svc.db);
+    await recordSourceChanges(svc.db, `${shopId}-erp`, [{ shopId, sku, locationId: LOC, quantity: 100, occurredAt: tick(0) }]);
+    await recordSourceChanges(svc.db, wms, [{ shopId, sku, locationId: LOC, quantity: 0, occurredAt: tick(0) }]);
+    const orderId = `${sku}-o`;
+    await applyClaims({ db: svc.db }, { shopId, orderId, workflowId: `wf-${orderId}`, origin: 'shopify', lines: [{ lineId: claimLineId('1', LOC), sku, locationId: LOC, quantity: 2 }], lastEventAt: tick(1), expiresAt: null });
+    const counted = async () => {
+      const c = (await readComponents({ db: svc.db, config, sources }, shopId, [{ sku, locationId: LOC }])).get(`${sku}|${LOC}`)!;
+      if (c.status !== 'ok') throw new Error('no on-hand');
+      return c.components.openClaims + c.components.wmsAllocated;
+    };
+
+    // The confirmation of the order's 2 units (allocated at t2) has locked the key's snapshot row, which still
+    // says 0, when the WMS's total as of t2 (those 2 units) arrives.
+    let reached!: () => void;
+    const locked = new Promise<void>((resolve) => (reached = resolve));
+    let go!: () => void;
+    const released = new Promise<void>((resolve) => (go = resolve));
+    const conversion = convertAllocation(
+      { db: svc.db, conversionRacePoints: { afterSnapshotLocked: async () => (reached(), await released) } },
+      { shopId, orderId, workflowId: `wf-${orderId}`, origin: 'shopify', allocation: { allocationId: 'a-1', source: wms, occurredAt: tick(2), lines: [{ lineId: '1', sku, locationId: LOC, quantity: 2 }] } },
+    );
+    await locked;
+    const total = recordSourceChanges(svc.db, wms, [{ shopId, sku, locationId: LOC, quantity: 2, occurredAt: tick(2) }]);
+    let totalDone = false;
+    void total.finally(() => (totalDone = true));
+    // The total either waits on the conversion's row lock (seen in pg_stat_activity), or it went through.
+    while (!totalDone) {
+      const { rows } = await svc.db.query(`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%source_snapshots%'`);
+      if (rows.length > 0) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    go();
+    await conversion;
+    await total;
+    expect(await counted()).toBe(2);
+  });
 });
+
