@@ -103,6 +103,8 @@ export interface ShopCounters {
   requestedCost: number;
   throttled: number;
   errors5xx: number;
+  /** Of errors5xx: answered 5xx after the request ran (the lost response). */
+  errors5xxAfterApply: number;
   timeouts: number;
   mutationsApplied: number;
   mutationsAppliedByKey: Record<string, number>;
@@ -111,6 +113,8 @@ export interface ShopCounters {
   webhooksFailed: number;
   webhooksDropped: number;
   webhooksDuplicated: number;
+  /** Held back by the webhookReorder fault until a later event had gone out. */
+  webhooksReordered: number;
   bulkOperations: number;
 }
 
@@ -121,6 +125,7 @@ export function emptyCounters(): ShopCounters {
     requestedCost: 0,
     throttled: 0,
     errors5xx: 0,
+    errors5xxAfterApply: 0,
     timeouts: 0,
     mutationsApplied: 0,
     mutationsAppliedByKey: {},
@@ -129,6 +134,7 @@ export function emptyCounters(): ShopCounters {
     webhooksFailed: 0,
     webhooksDropped: 0,
     webhooksDuplicated: 0,
+    webhooksReordered: 0,
     bulkOperations: 0,
   };
 }
