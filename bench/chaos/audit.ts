@@ -84,7 +84,10 @@ export async function quiesce(topo: Topology, traffic: Traffic, timeoutMs: numbe
     }
     await sleep(500);
   }
+  // A scheduled run in progress (paused schedules start no new ones) ends before the final reconciliation.
+  const s0 = Date.now();
   await waitForScheduledRuns(temporal, deadline);
+  figures.push({ name: 'scheduled runs in progress ended', value: `${((Date.now() - s0) / 1000).toFixed(1)} s` });
 
   const before = driftOf(traffic, await shopifyLevels(topo, domain));
   figures.push({ name: 'drift before the final reconciliation (keys / units)', value: `${before.keys} / ${before.units}` });

@@ -30,7 +30,6 @@ export class FaultLedger {
 
 /** Shopify's webhook retry schedule (8 retries over about 4 hours), compressed for a run of minutes. */
 export const SHOPIFY_RETRY_DELAYS_MS = [1_000, 5_000, 30_000, 120_000, 600_000, 1_800_000, 3_600_000, 7_200_000];
-export const RETRY_COMPRESSION = 30;
 
 export async function emulatorControl(url: string, path: string, body: unknown = {}): Promise<unknown> {
   const res = await fetch(`${url}/_emulator${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -45,7 +44,7 @@ export interface RunningFaults {
 
 export async function startFaults(topo: Topology, profile: Profile, enabled: Set<FaultKind>, seed: number, ledger: FaultLedger, log: (s: string) => void): Promise<RunningFaults> {
   const rng = seededRandom(seed ^ 0x5eed);
-  await emulatorControl(topo.emulatorUrl, '/webhooks/settings', { retryDelaysMs: SHOPIFY_RETRY_DELAYS_MS.map((d) => Math.round(d / RETRY_COMPRESSION)), timeoutMs: 5_000 });
+  await emulatorControl(topo.emulatorUrl, '/webhooks/settings', { retryDelaysMs: SHOPIFY_RETRY_DELAYS_MS.map((d) => Math.round(d / profile.webhookRetryCompression)), timeoutMs: 5_000 });
   // Rates for the whole run, from the emulator's own seeded PRNG.
   await emulatorControl(topo.emulatorUrl, '/faults', {
     seed,

@@ -39,11 +39,13 @@ export interface Profile {
   reconcileCron: string;
   /** Longest wait for the system to go quiet after the faults stop. */
   quietTimeoutSeconds: number;
+  /** Shopify's webhook retry schedule (8 retries over ~4 h) divided by this. */
+  webhookRetryCompression: number;
 }
 
 export const PROFILE_SETTINGS: Record<ProfileName, Profile> = {
   short: {
-    faultSeconds: 60,
+    faultSeconds: 50,
     ordersPerSecond: 4,
     skus: 12,
     every: {
@@ -58,7 +60,8 @@ export const PROFILE_SETTINGS: Record<ProfileName, Profile> = {
       'shopify-latency': 15,
     },
     reconcileCron: '* * * * *',
-    quietTimeoutSeconds: 60,
+    quietTimeoutSeconds: 85,
+    webhookRetryCompression: 60,
   },
   soak: {
     faultSeconds: 15 * 60,
@@ -77,6 +80,7 @@ export const PROFILE_SETTINGS: Record<ProfileName, Profile> = {
     },
     reconcileCron: '*/2 * * * *',
     quietTimeoutSeconds: 180,
+    webhookRetryCompression: 30,
   },
 };
 
