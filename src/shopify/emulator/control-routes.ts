@@ -96,7 +96,7 @@ export function registerControlRoutes(app: FastifyInstance, emulator: Emulator):
         return reply.code(status).send(out ?? { ok: true });
       } catch (e) {
         if (e instanceof BadInput) return reply.code(400).send({ error: e.message });
-        if (e instanceof EmulatorError) return reply.code(e.status).send({ error: e.message });
+        if (e instanceof EmulatorError) return reply.code(e.status).send({ error: e.message, ...e.details });
         throw e;
       }
     };

@@ -3,6 +3,8 @@ export class EmulatorError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    /** Extra fields of the answer's body (e.g. a refused checkout's `code` and `lines`). */
+    readonly details?: Record<string, unknown>,
   ) {
     super(message);
     this.name = 'EmulatorError';

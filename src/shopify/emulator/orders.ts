@@ -103,6 +103,20 @@ function canCommit(shop: ShopState, itemId: number, locationId: number, need: nu
   return !item.tracked || item.allowOversell || avail >= need;
 }
 
+/**
+ * Shopify's checkout refuses a tracked variant whose inventory policy is DENY when `available` does not cover the
+ * quantity (CONTINUE or untracked variants sell anyway). The answer names the lines short and the most any one of
+ * the candidate locations has (an order goes to one location here), with the code of Shopify's checkout error.
+ */
+function notEnoughInStock(shop: ShopState, lines: { variant: VariantRecord; quantity: number }[], locationIds: number[], message: string): EmulatorError {
+  const short = lines.flatMap((l, index) => {
+    const best = Math.max(0, ...locationIds.map((loc) => availableAt(shop, l.variant.inventoryItemId, loc) ?? 0));
+    const item = shop.items.get(l.variant.inventoryItemId)!;
+    return item.tracked && !item.allowOversell && best < l.quantity ? [{ index, sku: l.variant.sku, variantId: gid('ProductVariant', l.variant.id), requested: l.quantity, available: best }] : [];
+  });
+  return new EmulatorError(422, message, { code: 'NOT_ENOUGH_IN_STOCK', lines: short });
+}
+
 function commitDeltas(itemId: number, locationId: number, qty: number): InventoryDelta[] {
   return [
     { itemId, locationId, name: 'available', delta: -qty },
@@ -128,12 +142,15 @@ export function placeOrder(
   let locationId: number;
   if (input.locationId !== undefined) {
     if (!shop.locations.has(input.locationId)) throw new EmulatorError(404, `unknown location ${input.locationId}`);
-    if (!fits(input.locationId)) throw new EmulatorError(422, `not enough available stock at location ${input.locationId} for this order`);
+    if (!fits(input.locationId)) throw notEnoughInStock(shop, lines, [input.locationId], `not enough available stock at location ${input.locationId} for this order`);
     locationId = input.locationId;
   } else {
     // Routing: the first active location (in creation order) that can take every line.
     const found = [...shop.locations.values()].find((l) => l.isActive && fits(l.id));
-    if (!found) throw new EmulatorError(422, 'not enough available stock at any location for this order (and the items do not allow overselling)');
+    if (!found) {
+      const active = [...shop.locations.values()].filter((l) => l.isActive).map((l) => l.id);
+      throw notEnoughInStock(shop, lines, active, 'not enough available stock at any location for this order (and the items do not allow overselling)');
+    }
     locationId = found.id;
   }
   shop.orderNumber += 1;

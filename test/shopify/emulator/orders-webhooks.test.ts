@@ -62,6 +62,25 @@ describe('orders', () => {
     expect(bad.body.error).toContain('lines.0.quantity');
   });
 
+  it('refuses a checkout as Shopify does: a tracked DENY variant with less available than the quantity, naming the line (untracked and CONTINUE variants sell)', async () => {
+    // SKU-1 has 10 available at locA and 0 at locB: 10 fits exactly, 11 is refused with nothing changed.
+    const short = await control(run.url, 'POST', `/shops/${SHOP_A}/orders`, { lines: [{ sku: 'SKU-2', quantity: 1 }, { sku: 'SKU-1', quantity: 11 }] });
+    expect(short.status).toBe(422);
+    expect(short.body).toMatchObject({ code: 'NOT_ENOUGH_IN_STOCK', lines: [{ index: 1, sku: 'SKU-1', variantId: s.items[0]!.variantId, requested: 11, available: 10 }] });
+    expect(level(0, s.locA)).toMatchObject({ available: 10, committed: 0 });
+    const pinned = await control(run.url, 'POST', `/shops/${SHOP_A}/orders`, { lines: [{ sku: 'SKU-1', quantity: 1 }], locationId: s.locB });
+    expect(pinned.status).toBe(422);
+    expect(pinned.body).toMatchObject({ code: 'NOT_ENOUGH_IN_STOCK', lines: [{ index: 0, requested: 1, available: 0 }] });
+    const untracked = run.emulator.createProduct(SHOP_A, { sku: 'LOOSE', tracked: false });
+    expect((await control(run.url, 'POST', `/shops/${SHOP_A}/orders`, { lines: [{ sku: 'LOOSE', quantity: 5 }] })).status).toBe(201);
+    expect(run.emulator.getLevel(SHOP_A, untracked.inventoryItemId, s.locA)).toMatchObject({ available: 0, committed: 0 });
+    const exact = await control(run.url, 'POST', `/shops/${SHOP_A}/orders`, { lines: [{ sku: 'SKU-1', quantity: 10 }] });
+    expect(exact.status).toBe(201);
+    expect(level(0, s.locA)).toMatchObject({ available: 0, committed: 10 });
+    const sold = await control(run.url, 'POST', `/shops/${SHOP_A}/orders`, { lines: [{ sku: 'SKU-1', quantity: 1 }] });
+    expect(sold.body).toMatchObject({ code: 'NOT_ENOUGH_IN_STOCK', lines: [{ sku: 'SKU-1', requested: 1, available: 0 }] });
+  });
+
   it('cancel restocks, fulfil removes committed, edit changes committed, move shifts it to another location', async () => {
     const e = run.emulator;
     const o1 = e.placeOrder(SHOP_A, { lines: [{ sku: 'SKU-1', quantity: 4 }] });
