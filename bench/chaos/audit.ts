@@ -9,7 +9,7 @@ import { Client, Connection } from '@temporalio/client';
 import pg from 'pg';
 import { emulatorControl } from './faults.js';
 import { SOURCE_NAMES, type Topology } from './topology.js';
-import type { Traffic } from './traffic.js';
+import type { ChaosTraffic as Traffic } from './traffic.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -27,15 +27,18 @@ export interface AuditResult {
 }
 
 interface ShopifyLevel {
-  sku: string;
   available: number;
   committed: number;
 }
 
-async function shopifyLevels(topo: Topology, domain: string): Promise<Map<string, ShopifyLevel>> {
-  const res = await fetch(`${topo.emulatorUrl}/_emulator/shops/${domain}/state`);
-  const state = (await res.json()) as { items: { sku: string; levels: { available: number; committed: number }[] }[] };
-  return new Map(state.items.map((i) => [i.sku, { sku: i.sku, available: i.levels[0]?.available ?? 0, committed: i.levels[0]?.committed ?? 0 }]));
+/** Shopify's levels by `${sku}|${location code}`. */
+async function shopifyLevels(topo: Topology, traffic: Traffic): Promise<Map<string, ShopifyLevel>> {
+  const res = await fetch(`${topo.emulatorUrl}/_emulator/shops/${traffic.shop.domain}/state`);
+  const state = (await res.json()) as { items: { sku: string; levels: { locationId: string; available: number; committed: number }[] }[] };
+  const code = new Map(Object.entries(traffic.seeded.locations).map(([c, gid]) => [gid, c]));
+  const out = new Map<string, ShopifyLevel>();
+  for (const i of state.items) for (const l of i.levels) out.set(`${i.sku}|${code.get(l.locationId) ?? l.locationId}`, { available: l.available, committed: l.committed });
+  return out;
 }
 
 async function counters(topo: Topology, domain: string): Promise<Record<string, number> & { mutationsAppliedByKey: Record<string, number> }> {
@@ -47,12 +50,12 @@ function driftOf(traffic: Traffic, levels: Map<string, ShopifyLevel>): { keys: n
   let keys = 0;
   let units = 0;
   const worst: string[] = [];
-  for (const [sku, e] of traffic.expectedAts()) {
-    const actual = levels.get(sku)?.available ?? NaN;
+  for (const [key, e] of traffic.expected()) {
+    const actual = levels.get(key)?.available ?? NaN;
     if (actual !== e.ats) {
       keys += 1;
       units += Math.abs(actual - e.ats);
-      if (worst.length < 5) worst.push(`${sku}: Shopify ${actual}, ATS ${e.ats} (erp ${e.erp} - wms ${e.wms} - pos ${e.pos} - claims ${e.openClaims})`);
+      if (worst.length < 5) worst.push(`${key}: Shopify ${actual}, ATS ${e.ats} (erp ${e.erp} - wms ${e.wms} - pos ${e.pos} - claims ${e.openClaims})`);
     }
   }
   return { keys, units, worst };
@@ -61,7 +64,6 @@ function driftOf(traffic: Traffic, levels: Map<string, ShopifyLevel>): { keys: n
 /** Stops the schedules, waits for quiet, runs the final reconciliation; returns what it corrected. */
 export async function quiesce(topo: Topology, traffic: Traffic, timeoutMs: number, log: (s: string) => void): Promise<{ figures: { name: string; value: string }[]; temporal: Client; db: pg.Pool }> {
   const figures: { name: string; value: string }[] = [];
-  const domain = traffic.catalogue.shop.domain;
   const deadline = Date.now() + timeoutMs;
   await traffic.settle(Math.max(10_000, deadline - Date.now()));
   const connection = await Connection.connect({ address: topo.temporalAddress });
@@ -69,7 +71,7 @@ export async function quiesce(topo: Topology, traffic: Traffic, timeoutMs: numbe
   const db = new pg.Pool({ connectionString: topo.databaseUrl, max: 4 });
 
   // No new scheduled runs during the audit; a run in progress is waited for below.
-  for (const id of [`reconcile:${traffic.catalogue.shop.id}`, ...Object.values(SOURCE_NAMES).map((s) => `delta-sync:${s}`)]) {
+  for (const id of [`reconcile:${traffic.shop.id}`, ...Object.values(SOURCE_NAMES).map((s) => `delta-sync:${s}`)]) {
     await temporal.schedule.getHandle(id).pause('chaos: audit').catch((e) => log(`pause ${id}: ${(e as Error).message}`));
   }
   const t0 = Date.now();
@@ -89,9 +91,9 @@ export async function quiesce(topo: Topology, traffic: Traffic, timeoutMs: numbe
   await waitForScheduledRuns(temporal, deadline);
   figures.push({ name: 'scheduled runs in progress ended', value: `${((Date.now() - s0) / 1000).toFixed(1)} s` });
 
-  const before = driftOf(traffic, await shopifyLevels(topo, domain));
+  const before = driftOf(traffic, await shopifyLevels(topo, traffic));
   figures.push({ name: 'drift before the final reconciliation (keys / units)', value: `${before.keys} / ${before.units}` });
-  const out = await topo.cli('reconcile', ['reconcile', '--shop', traffic.catalogue.shop.id], 180_000);
+  const out = await topo.cli('reconcile', ['reconcile', '--shop', traffic.shop.id], 180_000);
   const line = out.split('\n').find((l) => l.includes('key(s) checked')) ?? out.trim().split('\n').pop() ?? '';
   figures.push({ name: 'final reconciliation', value: line.replace(/^.*?: /, '') });
   const missed = await db.query<{ n: string }>(`SELECT count(*) AS n FROM alerts WHERE kind = 'missed_webhooks'`).catch(() => ({ rows: [{ n: '?' }] }));
@@ -103,7 +105,7 @@ export async function quiesce(topo: Topology, traffic: Traffic, timeoutMs: numbe
   let last = '';
   let stableSince = Date.now();
   while (Date.now() < deadline) {
-    const levels = await shopifyLevels(topo, domain);
+    const levels = await shopifyLevels(topo, traffic);
     const snap = JSON.stringify([...levels.values()]);
     if (snap !== last) {
       last = snap;
@@ -118,7 +120,7 @@ export async function quiesce(topo: Topology, traffic: Traffic, timeoutMs: numbe
 
 /** Executions that must have ended by now: scheduled runs, and the reservations of cancelled orders. */
 async function pendingEnds(temporal: Client, traffic: Traffic): Promise<string[]> {
-  const shopId = traffic.catalogue.shop.id;
+  const shopId = traffic.shop.id;
   const out: string[] = [];
   const running = new Set<string>();
   for await (const wf of temporal.workflow.list({ query: 'ExecutionStatus = "Running"' })) {
@@ -149,38 +151,33 @@ function historyText(history: unknown): string {
 export async function audit(topo: Topology, traffic: Traffic, temporal: Client, db: pg.Pool, ledgerErrors: string[]): Promise<AuditResult> {
   const invariants: Invariant[] = [];
   const figures: { name: string; value: string }[] = [];
-  const shop = traffic.catalogue.shop;
+  const shop = traffic.shop;
 
   // 1. Every order's units counted exactly once.
   const { rows: lines } = await db.query<{ order_id: string; sku: string; claimed: number; allocated: number }>(
     `SELECT order_id, sku, sum(claimed)::int AS claimed, sum(allocated)::int AS allocated FROM claim_lines WHERE shop_id = $1 GROUP BY order_id, sku`,
     [shop.id],
   );
-  const byOrder = new Map<string, Map<string, { claimed: number; allocated: number }>>();
-  for (const l of lines) {
-    const m = byOrder.get(l.order_id) ?? new Map();
-    m.set(l.sku, { claimed: l.claimed, allocated: l.allocated });
-    byOrder.set(l.order_id, m);
-  }
+  const byOrder = new Map<string, { sku: string; claimed: number; allocated: number }[]>();
+  for (const l of lines) byOrder.set(l.order_id, [...(byOrder.get(l.order_id) ?? []), l]);
   let lost = 0;
   let doubled = 0;
   const examples: string[] = [];
+  const ourOrders = new Set<string>();
   for (const o of traffic.orders.values()) {
-    const got = byOrder.get(o.dbOrderId);
-    const want = new Map<string, number>();
-    for (const l of o.lines) want.set(l.sku, (want.get(l.sku) ?? 0) + l.quantity);
-    for (const [sku, qty] of want) {
-      const g = got?.get(sku) ?? { claimed: 0, allocated: 0 };
-      // open: counted only through its claim (the WMS total holds none of it). allocated: the WMS total holds
-      // these units, so any unit still claimed counts twice. cancelled: nothing may still be held.
-      const l = o.state === 'open' ? Math.max(0, qty - g.claimed) : 0;
-      const d = o.state === 'open' ? Math.max(0, g.claimed - qty) : g.claimed;
-      if ((l || d) && examples.length < 5) examples.push(`order ${o.dbOrderId} (${o.channel}, ${o.state}) ${sku}: ${qty} ordered, claimed ${g.claimed}, allocated ${g.allocated}`);
-      lost += l;
-      doubled += d;
-    }
+    ourOrders.add(o.dbOrderId);
+    const rows = byOrder.get(o.dbOrderId) ?? [];
+    const g = rows.find((r) => r.sku === o.sku) ?? { claimed: 0, allocated: 0 };
+    const other = rows.filter((r) => r.sku !== o.sku).reduce((s, r) => s + r.claimed, 0);
+    // open: counted only through its claim (the WMS total holds none of it). allocated: the WMS total holds
+    // these units, so any unit still claimed counts twice. cancelled: nothing may still be held.
+    const l = o.state === 'open' ? Math.max(0, o.quantity - g.claimed) : 0;
+    const d = (o.state === 'open' ? Math.max(0, g.claimed - o.quantity) : g.claimed) + other;
+    if ((l || d) && examples.length < 5) examples.push(`order ${o.dbOrderId} (${o.channel}, ${o.state}) ${o.sku}@${o.locationId}: ${o.quantity} ordered, claimed ${g.claimed}, allocated ${g.allocated}`);
+    lost += l;
+    doubled += d;
   }
-  const unknownOrders = [...byOrder.keys()].filter((id) => !traffic.orders.has(id));
+  const unknownOrders = [...byOrder.keys()].filter((id) => !ourOrders.has(id));
   invariants.push({ name: 'order units lost (claimed nowhere)', value: String(lost), ok: lost === 0, ...(lost ? { detail: examples.join('; ') } : {}) });
   invariants.push({ name: 'order units doubled (claimed and in the WMS total, or held after cancel)', value: String(doubled), ok: doubled === 0, ...(doubled ? { detail: examples.join('; ') } : {}) });
   invariants.push({ name: 'claims of orders nobody placed', value: String(unknownOrders.length), ok: unknownOrders.length === 0, ...(unknownOrders.length ? { detail: unknownOrders.slice(0, 5).join(', ') } : {}) });
@@ -210,8 +207,8 @@ export async function audit(topo: Topology, traffic: Traffic, temporal: Client, 
   figures.push({ name: 'workflow executions (runs, including continued-as-new)', value: String(runs.length) });
 
   // 4. Shopify's available equals ATS for every key.
-  const drift = driftOf(traffic, await shopifyLevels(topo, shop.domain));
-  invariants.push({ name: `keys where Shopify available != ATS (of ${traffic.catalogue.skus.length})`, value: `${drift.keys} (${drift.units} units)`, ok: drift.keys === 0, ...(drift.keys ? { detail: drift.worst.join('; ') } : {}) });
+  const drift = driftOf(traffic, await shopifyLevels(topo, traffic));
+  invariants.push({ name: `keys where Shopify available != ATS (of ${traffic.keys.length})`, value: `${drift.keys} (${drift.units} units)`, ok: drift.keys === 0, ...(drift.keys ? { detail: drift.worst.join('; ') } : {}) });
 
   // 5. Every source event's effect is present: recorded once, and the newest reading is the one in effect.
   let missingEvents = 0;
@@ -219,18 +216,18 @@ export async function audit(topo: Topology, traffic: Traffic, temporal: Client, 
     const { rows } = await db.query<{ external_id: string }>(`SELECT external_id FROM source_changes WHERE source = $1 AND external_id = ANY($2::text[])`, [source, [...ids]]);
     missingEvents += ids.size - rows.length;
   }
-  const { rows: snaps } = await db.query<{ source: string; sku: string; quantity: number }>(`SELECT source, sku, quantity FROM source_snapshots WHERE shop_id = $1`, [shop.id]);
-  const snap = new Map(snaps.map((s) => [`${s.source}|${s.sku}`, s.quantity]));
+  const { rows: snaps } = await db.query<{ source: string; sku: string; location_id: string; quantity: number }>(`SELECT source, sku, location_id, quantity FROM source_snapshots WHERE shop_id = $1`, [shop.id]);
+  const snap = new Map(snaps.map((s) => [`${s.source}|${s.sku}|${s.location_id}`, s.quantity]));
   const stale: string[] = [];
-  for (const [sku, k] of traffic.keys) {
-    for (const [source, want] of [[SOURCE_NAMES.erp, k.erp], [SOURCE_NAMES.wms, k.wms], [SOURCE_NAMES.pos, k.pos]] as const) {
-      const got = snap.get(`${source}|${sku}`);
-      if (got !== want) stale.push(`${source} ${sku}: stored ${got}, newest sent ${want}`);
-    }
+  for (const [k, want] of traffic.readings) {
+    const got = snap.get(k);
+    if (got !== want.quantity) stale.push(`${k}: stored ${got}, newest sent ${want.quantity}`);
   }
   const sent = [...traffic.sourceEventIds.values()].reduce((s, ids) => s + ids.size, 0);
   invariants.push({ name: `source events not recorded (of ${sent})`, value: String(missingEvents), ok: missingEvents === 0 });
   invariants.push({ name: 'source readings not in effect (stored != newest sent)', value: String(stale.length), ok: stale.length === 0, ...(stale.length ? { detail: stale.slice(0, 5).join('; ') } : {}) });
+  const book = traffic.bookMismatches();
+  invariants.push({ name: "harness self-check: the sources' books match what they reported", value: String(book.length), ok: book.length === 0, ...(book.length ? { detail: book.slice(0, 3).join('; ') } : {}) });
   invariants.push({ name: 'requests the run needed and the server refused', value: String(traffic.stats.refused.length), ok: traffic.stats.refused.length === 0, ...(traffic.stats.refused.length ? { detail: traffic.stats.refused.slice(0, 3).join('; ') } : {}) });
 
   // 6. No personal data or secret in any log line or workflow history.

@@ -13,7 +13,7 @@ import { audit, quiesce, type Invariant } from './audit.js';
 import { FaultLedger, startFaults } from './faults.js';
 import { FAULT_KINDS, parseChaosOptions, type ChaosOptions, type FaultKind } from './options.js';
 import { makeSecrets, startTopology, type ShopPlan, type Topology } from './topology.js';
-import { setUpCatalogue, Traffic, trafficRng } from './traffic.js';
+import { ChaosTraffic, chaosTrace, setUpShop, trafficRng } from './traffic.js';
 
 const started = Date.now();
 const log = (s: string) => process.stdout.write(`[chaos ${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${s}\n`);
@@ -24,14 +24,14 @@ function table(title: string, header: string[], rows: string[][]): string {
   return [`\n${title}`, line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
 }
 
-function faultRows(opts: ChaosOptions, ledger: FaultLedger, traffic: Traffic, counters: Record<string, number>): string[][] {
+function faultRows(opts: ChaosOptions, ledger: FaultLedger, traffic: ChaosTraffic, counters: Record<string, number>): string[][] {
   const emulatorCount: Partial<Record<FaultKind, string>> = {
     'shopify-5xx': `${counters.errors5xx ?? 0} (${counters.errors5xxAfterApply ?? 0} after apply)`,
     'webhook-duplicate': String(counters.webhooksDuplicated ?? 0),
     'webhook-reorder': String(counters.webhooksReordered ?? 0),
     'webhook-drop': String(counters.webhooksDropped ?? 0),
     'source-resend': String(traffic.sourceFaults.resent),
-    'source-reorder': String(traffic.sourceFaults.delayed),
+    'source-reorder': `${traffic.sourceFaults.delayed} (${traffic.sourceFaults.overtaken} overtaken by a newer reading)`,
   };
   return FAULT_KINDS.map((kind) => {
     if (!opts.faults.has(kind)) return [kind, 'off', ''];
@@ -70,15 +70,16 @@ async function main(): Promise<number> {
   try {
     topo = await startTopology({ runDir, shops: [shop], secrets: makeSecrets(opts.seed), reconcileCron: p.reconcileCron, deltaSyncMinutes: 1, log });
     log(await topo.cli('schedules', ['schedules', 'apply']));
-    const catalogue = await setUpCatalogue(topo, shop, p.skus, opts.seed);
-    const traffic = new Traffic(topo, catalogue, trafficRng(opts.seed), opts.faults, log);
-    await traffic.seedStock();
-    log(`catalogue of ${catalogue.skus.length} SKUs seeded; faults start`);
+    const trace = chaosTrace(opts.seed, p.faultSeconds, p.ordersPerSecond, p.skus);
+    const seeded = await setUpShop(topo, shop, trace);
+    const traffic = new ChaosTraffic(topo, shop, seeded, trace, trafficRng(opts.seed), opts.faults);
+    await traffic.seedReadings();
+    log(`shop of ${trace.skus.length} SKUs at ${trace.locations.join(', ')} seeded; trace of ${trace.events.length} events over ${p.faultSeconds} s; faults start`);
 
     const ledger = new FaultLedger();
     const faults = await startFaults(topo, p, opts.faults, opts.seed, ledger, log);
     const progress = setInterval(() => log(`faults so far: ${[...ledger.counts].map(([k, n]) => `${k} ${n}`).join(', ')}; driver retries ${traffic.stats.retries}, in flight ${traffic.inFlight}`), 15_000);
-    await traffic.run(p.faultSeconds, p.ordersPerSecond, () => true);
+    await traffic.run();
     clearInterval(progress);
     log('traffic done; stopping faults and bringing everything back up');
     await faults.stop();
@@ -94,7 +95,9 @@ async function main(): Promise<number> {
     const figures = [
       ...quiet.figures,
       ...result.figures,
-      { name: 'traffic', value: [...traffic.counts].map(([k, n]) => `${k} ${n}`).join(', ') + `; storefront orders refused by Shopify (short stock) ${traffic.refusedOrders.storefront}` },
+      { name: 'traffic (trace events)', value: Object.entries(trace.events.reduce<Record<string, number>>((m, e) => ({ ...m, [e.kind]: (m[e.kind] ?? 0) + 1 }), {})).map(([k, n]) => `${k} ${n}`).join(', ') },
+      { name: 'orders accepted (open / allocated / cancelled at the end)', value: (['open', 'allocated', 'cancelled'] as const).map((st) => [...traffic.orders.values()].filter((o) => o.state === st).length).join(' / ') },
+      { name: 'driver lag behind the trace (worst)', value: `${((traffic.drive?.maxLagMs ?? 0) / 1000).toFixed(1)} s` },
       { name: 'driver requests / retries (server down, 5xx)', value: `${traffic.stats.requests} / ${traffic.stats.retries}` },
       { name: 'components that exited on their own (restarted by the supervisor)', value: unplanned.join(', ') || 'none' },
     ];

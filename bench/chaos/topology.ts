@@ -171,14 +171,14 @@ export async function startTopology(opts: { runDir: string; shops: ShopPlan[]; s
     ...(user ?? {}),
     ready: () => pgAnswers(adminDatabaseUrl),
   });
-  await postgres.start();
-  {
+  const postgresUp = (async () => {
+    await postgres.start();
     const admin = new pg.Client({ connectionString: adminDatabaseUrl });
     await admin.connect();
     await admin.query('CREATE DATABASE inventory_sync');
     await admin.end();
-  }
-  log(`postgres on 127.0.0.1:${pgPort} (${pgDir})`);
+    log(`postgres on 127.0.0.1:${pgPort} (${pgDir})`);
+  })();
 
   // --- Redis: our own server, our own port, nothing persisted (a restart loses everything, by design).
   const redisPort = await freePort();
@@ -189,8 +189,7 @@ export async function startTopology(opts: { runDir: string; shops: ShopPlan[]; s
     args: ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', runDir],
     ready: async (out) => out().includes('Ready to accept connections'),
   });
-  await redis.start();
-  log(`redis on ${redisUrl}`);
+  const redisUp = redis.start().then(() => log(`redis on ${redisUrl}`));
 
   // --- Temporal: the dev server persisting to a SQLite file, so a SIGKILL and restart keeps its state.
   const temporalCli = findTemporalCli();
@@ -206,8 +205,7 @@ export async function startTopology(opts: { runDir: string; shops: ShopPlan[]; s
     ready: () => temporalAnswers(temporalAddress, 1000),
     readyTimeoutMs: 90_000,
   });
-  await temporal.start();
-  log(`temporal on ${temporalAddress}`);
+  const temporalUp = temporal.start().then(() => log(`temporal on ${temporalAddress}`));
 
   // --- The Shopify emulator, as `inventory-sync emulator` runs it.
   const emulatorPort = await freePort();
@@ -218,8 +216,8 @@ export async function startTopology(opts: { runDir: string; shops: ShopPlan[]; s
     args: [CLI, 'emulator', '--port', String(emulatorPort), '--plan', 'advanced'],
     ready: async (out) => out().includes('listening on'),
   });
-  await emulator.start();
-  log(`emulator on ${emulatorUrl}`);
+  // The four services start at once; the application needs all of them.
+  await Promise.all([postgresUp, redisUp, temporalUp, emulator.start().then(() => log(`emulator on ${emulatorUrl}`))]);
 
   const configFile = join(runDir, 'inventory-sync.yaml');
   writeConfig(configFile, opts.shops, { reconcileCron: opts.reconcileCron, deltaSyncMinutes: opts.deltaSyncMinutes });
