@@ -71,14 +71,15 @@ export async function startFaults(topo: Topology, profile: Profile, enabled: Set
         // The first of each kind comes early, so even the short profile has every kind at least once.
         await sleep(Math.min(jitter(r, every), 3000 + r() * every * 500));
         while (running) {
+          const firedAt = Date.now();
           try {
             await fire(r, n++);
           } catch (e) {
             ledger.errors.push(`${kind}: ${(e as Error).message}`);
             log(`fault ${kind} failed: ${(e as Error).message}`);
           }
-          const wait = jitter(r, every);
-          const until = Date.now() + wait;
+          // `every` is from one fault's start to the next (a restart that takes long eats into the wait).
+          const until = firedAt + Math.max(jitter(r, every), Date.now() - firedAt + 500);
           while (running && Date.now() < until) await sleep(Math.min(250, until - Date.now()));
         }
       })(),
