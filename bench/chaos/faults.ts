@@ -72,11 +72,21 @@ export async function startFaults(topo: Topology, profile: Profile, enabled: Set
         await sleep(Math.min(jitter(r, every), 3000 + r() * every * 500));
         while (running) {
           const firedAt = Date.now();
-          try {
-            await fire(r, n++);
-          } catch (e) {
-            ledger.errors.push(`${kind}: ${(e as Error).message}`);
-            log(`fault ${kind} failed: ${(e as Error).message}`);
+          // A fault that cannot land now (its target is itself being restarted by another fault) is tried again.
+          const this_ = n++;
+          for (let attempt = 1; ; attempt++) {
+            try {
+              await fire(r, this_);
+              break;
+            } catch (e) {
+              if (attempt < 5 && running) {
+                await sleep(1000);
+                continue;
+              }
+              ledger.errors.push(`${kind}: ${(e as Error).message}`);
+              log(`fault ${kind} failed: ${(e as Error).message}`);
+              break;
+            }
           }
           // `every` is from one fault's start to the next (a restart that takes long eats into the wait).
           const until = firedAt + Math.max(jitter(r, every), Date.now() - firedAt + 500);
