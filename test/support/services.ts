@@ -90,9 +90,10 @@ export async function connectTestServices(opts: { addresses?: ServiceAddresses; 
         await w.run.catch(() => undefined);
         await w.native.close();
       }
-      const keys = await redis.keys('*');
-      // `keys` returns full names; del() would prefix them again.
-      if (keys.length > 0) await redis.del(...keys.map((k) => k.slice(redisPrefix.length)));
+      // ioredis does not prefix a KEYS pattern: '*' listed every key of the shared Redis (100k after other runs'
+      // benches) and the spread below overflowed the stack. `keys` returns full names; del() prefixes them again.
+      const keys = await redis.keys(`${redisPrefix}*`);
+      for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500).map((k) => k.slice(redisPrefix.length)));
       redis.disconnect();
       await connection.close();
       await db.end();
