@@ -117,6 +117,7 @@ export async function startFaults(topo: Topology, profile: Profile, enabled: Set
   });
   loop('redis-flush', async () => {
     const client = new Redis(topo.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    client.on('error', () => undefined); // redis-restart may cut it; the flush is then tried again
     try {
       await client.connect();
       await client.flushall();
