@@ -99,6 +99,11 @@ export async function startFaults(topo: Topology, profile: Profile, enabled: Set
   loop('worker-kill', async (_r, n) => {
     // Alternate the two workers; the next kill waits until this one is back, so both are never down at once.
     const w = topo.workers[n % 2]!;
+    const other = topo.workers[(n + 1) % 2]!;
+    // The other one may itself be restarting (it exits on its own when PostgreSQL is down at its start).
+    const until = Date.now() + 120_000;
+    while (!other.ready && Date.now() < until) await sleep(200);
+    if (!other.ready) throw new Error(`${other.spec.name} is not up: not killing ${w.spec.name} (never both at once)`);
     await w.restart('SIGKILL');
     ledger.add('worker-kill');
   });

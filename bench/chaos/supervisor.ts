@@ -37,6 +37,8 @@ export class Supervised {
   private startedAt = 0;
   starts = 0;
   unplannedExits = 0;
+  /** Started and answered its readiness check, and not exited since. */
+  ready = false;
   readonly logFile: string;
 
   constructor(
@@ -66,6 +68,7 @@ export class Supervised {
   async start(): Promise<void> {
     this.stopped = false;
     this.expectingExit = false;
+    this.ready = false;
     try {
       this.logOffset = statSync(this.logFile).size;
     } catch {
@@ -87,6 +90,7 @@ export class Supervised {
     this.owner.remember(child.pid);
     child.once('exit', (code, signal) => {
       if (this.child !== child) return;
+      this.ready = false;
       if (this.expectingExit || this.stopped) return;
       if (this.spec.restart === false) return;
       // Died on its own (e.g. a worker giving up on a dead dependency): restart it as a supervisor would.
@@ -101,7 +105,10 @@ export class Supervised {
   async waitReady(): Promise<void> {
     const deadline = Date.now() + (this.spec.readyTimeoutMs ?? 60_000);
     for (;;) {
-      if (await this.spec.ready(() => this.logSinceStart()).catch(() => false)) return;
+      if (await this.spec.ready(() => this.logSinceStart()).catch(() => false)) {
+        this.ready = this.running;
+        return;
+      }
       if (Date.now() > deadline) throw new Error(`${this.spec.name} was not ready within ${this.spec.readyTimeoutMs ?? 60_000} ms; see ${this.logFile}`);
       await sleep(200);
     }
