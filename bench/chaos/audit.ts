@@ -62,7 +62,7 @@ function driftOf(traffic: Traffic, levels: Map<string, ShopifyLevel>): { keys: n
 }
 
 /** Stops the schedules, waits for quiet, runs the final reconciliation; returns what it corrected. */
-export async function quiesce(topo: Topology, traffic: Traffic, timeoutMs: number, log: (s: string) => void): Promise<{ figures: { name: string; value: string }[]; temporal: Client; db: pg.Pool }> {
+export async function quiesce(topo: Topology, traffic: Traffic, timeoutMs: number, log: (s: string) => void): Promise<{ figures: { name: string; value: string }[]; temporal: Client; db: pg.Pool; reconciled: boolean }> {
   const figures: { name: string; value: string }[] = [];
   const deadline = Date.now() + timeoutMs;
   await traffic.settle(Math.max(10_000, deadline - Date.now()));
@@ -93,9 +93,14 @@ export async function quiesce(topo: Topology, traffic: Traffic, timeoutMs: numbe
 
   const before = driftOf(traffic, await shopifyLevels(topo, traffic));
   figures.push({ name: 'drift before the final reconciliation (keys / units)', value: `${before.keys} / ${before.units}` });
-  const out = await topo.cli('reconcile', ['reconcile', '--shop', traffic.shop.id], 180_000);
-  const line = out.split('\n').find((l) => l.includes('key(s) checked')) ?? out.trim().split('\n').pop() ?? '';
-  figures.push({ name: 'final reconciliation', value: line.replace(/^.*?: /, '') });
+  let reconciled: string;
+  try {
+    const out = await topo.cli('reconcile', ['reconcile', '--shop', traffic.shop.id], Math.max(60_000, deadline - Date.now()));
+    reconciled = (out.split('\n').find((l) => l.includes('key(s) checked')) ?? out.trim().split('\n').pop() ?? '').replace(/^.*?: /, '');
+  } catch (e) {
+    reconciled = `did not finish: ${(e as Error).message.split('\n')[0]}`;
+  }
+  figures.push({ name: 'final reconciliation', value: reconciled });
   const missed = await db.query<{ n: string }>(`SELECT count(*) AS n FROM alerts WHERE kind = 'missed_webhooks'`).catch(() => ({ rows: [{ n: '?' }] }));
   figures.push({ name: 'missed-webhook alerts raised by reconciliation', value: missed.rows[0]!.n });
 
@@ -115,7 +120,7 @@ export async function quiesce(topo: Topology, traffic: Traffic, timeoutMs: numbe
     await sleep(1000);
   }
   figures.push({ name: 'quiet after the final reconciliation', value: `${((Date.now() - q0) / 1000).toFixed(1)} s${Date.now() >= deadline ? ' (timed out: audited as it stood)' : ''}` });
-  return { figures, temporal, db };
+  return { figures, temporal, db, reconciled: !reconciled.startsWith('did not finish') };
 }
 
 /** Executions that must have ended by now: scheduled runs, and the reservations of cancelled orders. */

@@ -50,7 +50,8 @@ export async function deliver(url: string, token: string, body: unknown, stats: 
       return { status, body: parsed, attempts };
     }
     stats.retries += 1;
-    await sleep(backoff);
-    backoff = Math.min(2000, backoff * 2);
+    // Exponential with jitter, capped at 5 s: a crowd of callers retrying in step would keep a recovering server down.
+    await sleep(backoff * (0.5 + Math.random()));
+    backoff = Math.min(5000, backoff * 2);
   }
 }

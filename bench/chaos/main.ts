@@ -79,14 +79,19 @@ async function main(): Promise<number> {
     const ledger = new FaultLedger();
     const faults = await startFaults(topo, p, opts.faults, opts.seed, ledger, log);
     const progress = setInterval(() => log(`faults so far: ${[...ledger.counts].map(([k, n]) => `${k} ${n}`).join(', ')}; driver retries ${traffic.stats.retries}, in flight ${traffic.inFlight}`), 15_000);
-    await traffic.run();
-    clearInterval(progress);
-    log('traffic done; stopping faults and bringing everything back up');
+    // Faults last as long as the trace; sends still retrying then finish while the system recovers.
+    const trafficDone = traffic.run();
+    await Promise.race([trafficDone, new Promise((r) => setTimeout(r, p.faultSeconds * 1000))]);
+    log('the trace is played; stopping faults and bringing everything back up');
     await faults.stop();
+    await trafficDone;
+    clearInterval(progress);
+    log(`traffic done (the last answers came ${((Date.now() - started) / 1000).toFixed(0)} s into the run)`);
     log('quiet: waiting for sends, webhooks and the outbox; final reconciliation');
     const quiet = await quiesce(topo, traffic, p.quietTimeoutSeconds * 1000, log);
     traffic.writeTruth(runDir);
     const result = await audit(topo, traffic, quiet.temporal, quiet.db, ledger.errors);
+    result.invariants.push({ name: 'the final reconciliation finished within the quiet period', value: quiet.reconciled ? 'yes' : 'no', ok: quiet.reconciled });
     const counters = (await (await fetch(`${topo.emulatorUrl}/_emulator/shops/${shop.domain}/counters`)).json()) as Record<string, number>;
     await quiet.db.end();
     await quiet.temporal.connection.close();
