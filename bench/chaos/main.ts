@@ -69,9 +69,9 @@ async function main(): Promise<number> {
   let violations: Invariant[];
   try {
     topo = await startTopology({ runDir, shops: [shop], secrets: makeSecrets(opts.seed), reconcileCron: p.reconcileCron, deltaSyncMinutes: 1, log });
-    log(await topo.cli('schedules', ['schedules', 'apply']));
     const trace = chaosTrace(opts.seed, p.faultSeconds, p.ordersPerSecond, p.skus);
-    const seeded = await setUpShop(topo, shop, trace);
+    const [schedules, seeded] = await Promise.all([topo.cli('schedules', ['schedules', 'apply']), setUpShop(topo, shop, trace)]);
+    log(schedules.trim());
     const traffic = new ChaosTraffic(topo, shop, seeded, trace, trafficRng(opts.seed), opts.faults);
     await traffic.seedReadings();
     log(`shop of ${trace.skus.length} SKUs at ${trace.locations.join(', ')} seeded; trace of ${trace.events.length} events over ${p.faultSeconds} s; faults start`);

@@ -65,7 +65,9 @@ export const PROFILE_SETTINGS: Record<ProfileName, Profile> = {
   },
   soak: {
     faultSeconds: 15 * 60,
-    ordersPerSecond: 5,
+    // What the Temporal dev server on a SQLite file keeps up with on this shared 2-core machine (5/s built a backlog
+    // that outlasted the quiet period: docs/reliability.md).
+    ordersPerSecond: 2.5,
     skus: 40,
     every: {
       'worker-kill': 10,
@@ -79,7 +81,7 @@ export const PROFILE_SETTINGS: Record<ProfileName, Profile> = {
       'shopify-latency': 20,
     },
     reconcileCron: '*/2 * * * *',
-    quietTimeoutSeconds: 180,
+    quietTimeoutSeconds: 300,
     webhookRetryCompression: 30,
   },
 };
