@@ -28,12 +28,13 @@ import { createRedis } from '../src/redis/client.js';
 import { createSources } from '../src/runtime/sources.js';
 import { createShopifyClient } from '../src/shopify/client/index.js';
 import { startEmulator, type ShopifyPlan } from '../src/shopify/emulator/index.js';
-import type { SkuLocation, SourceAdapter } from '../src/sources/adapter.js';
+import type { SourceAdapter } from '../src/sources/adapter.js';
 import { buildHttpServer } from '../src/starters/http/server.js';
 import { startDevServer, temporalAnswers } from '../src/temporal/dev-server.js';
 import { WORKFLOWS_PATH } from '../src/workers/bundle.js';
 import { shopRefreshStateQuery } from '../src/workflows/index.js';
 import { createInventoryWorker } from '../src/workers/worker.js';
+import type { SkuLocation } from '../src/domain/sku-location.js';
 
 const SKUS = Number(process.env.BENCH_SKUS ?? 2_500);
 const LOCATIONS = ['WH1', 'WH2', 'STORE1', 'STORE2'];

@@ -1,5 +1,6 @@
 import type { MarkDirtyInput } from './mark-dirty.js';
-import { applyClaims, readReservation, type ApplyClaimsInput, type ClaimsDeps, type ClaimsOutcome, type StoredReservation } from './claims.js';
+import { applyClaims, readReservation, type ApplyClaimsInput, type ClaimsDeps, type ClaimsOutcome } from './claims.js';
+import type { StoredReservation } from '../domain/reservation-model.js';
 import { resolveShopifyLines, type OrderLocationDeps, type ResolveShopifyLinesInput } from './order-locations.js';
 import { raiseAndLogAlert } from './reservation-alerts.js';
 

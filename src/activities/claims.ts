@@ -7,8 +7,9 @@ import {
   type ClaimLineStatus,
   type OrderOrigin,
   type ReservationState,
+  type StoredReservation,
 } from '../domain/reservation-model.js';
-import type { SkuLocation } from '../sources/adapter.js';
+import { type SkuLocation, skuLocationKey } from '../domain/sku-location.js';
 
 export interface ClaimsDeps {
   db: Db;
@@ -34,14 +35,6 @@ export interface ApplyClaimsInput {
   terminal?: ReservationState;
   lastEventAt: string | null;
   expiresAt: string | null;
-}
-
-export interface StoredReservation {
-  origin: OrderOrigin;
-  state: ReservationState;
-  lastEventAt: string | null;
-  expiresAt: string | null;
-  lines: ClaimLineStatus[];
 }
 
 export type LineRow = { line_id: string; sku: string; location_id: string; claimed: number; allocated: number; fulfilled: number; awaiting_wms: number; shopify_adjusted: number };
@@ -153,7 +146,7 @@ export async function applyClaims(deps: ClaimsDeps, input: ApplyClaimsInput): Pr
       const sku = had?.sku ?? want!.sku;
       const locationId = had?.location_id ?? want!.locationId;
       writes.push({ id, sku, locationId, claimed, fulfilled });
-      if (!had || had.claimed !== claimed) changed.set(`${sku}|${locationId}`, { sku, locationId });
+      if (!had || had.claimed !== claimed) changed.set(skuLocationKey({ sku, locationId }), { sku, locationId });
     }
     if (writes.length > 0) {
       // One statement for every changed line (ids are sorted, so rows are locked in key order).

@@ -4,8 +4,9 @@ import type { Db } from '../db/pool.js';
 import { Errors } from '../domain/errors.js';
 import { clip, keyTooLong, MAX_SHOP_ID_LENGTH } from '../domain/limits.js';
 import { writeAudit, type AuditRow } from './audit.js';
-import type { SkuLocation, SourceAdapter, SourceChange, SourceReading } from '../sources/adapter.js';
+import type { SourceAdapter, SourceChange, SourceReading } from '../sources/adapter.js';
 import { markDirty, type MarkDirtyDeps } from './mark-dirty.js';
+import { type SkuLocation, skuLocationKey } from '../domain/sku-location.js';
 
 export interface DeltaSyncDeps extends MarkDirtyDeps {
   db: Db;
@@ -55,7 +56,7 @@ function groupByShop(items: { shopId: string; sku: string; locationId: string }[
   for (const item of items) {
     let keys = byShop.get(item.shopId);
     if (!keys) byShop.set(item.shopId, (keys = new Map()));
-    keys.set(dedupe ? `${item.sku}|${item.locationId}` : String(n++), { sku: item.sku, locationId: item.locationId });
+    keys.set(dedupe ? skuLocationKey(item) : String(n++), { sku: item.sku, locationId: item.locationId });
   }
   return new Map([...byShop].map(([shop, keys]) => [shop, [...keys.values()]]));
 }

@@ -1,5 +1,5 @@
-import type { SkuLocation } from '../sources/adapter.js';
 import { markDirty, type MarkDirtyDeps, type MarkDirtyInput } from './mark-dirty.js';
+import { type SkuLocation, skuLocationKey } from '../domain/sku-location.js';
 
 interface Waiter {
   keys: SkuLocation[];
@@ -29,7 +29,7 @@ export function createDirtyBatcher(deps: MarkDirtyDeps) {
         for (const w of waiters) byTrigger.set(w.trigger, [...(byTrigger.get(w.trigger) ?? []), w]);
         await Promise.all(
           [...byTrigger].map(async ([trigger, group]) => {
-            const keys = new Map(group.flatMap((w) => w.keys.map((k) => [`${k.sku}|${k.locationId}`, k] as const)));
+            const keys = new Map(group.flatMap((w) => w.keys.map((k) => [skuLocationKey(k), k] as const)));
             try {
               await markDirty(deps, { shopId, keys: [...keys.values()], trigger });
               for (const w of group) w.resolve();

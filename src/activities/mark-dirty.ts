@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import { workflowIds } from '../domain/keys.js';
-import type { SkuLocation } from '../sources/adapter.js';
+import type { SkuLocation } from '../domain/sku-location.js';
 
 export interface MarkDirtyDeps {
   temporal: Client;

@@ -11,13 +11,13 @@ import { createLogger } from '../observability/logger.js';
 import type { CallBounds, ClientLogger, EntryResult, LevelPair, LevelQuantities, SetAvailableEntry, SetAvailableOptions } from '../shopify/client/types.js';
 import { levelKey } from '../shopify/client/types.js';
 import { isAbandoned, openAttemptScope, type AttemptScope } from './attempt-scope.js';
-import type { SkuLocation, SourceAdapter } from '../sources/adapter.js';
-import { skuLocationKey } from '../sources/adapter.js';
+import type { SourceAdapter } from '../sources/adapter.js';
 import { readComponents } from './ats-components.js';
 import { writeAudit, type AuditRow } from './audit.js';
 import type { RacePointContext, RefreshRacePoints } from './race-points.js';
 import { WARMUP_MIN_UNKNOWN, warmShopifyQuantities } from './shopify-warmup.js';
 import { activityExecutionId, nextVersion, recallVersion, rememberVersion } from './refresh-version.js';
+import { type SkuLocation, skuLocationKey } from '../domain/sku-location.js';
 
 /** What refresh needs from Shopify; the budget-aware client implements it. */
 export interface ShopifyInventoryPort {

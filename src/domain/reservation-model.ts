@@ -175,3 +175,12 @@ export function externalClaimLines(lines: OrderLineRef[]): ClaimLine[] {
   }
   return [...out.values()];
 }
+
+/** A reservation as the database holds it: what a workflow resumes from. */
+export interface StoredReservation {
+  origin: OrderOrigin;
+  state: ReservationState;
+  lastEventAt: string | null;
+  expiresAt: string | null;
+  lines: ClaimLineStatus[];
+}

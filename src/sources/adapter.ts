@@ -1,12 +1,7 @@
 import type { SourceConfig } from '../config/schema.js';
+import type { SkuLocation } from '../domain/sku-location.js';
 
 export type SourceRole = SourceConfig['role'];
-
-/** A (sku, location) within one shop. */
-export interface SkuLocation {
-  sku: string;
-  locationId: string;
-}
 
 export interface SourceChange {
   shopId: string;
@@ -60,8 +55,4 @@ export interface SourceReading {
 export interface SnapshotPage {
   readings: SourceReading[];
   nextCursor: string | null;
-}
-
-export function skuLocationKey(k: SkuLocation): string {
-  return `${k.sku}|${k.locationId}`;
 }

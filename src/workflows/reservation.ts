@@ -29,11 +29,11 @@ import {
   type ReservationInput,
   type ReservationState,
   type ReservationStatus,
+  type StoredReservation,
 } from '../domain/reservation-model.js';
-import type { StoredReservation } from '../activities/claims.js';
-import type { SkuLocation } from '../sources/adapter.js';
 import { OrderIdKey, ReservationStateKey, ShopIdKey, SkuKey } from '../temporal/search-attributes.js';
 import { defaultActivityOptions } from './retry-policy.js';
+import type { SkuLocation } from '../domain/sku-location.js';
 
 export const orderEventSignal = defineSignal<[OrderEvent]>(ORDER_EVENT_SIGNAL);
 export const allocationSignal = defineSignal<[AllocationEvent]>(ALLOCATION_SIGNAL);
