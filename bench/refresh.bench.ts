@@ -17,7 +17,7 @@ import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { it } from 'vitest';
 import { createActivities } from '../src/activities/index.js';
-import { markDirty } from '../src/activities/mark-dirty.js';
+import { markDirty } from '../src/temporal/handoff.js';
 import { configSchema } from '../src/config/schema.js';
 import { migrate } from '../src/db/migrate.js';
 import { createPool, dropDatabase } from '../src/db/pool.js';

@@ -3,9 +3,9 @@ import { boundShops, type Config } from '../config/schema.js';
 import type { Db } from '../db/pool.js';
 import { Errors } from '../domain/errors.js';
 import { clip, keyTooLong, MAX_SHOP_ID_LENGTH } from '../domain/limits.js';
-import { writeAudit, type AuditRow } from './audit.js';
+import { writeAudit, type AuditRow } from '../db/audit.js';
 import type { SourceAdapter, SourceChange, SourceReading } from '../sources/adapter.js';
-import { markDirty, type MarkDirtyDeps } from './mark-dirty.js';
+import { markDirty, type MarkDirtyDeps } from '../temporal/handoff.js';
 import { type SkuLocation, skuLocationKey } from '../domain/sku-location.js';
 
 export interface DeltaSyncDeps extends MarkDirtyDeps {

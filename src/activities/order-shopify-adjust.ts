@@ -2,9 +2,9 @@ import { Errors } from '../domain/errors.js';
 import { deriveIdempotencyKey } from '../shopify/client/idempotency.js';
 import type { ShopifyOrderPort } from './order-locations.js';
 import type { Db } from '../db/pool.js';
-import { readReservation } from './claims.js';
+import { readReservation } from '../db/claims.js';
 import type { ClaimLineStatus } from '../domain/reservation-model.js';
-import { raiseAlert } from './reservation-alerts.js';
+import { raiseAlert } from '../alerts/raise.js';
 
 export interface ShopifyAdjustDeps {
   db: Db;

@@ -12,8 +12,8 @@ import type { CallBounds, ClientLogger, EntryResult, LevelPair, LevelQuantities,
 import { levelKey } from '../shopify/client/types.js';
 import { isAbandoned, openAttemptScope, type AttemptScope } from './attempt-scope.js';
 import type { SourceAdapter } from '../sources/adapter.js';
-import { readComponents } from './ats-components.js';
-import { writeAudit, type AuditRow } from './audit.js';
+import { readComponents } from '../sources/components.js';
+import { writeAudit, type AuditRow } from '../db/audit.js';
 import type { RacePointContext, RefreshRacePoints } from './race-points.js';
 import { WARMUP_MIN_UNKNOWN, warmShopifyQuantities } from './shopify-warmup.js';
 import { activityExecutionId, nextVersion, recallVersion, rememberVersion } from './refresh-version.js';

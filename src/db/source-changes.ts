@@ -57,3 +57,9 @@ export async function recordSourceChanges(db: Db, source: string, changes: Incom
     client.release();
   }
 }
+
+/** How many readings of a source are stored (what a full sync read last time). */
+export async function countSnapshots(db: Pick<Db, 'query'>, source: string): Promise<number> {
+  const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM source_snapshots WHERE source = $1', [source]);
+  return rows[0]?.n ?? 0;
+}

@@ -28,6 +28,10 @@ export function isExternalOrderId(orderId: string): boolean {
   return orderId.startsWith('ext:');
 }
 
+/** The shop's refresh workflow and its signal, as clients name them (the workflow defines them by these). */
+export const SHOP_REFRESH_WORKFLOW_TYPE = 'shopRefreshWorkflow';
+export const KEYS_DIRTY_SIGNAL = 'keysDirty';
+
 /** Workflow ids users and operators can type: derived from domain ids only, never random. */
 export const workflowIds = {
   reservation: (shopId: string, orderId: string) => `reservation:${shopId}:${orderId}`,

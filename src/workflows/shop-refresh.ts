@@ -15,6 +15,7 @@ import {
 import type { Activities } from '../activities/index.js';
 import { defaultActivityOptions, refreshActivityOptions } from './retry-policy.js';
 import { type SkuLocation, skuLocationKey } from '../domain/sku-location.js';
+import { KEYS_DIRTY_SIGNAL } from '../domain/keys.js';
 
 export interface DirtyKeys {
   keys: SkuLocation[];
@@ -45,7 +46,7 @@ export interface ShopRefreshView {
   failedFlushes: number;
 }
 
-export const keysDirtySignal = defineSignal<[DirtyKeys]>('keysDirty');
+export const keysDirtySignal = defineSignal<[DirtyKeys]>(KEYS_DIRTY_SIGNAL);
 /** Number of keys waiting for a flush. */
 export const pendingQuery = defineQuery<number>('pending');
 /** Counters of this run (they restart at continue-as-new). */

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../src/activities/index.js';
-import { markDirty } from '../../src/activities/mark-dirty.js';
+import { markDirty } from '../../src/temporal/handoff.js';
 import { createSources } from '../../src/runtime/sources.js';
 import { startEmulator, type RunningEmulator } from '../../src/shopify/emulator/index.js';
 import type { SourceAdapter } from '../../src/sources/adapter.js';

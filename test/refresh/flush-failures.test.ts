@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../src/activities/index.js';
-import { markDirty } from '../../src/activities/mark-dirty.js';
+import { markDirty } from '../../src/temporal/handoff.js';
 import type { ShopifyInventoryPort } from '../../src/activities/refresh.js';
 import { Errors, type InventorySyncError } from '../../src/domain/errors.js';
 import { createSources } from '../../src/runtime/sources.js';

@@ -18,7 +18,8 @@ import { startWorkerSideServices, type WorkerSideServices } from '../../workers/
 import { resolveAlertEndpoints } from '../../alerts/endpoints.js';
 import { startHttpServer } from '../http/run.js';
 import { configCheck } from './config-check.js';
-import { importMappings, readMappingsFile, verifyMappingsInShopify } from './mappings-import.js';
+import { readMappingsFile, verifyMappingsInShopify } from './mappings-import.js';
+import { importMappings } from '../../db/mappings.js';
 import { applySchedules, listSchedules } from '../schedules.js';
 import { reconcileWithProgress, syncWithProgress } from './sync-commands.js';
 import { progressReporter } from './progress.js';

@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { MAX_ID_LENGTH, MAX_LINE_QUANTITY, MAX_LINES, MAX_SHOP_ID_LENGTH } from '../../domain/limits.js';
 
+/** The largest request body any route takes (the webhook route's raw-body parser too). */
+export const BODY_LIMIT_BYTES = 1024 * 1024;
+
 /** The fields every route bounds the same way (src/domain/limits.ts says why). */
 export const shopIdField = z.string().min(1, 'expected a shop id').max(MAX_SHOP_ID_LENGTH, `expected at most ${MAX_SHOP_ID_LENGTH} characters`);
 export const idField = (what: string) => z.string().min(1, `expected ${what}`).max(MAX_ID_LENGTH, `expected at most ${MAX_ID_LENGTH} characters`);

@@ -6,7 +6,7 @@ import { ORDER_EVENT_SIGNAL, type OrderEvent } from '../../../domain/reservation
 import { authenticate, isChannel, requireShopScope } from '../auth.js';
 import { idField, lineList, lineQuantity, shopIdField } from '../bounds.js';
 import type { HttpDeps } from '../deps.js';
-import { handOffOrUnavailable } from '../order-handoff.js';
+import { handOffOrUnavailable } from '../../../temporal/handoff.js';
 import { parsePayload } from '../payload.js';
 
 const orderBody = z.object({

@@ -1,13 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { recordAllocation } from '../../../activities/claim-conversion.js';
+import { recordAllocation } from '../../../db/claim-conversion.js';
 import { Errors } from '../../../domain/errors.js';
 import { externalOrderId } from '../../../domain/keys.js';
 import { ALLOCATION_SIGNAL, type AllocationEvent } from '../../../domain/reservation-model.js';
 import { authenticate, isSourceOfRole, requireShopScope } from '../auth.js';
 import { idField, lineList, lineQuantity, shopIdField } from '../bounds.js';
 import type { HttpDeps } from '../deps.js';
-import { handOffOrUnavailable } from '../order-handoff.js';
+import { handOffOrUnavailable } from '../../../temporal/handoff.js';
 import { parsePayload } from '../payload.js';
 
 const allocationBody = z.object({

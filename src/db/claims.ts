@@ -1,5 +1,5 @@
 import type { PoolClient } from 'pg';
-import type { Db } from '../db/pool.js';
+import type { Db } from './pool.js';
 import {
   isTerminal,
   stateOfLines,
