@@ -1,7 +1,7 @@
 import { LeakyBucket } from './bucket.js';
 import { IdempotencyStore } from './idempotency.js';
 import { PLAN_LIMITS, type ShopifyPlan } from './plans.js';
-import type { Order } from './orders.js';
+import type { Order } from './order-records.js';
 import type { BulkOperationRecord } from './bulk.js';
 import type { AdjustmentGroupRecord } from './inventory-mutations.js';
 
