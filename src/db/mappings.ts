@@ -1,4 +1,5 @@
 import { Errors } from '../domain/errors.js';
+import { type SkuLocation, skuLocationKey } from '../domain/sku-location.js';
 import type { Db } from './pool.js';
 
 type ShopKey = { shopId: string; sku: string; locationId: string };
@@ -106,4 +107,21 @@ export interface MappingRecord {
 export async function listMappings(db: Pick<Db, 'query'>, shopId: string): Promise<MappingRecord[]> {
   const { rows } = await db.query<MappingRecord>('SELECT sku, location_id, inventory_item_id, shopify_location_id FROM mappings WHERE shop_id = $1', [shopId]);
   return rows;
+}
+
+/** Where one of our keys lives in Shopify. */
+export interface ShopifyMapping {
+  inventoryItemId: string;
+  shopifyLocationId: string;
+}
+
+/** The Shopify item and location of each of these keys that has a mapping, by `skuLocationKey`. */
+export async function shopifyMappingsOf(db: Pick<Db, 'query'>, shopId: string, keys: SkuLocation[]): Promise<Map<string, ShopifyMapping>> {
+  const { rows } = await db.query<{ sku: string; location_id: string; inventory_item_id: string; shopify_location_id: string }>(
+    `SELECT m.sku, m.location_id, m.inventory_item_id, m.shopify_location_id
+       FROM mappings m JOIN unnest($2::text[], $3::text[]) AS k(sku, location_id) USING (sku, location_id)
+      WHERE m.shop_id = $1`,
+    [shopId, keys.map((k) => k.sku), keys.map((k) => k.locationId)],
+  );
+  return new Map(rows.map((r) => [skuLocationKey({ sku: r.sku, locationId: r.location_id }), { inventoryItemId: r.inventory_item_id, shopifyLocationId: r.shopify_location_id }]));
 }

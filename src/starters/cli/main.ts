@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { InventorySyncError } from '../../domain/errors.js';
+import { INTERNAL_ERROR_CODE, InventorySyncError } from '../../domain/errors.js';
 import { err } from './commands/io.js';
 import { registerOperationsCommands } from './commands/operations.js';
 import { registerRunCommands } from './commands/run.js';
@@ -25,7 +25,7 @@ export function buildCli(): Command {
 export function describeCliError(e: unknown, logLevel = process.env.LOG_LEVEL): string {
   const debug = logLevel === 'debug' || logLevel === 'trace';
   const known = e instanceof InventorySyncError ? e : undefined;
-  const line = known ? `${known.code}: ${known.message}` : `ISYNC_INTERNAL: ${e instanceof Error ? e.message : String(e)}`;
+  const line = known ? `${known.code}: ${known.message}` : `${INTERNAL_ERROR_CODE}: ${e instanceof Error ? e.message : String(e)}`;
   if (!debug || !(e instanceof Error)) return line;
   const cause = e.cause instanceof Error ? `\ncaused by: ${e.cause.stack ?? e.cause.message}` : '';
   return `${line}\n${e.stack ?? ''}${cause}`;
