@@ -275,7 +275,7 @@ export function boundShops(config: Pick<Config, 'shops'>, p: { shops?: string[] 
   if (p.shops) return p.shops;
   return config.shops.length === 1 ? [config.shops[0]!.id] : [];
 }
-export type SafetyBufferConfig = Config['inventory_sync']['safety_buffers'];
+
 export type WorkerConfig = Config['inventory_sync']['worker'];
 export type AlertsConfig = Config['inventory_sync']['alerts'];
 export const DEFAULT_WORKER_CONFIG: WorkerConfig = worker.parse({});

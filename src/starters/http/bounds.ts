@@ -14,3 +14,12 @@ export const lineQuantity = (min: 0 | 1) =>
     .min(min, `expected a whole number >= ${min}`)
     .max(MAX_LINE_QUANTITY, `expected at most ${MAX_LINE_QUANTITY}`);
 export const lineList = <T extends z.ZodType>(line: T) => z.array(line).max(MAX_LINES, `expected at most ${MAX_LINES} lines (send a larger order in parts)`);
+
+/** One order line as the order routes take it (POST /orders, POST /wms/allocations): the same fields, bounded alike. */
+export const orderLine = (minQuantity: 0 | 1) =>
+  z.object({
+    lineId: idField('a line id'),
+    sku: idField('a SKU'),
+    locationId: idField('a location code'),
+    quantity: lineQuantity(minQuantity),
+  });
