@@ -4,6 +4,7 @@ import type { Db } from '../db/pool.js';
 import { Errors } from '../domain/errors.js';
 import { clip, keyTooLong, MAX_SHOP_ID_LENGTH } from '../domain/limits.js';
 import { writeAudit, type AuditRow } from '../db/audit.js';
+import { changeColumns } from '../db/source-changes.js';
 import type { SourceAdapter, SourceChange, SourceReading } from '../sources/adapter.js';
 import { markDirty, type MarkDirtyDeps } from '../temporal/handoff.js';
 import { type SkuLocation, skuLocationKey } from '../domain/sku-location.js';
@@ -116,15 +117,7 @@ async function newerChanges(db: Db, source: string, changes: SourceChange[], max
           OR (s.occurred_at = EXCLUDED.occurred_at AND s.quantity <> EXCLUDED.quantity)
           OR s.occurred_at > now() + make_interval(secs => $7)
      RETURNING s.shop_id, s.sku, s.location_id`,
-    [
-      source,
-      changes.map((c) => c.shopId),
-      changes.map((c) => c.sku),
-      changes.map((c) => c.locationId),
-      changes.map((c) => c.quantity),
-      changes.map((c) => c.occurredAt),
-      maxSkewSeconds,
-    ],
+    [source, ...changeColumns(changes), maxSkewSeconds],
   );
   return rows.map((r) => ({ shopId: r.shop_id, sku: r.sku, locationId: r.location_id }));
 }

@@ -1,7 +1,8 @@
 import type { AllocationEvent, OrderOrigin } from '../domain/reservation-model.js';
 import { claimLineId } from '../domain/reservation-model.js';
 import { isExternalOrderId } from '../domain/keys.js';
-import { ensureReservation, inTransaction, lockLines, settleState, toStatus, type ClaimsDeps, type ClaimsOutcome } from './claims.js';
+import { inTransaction } from './pool.js';
+import { ensureReservation, lockLines, settleState, toStatus, type ClaimsDeps, type ClaimsOutcome } from './claims.js';
 import { type SkuLocation, skuLocationKey } from '../domain/sku-location.js';
 
 export interface ConvertAllocationInput {

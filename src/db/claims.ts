@@ -1,5 +1,5 @@
 import type { PoolClient } from 'pg';
-import type { Db } from './pool.js';
+import { inTransaction, type Db } from './pool.js';
 import {
   isTerminal,
   stateOfLines,
@@ -50,20 +50,6 @@ const LINES_SQL = `
                     WHERE a.shop_id = c.shop_id AND a.order_id = c.order_id AND a.line_id = c.line_id AND a.applied_at IS NULL), 0) AS awaiting_wms
     FROM claim_lines c WHERE c.shop_id = $1 AND c.order_id = $2 ORDER BY c.line_id`;
 
-export async function inTransaction<T>(db: Db, work: (client: PoolClient) => Promise<T>): Promise<T> {
-  const client = await db.connect();
-  try {
-    await client.query('BEGIN');
-    const out = await work(client);
-    await client.query('COMMIT');
-    return out;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
-}
 
 /**
  * Locks the order's claim lines (in primary-key order, so concurrent writers cannot deadlock), then reads them

@@ -1,6 +1,6 @@
 import { Errors } from '../domain/errors.js';
 import { type SkuLocation, skuLocationKey } from '../domain/sku-location.js';
-import type { Db } from './pool.js';
+import { countOf, inTransaction, type Db } from './pool.js';
 
 type ShopKey = { shopId: string; sku: string; locationId: string };
 
@@ -38,9 +38,7 @@ export function mappingsInvalid(problems: string[]): never {
 
 /** Upserts all rows in one transaction; shops must exist, and no Shopify item and location may get two of our keys. */
 export async function importMappings(db: Db, rows: MappingInput[]): Promise<number> {
-  const client = await db.connect();
-  try {
-    await client.query('BEGIN');
+  return inTransaction(db, async (client) => {
     const shops = [...new Set(rows.map((r) => r.shop_id))];
     const { rows: known } = await client.query<{ id: string }>('SELECT id FROM shops WHERE id = ANY($1)', [shops]);
     const missing = shops.filter((s) => !known.some((k) => k.id === s));
@@ -80,20 +78,13 @@ export async function importMappings(db: Db, rows: MappingInput[]): Promise<numb
         rows.map((r) => r.variant_id ?? null),
       ],
     );
-    await client.query('COMMIT');
     return rows.length;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 /** How many keys of a shop are mapped. */
 export async function countMappings(db: Pick<Db, 'query'>, shopId: string): Promise<number> {
-  const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM mappings WHERE shop_id = $1', [shopId]);
-  return rows[0]?.n ?? 0;
+  return countOf(db, 'SELECT count(*)::int AS n FROM mappings WHERE shop_id = $1', [shopId]);
 }
 
 export interface MappingRecord {

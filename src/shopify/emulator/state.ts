@@ -22,14 +22,7 @@ export type QuantityName = StoredQuantityName | 'on_hand';
 export const ALL_QUANTITY_NAMES: readonly QuantityName[] = [...QUANTITY_NAMES, 'on_hand'];
 
 /** The states that make up on_hand (Shopify's definition; incoming is not on hand). */
-const ON_HAND_PARTS: readonly StoredQuantityName[] = [
-  'available',
-  'committed',
-  'reserved',
-  'damaged',
-  'safety_stock',
-  'quality_control',
-];
+const ON_HAND_PARTS: readonly StoredQuantityName[] = QUANTITY_NAMES.filter((n) => n !== 'incoming');
 
 export function isQuantityName(n: string): n is QuantityName {
   return (ALL_QUANTITY_NAMES as readonly string[]).includes(n);
