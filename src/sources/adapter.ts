@@ -25,7 +25,7 @@ export interface SourceAdapter {
   /** Changes after `cursor` (null = from the beginning), oldest first, at most `limit`. */
   changesSince?(cursor: string | null, limit: number, signal: AbortSignal): Promise<SourceChange[]>;
   /**
-   * Full-snapshot mode, for sources without a change feed (the seed's legacy ERP): every reading the source
+   * Full-snapshot mode, for sources without a change feed (a legacy ERP; docs/design.md): every reading the source
    * holds, all shops, one page at a time in a stable order. `cursor` null starts; a null `nextCursor` ends.
    */
   snapshot?(cursor: string | null, limit: number, signal: AbortSignal): Promise<SnapshotPage>;
