@@ -90,9 +90,10 @@ export async function connectTestServices(opts: { addresses?: ServiceAddresses; 
         await w.run.catch(() => undefined);
         await w.native.close();
       }
-      const keys = await redis.keys('*');
-      // `keys` returns full names; del() would prefix them again.
-      if (keys.length > 0) await redis.del(...keys.map((k) => k.slice(redisPrefix.length)));
+      // `keys` returns full names; del() would prefix them again. Only this run's prefix, in chunks: the machine's
+      // Redis may hold many other keys, and one del() with them all overflows the stack.
+      const keys = (await redis.keys('*')).filter((k) => k.startsWith(redisPrefix));
+      for (let i = 0; i < keys.length; i += 1000) await redis.del(...keys.slice(i, i + 1000).map((k) => k.slice(redisPrefix.length)));
       redis.disconnect();
       await connection.close();
       await db.end();
