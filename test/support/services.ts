@@ -90,10 +90,10 @@ export async function connectTestServices(opts: { addresses?: ServiceAddresses; 
         await w.run.catch(() => undefined);
         await w.native.close();
       }
-      // ioredis does not prefix a KEYS pattern: '*' listed every key of the shared Redis (100k after other runs'
-      // benches) and the spread below overflowed the stack. `keys` returns full names; del() prefixes them again.
-      const keys = await redis.keys(`${redisPrefix}*`);
-      for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500).map((k) => k.slice(redisPrefix.length)));
+      // `keys` returns full names; del() would prefix them again. Only this run's prefix, in chunks: the machine's
+      // Redis may hold many other keys, and one del() with them all overflows the stack.
+      const keys = (await redis.keys('*')).filter((k) => k.startsWith(redisPrefix));
+      for (let i = 0; i < keys.length; i += 1000) await redis.del(...keys.slice(i, i + 1000).map((k) => k.slice(redisPrefix.length)));
       redis.disconnect();
       await connection.close();
       await db.end();
