@@ -237,6 +237,11 @@ export async function audit(topo: Topology, traffic: Traffic, temporal: Client, 
 
   // 6. No personal data or secret in any log line or workflow history.
   const needles = [...traffic.personalData, ...Object.values(topo.secrets)];
+  // Thousands of needles against every line and history: a text is searched for them only when it holds one of
+  // their 5-character prefixes (one regular expression), which nearly no text does.
+  const escape = (x: string) => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const prefilter = new RegExp([...new Set(needles.map((n) => n.slice(0, 5)))].map(escape).join('|'));
+  const found = (text: string) => (prefilter.test(text) ? needles.filter((n) => text.includes(n)) : []);
   const leaks: string[] = [];
   const logDir = join(topo.runDir, 'logs');
   let logLines = 0;
@@ -246,7 +251,7 @@ export async function audit(topo: Topology, traffic: Traffic, temporal: Client, 
     const lines = readFileSync(join(logDir, file), 'utf8').split('\n');
     logLines += lines.length;
     for (const [i, line] of lines.entries()) {
-      for (const n of needles) if (line.includes(n)) leaks.push(`${file}:${i + 1} contains ${n.slice(0, 12)}…`);
+      for (const n of found(line)) leaks.push(`${file}:${i + 1} contains ${n.slice(0, 12)}…`);
     }
   }
   let histories = 0;
@@ -260,7 +265,7 @@ export async function audit(topo: Topology, traffic: Traffic, temporal: Client, 
           if (e.activityTaskStartedEventAttributes?.lastFailure?.timeoutFailureInfo) lostAttempts += 1;
         }
         const text = historyText(history);
-        for (const n of needles) if (text.includes(n)) leaks.push(`history of ${workflowId} (run ${runId}) contains ${n.slice(0, 12)}…`);
+        for (const n of found(text)) leaks.push(`history of ${workflowId} (run ${runId}) contains ${n.slice(0, 12)}…`);
       }),
     );
   }

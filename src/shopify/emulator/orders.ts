@@ -1,4 +1,5 @@
 import { EmulatorError } from './errors.js';
+import { gid } from './ids.js';
 import type { FulfillmentOrderRecord, LineItemRecord, Order } from './order-records.js';
 import type { ShopState, StoredQuantityName, VariantRecord } from './state.js';
 
