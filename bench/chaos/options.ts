@@ -59,7 +59,9 @@ export const PROFILE_SETTINGS: Record<ProfileName, Profile> = {
       'shopify-throttle': 15,
       'shopify-latency': 15,
     },
-    reconcileCron: '* * * * *',
+    // Nightly, as deployed: a scheduled run whose activity dies with a killed worker waits out its 5-minute
+    // StartToClose, longer than this profile (docs/reliability.md). The final reconciliation runs the missed-order path.
+    reconcileCron: '0 2 * * *',
     quietTimeoutSeconds: 85,
     webhookRetryCompression: 60,
   },
