@@ -14,6 +14,7 @@ import { isAbandoned, openAttemptScope, type AttemptScope } from './attempt-scop
 import type { SkuLocation, SourceAdapter } from '../sources/adapter.js';
 import { skuLocationKey } from '../sources/adapter.js';
 import { readComponents } from './ats-components.js';
+import { COMMITTED_READING_TTL_MS, heldForShopifyOrders, unclaimedUnits } from './shopify-unclaimed.js';
 import { writeAudit, type AuditRow } from './audit.js';
 import type { RacePointContext, RefreshRacePoints } from './race-points.js';
 import { WARMUP_MIN_UNKNOWN, warmShopifyQuantities } from './shopify-warmup.js';
@@ -104,28 +105,30 @@ export function createRefreshActivities(deps: RefreshDeps) {
    * Only ever used as the compare value of a compare-and-swap, and always observed before the sources are read:
    * a wrong one costs a stale round, never a wrong write.
    */
-  async function cachedShopifyQuantities(shopId: string, keys: SkuLocation[]): Promise<{ known: Map<string, number | null>; unknown: SkuLocation[] }> {
+  async function cachedShopifyQuantities(shopId: string, keys: SkuLocation[]): Promise<{ known: Map<string, number | null>; unknown: SkuLocation[]; committed: Map<string, number> }> {
     const pipeline = redis.pipeline();
-    for (const k of keys) pipeline.hget(guardKey({ shopId, ...k }), 's');
-    const cached = ((await pipeline.exec()) ?? []).map(([, v]) => v as string | null);
+    for (const k of keys) pipeline.hmget(guardKey({ shopId, ...k }), 's', 'c', 'ct');
+    const cached = ((await pipeline.exec()) ?? []).map(([, v]) => (v as (string | null)[] | null) ?? [null, null, null]);
     const known = new Map<string, number | null>();
+    const committed = new Map<string, number>();
     const unknown: SkuLocation[] = [];
     keys.forEach((k, i) => {
-      const v = cached[i];
+      const [v, c, ct] = cached[i] ?? [null, null, null];
       if (v === null || v === undefined) unknown.push(k);
       else known.set(skuLocationKey(k), Number(v));
+      if (c !== null && c !== undefined && Date.now() - Number(ct ?? 0) <= COMMITTED_READING_TTL_MS) committed.set(skuLocationKey(k), Number(c));
     });
-    return { known, unknown };
+    return { known, unknown, committed };
   }
 
-  async function knownShopifyQuantities(shopId: string, keys: SkuLocation[], mappings: Map<string, Mapping>, scope: AttemptScope): Promise<Map<string, number | null>> {
-    let { known, unknown } = await cachedShopifyQuantities(shopId, keys);
+  async function knownShopifyQuantities(shopId: string, keys: SkuLocation[], mappings: Map<string, Mapping>, scope: AttemptScope): Promise<{ known: Map<string, number | null>; committed: Map<string, number> }> {
+    let { known, unknown, committed } = await cachedShopifyQuantities(shopId, keys);
     const port = deps.shopify(shopId);
     if (unknown.length >= WARMUP_MIN_UNKNOWN && port.runBulkQuery) {
       const bulk = port.runBulkQuery.bind(port);
       // A failed export only costs the reads below.
       const learned = await warmShopifyQuantities(deps, shopId, { runBulkQuery: bulk }).catch(() => 0);
-      if (learned > 0) ({ known, unknown } = await cachedShopifyQuantities(shopId, keys));
+      if (learned > 0) ({ known, unknown, committed } = await cachedShopifyQuantities(shopId, keys));
     }
     if (unknown.length > 0) {
       const levels = await deps.shopify(shopId).readLevels(
@@ -133,25 +136,41 @@ export function createRefreshActivities(deps: RefreshDeps) {
           const m = mappings.get(skuLocationKey(k))!;
           return { inventoryItemId: m.inventoryItemId, locationId: m.shopifyLocationId };
         }),
-        ['available'],
+        // `committed` comes with `available` at no extra cost (the quantities list costs one object).
+        ['available', 'committed'],
         boundsOf(scope),
       );
+      const read: [SkuLocation, number, number | null][] = [];
       for (const k of unknown) {
         const m = mappings.get(skuLocationKey(k))!;
-        known.set(skuLocationKey(k), levels.get(`${m.inventoryItemId}|${m.shopifyLocationId}`)?.available ?? null);
+        const level = levels.get(`${m.inventoryItemId}|${m.shopifyLocationId}`);
+        known.set(skuLocationKey(k), level?.available ?? null);
+        if (level?.committed !== undefined) committed.set(skuLocationKey(k), level.committed);
+        if (level?.available !== undefined) read.push([k, level.available, level.committed ?? null]);
       }
+      await rememberShopify(shopId, read);
     }
-    return known;
+    return { known, committed };
   }
 
-  async function rememberShopify(shopId: string, values: [SkuLocation, number][]): Promise<void> {
+  /** Remembers Shopify's `available` per key and, when the same read gave it, its `committed` (see shopify-unclaimed.ts). */
+  async function rememberShopify(shopId: string, values: [SkuLocation, number, (number | null)?][]): Promise<void> {
     if (values.length === 0) return;
     const pipeline = redis.pipeline();
-    for (const [k, qty] of values) {
+    for (const [k, qty, committed] of values) {
       // Every write to a guard hash renews its TTL, so no hash outlives its keys (seed pitfall: key explosion).
       pipeline.hset(guardKey({ shopId, ...k }), 's', String(qty));
+      if (committed !== undefined && committed !== null) pipeline.hset(guardKey({ shopId, ...k }), 'c', String(committed), 'ct', String(Date.now()));
       pipeline.expire(guardKey({ shopId, ...k }), GUARD_TTL_SECONDS);
     }
+    await pipeline.exec();
+  }
+
+  /** Drops the committed readings of keys whose Shopify orders are all claimed: later rounds need no read for them. */
+  async function forgetCommitted(shopId: string, keys: SkuLocation[]): Promise<void> {
+    if (keys.length === 0) return;
+    const pipeline = redis.pipeline();
+    for (const k of keys) pipeline.hdel(guardKey({ shopId, ...k }), 'c', 'ct');
     await pipeline.exec();
   }
 
@@ -261,7 +280,7 @@ export function createRefreshActivities(deps: RefreshDeps) {
       throw err;
     }
 
-    const seen: [SkuLocation, number][] = [];
+    const seen: [SkuLocation, number, (number | null)?][] = [];
     const stale: SkuLocation[] = [];
     const dropped: SkuLocation[] = [];
     results.forEach((r, i) => {
@@ -275,7 +294,7 @@ export function createRefreshActivities(deps: RefreshDeps) {
         else summary.applied++;
         summary.written[skuLocationKey(w.key)] = w.ats;
       } else if (r.status === 'stale') {
-        if (r.actual !== null) seen.push([w.key, r.actual]);
+        if (r.actual !== null) seen.push([w.key, r.actual, r.committed ?? null]);
         row.errorCode = Errors.ShopifyStaleCompare.code;
         row.detail = `Shopify held ${r.actual ?? 'unknown'}, not ${previous}`;
         stale.push(w.key);
@@ -349,10 +368,12 @@ export function createRefreshActivities(deps: RefreshDeps) {
       const audit: AuditRow[] = [];
       // Shopify's quantities are known before the sources are read: an order placed after our read then always
       // fails the compare. Read after, the compare would already include that order while our ATS does not.
-      const known = await knownShopifyQuantities(shopId, pending, mappings, scope);
+      const { known, committed } = await knownShopifyQuantities(shopId, pending, mappings, scope);
       let components: Awaited<ReturnType<typeof readComponents>>;
+      let held = new Map<string, number>();
       try {
-        components = await readComponents(deps, shopId, pending);
+        const withCommitted = pending.filter((k) => committed.has(skuLocationKey(k)));
+        [components, held] = await Promise.all([readComponents(deps, shopId, pending), heldForShopifyOrders(db, shopId, withCommitted)]);
       } catch (err) {
         // Never write an ATS that treated a missing component as zero: the whole batch fails and is retried.
         await writeAudit(db, pending.map((k) => ({ shopId, ...k, trigger, version, outcome: 'source_failed', errorCode: errorCodeOf(err), detail: (err as Error).message })));
@@ -370,8 +391,12 @@ export function createRefreshActivities(deps: RefreshDeps) {
             summary.skipped++;
             continue;
           }
-          planned.push({ key, ats: computeAts(c.components), components: c.components });
+          const reading = committed.get(skuLocationKey(key));
+          const shopifyUnclaimed = reading === undefined ? 0 : unclaimedUnits(reading, held.get(skuLocationKey(key)) ?? 0);
+          const withUnclaimed = shopifyUnclaimed > 0 ? { ...c.components, shopifyUnclaimed } : c.components;
+          planned.push({ key, ats: computeAts(withUnclaimed), components: withUnclaimed });
         }
+        await forgetCommitted(shopId, planned.filter((p) => committed.has(skuLocationKey(p.key)) && !p.components.shopifyUnclaimed).map((p) => p.key));
         const verdicts = await guardWithLease(planned.map((p) => ({ key: { shopId, ...p.key }, ats: p.ats })), writer, scope, point);
         planned.forEach((p, i) => {
           const verdict = verdicts[i]!;
