@@ -370,7 +370,7 @@ export function createRefreshActivities(deps: RefreshDeps) {
       // fails the compare. Read after, the compare would already include that order while our ATS does not.
       const { known, committed } = await knownShopifyQuantities(shopId, pending, mappings, scope);
       let components: Awaited<ReturnType<typeof readComponents>>;
-      let held = new Map<string, number>();
+      let held: Map<string, number>;
       try {
         const withCommitted = pending.filter((k) => committed.has(skuLocationKey(k)));
         [components, held] = await Promise.all([readComponents(deps, shopId, pending), heldForShopifyOrders(db, shopId, withCommitted)]);
