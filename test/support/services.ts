@@ -90,9 +90,15 @@ export async function connectTestServices(opts: { addresses?: ServiceAddresses; 
         await w.run.catch(() => undefined);
         await w.native.close();
       }
-      const keys = await redis.keys('*');
-      // `keys` returns full names; del() would prefix them again.
-      if (keys.length > 0) await redis.del(...keys.map((k) => k.slice(redisPrefix.length)));
+      // Only this connection's keys: ioredis does not prefix a KEYS/SCAN pattern, so the prefix is in the pattern
+      // (a bare '*' listed every key of the shared Redis and overflowed the stack spreading them into del()).
+      // SCAN returns full names; del() would prefix them again.
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `${redisPrefix}*`, 'COUNT', 1000);
+        cursor = next;
+        if (keys.length > 0) await redis.del(...keys.map((k) => k.slice(redisPrefix.length)));
+      } while (cursor !== '0');
       redis.disconnect();
       await connection.close();
       await db.end();
