@@ -1,5 +1,5 @@
 import type { Db } from '../db/pool.js';
-import { skuLocationKey, type SkuLocation } from '../sources/adapter.js';
+import { skuLocationKey, type SkuLocation } from '../domain/sku-location.js';
 
 /**
  * Shopify orders Shopify has counted and we have not yet: an order moves units from `available` to `committed`
@@ -11,9 +11,6 @@ import { skuLocationKey, type SkuLocation } from '../sources/adapter.js';
  * what our Shopify-origin claim lines still hold at the key (claimed, plus allocated and not yet shipped). Once
  * the claims have caught up (nothing unclaimed) the reading is dropped, so no read is ever added for it.
  */
-
-/** A committed reading is trusted this long; after that it is dropped (a shipment lowers committed silently). */
-export const COMMITTED_READING_TTL_MS = 120_000;
 
 /** Units our claim lines of Shopify orders still hold, per key (absent: none). */
 export async function heldForShopifyOrders(db: Db, shopId: string, keys: SkuLocation[]): Promise<Map<string, number>> {

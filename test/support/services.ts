@@ -90,15 +90,10 @@ export async function connectTestServices(opts: { addresses?: ServiceAddresses; 
         await w.run.catch(() => undefined);
         await w.native.close();
       }
-      // Only this connection's keys: ioredis does not prefix a KEYS/SCAN pattern, so the prefix is in the pattern
-      // (a bare '*' listed every key of the shared Redis and overflowed the stack spreading them into del()).
-      // SCAN returns full names; del() would prefix them again.
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `${redisPrefix}*`, 'COUNT', 1000);
-        cursor = next;
-        if (keys.length > 0) await redis.del(...keys.map((k) => k.slice(redisPrefix.length)));
-      } while (cursor !== '0');
+      // `keys` returns full names; del() would prefix them again. Only this run's prefix, in chunks: the machine's
+      // Redis may hold many other keys, and one del() with them all overflows the stack.
+      const keys = (await redis.keys('*')).filter((k) => k.startsWith(redisPrefix));
+      for (let i = 0; i < keys.length; i += 1000) await redis.del(...keys.slice(i, i + 1000).map((k) => k.slice(redisPrefix.length)));
       redis.disconnect();
       await connection.close();
       await db.end();
