@@ -47,6 +47,7 @@ export function createAtsReader(deps: AtsReaderDeps) {
   const inflight = new Map<string, Promise<AtsReading>>();
   const cache = new Map<string, { reading: AtsReading; expiresAt: number }>();
   let computations = 0;
+  let reads = 0;
 
   async function compute(shopId: string, key: SkuLocation): Promise<AtsReading> {
     computations++;
@@ -64,6 +65,7 @@ export function createAtsReader(deps: AtsReaderDeps) {
 
   return {
     async read(shopId: string, key: SkuLocation): Promise<AtsReading> {
+      reads++;
       const id = `${shopId}|${key.sku}|${key.locationId}`;
       const hit = cache.get(id);
       if (hit && hit.expiresAt > clock()) return { ...hit.reading, cached: true };
@@ -79,6 +81,8 @@ export function createAtsReader(deps: AtsReaderDeps) {
     },
     /** Computations started so far (each one reads every source once). */
     computations: () => computations,
+    /** Reads asked for so far (answered from the cache, a computation of their own, or one they joined). */
+    reads: () => reads,
     /** Keys being computed right now. */
     inFlight: () => inflight.size,
   };
