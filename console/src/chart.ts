@@ -6,7 +6,7 @@ import type { HistoryPoint } from './api.js';
  * Shopify `available` against ATS over time, from the audit log: at each write, Shopify held `shopifyBefore`
  * (orders and edits move it between writes) and then `shopifyAfter`; ATS is what the write computed.
  */
-export function historyChart(target: HTMLElement, points: HistoryPoint[], width: number): uPlot | null {
+export function historyChart(target: HTMLElement, points: HistoryPoint[], width: number, now?: { ats: number | null; shopify: number | null }): uPlot | null {
   if (points.length === 0) return null;
   const xs: number[] = [];
   const ats: (number | null)[] = [];
@@ -23,6 +23,13 @@ export function historyChart(target: HTMLElement, points: HistoryPoint[], width:
     shopify.push(p.shopifyAfter);
     lastAts = p.ats ?? lastAts;
   }
+  // The lines run on to now, where they end at today's ATS and what Shopify holds now (explain's reading).
+  const end = Date.now() / 1000;
+  if (now && end > xs[xs.length - 1]!) {
+    xs.push(end);
+    ats.push(now.ats ?? lastAts);
+    shopify.push(now.shopify ?? shopify[shopify.length - 1] ?? null);
+  }
   const stepped = uPlot.paths.stepped!({ align: 1 });
   const opts: uPlot.Options = {
     width,
@@ -36,8 +43,9 @@ export function historyChart(target: HTMLElement, points: HistoryPoint[], width:
     ],
     series: [
       {},
-      { label: 'ATS', stroke: '#4cc38a', width: 2, paths: stepped, spanGaps: true, points: { show: false } },
-      { label: 'Shopify available', stroke: '#5b9cff', width: 2, dash: [6, 3], paths: stepped, spanGaps: true, points: { show: false } },
+      // ATS wide and underneath, Shopify thin and dashed on top: where they agree both stay visible.
+      { label: 'ATS', stroke: '#4cc38a', width: 4, fill: 'rgba(76, 195, 138, 0.08)', paths: stepped, spanGaps: true, points: { show: false } },
+      { label: 'Shopify available', stroke: '#5b9cff', width: 1.5, dash: [6, 4], paths: stepped, spanGaps: true, points: { show: false } },
     ],
   };
   return new uPlot(opts, [xs, ats, shopify], target);

@@ -73,6 +73,16 @@ async function start(): Promise<void> {
 
 let explainPanel: HTMLElement;
 let healthPanel: HTMLElement;
+let explainKey: (sku: string, loc: string) => void = () => undefined;
+
+/** A SKU (at a location) that opens its explanation below. */
+function keyLink(sku: string, loc: string, label = `${sku} @ ${loc}`): HTMLElement {
+  const b = h('button', { class: 'link key-link', type: 'button', title: `explain ${sku} at ${loc}` }, label);
+  b.addEventListener('click', () => explainKey(sku, loc));
+  return b;
+}
+
+const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
 function renderShell(shopId: string): void {
   healthPanel = h('section', { id: 'health', class: 'grid' }, h('p', { class: 'muted' }, 'Loading…'));
@@ -84,6 +94,11 @@ function renderShell(shopId: string): void {
     e.preventDefault();
     void explain(shopId, sku.value.trim(), loc.value.trim());
   });
+  explainKey = (s, l) => {
+    sku.value = s;
+    loc.value = l;
+    void explain(shopId, s, l).then(() => explainPanel.scrollIntoView({ behavior: 'smooth', block: 'start' }));
+  };
   app.replaceChildren(
     healthPanel,
     h('section', { class: 'card wide' }, h('h2', {}, 'Why does Shopify show this number?'), form, explainPanel),
@@ -93,7 +108,7 @@ function renderShell(shopId: string): void {
   timer = window.setInterval(() => void loadHealth(shopId), REFRESH_MS);
 }
 
-function stat(label: string, value: string, note?: string, tone?: 'ok' | 'warn' | 'bad'): HTMLElement {
+function stat(label: string, value: string, note?: string | HTMLElement, tone?: 'ok' | 'warn' | 'bad'): HTMLElement {
   return h('div', { class: `stat${tone ? ` ${tone}` : ''}` }, h('div', { class: 'stat-label' }, label), h('div', { class: 'stat-value' }, value), note ? h('div', { class: 'stat-note' }, note) : null);
 }
 
@@ -121,7 +136,7 @@ function syncCard(s: ShopHealth): HTMLElement {
   return h('div', { class: 'card sync' },
     h('h2', {}, 'Sync health ', h('span', { class: 'muted small' }, `${s.domain} · ${s.mappedKeys} mapped keys`)),
     h('div', { class: 'stats' },
-      stat('Last write to Shopify', s.lastWrite ? agoSeconds(s.lastWrite.ageSeconds) : 'none yet', s.lastWrite ? `${s.lastWrite.sku} @ ${s.lastWrite.locationId}` : undefined, lastTone),
+      stat('Last write to Shopify', s.lastWrite ? agoSeconds(s.lastWrite.ageSeconds) : 'none yet', s.lastWrite ? keyLink(s.lastWrite.sku, s.lastWrite.locationId) : undefined, lastTone),
       stat('Event → Shopify lag', s.lag ? `${s.lag.p50Seconds}s p50` : '—', s.lag ? `p95 ${s.lag.p95Seconds}s · max ${s.lag.maxSeconds}s · ${s.lag.samples} writes, last hour` : 'no source-triggered writes in the last hour', lagTone),
       stat('Shopify throttle', t.state, t.bucket ? `bucket ${t.bucket.currentlyAvailable}/${t.bucket.maximumAvailable} · +${t.bucket.restoreRate}/s${t.throttledWritesLastHour ? ` · ${t.throttledWritesLastHour} throttled writes` : ''}` : 'Shopify did not answer', throttleTone),
       stat('Drift, last reconciliation', r ? `${r.drifted} of ${r.keysChecked} keys` : 'never run', r ? `${r.driftUnits} units · ${r.corrected} corrected · ${r.status} · ${ago(r.finishedAt ?? r.startedAt)}` : undefined, driftTone),
@@ -135,7 +150,7 @@ function syncCard(s: ShopHealth): HTMLElement {
     r && r.worst.length > 0
       ? h('table', { class: 'compact' },
           h('thead', {}, h('tr', {}, h('th', {}, 'Largest drift'), h('th', {}, 'location'), h('th', { class: 'n' }, 'Shopify'), h('th', { class: 'n' }, 'ATS'), h('th', { class: 'n' }, 'drift'), h('th', {}, ''))),
-          h('tbody', {}, ...r.worst.map((w) => h('tr', {}, h('td', {}, w.sku), h('td', {}, w.locationId), h('td', { class: 'n' }, num(w.shopify)), h('td', { class: 'n' }, num(w.ats)), h('td', { class: 'n' }, signed(w.drift)), h('td', {}, w.corrected ? 'corrected' : 'open')))),
+          h('tbody', {}, ...r.worst.map((w) => h('tr', {}, h('td', {}, keyLink(w.sku, w.locationId, w.sku)), h('td', {}, w.locationId), h('td', { class: 'n' }, num(w.shopify)), h('td', { class: 'n' }, num(w.ats)), h('td', { class: 'n' }, signed(w.drift)), h('td', {}, w.corrected ? 'corrected' : 'open')))),
         )
       : null,
   );
@@ -148,7 +163,7 @@ function reservationsCard(s: ShopHealth): HTMLElement {
   const total = entries.reduce((a, [, n]) => a + n, 0);
   const max = Math.max(1, ...entries.map(([, n]) => n));
   return h('div', { class: 'card', id: 'reservations' },
-    h('h2', {}, 'Open reservations ', h('span', { class: 'muted small' }, `${total} orders`)),
+    h('h2', {}, 'Open reservations ', h('span', { class: 'muted small' }, plural(total, 'order'))),
     entries.length === 0
       ? h('p', { class: 'muted' }, 'No open reservations.')
       : h('div', { class: 'bars' }, ...entries.map(([state, n]) => h('div', { class: 'bar-row' }, h('span', { class: 'bar-label' }, state.replace('_', ' ')), h('span', { class: 'bar' }, h('span', { class: `bar-fill s-${state}`, style: `width:${Math.max(2, (n / max) * 100)}%` })), h('span', { class: 'bar-n' }, n)))),
@@ -160,7 +175,16 @@ function alertsCard(s: ShopHealth): HTMLElement {
     h('h2', {}, 'Alerts ', h('span', { class: 'muted small' }, s.alerts.length ? `latest ${s.alerts.length}` : '')),
     s.alerts.length === 0
       ? h('p', { class: 'muted' }, 'No alerts for this shop.')
-      : h('ul', { class: 'alerts' }, ...s.alerts.map((a) => h('li', {}, h('span', { class: `pill ${a.kind.includes('drift') || a.kind.includes('error') ? 'bad' : 'warn'}` }, a.kind), ' ', h('span', { class: 'mono' }, a.subject), h('span', { class: 'muted small right', title: a.at }, ago(a.at))))),
+      : h('ul', { class: 'alerts' }, ...s.alerts.map((a) => {
+          const [sku, loc] = a.subject.split('|');
+          const facts = Object.entries(a.details).filter(([, v]) => typeof v === 'number' || typeof v === 'string').map(([k, v]) => `${k} ${String(v)}`).join(' · ');
+          return h('li', {},
+            h('span', { class: `pill ${a.kind.includes('drift') || a.kind.includes('error') ? 'bad' : 'warn'}` }, a.kind), ' ',
+            sku && loc ? keyLink(sku, loc, a.subject) : h('span', { class: 'mono' }, a.subject),
+            h('span', { class: 'muted small right', title: a.at }, ago(a.at)),
+            facts ? h('div', { class: 'muted small' }, facts) : null,
+          );
+        })),
   );
 }
 
@@ -234,7 +258,7 @@ function keyCard(e: KeyExplanation, points: HistoryPoint[]): HTMLElement {
         ),
   );
   requestAnimationFrame(() => {
-    if (points.length > 0) historyChart(chart, points, Math.max(320, chart.clientWidth || 600));
+    if (points.length > 0) historyChart(chart, points, Math.max(320, chart.clientWidth || 600), { ats: e.ats, shopify: e.shopify.available });
   });
   return card;
 }
