@@ -90,9 +90,11 @@ export async function connectTestServices(opts: { addresses?: ServiceAddresses; 
         await w.run.catch(() => undefined);
         await w.native.close();
       }
-      const keys = await redis.keys('*');
+      // KEYS takes a pattern, which ioredis does not prefix: without the prefix it listed every key on the
+      // machine's Redis (other runs' too), and ~100k of them overflowed the call stack in del(...keys).
+      const keys = await redis.keys(`${redisPrefix}*`);
       // `keys` returns full names; del() would prefix them again.
-      if (keys.length > 0) await redis.del(...keys.map((k) => k.slice(redisPrefix.length)));
+      for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500).map((k) => k.slice(redisPrefix.length)));
       redis.disconnect();
       await connection.close();
       await db.end();
