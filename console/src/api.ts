@@ -57,6 +57,7 @@ export interface SourceReading {
   source: string;
   role: string;
   units: number | null;
+  error?: string;
   recordedAt: string | null;
   ageSeconds: number | null;
 }

@@ -231,7 +231,7 @@ function keyCard(e: KeyExplanation, points: HistoryPoint[]): HTMLElement {
           h('thead', {}, h('tr', {}, h('th', {}, 'component'), h('th', { class: 'n' }, 'units'), h('th', {}, 'source'), h('th', {}, 'age'))),
           h('tbody', {}, ...e.components.flatMap((comp) =>
             comp.sources && comp.sources.length > 0
-              ? comp.sources.map((s) => h('tr', {}, h('td', {}, comp.name), h('td', { class: 'n' }, num(s.units)), h('td', {}, `${s.source} (${s.role})`), h('td', { class: s.ageSeconds !== null && s.ageSeconds > 86400 ? 'warn-text' : '' }, s.units === null ? 'no record' : agoSeconds(s.ageSeconds))))
+              ? comp.sources.map((s) => h('tr', {}, h('td', {}, comp.name), h('td', { class: 'n' }, num(s.units)), h('td', {}, `${s.source} (${s.role})`), s.error ? h('td', { class: 'error' }, s.error) : h('td', { class: s.ageSeconds !== null && s.ageSeconds > 86400 ? 'warn-text' : '' }, s.units === null ? 'no record' : agoSeconds(s.ageSeconds))))
               : [h('tr', {}, h('td', {}, comp.name), h('td', { class: 'n' }, num(comp.units)), h('td', {}, comp.from), h('td', {}, comp.ageSeconds === undefined ? '' : agoSeconds(comp.ageSeconds)))],
           )),
         ),

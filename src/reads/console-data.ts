@@ -27,7 +27,10 @@ export interface ShopHealth {
   lastWrite: { at: string; sku: string; locationId: string; outcome: string; ageSeconds: number } | null;
   /** Audit rows of the last hour by outcome (applied, unchanged, stale_exhausted, error, ...). */
   writesLastHour: Record<string, number>;
-  /** From a source change being recorded to the write that carried it to Shopify, over the last hour's writes. */
+  /**
+   * From a source reading being recorded to the write that carried it to Shopify: for each key written in the
+   * last hour because of a source, its latest such write (the measure of isync_event_to_shopify_seconds).
+   */
   lag: { samples: number; p50Seconds: number; p95Seconds: number; maxSeconds: number } | null;
   throttle: {
     /** Shopify's cost bucket for this shop, as its last answer reported it; null when Shopify could not be asked. */
@@ -85,16 +88,19 @@ export async function shopHealth(deps: ConsoleDeps, shopId: string): Promise<Sho
       [shopId],
     ),
     db.query<{ samples: number; p50: number | null; p95: number | null; max: number | null }>(
+      // The latest source-triggered write of each key written in the last hour, against the newest reading
+      // recorded before it: the measure of isync_event_to_shopify_seconds, read through indexed lookups only.
       `WITH recent AS (
-         SELECT a.at, a.sku, a.location_id FROM audit_log a
+         SELECT DISTINCT ON (a.sku, a.location_id) a.at, a.sku, a.location_id FROM audit_log a
           WHERE a.shop_id = $1 AND a.outcome = 'applied' AND a.at > now() - interval '1 hour'
             AND a.trigger ~ '(^|,)(source_event|delta_sync|full_sync)'
-          ORDER BY a.id DESC LIMIT 500
+          ORDER BY a.sku, a.location_id, a.id DESC
+          LIMIT 2000
        ), lags AS (
-         SELECT extract(epoch FROM r.at - s.received)::float8 AS seconds FROM recent r
-          CROSS JOIN LATERAL (SELECT max(c.received_at) AS received FROM source_changes c
-                               WHERE c.shop_id = $1 AND c.sku = r.sku AND c.location_id = r.location_id AND c.received_at <= r.at) s
-          WHERE s.received IS NOT NULL
+         SELECT extract(epoch FROM r.at - s.recorded)::float8 AS seconds FROM recent r
+          CROSS JOIN LATERAL (SELECT max(x.updated_at) AS recorded FROM source_snapshots x
+                               WHERE x.shop_id = $1 AND x.sku = r.sku AND x.location_id = r.location_id AND x.updated_at <= r.at) s
+          WHERE s.recorded IS NOT NULL
        )
        SELECT count(*)::int AS samples, percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds) AS p50,
               percentile_cont(0.95) WITHIN GROUP (ORDER BY seconds) AS p95, max(seconds) AS max FROM lags`,

@@ -27,7 +27,7 @@ export function formatExplanation(e: KeyExplanation): string {
   const rows: string[][] = [];
   for (const comp of e.components) {
     if (comp.sources && comp.sources.length > 0) {
-      for (const s of comp.sources) rows.push([`    ${comp.name}`, num(s.units), `${s.source} (${s.role})`, s.units === null ? 'no record' : age(s.ageSeconds)]);
+      for (const s of comp.sources) rows.push([`    ${comp.name}`, s.error ? 'FAILED' : num(s.units), `${s.source} (${s.role})`, s.error ? s.error : s.units === null ? 'no record' : age(s.ageSeconds)]);
     } else rows.push([`    ${comp.name}`, num(comp.units), comp.from, comp.ageSeconds === undefined ? '' : age(comp.ageSeconds)]);
   }
   lines.push(...table(rows));

@@ -35,8 +35,10 @@ const PART_TIMEOUT_MS = 3000;
 export interface SourceReading {
   source: string;
   role: string;
-  /** null: the source has no record of the key. */
+  /** null: the source has no record of the key (or failed: see error). */
   units: number | null;
+  /** The source did not answer (timeout, failure): ATS cannot be computed, as a refresh would write nothing. */
+  error?: string;
   /** When the reading we hold was last recorded (pushed events, synced snapshots); null for a live-only source. */
   recordedAt: string | null;
   ageSeconds: number | null;
@@ -110,7 +112,8 @@ function timeout<T>(work: Promise<T>, what: string): Promise<T> {
 async function readSources(deps: ExplainDeps, shopId: string, key: MappedKey): Promise<SourceReading[]> {
   const timeoutMs = deps.config.inventory_sync.aggregation.parallel_fetch_timeout_ms;
   const [values, { rows }] = await Promise.all([
-    Promise.all(deps.sources.map((s) => withTimeout(s, timeoutMs, (signal) => s.getComponents(shopId, [key], signal)))),
+    // A source that fails is shown failing; the rest still explain what they can.
+    Promise.all(deps.sources.map((s) => withTimeout(s, timeoutMs, (signal) => s.getComponents(shopId, [key], signal)).catch((err: Error) => err))),
     deps.db.query<{ source: string; updated_at: Date; age: number }>(
       `SELECT source, updated_at, extract(epoch FROM now() - updated_at)::float8 AS age
          FROM source_snapshots WHERE shop_id = $1 AND sku = $2 AND location_id = $3`,
@@ -120,10 +123,12 @@ async function readSources(deps: ExplainDeps, shopId: string, key: MappedKey): P
   const recorded = new Map(rows.map((r) => [r.source, r]));
   return deps.sources.map((s, i) => {
     const r = recorded.get(s.name);
+    const value = values[i];
     return {
       source: s.name,
       role: s.role,
-      units: values[i]?.get(skuLocationKey(key)) ?? null,
+      units: value instanceof Error ? null : (value?.get(skuLocationKey(key)) ?? null),
+      ...(value instanceof Error ? { error: value.message } : {}),
       recordedAt: r ? r.updated_at.toISOString() : null,
       ageSeconds: r ? Math.round(r.age) : null,
     };
@@ -214,6 +219,7 @@ export async function explainSku(deps: ExplainDeps, shopId: string, sku: string,
       const sum = (role: string) => byRole(role).reduce((a, r) => a + (r.units ?? 0), 0);
       const oldest = (rs: SourceReading[]) => rs.reduce<number | null>((a, r) => (r.ageSeconds === null ? a : Math.max(a ?? 0, r.ageSeconds)), null);
       const erpKnown = byRole('erp').some((r) => r.units !== null);
+      const failed = readings.filter((r) => r.error !== undefined);
       const erpOnHand = sum('erp');
       const openClaims = claims.reduce((a, c) => a + c.units, 0);
       const buffer = explainSafetyBuffer(buffers, { sku, erpOnHand, ...(sales ? { dailySales: sales } : {}) });
@@ -237,7 +243,7 @@ export async function explainSku(deps: ExplainDeps, shopId: string, sku: string,
         shopId,
         sku,
         locationId: key.locationId,
-        ats: erpKnown ? computeAts(components) : null,
+        ats: erpKnown && failed.length === 0 ? computeAts(components) : null,
         formula: ATS_FORMULA,
         components: [
           roleView('erpOnHand', 'erp'),
@@ -258,7 +264,8 @@ export async function explainSku(deps: ExplainDeps, shopId: string, sku: string,
         inFlight,
         explainedAt: new Date().toISOString(),
       };
-      if (!erpKnown) explanation.note = 'no ERP has a record of this key: its on-hand is unknown, so refresh writes nothing for it';
+      if (failed.length > 0) explanation.note = `${failed.map((r) => `${r.source}: ${r.error}`).join('; ')}: a refresh now would fail and write nothing (a missing component is never read as zero)`;
+      else if (!erpKnown) explanation.note = 'no ERP has a record of this key: its on-hand is unknown, so refresh writes nothing for it';
       return explanation;
     }),
   );

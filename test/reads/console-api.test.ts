@@ -27,8 +27,10 @@ describe('the console API (/console/api, behind the operator token)', () => {
     expect(h.lastWrite).toMatchObject({ ageSeconds: expect.any(Number) });
     expect(h.writesLastHour.applied).toBeGreaterThanOrEqual(4);
     expect(h.lag).toMatchObject({ samples: expect.any(Number) });
-    expect(h.lag!.samples).toBeGreaterThanOrEqual(3);
+    // One key moved by source events in the last hour; the scene waited for each to reach Shopify.
+    expect(h.lag!.samples).toBe(1);
     expect(h.lag!.p50Seconds).toBeGreaterThanOrEqual(0);
+    expect(h.lag!.maxSeconds).toBeLessThan(30);
     expect(h.throttle.state).toBe('ok');
     expect(h.throttle.bucket).toMatchObject({ maximumAvailable: expect.any(Number), currentlyAvailable: expect.any(Number) });
     expect(h.reconciliation).toMatchObject({ status: 'completed', keysChecked: 4, drifted: 1, corrected: 1, driftUnits: 12 });

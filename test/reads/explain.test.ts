@@ -4,7 +4,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { stringify } from 'yaml';
 import { checkVersion, releaseLeases } from '../../src/guard/version-guard.js';
-import type { KeyExplanation } from '../../src/reads/explain.js';
+import { explainSku, type KeyExplanation } from '../../src/reads/explain.js';
+import { formatExplanation } from '../../src/reads/explain-format.js';
+import { createShopifyClients } from '../../src/runtime/shopify-clients.js';
+import { createSources } from '../../src/runtime/sources.js';
+import { HttpJsonSource } from '../../src/sources/http-json.js';
 import { buildCli } from '../../src/starters/cli/main.js';
 import { keysDirtySignal, shopRefreshWorkflow } from '../../src/workflows/index.js';
 import { orderIdOf, startRig, waitFor, type Rig } from '../reservations/rig.js';
@@ -98,6 +102,28 @@ describe('explain: GET /explain/:shop/:sku and inventory-sync explain', () => {
     await expect.poll(async () => (await explain('WH2')).inFlight.dirty, { timeout: 15_000 }).toMatchObject({ triggers: ['source_event'], since: expect.any(String) });
     expect((await explain('WH1')).inFlight.dirty).toBeNull();
     await rig.svc.temporal.workflow.getHandle(refreshId).terminate('explain test over');
+  });
+
+  it('a source that does not answer is shown failing, and no ATS is given (a refresh would write nothing)', async () => {
+    const { createServer } = await import('node:net');
+    // A port that was just free: nothing listens there, so the WMS refuses every connection.
+    const port = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const p = (probe.address() as { port: number }).port;
+        probe.close(() => resolve(p));
+      });
+    });
+    const sources = [...createSources(rig.config, rig.svc.db), new HttpJsonSource({ name: 'dead-wms', role: 'wms', url: `http://127.0.0.1:${port}` })];
+    const shopify = createShopifyClients(rig.config, { baseUrl: rig.emu.url, env: rig.env });
+    const [e] = await explainSku({ db: rig.svc.db, redis: rig.svc.redis, config: rig.config, sources, shopify, temporal: rig.svc.temporal }, rig.shopId, SKU, 'WH1');
+    expect(e!.ats).toBeNull();
+    const wms = e!.components.find((c) => c.name === 'wmsAllocated')!.sources!.find((s) => s.source === 'dead-wms')!;
+    expect(wms).toMatchObject({ units: null, error: expect.stringContaining('dead-wms') });
+    expect(e!.note).toContain('dead-wms');
+    // The rest is still explained.
+    expect(e!.components.find((c) => c.name === 'erpOnHand')!.units).toBe(20);
+    expect(e!.shopify.available).toBe(18);
+    expect(formatExplanation(e!)).toMatch(/wmsAllocated\s+FAILED\s+dead-wms \(wms\)/);
   });
 
   it('an unknown shop, SKU or location gets a 404 naming which; a missing or wrong token 401', async () => {
