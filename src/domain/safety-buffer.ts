@@ -1,4 +1,14 @@
-import type { SafetyBufferConfig } from '../config/schema.js';
+export type SafetyBufferStrategy = 'static' | 'dynamic' | 'velocity_based';
+
+/** The safety-buffer settings (`inventory_sync.safety_buffers`; the configuration schema checks and defaults them). */
+export interface SafetyBufferSettings {
+  strategy: SafetyBufferStrategy;
+  default_percentage: number;
+  static_units: number;
+  velocity: { window_days: number; lead_time_days: number; service_level_z: number };
+  /** Per-SKU overrides, keyed by SKU. */
+  overrides: Record<string, { strategy?: SafetyBufferStrategy | undefined; units?: number | undefined; percentage?: number | undefined }>;
+}
 
 export interface BufferInputs {
   sku: string;
@@ -15,7 +25,7 @@ function stddev(xs: number[]): number {
 }
 
 /** The strategy that applies to a SKU: its override's, else the default. */
-export function bufferStrategyOf(cfg: SafetyBufferConfig, sku: string): SafetyBufferConfig['strategy'] {
+export function bufferStrategyOf(cfg: SafetyBufferSettings, sku: string): SafetyBufferStrategy {
   const override = cfg.overrides[sku];
   // An override that names only units (or only a percentage) means that strategy for this SKU: `{ units: 5 }`
   // under a dynamic default must hold back 5, not be silently ignored.
@@ -25,13 +35,13 @@ export function bufferStrategyOf(cfg: SafetyBufferConfig, sku: string): SafetyBu
 /** How a buffer was derived, for `explain`: the strategy, where it came from, and the arithmetic in words. */
 export interface BufferDerivation {
   units: number;
-  strategy: SafetyBufferConfig['strategy'];
+  strategy: SafetyBufferStrategy;
   /** `override` when safety_buffers.overrides names the SKU, else `default`. */
   from: 'override' | 'default';
   rule: string;
 }
 
-export function explainSafetyBuffer(cfg: SafetyBufferConfig, input: BufferInputs): BufferDerivation {
+export function explainSafetyBuffer(cfg: SafetyBufferSettings, input: BufferInputs): BufferDerivation {
   const override = cfg.overrides[input.sku];
   const strategy = bufferStrategyOf(cfg, input.sku);
   const units = safetyBufferUnits(cfg, input);
@@ -68,7 +78,7 @@ export function explainSafetyBuffer(cfg: SafetyBufferConfig, input: BufferInputs
  * safety-stock term z * sigma(daily demand) * sqrt(lead time days), rounded up. Never negative; the ATS formula
  * clamps at zero so a buffer never makes ATS negative.
  */
-export function safetyBufferUnits(cfg: SafetyBufferConfig, input: BufferInputs): number {
+export function safetyBufferUnits(cfg: SafetyBufferSettings, input: BufferInputs): number {
   const override = cfg.overrides[input.sku];
   const strategy = bufferStrategyOf(cfg, input.sku);
   const onHand = Math.max(0, input.erpOnHand);

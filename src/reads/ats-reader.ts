@@ -1,8 +1,9 @@
 import type { Config } from '../config/schema.js';
 import type { Db } from '../db/pool.js';
-import { readComponents } from '../activities/ats-components.js';
+import { readComponents } from '../sources/components.js';
 import { computeAts, type AtsComponents } from '../domain/ats.js';
-import type { SkuLocation, SourceAdapter } from '../sources/adapter.js';
+import type { SkuLocation } from '../domain/sku-location.js';
+import type { SourceAdapter } from '../sources/adapter.js';
 
 /** What other channels read: a key's ATS, how it was computed, and how old the answer is. */
 export interface AtsReading {
@@ -37,9 +38,9 @@ const MAX_CACHED = 10_000;
  * The read side of ATS, for other channels (GET /ats). Concurrent requests for one key share one computation
  * (single flight), and an answer is cached for `aggregation.cache_ttl_seconds` (0: never cached).
  *
- * This cache is for reading only. The refresh that writes Shopify (src/activities/refresh.ts) never goes through
- * it: it reads its components with `readComponents` after taking its version, so a write always reflects what
- * the sources said after the event that triggered it (test/reads/ats-read.test.ts shows it).
+ * This cache is for reading only. The refresh that writes Shopify (src/activities/refresh*.ts) never goes through
+ * it: it reads its components with `readComponents` (src/sources/components.ts) after taking its version, so a
+ * write always reflects what the sources said after the event that triggered it (test/reads/ats-read.test.ts).
  */
 export function createAtsReader(deps: AtsReaderDeps) {
   const clock = deps.clock ?? Date.now;

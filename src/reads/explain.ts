@@ -1,15 +1,15 @@
 import type { Client } from '@temporalio/client';
 import type { Redis } from 'ioredis';
-import { dailySales, withTimeout } from '../activities/ats-components.js';
+import { dailySales, withTimeout } from '../sources/components.js';
 import type { Config } from '../config/schema.js';
 import type { Db } from '../db/pool.js';
 import { computeAts, type AtsComponents } from '../domain/ats.js';
 import { workflowIds } from '../domain/keys.js';
 import { explainSafetyBuffer, bufferStrategyOf, type BufferDerivation } from '../domain/safety-buffer.js';
-import { guardKey } from '../guard/version-guard.js';
+import { inspectGuard } from '../guard/inspect.js';
 import type { CallBounds, LevelPair, LevelQuantities } from '../shopify/client/types.js';
 import type { SourceAdapter } from '../sources/adapter.js';
-import { skuLocationKey } from '../sources/adapter.js';
+import { skuLocationKey } from '../domain/sku-location.js';
 import type { PendingKey } from '../workflows/shop-refresh.js';
 import { resolveKeys, type MappedKey } from './lookup.js';
 
@@ -156,14 +156,11 @@ export async function recentWrites(db: Db, shopId: string, key: { sku: string; l
 }
 
 async function readInFlight(deps: ExplainDeps, shopId: string, key: MappedKey, pending: Promise<PendingKey[]>): Promise<InFlightView> {
-  const [hash, time] = await Promise.all([deps.redis.hgetall(guardKey({ shopId, ...key })), deps.redis.time()]);
-  const now = Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000);
-  const num = (v: string | undefined) => (v === undefined ? null : Number(v));
-  const leaseExpiry = num(hash.lx) ?? 0;
+  const guard = await inspectGuard(deps.redis, { shopId, sku: key.sku, locationId: key.locationId });
   const view: InFlightView = {
     dirty: null,
-    lease: hash.lv !== undefined && leaseExpiry > now ? { version: hash.lv, attempt: num(hash.la) ?? 1, expiresInMs: leaseExpiry - now } : null,
-    guard: { version: hash.v ?? null, quantity: num(hash.q), lastSeenShopify: num(hash.s) },
+    lease: guard.lease,
+    guard: { version: guard.version, quantity: guard.quantity, lastSeenShopify: guard.lastSeenShopify },
   };
   try {
     const entry = (await pending).find((p) => p.key.locationId === key.locationId);

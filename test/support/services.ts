@@ -90,11 +90,10 @@ export async function connectTestServices(opts: { addresses?: ServiceAddresses; 
         await w.run.catch(() => undefined);
         await w.native.close();
       }
-      // KEYS takes a pattern, which ioredis does not prefix: without the prefix it listed every key on the
-      // machine's Redis (other runs' too), and ~100k of them overflowed the call stack in del(...keys).
-      const keys = await redis.keys(`${redisPrefix}*`);
-      // `keys` returns full names; del() would prefix them again.
-      for (let i = 0; i < keys.length; i += 500) await redis.del(...keys.slice(i, i + 500).map((k) => k.slice(redisPrefix.length)));
+      // `keys` returns full names; del() would prefix them again. Only this run's prefix, in chunks: the machine's
+      // Redis may hold many other keys, and one del() with them all overflows the stack.
+      const keys = (await redis.keys('*')).filter((k) => k.startsWith(redisPrefix));
+      for (let i = 0; i < keys.length; i += 1000) await redis.del(...keys.slice(i, i + 1000).map((k) => k.slice(redisPrefix.length)));
       redis.disconnect();
       await connection.close();
       await db.end();
