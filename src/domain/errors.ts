@@ -68,6 +68,10 @@ export const Errors = {
   UnknownSku: define('ISYNC_UNKNOWN_SKU', 422, false),
   MappingInvalid: define('ISYNC_MAPPING_INVALID', 400, false),
   NotFound: define('ISYNC_NOT_FOUND', 404, false),
+  /** A read (/ats, /explain, the console) for a SKU the shop has no mapping of. */
+  SkuNotFound: define('ISYNC_SKU_NOT_FOUND', 404, false),
+  /** A read for a location the shop does not stock the SKU at (or does not have). */
+  LocationNotFound: define('ISYNC_LOCATION_NOT_FOUND', 404, false),
 
   // source systems
   SourceTimeout: define('ISYNC_SOURCE_TIMEOUT', 504, true),

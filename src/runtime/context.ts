@@ -12,6 +12,8 @@ import { leaseWaits } from '../observability/worker-metrics.js';
 import { assertRedisAnswers, createRedis } from '../redis/client.js';
 import { createShopifyClients } from './shopify-clients.js';
 import { closeSources, createSources } from './sources.js';
+import type { ShopifyClient } from '../shopify/client/index.js';
+import type { SourceAdapter } from '../sources/adapter.js';
 
 /** The long-lived resources of one process, built once from the environment and the configuration. */
 export interface AppContext {
@@ -21,6 +23,8 @@ export interface AppContext {
   redis: Redis;
   temporal: Client;
   activities: Activities;
+  sources: SourceAdapter[];
+  shopify: (shopId: string) => ShopifyClient;
   close(): Promise<void>;
 }
 
@@ -56,7 +60,7 @@ export async function createAppContext(overrides: { env?: Env; config?: Config }
     // The one hook production sets: each wait for an older computation's write lease is counted.
     const racePoints = { whileKeyBusy: async (point: { shopId: string }) => void leaseWaits.inc({ shop: point.shopId }) };
     const activities = createActivities({ db, redis, config, sources, shopify, temporal, taskQueue: env.TEMPORAL_TASK_QUEUE, racePoints });
-    return { env, config, db, redis, temporal, activities, close: closeOpened };
+    return { env, config, db, redis, temporal, activities, sources, shopify, close: closeOpened };
   } catch (err) {
     await closeOpened();
     throw err;
