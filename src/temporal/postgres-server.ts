@@ -138,7 +138,7 @@ export async function applyTemporalSchema(opts: { postgresUrl: string; database:
     } catch (err) {
       const output = `${(err as { stdout?: string }).stdout ?? ''}${(err as { stderr?: string }).stderr ?? ''}`;
       // The tool logs in colour, one JSON-ish line per step: keep the error lines.
-      const errors = output.split('\n').filter((l) => /ERROR|FATAL|error/i.test(l)).map((l) => l.replace(/\x1b\[[0-9;]*m/g, '')).slice(-5).join('\n');
+      const errors = output.split('\n').filter((l) => /ERROR|FATAL|error/i.test(l)).map((l) => l.replace(ANSI_COLOUR, '')).slice(-5).join('\n');
       throw Errors.TemporalSchemaFailed(
         `the ${opts.schema} schema cannot be applied to the database "${opts.database}" on ${at.host}:${at.port} (${step[0]} failed):\n${errors || output.slice(-1500)}\n` +
           `If that database holds something else, pick another name with --database; if it is a broken Temporal database you do not need, drop it.`,
@@ -148,6 +148,10 @@ export async function applyTemporalSchema(opts: { postgresUrl: string; database:
     }
   }
 }
+
+// The tool logs in colour even to a pipe.
+// eslint-disable-next-line no-control-regex
+const ANSI_COLOUR = /\x1b\[[0-9;]*m/g;
 
 /** Temporal's dynamic config file format: each key a list of { value, constraints }. */
 function dynamicConfigYaml(values: Record<string, unknown>): string {
