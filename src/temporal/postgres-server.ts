@@ -137,11 +137,16 @@ export async function applyTemporalSchema(opts: { postgresUrl: string; database:
       await run(tool, [...common, ...step], { env, maxBuffer: 16 * 1024 * 1024 });
     } catch (err) {
       const output = `${(err as { stdout?: string }).stdout ?? ''}${(err as { stderr?: string }).stderr ?? ''}`;
-      // The tool logs in colour, one JSON-ish line per step: keep the error lines.
-      const errors = output.split('\n').filter((l) => /ERROR|FATAL|error/i.test(l)).map((l) => l.replace(ANSI_COLOUR, '')).slice(-5).join('\n');
+      // The tool logs in colour, one line per step, the cause as "error": "..." in its ERROR lines.
+      const causes = output
+        .split('\n')
+        .filter((l) => /ERROR|FATAL/.test(l))
+        .map((l) => /"error": "((?:[^"\\]|\\.)*)"/.exec(l)?.[1] ?? l.replace(ANSI_COLOUR, '').trim())
+        .slice(-3);
       throw Errors.TemporalSchemaFailed(
-        `the ${opts.schema} schema cannot be applied to the database "${opts.database}" on ${at.host}:${at.port} (${step[0]} failed):\n${errors || output.slice(-1500)}\n` +
-          `If that database holds something else, pick another name with --database; if it is a broken Temporal database you do not need, drop it.`,
+        `the ${opts.schema} schema cannot be applied to the database "${opts.database}" on ${at.host}:${at.port} as "${at.user}" (${step[0]} failed: ${causes.join('; ') || output.slice(-500)}). ` +
+          `A user without rights there needs them (ALTER DATABASE ${opts.database} OWNER TO ${at.user}); if that database holds something else, ` +
+          'pick another name with --database; a broken Temporal database you do not need can be dropped.',
         { database: opts.database, step: step[0] },
         { cause: err },
       );
