@@ -105,6 +105,14 @@ describe('two workers and two HTTP servers on one task queue', () => {
     await expect
       .poll(async () => (await rig.svc.temporal.workflow.count(`ShopId = '${rig.shopId}' AND WorkflowType = 'reservationWorkflow'`)).count, poll)
       .toBe(orders.length);
+    // Each delivery reached Temporal once (one signal per order), though two servers received it.
+    const signals = await Promise.all(
+      orderIds.map(async (id) => {
+        const history = await rig.svc.temporal.workflow.getHandle(workflowIds.reservation(rig.shopId, id)).fetchHistory();
+        return (history.events ?? []).filter((e) => e.workflowExecutionSignaledEventAttributes).length;
+      }),
+    );
+    expect(signals).toEqual(orderIds.map(() => 1));
     // Both workers took part in the orders' workflows.
     const pids = new Set<string>();
     for (const id of orderIds) for (const pid of await workersOf(rig, workflowIds.reservation(rig.shopId, id))) pids.add(pid);
