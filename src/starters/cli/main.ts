@@ -306,12 +306,13 @@ export function buildCli(): Command {
   temporal
     .command('install')
     .description('find the Temporal CLI, or build it with go install into the cache')
-    .option('--postgres', 'also build the Temporal server, its SQL schema tool and the Web UI server (for --persistence postgres)')
-    .action(async (opts: { postgres?: boolean }) => {
+    .option('--postgres', 'also build the Temporal server and its SQL schema tool (for --persistence postgres)')
+    .option('--ui', 'also build the Web UI server that --persistence postgres serves (unless --headless)')
+    .action(async (opts: { postgres?: boolean; ui?: boolean }) => {
       out(await ensureTemporalCli(out));
-      if (!opts.postgres) return;
       const { ensureGoBinary, SERVER_BINARY, SQL_TOOL_BINARY, UI_SERVER_BINARY } = await import('../../temporal/server-binaries.js');
-      for (const b of [SERVER_BINARY, SQL_TOOL_BINARY, UI_SERVER_BINARY]) out(await ensureGoBinary(b, { log: out }));
+      const wanted = [...(opts.postgres ? [SERVER_BINARY, SQL_TOOL_BINARY] : []), ...(opts.ui ? [UI_SERVER_BINARY] : [])];
+      for (const b of wanted) out(await ensureGoBinary(b, { log: out }));
     });
   temporal
     .command('start')
