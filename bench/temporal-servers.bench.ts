@@ -16,6 +16,7 @@ import { spawn } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { it } from 'vitest';
 import { dropDatabase } from '../src/db/pool.js';
 import { startDevServer } from '../src/temporal/dev-server.js';
@@ -82,11 +83,23 @@ function refreshFigures(out: string): { steady?: string; latency?: string } {
 
 const load = () => execFileSync('uptime').toString().trim();
 
+/** Transactions committed in the Temporal server's two databases (ours alone: other users share the cluster). */
+async function temporalCommits(postgresUrl: string, database: string): Promise<number> {
+  const c = new pg.Client({ connectionString: `${postgresUrl}/postgres` });
+  await c.connect();
+  try {
+    const { rows } = await c.query<{ n: string }>('SELECT coalesce(sum(xact_commit), 0)::text AS n FROM pg_stat_database WHERE datname = ANY($1::text[])', [[database, `${database}_visibility`]]);
+    return Number(rows[0]!.n);
+  } finally {
+    await c.end();
+  }
+}
+
 it('flash-sale and refresh on the Temporal server on PostgreSQL and on the dev server', async () => {
   const postgresUrl = process.env.TEST_DATABASE_BASE_URL ?? 'postgres://postgres@127.0.0.1:5432';
   const database = `isync_temporal_bench_${process.pid}`;
   const servers: { name: string; address: string; stop: () => Promise<void> }[] = [];
-  const figures = new Map<string, { flash?: FlashFigures; refresh?: ReturnType<typeof refreshFigures>; loadBefore: string; loadAfter?: string }>();
+  const figures = new Map<string, { flash?: FlashFigures; refresh?: ReturnType<typeof refreshFigures>; loadBefore: string; loadAfter?: string; commits?: Record<string, string> }>();
   try {
     if (SERVERS.includes('postgres')) {
       const pg = await startPostgresServer({ postgresUrl, database, port: 0, headless: true, logFile: join(tmpdir(), `bench-temporal-postgres-${process.pid}.log`), log: console.log });
@@ -102,7 +115,15 @@ it('flash-sale and refresh on the Temporal server on PostgreSQL and on the dev s
         const f = figures.get(server.name) ?? { loadBefore: load() };
         figures.set(server.name, f);
         console.log(`\n=== ${bench} on the ${server.name} server (${server.address}); ${load()}`);
+        const commitsBefore = server.name === 'postgres' ? await temporalCommits(postgresUrl, database) : 0;
+        const benchStarted = performance.now();
         const out = await runBench(bench, server.address);
+        if (server.name === 'postgres') {
+          const commits = (await temporalCommits(postgresUrl, database)) - commitsBefore;
+          const seconds = (performance.now() - benchStarted) / 1000;
+          const orders = [...out.matchAll(/^\s*\d+\s+(\d+)\s+(\d+)\s+[\d.]+ ms \//gm)].reduce((n, m) => n + Number(m[2]), 0);
+          f.commits = { ...f.commits, [bench]: `${commits} Temporal transactions in ${seconds.toFixed(0)} s (${(commits / seconds).toFixed(0)}/s mean)${bench === 'flash-sale' && orders ? `, ${orders} orders claimed` : ''}` };
+        }
         if (bench === 'flash-sale') f.flash = flashFigures(out);
         else f.refresh = refreshFigures(out);
         f.loadAfter = load();
@@ -125,5 +146,6 @@ it('flash-sale and refresh on the Temporal server on PostgreSQL and on the dev s
   for (const [name, f] of figures) {
     console.log(`${name}: refresh ${f.refresh?.steady ?? 'n/a'}; ${f.refresh?.latency ?? 'n/a'}`);
     console.log(`${name}: load before ${f.loadBefore}; after ${f.loadAfter ?? 'n/a'}`);
+    for (const [bench, line] of Object.entries(f.commits ?? {})) console.log(`${name}: PostgreSQL under Temporal during ${bench}: ${line}`);
   }
 });
