@@ -90,9 +90,10 @@ export async function connectTestServices(opts: { addresses?: ServiceAddresses; 
         await w.run.catch(() => undefined);
         await w.native.close();
       }
-      const keys = await redis.keys('*');
-      // `keys` returns full names; del() would prefix them again.
-      if (keys.length > 0) await redis.del(...keys.map((k) => k.slice(redisPrefix.length)));
+      // ioredis does not prefix KEYS patterns: '*' alone listed every key of the shared Redis (other runs' too;
+      // ~100,000 overflowed the stack in del(...)). Full names come back, and del() would prefix them again.
+      const keys = await redis.keys(`${redisPrefix}*`);
+      for (let i = 0; i < keys.length; i += 1000) await redis.del(...keys.slice(i, i + 1000).map((k) => k.slice(redisPrefix.length)));
       redis.disconnect();
       await connection.close();
       await db.end();
