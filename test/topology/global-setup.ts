@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { dropDatabase } from '../../src/db/pool.js';
 import { startPostgresServer } from '../../src/temporal/postgres-server.js';
+import { findGoBinary, UI_SERVER_BINARY } from '../../src/temporal/server-binaries.js';
+import { freePort } from '../../src/temporal/dev-server.js';
 import baseSetup from '../support/global-setup.js';
 
 /**
@@ -18,7 +20,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     postgresUrl,
     database,
     port: 0,
-    headless: true,
+    // The Web UI when its server is built (`temporal install --ui`); CI builds only the server and schema tool.
+    ...(findGoBinary(UI_SERVER_BINARY) ? { uiPort: await freePort() } : { headless: true }),
     logFile: join(tmpdir(), `inventory-sync-topology-temporal-${process.pid}.log`),
     dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 200 },
     startTimeoutMs: 120_000,
@@ -27,6 +30,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   console.log(`[topology-setup] Temporal on PostgreSQL ready in ${Math.round((Date.now() - started) / 1000)} s`);
   process.env.TEMPORAL_ADDRESS = server.address;
   project.provide('temporalPersistence', 'postgres');
+  project.provide('temporalUiUrl', server.uiUrl ?? '');
   let teardownBase: (() => Promise<void>) | undefined;
   try {
     teardownBase = await baseSetup(project);
@@ -47,5 +51,7 @@ declare module 'vitest' {
   export interface ProvidedContext {
     /** 'postgres' when the run's Temporal server is the one on PostgreSQL. */
     temporalPersistence: string;
+    /** The Web UI served against that server; '' when the UI server is not built. */
+    temporalUiUrl: string;
   }
 }
