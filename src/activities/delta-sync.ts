@@ -3,9 +3,11 @@ import { boundShops, type Config } from '../config/schema.js';
 import type { Db } from '../db/pool.js';
 import { Errors } from '../domain/errors.js';
 import { clip, keyTooLong, MAX_SHOP_ID_LENGTH } from '../domain/limits.js';
-import { writeAudit, type AuditRow } from './audit.js';
-import type { SkuLocation, SourceAdapter, SourceChange, SourceReading } from '../sources/adapter.js';
-import { markDirty, type MarkDirtyDeps } from './mark-dirty.js';
+import { writeAudit, type AuditRow } from '../db/audit.js';
+import { changeColumns } from '../db/source-changes.js';
+import type { SourceAdapter, SourceChange, SourceReading } from '../sources/adapter.js';
+import { markDirty, type MarkDirtyDeps } from '../temporal/handoff.js';
+import { type SkuLocation, skuLocationKey } from '../domain/sku-location.js';
 
 export interface DeltaSyncDeps extends MarkDirtyDeps {
   db: Db;
@@ -55,7 +57,7 @@ function groupByShop(items: { shopId: string; sku: string; locationId: string }[
   for (const item of items) {
     let keys = byShop.get(item.shopId);
     if (!keys) byShop.set(item.shopId, (keys = new Map()));
-    keys.set(dedupe ? `${item.sku}|${item.locationId}` : String(n++), { sku: item.sku, locationId: item.locationId });
+    keys.set(dedupe ? skuLocationKey(item) : String(n++), { sku: item.sku, locationId: item.locationId });
   }
   return new Map([...byShop].map(([shop, keys]) => [shop, [...keys.values()]]));
 }
@@ -115,15 +117,7 @@ async function newerChanges(db: Db, source: string, changes: SourceChange[], max
           OR (s.occurred_at = EXCLUDED.occurred_at AND s.quantity <> EXCLUDED.quantity)
           OR s.occurred_at > now() + make_interval(secs => $7)
      RETURNING s.shop_id, s.sku, s.location_id`,
-    [
-      source,
-      changes.map((c) => c.shopId),
-      changes.map((c) => c.sku),
-      changes.map((c) => c.locationId),
-      changes.map((c) => c.quantity),
-      changes.map((c) => c.occurredAt),
-      maxSkewSeconds,
-    ],
+    [source, ...changeColumns(changes), maxSkewSeconds],
   );
   return rows.map((r) => ({ shopId: r.shop_id, sku: r.sku, locationId: r.location_id }));
 }

@@ -1,10 +1,10 @@
 import { Errors } from '../domain/errors.js';
 import { deriveIdempotencyKey } from '../shopify/client/idempotency.js';
 import type { ShopifyOrderPort } from './order-locations.js';
-import type { Db } from '../db/pool.js';
-import { readReservation } from './claims.js';
+import { inTransaction, type Db } from '../db/pool.js';
+import { readReservation } from '../db/claims.js';
 import type { ClaimLineStatus } from '../domain/reservation-model.js';
-import { raiseAlert } from './reservation-alerts.js';
+import { raiseAlert } from '../alerts/raise.js';
 
 export interface ShopifyAdjustDeps {
   db: Db;
@@ -48,18 +48,10 @@ export async function syncShopifyAdjustments(deps: ShopifyAdjustDeps, input: Syn
   // what is committed, so an attempt Temporal gave up on that resumes late cannot send a delta its retry also
   // sent (the retry waits on the lock, then reads what the older attempt applied). A crashed attempt's
   // connection closes and its lock with it.
-  const tx = await deps.db.connect();
-  try {
-    await tx.query('BEGIN');
+  await inTransaction(deps.db, async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`shopify-adjust:${input.shopId}:${input.orderId}`]);
     await adjustUnderLock({ ...deps, db: tx, alerts: deps.db }, input);
-    await tx.query('COMMIT');
-  } catch (err) {
-    await tx.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    tx.release();
-  }
+  });
   return (await readReservation(deps.db, input.shopId, input.orderId))?.lines ?? [];
 }
 

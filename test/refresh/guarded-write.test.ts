@@ -6,10 +6,11 @@ import { guardKey } from '../../src/guard/version-guard.js';
 import { createSources } from '../../src/runtime/sources.js';
 import type { ShopifyClient } from '../../src/shopify/client/index.js';
 import { startEmulator, type RunningEmulator } from '../../src/shopify/emulator/index.js';
-import type { SkuLocation, SourceAdapter } from '../../src/sources/adapter.js';
+import type { SourceAdapter } from '../../src/sources/adapter.js';
 import { refreshWorkflow } from '../../src/workflows/index.js';
 import { connectTestServices, type TestServices } from '../support/services.js';
 import { auditRows, createShopFixture, insertClaim, sharedSourcesConfig, type ShopFixture } from './fixture.js';
+import type { SkuLocation } from '../../src/domain/sku-location.js';
 
 const SKU = 'TEE-RED-M';
 const WH = 'WH1';

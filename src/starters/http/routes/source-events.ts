@@ -1,16 +1,17 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { createDirtyBatcher } from '../../../activities/dirty-batcher.js';
-import { writeAudit, type AuditRow } from '../../../activities/audit.js';
+import { createDirtyBatcher } from '../../../temporal/handoff.js';
+import { writeAudit, type AuditRow } from '../../../db/audit.js';
+import { mappedKeys, mappedKeyString } from '../../../db/mappings.js';
 import { recordSourceChanges, type IncomingChange } from '../../../db/source-changes.js';
 import type { SourceConfig } from '../../../config/schema.js';
 import { Errors } from '../../../domain/errors.js';
 import { MAX_QUANTITY, MIN_QUANTITY } from '../../../domain/quantity.js';
-import type { SkuLocation } from '../../../sources/adapter.js';
 import type { HttpDeps } from '../deps.js';
 import { authenticate, isSourceNamed, requireShopScope } from '../auth.js';
 import { idField, shopIdField } from '../bounds.js';
 import { parsePayload } from '../payload.js';
+import { type SkuLocation, skuLocationKey } from '../../../domain/sku-location.js';
 
 /** One request carries at most this many events (a source sends more as several requests). */
 export const MAX_EVENTS_PER_REQUEST = 1000;
@@ -64,16 +65,6 @@ function refuseUnknownShops(deps: HttpDeps, events: { shopId: string }[]): void 
   });
 }
 
-/** Which of the events' keys have a mapping to a Shopify item and location (unknown shops have none). */
-async function mappedKeys(deps: HttpDeps, events: { shopId: string; sku: string; locationId: string }[]): Promise<Set<string>> {
-  const { rows } = await deps.db.query<{ shop_id: string; sku: string; location_id: string }>(
-    `SELECT m.shop_id, m.sku, m.location_id
-       FROM mappings m JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(shop_id, sku, location_id) USING (shop_id, sku, location_id)`,
-    [events.map((e) => e.shopId), events.map((e) => e.sku), events.map((e) => e.locationId)],
-  );
-  return new Set(rows.map((r) => `${r.shop_id}|${r.sku}|${r.location_id}`));
-}
-
 /**
  * POST /sources/:source/events: a source system reports what it holds now for some keys. Answered 202 only
  * once the events are committed (change feed + snapshot), then the mapped keys are handed to each shop's
@@ -104,16 +95,16 @@ export function sourceEventRoutes(app: FastifyInstance, deps: HttpDeps): void {
     }));
     const { recorded } = await recordSourceChanges(deps.db, source.name, changes, maxSkewSeconds);
 
-    const mapped = await mappedKeys(deps, events);
+    const mapped = await mappedKeys(deps.db, events);
     const dirty = new Map<string, Map<string, SkuLocation>>();
     const unmapped: { index: number; shopId: string; sku: string; locationId: string }[] = [];
     events.forEach((e, index) => {
-      if (!mapped.has(`${e.shopId}|${e.sku}|${e.locationId}`)) {
+      if (!mapped.has(mappedKeyString(e))) {
         unmapped.push({ index, shopId: e.shopId, sku: e.sku, locationId: e.locationId });
         return;
       }
       const keys = dirty.get(e.shopId) ?? new Map<string, SkuLocation>();
-      keys.set(`${e.sku}|${e.locationId}`, { sku: e.sku, locationId: e.locationId });
+      keys.set(skuLocationKey(e), { sku: e.sku, locationId: e.locationId });
       dirty.set(e.shopId, keys);
     });
     const trigger = `source_event:${source.name}`;
