@@ -11,7 +11,8 @@ import type { RacePointContext } from './race-points.js';
 import { knownShopifyQuantities } from './refresh-compare.js';
 import { guardWithLease, renewLeasesWhileWriting } from './refresh-lease.js';
 import type { RefreshDeps, RefreshInput, RefreshRuntime, RefreshSettings, RefreshSummary } from './refresh-types.js';
-import { activityExecutionId, nextVersion, recallVersion, rememberVersion } from './refresh-version.js';
+import { activityExecutionId, recallVersion, rememberVersion } from './refresh-version.js';
+import { nextVersion } from '../db/ats-version.js';
 import { writeRound, type Planned } from './refresh-write.js';
 
 export type { RefreshDeps, RefreshInput, RefreshSettings, RefreshSummary, ShopifyInventoryPort } from './refresh-types.js';
