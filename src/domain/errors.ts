@@ -45,6 +45,10 @@ export const Errors = {
   ConfigInvalid: define('ISYNC_CONFIG_INVALID', 500, false),
   DependencyUnavailable: define('ISYNC_DEPENDENCY_UNAVAILABLE', 503, true),
   TemporalCliMissing: define('ISYNC_TEMPORAL_CLI_MISSING', 500, false),
+  /** The Temporal server or its schema tool is not built and cannot be (no Go toolchain, a failed build). */
+  TemporalServerMissing: define('ISYNC_TEMPORAL_SERVER_MISSING', 500, false),
+  /** The schema tool could not create or update Temporal's databases. */
+  TemporalSchemaFailed: define('ISYNC_TEMPORAL_SCHEMA_FAILED', 500, false),
   PortInUse: define('ISYNC_PORT_IN_USE', 500, false),
 
   // input at the edges

@@ -52,7 +52,8 @@ export async function createAppContext(overrides: { env?: Env; config?: Config }
     opened.push(() => redis.disconnect());
     await assertRedisAnswers(redis, env.REDIS_URL);
     registerVersionGuard(redis);
-    const shopify = createShopifyClients(config, env.SHOPIFY_API_BASE_URL ? { baseUrl: env.SHOPIFY_API_BASE_URL } : {});
+    // The shops' cost budgets in Redis: every worker and server of this deployment paces against one bucket per shop.
+    const shopify = createShopifyClients(config, { ...(env.SHOPIFY_API_BASE_URL ? { baseUrl: env.SHOPIFY_API_BASE_URL } : {}), redis });
     const temporal = await connectTemporalClient(env);
     opened.push(() => temporal.connection.close());
     const sources = createSources(config, db);
