@@ -3,7 +3,7 @@ import type { Db } from '../db/pool.js';
 import { GUARD_TTL_SECONDS, guardKey } from '../guard/version-guard.js';
 
 /** The shop's levels in one bulk export: bulk queries cost almost nothing against the shop's budget. */
-const LEVELS_EXPORT = '{ inventoryItems { edges { node { id inventoryLevels { edges { node { location { id } quantities(names: ["available"]) { name quantity } } } } } } } }';
+export const LEVELS_EXPORT = '{ inventoryItems { edges { node { id inventoryLevels { edges { node { location { id } quantities(names: ["available"]) { name quantity } } } } } } } }';
 
 /** A flush with at least this many keys whose Shopify quantity we never saw warms the whole shop instead. */
 export const WARMUP_MIN_UNKNOWN = 200;

@@ -58,14 +58,14 @@ describe('reconciliation: continue-as-new, failure, and the alert threshold', ()
 
   it('a run past the history limit continues as new carrying its progress, and its one report ends completed', async () => {
     const skus = Array.from({ length: 50 }, (_, i) => `CAN-${String(i).padStart(2, '0')}`);
-    const shop = await shopWith(skus, { page_size: 1 });
+    // One line of the export per chunk, one chunk per slice: 100 lines (50 items, 50 levels), 100 activities.
+    const shop = await shopWith(skus, { export_chunk_lines: 1, export_slice_seconds: 0 });
     shop.drift('CAN-03', 26);
     shop.drift('CAN-47', 11);
     const handle = await shop.start();
     const result = await handle.result();
 
-    // 50 full pages of one key, then the empty page that tells the end.
-    expect(result).toMatchObject({ pages: 51, checked: 50, drifted: 2, corrected: 2, alerted: 2, done: true });
+    expect(result).toMatchObject({ pages: 100, linesDone: 100, linesTotal: 100, checked: 50, drifted: 2, corrected: 2, alerted: 2, done: true });
     // The first run continued as new (the test server suggests it at 200 events) without finishing the report.
     const first = await svc.temporal.workflow.getHandle(handle.workflowId, handle.firstExecutionRunId).fetchHistory();
     const events = first.events ?? [];
