@@ -15,6 +15,7 @@ ALTER TABLE reconciliation_runs
   ADD COLUMN seen_base bigint,
   ADD COLUMN seen bytea,
   ADD COLUMN export_done boolean NOT NULL DEFAULT false,
+  ADD COLUMN alerted integer NOT NULL DEFAULT 0,
   ADD COLUMN bad_lines integer NOT NULL DEFAULT 0,
   ADD COLUMN missing_in_shopify integer NOT NULL DEFAULT 0;
 
@@ -35,7 +36,7 @@ CREATE INDEX reconciliation_problems_run ON reconciliation_problems (run_id, kin
 DROP TABLE reconciliation_problems;
 ALTER TABLE reconciliation_runs
   DROP COLUMN bulk_operation_id, DROP COLUMN bulk_url, DROP COLUMN lines_total, DROP COLUMN lines_done,
-  DROP COLUMN seen_base, DROP COLUMN seen, DROP COLUMN export_done, DROP COLUMN bad_lines, DROP COLUMN missing_in_shopify;
+  DROP COLUMN seen_base, DROP COLUMN seen, DROP COLUMN export_done, DROP COLUMN alerted, DROP COLUMN bad_lines, DROP COLUMN missing_in_shopify;
 DROP INDEX mappings_seq;
 DROP INDEX mappings_shopify_item;
 ALTER TABLE mappings DROP COLUMN seq;

@@ -32,6 +32,7 @@ export interface ReconcileExportDeps {
   reconcileRacePoints?: ReconcileRacePoints;
 }
 
+/** The run's totals so far (every attempt's committed chunks, not only this slice's), and where it is in the file. */
 export interface ExportSliceResult {
   checked: number;
   drifted: number;
@@ -45,6 +46,12 @@ export interface ExportSliceResult {
 }
 
 interface RunRow {
+  keys_checked: number;
+  drifted: number;
+  corrected: number;
+  alerted: number;
+  bad_lines: number;
+  missing_in_shopify: number;
   bulk_operation_id: string | null;
   bulk_url: string | null;
   lines_total: string | null;
@@ -94,7 +101,7 @@ export function createReconcileExportActivities(deps: ReconcileExportDeps) {
 
   async function loadRun(runId: number): Promise<RunRow> {
     const { rows } = await deps.db.query<RunRow>(
-      'SELECT bulk_operation_id, bulk_url, lines_total::text, lines_done::text, seen_base::text, seen, export_done FROM reconciliation_runs WHERE id = $1',
+      'SELECT keys_checked, drifted, corrected, alerted, bad_lines, missing_in_shopify, bulk_operation_id, bulk_url, lines_total::text, lines_done::text, seen_base::text, seen, export_done FROM reconciliation_runs WHERE id = $1',
       [runId],
     );
     if (!rows[0]) throw Errors.NotFound(`reconciliation run ${runId} not found`, { runId });
@@ -129,7 +136,17 @@ export function createReconcileExportActivities(deps: ReconcileExportDeps) {
     const linesTotal = Number(run.lines_total ?? 0);
     const base = Number(run.seen_base ?? 0);
     const seen = new SeenSet(Buffer.from(run.seen ?? Buffer.alloc(0)));
-    const out: ExportSliceResult = { checked: 0, drifted: 0, corrected: 0, alerted: 0, badLines: 0, missing: 0, linesDone: Number(run.lines_done), linesTotal, done: false };
+    const out: ExportSliceResult = {
+      checked: run.keys_checked,
+      drifted: run.drifted,
+      corrected: run.corrected,
+      alerted: run.alerted,
+      badLines: run.bad_lines,
+      missing: run.missing_in_shopify,
+      linesDone: Number(run.lines_done),
+      linesTotal,
+      done: false,
+    };
 
     const processChunk = async (lines: BulkLine[], through: number) => {
       const problems: { line: number; detail: string }[] = [];
@@ -182,9 +199,9 @@ export function createReconcileExportActivities(deps: ReconcileExportDeps) {
         await client.query('BEGIN');
         const moved = await client.query(
           `UPDATE reconciliation_runs SET keys_checked = keys_checked + $3, drifted = drifted + $4, corrected = corrected + $5,
-                  bad_lines = bad_lines + $6, lines_done = $7, seen = $8
+                  alerted = alerted + $9, bad_lines = bad_lines + $6, lines_done = $7, seen = $8
             WHERE id = $1 AND lines_done = $2`,
-          [runId, out.linesDone, mappings.length, drifts.length, corrected.size, problems.length, through, seen.bytes],
+          [runId, out.linesDone, mappings.length, drifts.length, corrected.size, problems.length, through, seen.bytes, breaches.length],
         );
         if (moved.rowCount !== 1) throw Errors.WriteAbandoned(`reconciliation run ${runId} moved on under this attempt (another attempt took the chunk)`, { runId });
         if (drifts.length > 0) {
@@ -247,6 +264,7 @@ export function createReconcileExportActivities(deps: ReconcileExportDeps) {
     }
 
     if (!run.export_done) out.missing = await reportMissing(runId, shopId, base, seen);
+    else out.missing = run.missing_in_shopify;
     out.linesDone = linesTotal;
     out.done = true;
     return out;

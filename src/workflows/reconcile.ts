@@ -60,17 +60,16 @@ export async function reconcileWorkflow(input: ReconcileInput): Promise<Reconcil
     // after it read one bulk export (and a run continued as new keeps the mode it started with).
     const byExport = input.resume ? input.resume.mode === 'export' : patched('reconcile-bulk-export');
     if (byExport) {
-      progress.badLines ??= 0;
-      progress.missing ??= 0;
       for (;;) {
         const slice = await reconcileExportSlice({ runId, shopId: input.shopId });
+        // A slice answers with the run's totals: chunks an attempt committed before its worker died count too.
         progress.pages++;
-        progress.checked += slice.checked;
-        progress.drifted += slice.drifted;
-        progress.corrected += slice.corrected;
-        progress.alerted += slice.alerted;
-        progress.badLines += slice.badLines;
-        progress.missing += slice.missing;
+        progress.checked = slice.checked;
+        progress.drifted = slice.drifted;
+        progress.corrected = slice.corrected;
+        progress.alerted = slice.alerted;
+        progress.badLines = slice.badLines;
+        progress.missing = slice.missing;
         progress.linesDone = slice.linesDone;
         progress.linesTotal = slice.linesTotal;
         if (slice.done) break;
