@@ -50,7 +50,7 @@ describe('source events: group commit', () => {
     // Hold the snapshot table: a commit can insert into the change feed but not fold into the snapshot.
     const holder = await svc.db.connect();
     let answered = 0;
-    let requests: Promise<{ status: number; body: { recorded: number } }>[] = [];
+    let requests: Promise<{ status: number; body: { recorded: number } }>[] | undefined;
     try {
       await holder.query('BEGIN');
       await holder.query('LOCK TABLE source_snapshots IN SHARE ROW EXCLUSIVE MODE');
@@ -78,7 +78,7 @@ describe('source events: group commit', () => {
       await holder.query('COMMIT');
       holder.release();
     }
-    const results = await Promise.all(requests);
+    const results = await Promise.all(requests!);
     expect(results.map((r) => r.status)).toEqual(skus.map(() => 202));
     expect(results.every((r) => r.body.recorded === 1)).toBe(true);
     // All forty rows, from few transactions: the first alone, then the ones queued behind it together.
