@@ -90,9 +90,10 @@ export async function connectTestServices(opts: { addresses?: ServiceAddresses; 
         await w.run.catch(() => undefined);
         await w.native.close();
       }
-      const keys = await redis.keys('*');
-      // `keys` returns full names; del() would prefix them again.
-      if (keys.length > 0) await redis.del(...keys.map((k) => k.slice(redisPrefix.length)));
+      // ioredis does not prefix KEYS' pattern: ask for this file's keys only. They come back with full names, and
+      // del() would prefix them again. Deleted in chunks: a spread of tens of thousands of names overflows the stack.
+      const keys = (await redis.keys(`${redisPrefix}*`)).filter((k) => k.startsWith(redisPrefix));
+      for (let i = 0; i < keys.length; i += 1000) await redis.del(...keys.slice(i, i + 1000).map((k) => k.slice(redisPrefix.length)));
       redis.disconnect();
       await connection.close();
       await db.end();
