@@ -28,6 +28,8 @@ const RATE = Number(process.env.BENCH_RATE ?? 1000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
 const MAX_SECONDS = Number(process.env.BENCH_MAX_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 100);
+/** BENCH_CPU_PROF=<dir>: the server's CPU profile is written there when the bench ends. */
+const CPU_PROF_DIR = process.env.BENCH_CPU_PROF;
 
 let teardown: (() => Promise<void>) | undefined;
 const provided: Record<string, string> = {};
@@ -69,9 +71,11 @@ beforeAll(async () => {
   });
   const serverBuild = await buildProcessEntry(fileURLToPath(new URL('./flash-sale-server.ts', import.meta.url)));
   builds.push(serverBuild);
-  const server = spawnProcess(serverBuild.file, {
-    FLASH_SERVER_SPEC: JSON.stringify({ temporalAddress: provided.temporalAddress!, taskQueue: svc.taskQueue, databaseUrl: provided.databaseUrl!, redisUrl: provided.redisUrl!, redisPrefix: svc.redisPrefix, config, env }),
-  });
+  const server = spawnProcess(
+    serverBuild.file,
+    { FLASH_SERVER_SPEC: JSON.stringify({ temporalAddress: provided.temporalAddress!, taskQueue: svc.taskQueue, databaseUrl: provided.databaseUrl!, redisUrl: provided.redisUrl!, redisPrefix: svc.redisPrefix, config, env }) },
+    CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF_DIR}`] : [],
+  );
   children.push(server);
   await server.printed('server-url ', 60_000);
   serverUrl = /server-url (\S+)/.exec(server.output())![1]!;
@@ -99,6 +103,10 @@ beforeAll(async () => {
 }, 600_000);
 
 afterAll(async () => {
+  if (CPU_PROF_DIR && children[0]) {
+    children[0].child.kill('SIGUSR2');
+    await Promise.race([children[0].exited, new Promise((r) => setTimeout(r, 10_000))]);
+  }
   for (const c of children) c.child.kill('SIGKILL');
   await svc?.temporal.workflow.getHandle(`refresh:${shopId}`).terminate('bench over').catch(() => undefined);
   await emu?.close();
