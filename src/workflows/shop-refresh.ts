@@ -56,6 +56,12 @@ export const shopRefreshStateQuery = defineQuery<ShopRefreshView>('shopRefreshSt
 export const FLUSH_BATCH = 250;
 /** Flushes in flight at once (runs started after patch 'refresh-concurrent-flushes'), each on keys of its own. */
 export const MAX_CONCURRENT_FLUSHES = 4;
+/**
+ * Pending keys a run carries over continue-as-new at most (runs after patch 'refresh-concurrent-flushes'): the
+ * carried state is one gRPC message, limited to 4 MB; 100,000 pending keys did not fit and the workflow stuck.
+ * With more pending, the run keeps flushing and continues as new once it is under this.
+ */
+export const MAX_CARRIED_KEYS = 20_000;
 const DEFAULT_FAILURE_BACKOFF_MS = 5_000;
 
 const { refreshKeys } = proxyActivities<Activities>({
@@ -124,11 +130,16 @@ export async function shopRefreshWorkflow(state: ShopRefreshState): Promise<void
     let running = 0;
     let finished = 0;
     for (;;) {
-      await condition(() => (pending.size > 0 && running < MAX_CONCURRENT_FLUSHES) || workflowInfo().continueAsNewSuggested);
-      if (workflowInfo().continueAsNewSuggested) {
+      const mayContinue = () => workflowInfo().continueAsNewSuggested && pending.size <= MAX_CARRIED_KEYS;
+      await condition(() => (pending.size > 0 && running < MAX_CONCURRENT_FLUSHES) || mayContinue());
+      if (mayContinue()) {
         await condition(() => running === 0);
         await condition(allHandlersFinished);
-        await continueAsNew<typeof shopRefreshWorkflow>({ shopId: state.shopId, pending: [...pending], coalesceWindowMs, failureBackoffMs });
+        // Keys that arrived meanwhile may have taken it over the limit again: then flush on first.
+        if (pending.size <= MAX_CARRIED_KEYS) {
+          await continueAsNew<typeof shopRefreshWorkflow>({ shopId: state.shopId, pending: [...pending], coalesceWindowMs, failureBackoffMs });
+        }
+        continue;
       }
       const wait = windowLeft();
       if (pending.size < FLUSH_BATCH && wait > 0) await condition(() => pending.size >= FLUSH_BATCH, wait);
