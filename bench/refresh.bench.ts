@@ -18,10 +18,10 @@ import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { it } from 'vitest';
 import { createActivities } from '../src/activities/index.js';
-import { markDirty } from '../src/activities/mark-dirty.js';
+import { markDirty } from '../src/temporal/handoff.js';
 import { configSchema } from '../src/config/schema.js';
 import { migrate } from '../src/db/migrate.js';
-import { guardKey } from '../src/guard/version-guard.js';
+import { rememberLastSeen } from '../src/guard/last-seen.js';
 import { createPool, dropDatabase } from '../src/db/pool.js';
 import { seedCatalog } from '../src/demo/seed-catalog.js';
 import { createLogger } from '../src/observability/logger.js';
@@ -30,12 +30,13 @@ import { createRedis } from '../src/redis/client.js';
 import { createSources } from '../src/runtime/sources.js';
 import { createShopifyClient } from '../src/shopify/client/index.js';
 import { startEmulator, type ShopifyPlan } from '../src/shopify/emulator/index.js';
-import type { SkuLocation, SourceAdapter } from '../src/sources/adapter.js';
+import type { SourceAdapter } from '../src/sources/adapter.js';
 import { buildHttpServer } from '../src/starters/http/server.js';
 import { startDevServer, temporalAnswers } from '../src/temporal/dev-server.js';
 import { WORKFLOWS_PATH } from '../src/workers/bundle.js';
 import { shopRefreshStateQuery } from '../src/workflows/index.js';
 import { createInventoryWorker } from '../src/workers/worker.js';
+import type { SkuLocation } from '../src/domain/sku-location.js';
 
 const SKUS = Number(process.env.BENCH_SKUS ?? 2_500);
 const LOCATIONS = ['WH1', 'WH2', 'STORE1', 'STORE2'];
@@ -156,9 +157,7 @@ it('refresh: 10,000 dirty keys, cold and steady, and event-to-Shopify latency', 
     const bareApplied = bareResults.filter((r) => r.status === 'applied').length;
     // The guard remembers the pipeline's last writes as Shopify's quantity: tell it what the bare client left (what
     // a warm-up from a bulk export does), or the next compare-and-swap would go stale on every key.
-    const told = redis.pipeline();
-    keys.forEach((k, i) => told.hset(guardKey({ shopId, sku: k.sku, locationId: k.locationId }), 's', String(30 + (i % 90))));
-    await told.exec();
+    await rememberLastSeen(redis, shopId, keys.map((k, i) => [k, 30 + (i % 90)]));
     print(`bare client: ${keys.length} keys in ${bareSeconds.toFixed(1)} s (${Math.round(keys.length / bareSeconds)} keys/s, ${bareApplied} applied); load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
     const again = await phase('steady state again (after the bare client)', (i) => 40 + (i % 90));
     const pipelineRate = keys.length / Math.min(steady, again);

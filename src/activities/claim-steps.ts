@@ -1,7 +1,8 @@
-import type { MarkDirtyInput } from './mark-dirty.js';
-import { applyClaims, readReservation, type ApplyClaimsInput, type ClaimsDeps, type ClaimsOutcome, type StoredReservation } from './claims.js';
+import type { MarkDirtyInput } from '../temporal/handoff.js';
+import { applyClaims, readReservation, type ApplyClaimsInput, type ClaimsDeps, type ClaimsOutcome } from '../db/claims.js';
+import type { StoredReservation } from '../domain/reservation-model.js';
 import { resolveShopifyLines, type OrderLocationDeps, type ResolveShopifyLinesInput } from './order-locations.js';
-import { raiseAndLogAlert } from './reservation-alerts.js';
+import { raiseAndLogAlert } from '../alerts/raise.js';
 
 /**
  * The reservation workflow's hot path in one local activity each, so a new order costs the worker two workflow

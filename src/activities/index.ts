@@ -1,7 +1,7 @@
 import { createDeltaSyncActivities, type DeltaSyncDeps } from './delta-sync.js';
 import { withFailureTypes } from './failures.js';
-import { createMarkDirtyActivities } from './dirty-batcher.js';
-import type { MarkDirtyDeps } from './mark-dirty.js';
+import { createMarkDirtyActivities } from './mark-dirty.js';
+import type { MarkDirtyDeps } from '../temporal/handoff.js';
 import { createReconcileActivities, type ReconcileDeps } from './reconcile.js';
 import { createReconcileExportActivities, type ReconcileExportDeps } from './reconcile-export.js';
 import { createRefreshActivities, type RefreshDeps } from './refresh.js';

@@ -1,26 +1,11 @@
-import type { Client } from '@temporalio/client';
-import { workflowIds } from '../domain/keys.js';
-import type { SkuLocation } from '../sources/adapter.js';
+import { createDirtyBatcher, type MarkDirtyDeps, type MarkDirtyInput } from '../temporal/handoff.js';
 
-export interface MarkDirtyDeps {
-  temporal: Client;
-  taskQueue: string;
-}
-
-export interface MarkDirtyInput {
-  shopId: string;
-  keys: SkuLocation[];
-  trigger: string;
-}
-
-/** Hands keys to the shop's coalescing refresh workflow, starting it when it is not running. */
-export async function markDirty(deps: MarkDirtyDeps, input: MarkDirtyInput): Promise<void> {
-  if (input.keys.length === 0) return;
-  await deps.temporal.workflow.signalWithStart('shopRefreshWorkflow', {
-    workflowId: workflowIds.refresh(input.shopId),
-    taskQueue: deps.taskQueue,
-    args: [{ shopId: input.shopId, pending: [] }],
-    signal: 'keysDirty',
-    signalArgs: [{ keys: input.keys, trigger: input.trigger }],
-  });
+/**
+ * The markDirty activity goes through one batcher per worker: during a flash sale, the reservations of many
+ * orders of one shop finish their claims at once, and their keys reach the shop's refresh workflow as one signal
+ * instead of one signal (and one workflow task) per order.
+ */
+export function createMarkDirtyActivities(deps: MarkDirtyDeps) {
+  const batcher = createDirtyBatcher(deps);
+  return { markDirty: (input: MarkDirtyInput) => batcher.markDirty(input) };
 }

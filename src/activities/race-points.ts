@@ -1,4 +1,4 @@
-import type { SkuLocation } from '../sources/adapter.js';
+import type { SkuLocation } from '../domain/sku-location.js';
 
 export interface RacePointContext {
   shopId: string;

@@ -6,8 +6,8 @@ import { Errors } from '../domain/errors.js';
 import { driftUnits, reconcileKeys } from '../observability/worker-metrics.js';
 import type { BulkExport, BulkLine, BulkLinesOptions, BulkQueryOptions } from '../shopify/client/bulk.js';
 import type { SourceAdapter } from '../sources/adapter.js';
-import { skuLocationKey } from '../sources/adapter.js';
-import { readComponents } from './ats-components.js';
+import { skuLocationKey } from '../domain/sku-location.js';
+import { readComponents } from '../sources/components.js';
 import type { RefreshInput, RefreshSummary } from './refresh.js';
 import { LEVELS_EXPORT } from './shopify-warmup.js';
 

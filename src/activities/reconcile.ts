@@ -2,14 +2,14 @@ import type { Client } from '@temporalio/client';
 import type { Config } from '../config/schema.js';
 import type { Db } from '../db/pool.js';
 import { computeAts } from '../domain/ats.js';
-import { workflowIds } from '../domain/keys.js';
-import { ORDER_EVENT_SIGNAL, RESERVATION_WORKFLOW_TYPE, STATUS_QUERY, reservationInput, type OrderEvent, type ReservationStatus } from '../domain/reservation-model.js';
+import { ORDER_EVENT_SIGNAL, STATUS_QUERY, reservationTtlSeconds, type OrderEvent, type ReservationStatus } from '../domain/reservation-model.js';
+import { signalOrder } from '../temporal/handoff.js';
 import type { OrderSummary } from '../shopify/client/reads.js';
 import type { SourceAdapter } from '../sources/adapter.js';
-import { skuLocationKey } from '../sources/adapter.js';
 import { driftUnits, reconcileKeys } from '../observability/worker-metrics.js';
-import { readComponents } from './ats-components.js';
+import { readComponents } from '../sources/components.js';
 import type { RefreshInput, RefreshSummary, ShopifyInventoryPort } from './refresh.js';
+import { skuLocationKey } from '../domain/sku-location.js';
 
 /** Reconciliation's way to see orders whose webhooks may have been lost. */
 export interface ShopifyOrdersPort {
@@ -94,14 +94,14 @@ export function createReconcileActivities(deps: ReconcileDeps & { refreshKeys: (
       `INSERT INTO reconciliation_rows (run_id, sku, location_id, shopify_qty, ats, drift, corrected)
        SELECT $1, * FROM unnest($2::text[], $3::text[], $4::int[], $5::int[], $6::int[], $7::bool[])
        ON CONFLICT (run_id, sku, location_id) DO UPDATE SET shopify_qty = EXCLUDED.shopify_qty, ats = EXCLUDED.ats, drift = EXCLUDED.drift, corrected = EXCLUDED.corrected`,
-      [runId, drifts.map((d) => d.sku), drifts.map((d) => d.locationId), drifts.map((d) => d.shopifyQty), drifts.map((d) => d.ats), drifts.map((d) => d.drift), drifts.map((d) => corrected.has(`${d.sku}|${d.locationId}`))],
+      [runId, drifts.map((d) => d.sku), drifts.map((d) => d.locationId), drifts.map((d) => d.shopifyQty), drifts.map((d) => d.ats), drifts.map((d) => d.drift), drifts.map((d) => corrected.has(skuLocationKey(d)))],
     );
     if (breaches.length > 0) {
       await deps.db.query(
         `INSERT INTO alerts (kind, shop_id, subject, details)
          SELECT 'drift', $1, s, jsonb_build_object('runId', $2::bigint, 'shopify', q, 'ats', a, 'drift', d)
            FROM unnest($3::text[], $4::int[], $5::int[], $6::int[]) AS t(s, q, a, d)`,
-        [shopId, runId, breaches.map((d) => `${d.sku}|${d.locationId}`), breaches.map((d) => d.shopifyQty), breaches.map((d) => d.ats), breaches.map((d) => d.drift)],
+        [shopId, runId, breaches.map((d) => skuLocationKey(d)), breaches.map((d) => d.shopifyQty), breaches.map((d) => d.ats), breaches.map((d) => d.drift)],
       );
     }
     const result = { checked: mappings.length, drifted: drifts.length, corrected: corrected.size, alerted: breaches.length, next };
@@ -124,7 +124,7 @@ export function createReconcileActivities(deps: ReconcileDeps & { refreshKeys: (
    */
   async function startMissingReservations(input: { runId: number; shopId: string }): Promise<{ started: number }> {
     const settings = deps.config.inventory_sync.reservations;
-    const since = new Date(Date.now() - (settings.ttl_seconds ?? settings.ttl_hours * 3600) * 1000);
+    const since = new Date(Date.now() - reservationTtlSeconds(settings) * 1000);
     const numericId = (id: string) => id.replace(/^gid:\/\/shopify\/[A-Za-z]+\//, '');
     let started = 0;
     const startedIds: string[] = [];
@@ -143,14 +143,7 @@ export function createReconcileActivities(deps: ReconcileDeps & { refreshKeys: (
           deliveryId: `reconciliation:${input.runId}`,
           lines: lines.map((l) => ({ lineId: numericId(l.lineItemId), variantId: l.variantId ? numericId(l.variantId) : null, sku: l.sku, quantity: l.quantity })),
         };
-        await deps.temporal.workflow.signalWithStart(RESERVATION_WORKFLOW_TYPE, {
-          workflowId: workflowIds.reservation(input.shopId, orderId),
-          taskQueue: deps.taskQueue,
-          args: [reservationInput(settings, input.shopId, orderId)],
-          signal: ORDER_EVENT_SIGNAL,
-          signalArgs: [event],
-        });
-        startedIds.push(workflowIds.reservation(input.shopId, orderId));
+        startedIds.push(await signalOrder(deps, { shopId: input.shopId, orderId, signal: ORDER_EVENT_SIGNAL, payload: event }));
         started++;
       }
     };

@@ -1,11 +1,11 @@
 import type { Db } from '../db/pool.js';
-import { applyClaims, readReservation, type ApplyClaimsInput } from './claims.js';
+import { applyClaims, readReservation, type ApplyClaimsInput } from '../db/claims.js';
 import { claimShopifyOrder, loadOrClaimShopifyOrder, settleClaims, type ClaimShopifyOrderInput, type SettleClaimsInput } from './claim-steps.js';
-import { convertAllocation, type ConvertAllocationInput } from './claim-conversion.js';
-import type { MarkDirtyInput } from './mark-dirty.js';
+import { convertAllocation, type ConvertAllocationInput } from '../db/claim-conversion.js';
+import type { MarkDirtyInput } from '../temporal/handoff.js';
 import { resolveShopifyLines, type ResolveShopifyLinesInput, type ShopifyOrderPort } from './order-locations.js';
 import { syncShopifyAdjustments, type SyncAdjustInput } from './order-shopify-adjust.js';
-import { raiseAndLogAlert, type AlertInput } from './reservation-alerts.js';
+import { raiseAndLogAlert, type AlertInput } from '../alerts/raise.js';
 
 export interface ReservationDeps {
   db: Db;

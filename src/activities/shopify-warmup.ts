@@ -1,6 +1,8 @@
 import type { Redis } from 'ioredis';
 import type { Db } from '../db/pool.js';
-import { GUARD_TTL_SECONDS, guardKey } from '../guard/version-guard.js';
+import { listMappings } from '../db/mappings.js';
+import type { SkuLocation } from '../domain/sku-location.js';
+import { rememberLastSeen } from '../guard/last-seen.js';
 
 /** The shop's levels in one bulk export: bulk queries cost almost nothing against the shop's budget. */
 export const LEVELS_EXPORT = '{ inventoryItems { edges { node { id inventoryLevels { edges { node { location { id } quantities(names: ["available"]) { name quantity } } } } } } } }';
@@ -31,20 +33,11 @@ export async function warmShopifyQuantities(deps: { db: Db; redis: Redis }, shop
     const qty = quantities?.find((q) => q.name === 'available')?.quantity;
     if (typeof parent === 'string' && location && typeof qty === 'number') available.set(`${parent}|${location}`, qty);
   }
-  const { rows } = await deps.db.query<{ sku: string; location_id: string; inventory_item_id: string; shopify_location_id: string }>(
-    'SELECT sku, location_id, inventory_item_id, shopify_location_id FROM mappings WHERE shop_id = $1',
-    [shopId],
-  );
-  const pipeline = deps.redis.pipeline();
-  let learned = 0;
-  for (const r of rows) {
+  const learned: [SkuLocation, number][] = [];
+  for (const r of await listMappings(deps.db, shopId)) {
     const qty = available.get(`${r.inventory_item_id}|${r.shopify_location_id}`);
-    if (qty === undefined) continue;
-    const key = guardKey({ shopId, sku: r.sku, locationId: r.location_id });
-    pipeline.hsetnx(key, 's', String(qty));
-    pipeline.expire(key, GUARD_TTL_SECONDS);
-    learned++;
+    if (qty !== undefined) learned.push([{ sku: r.sku, locationId: r.location_id }, qty]);
   }
-  if (learned > 0) await pipeline.exec();
-  return learned;
+  await rememberLastSeen(deps.redis, shopId, learned, true);
+  return learned.length;
 }

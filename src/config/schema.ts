@@ -1,8 +1,8 @@
 import { z } from 'zod';
 
 /**
- * The YAML configuration (INVENTORY_SYNC_CONFIG). Its `inventory_sync` block has the seed's template keys with the
- * template's defaults; `shops` and `sources` are ours. Secrets never live in the file: it names environment variables.
+ * The YAML configuration (INVENTORY_SYNC_CONFIG). Its `inventory_sync` block keeps the keys and defaults of the
+ * earlier prototype's configuration template (docs/design.md); `shops` and `sources` are ours. Secrets never live in the file: it names environment variables.
  */
 const positiveInt = (what: string) =>
   z.number({ error: `expected a positive number (${what})` }).int('expected a whole number').positive('expected a positive number');
@@ -161,7 +161,7 @@ export const sourceSchema = z.strictObject({
   /** Which ATS component this source supplies. */
   role: z.enum(['erp', 'wms', 'pos'], { error: 'expected one of erp, wms, pos' }),
   type: z.enum(['postgres', 'http', 'simulator', 'sql'], { error: 'expected one of postgres, http, simulator, sql' }),
-  /** `delta` sources have a change feed; `full` ones (the seed's legacy ERP) are re-read whole each run. */
+  /** `delta` sources have a change feed; `full` ones (a legacy ERP; docs/design.md) are re-read whole each run. */
   mode: z.enum(['delta', 'full']).default('delta'),
   /** Shared secret that `POST /sources/:source/events` must present as a bearer token. */
   token_env: envName.optional(),
@@ -279,7 +279,7 @@ export function boundShops(config: Pick<Config, 'shops'>, p: { shops?: string[] 
   if (p.shops) return p.shops;
   return config.shops.length === 1 ? [config.shops[0]!.id] : [];
 }
-export type SafetyBufferConfig = Config['inventory_sync']['safety_buffers'];
+
 export type WorkerConfig = Config['inventory_sync']['worker'];
 export type AlertsConfig = Config['inventory_sync']['alerts'];
 export const DEFAULT_WORKER_CONFIG: WorkerConfig = worker.parse({});

@@ -1,4 +1,4 @@
-import pg from 'pg';
+import pg, { type PoolClient } from 'pg';
 import { Errors } from '../domain/errors.js';
 
 export type Db = pg.Pool;
@@ -52,5 +52,27 @@ export function describeDatabaseUrl(databaseUrl: string): string {
     return `${url.hostname}:${url.port || '5432'}${url.pathname}`;
   } catch {
     return '(unparseable DATABASE_URL)';
+  }
+}
+
+/** The `n` of a `SELECT count(*)::int AS n ...` query. */
+export async function countOf(db: Pick<Db, 'query'>, sql: string, params: unknown[]): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(sql, params);
+  return rows[0]?.n ?? 0;
+}
+
+/** Runs `work` in one transaction on one connection: committed when it returns, rolled back when it throws. */
+export async function inTransaction<T>(db: Db, work: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await db.connect();
+  try {
+    await client.query('BEGIN');
+    const out = await work(client);
+    await client.query('COMMIT');
+    return out;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
   }
 }

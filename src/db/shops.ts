@@ -1,6 +1,6 @@
 import type { ShopConfig } from '../config/schema.js';
 import { Errors } from '../domain/errors.js';
-import type { Db } from './pool.js';
+import { inTransaction, type Db } from './pool.js';
 
 export interface ShopRegistration {
   added: string[];
@@ -14,9 +14,7 @@ export interface ShopRegistration {
  */
 export async function registerShops(db: Db, shops: readonly ShopConfig[]): Promise<ShopRegistration> {
   if (shops.length === 0) return { added: [], updated: [] };
-  const client = await db.connect();
-  try {
-    await client.query('BEGIN');
+  return inTransaction(db, async (client) => {
     const { rows: clashes } = await client.query<{ id: string; domain: string }>(
       `SELECT s.id, s.domain FROM shops s JOIN unnest($1::text[], $2::text[]) AS c(id, domain) ON s.domain = c.domain AND s.id <> c.id`,
       [shops.map((s) => s.id), shops.map((s) => s.domain)],
@@ -32,12 +30,6 @@ export async function registerShops(db: Db, shops: readonly ShopConfig[]): Promi
        RETURNING id, (xmax = 0) AS inserted`,
       [shops.map((s) => s.id), shops.map((s) => s.domain), shops.map((s) => s.plan)],
     );
-    await client.query('COMMIT');
     return { added: rows.filter((r) => r.inserted).map((r) => r.id), updated: rows.filter((r) => !r.inserted).map((r) => r.id) };
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }

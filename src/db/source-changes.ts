@@ -1,5 +1,5 @@
 import type { PoolClient } from 'pg';
-import type { Db } from './pool.js';
+import { countOf, inTransaction, type Db } from './pool.js';
 
 export interface IncomingChange {
   shopId: string;
@@ -9,6 +9,11 @@ export interface IncomingChange {
   occurredAt: string;
   /** The source's own id for the change; a repeat with the same id is ignored. */
   externalId?: string;
+}
+
+/** Changes as the column arrays an `unnest($n::text[], ...)` of (shop_id, sku, location_id, quantity, occurred_at) takes. */
+export function changeColumns(changes: Omit<IncomingChange, 'externalId'>[]): [string[], string[], string[], number[], string[]] {
+  return [changes.map((c) => c.shopId), changes.map((c) => c.sku), changes.map((c) => c.locationId), changes.map((c) => c.quantity), changes.map((c) => c.occurredAt)];
 }
 
 /** The default of `inventory_sync.source_events.max_clock_skew_seconds`. */
@@ -40,33 +45,25 @@ export async function recordSourceChanges(db: Db, source: string, changes: Incom
 
 /**
  * Many callers' changes in one transaction (see recordSourceChanges), answering each caller its own count; with
- * `mapped`, also which of its keys have a mapping (read in the same round of queries, not one per caller).
+ * `mapped`, also which of its keys have a mapping (read in the same transaction, not one query per caller).
  * A repeated eventId within the group is recorded once, for the first caller that sent it.
  */
 export async function recordChangeGroups(db: Db, groups: ChangeGroup[], maxClockSkewSeconds = DEFAULT_MAX_CLOCK_SKEW_SECONDS, opts: { mapped: boolean } = { mapped: true }): Promise<GroupRecorded[]> {
   const rows = groups.flatMap((g) => g.changes.map((c) => ({ source: g.source, ...c })));
-  const client = await db.connect();
-  try {
-    await client.query('BEGIN');
-    const inserted = await insertChanges(client, rows, maxClockSkewSeconds);
-    const mappedKeys = opts.mapped ? await mappedOf(client, rows) : new Set<string>();
-    await client.query('COMMIT');
-    // Which change was newly recorded: every change without an eventId; of those with one, the first sender's.
-    const fresh = new Set(inserted);
-    return groups.map((g) => {
-      let recorded = 0;
-      for (const c of g.changes) {
-        if (c.externalId === undefined) recorded++;
-        else if (fresh.delete(`${g.source}\u0000${c.externalId}`)) recorded++;
-      }
-      return { recorded, mapped: g.changes.map((c) => mappedKeys.has(`${c.shopId}\u0000${c.sku}\u0000${c.locationId}`)) };
-    });
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
+  const { inserted, mappedKeys } = await inTransaction(db, async (client) => ({
+    inserted: await insertChanges(client, rows, maxClockSkewSeconds),
+    mappedKeys: opts.mapped ? await mappedOf(client, rows) : new Set<string>(),
+  }));
+  // Which change was newly recorded: every change without an eventId; of those with one, the first sender's.
+  const fresh = new Set(inserted);
+  return groups.map((g) => {
+    let recorded = 0;
+    for (const c of g.changes) {
+      if (c.externalId === undefined) recorded++;
+      else if (fresh.delete(`${g.source}\u0000${c.externalId}`)) recorded++;
+    }
+    return { recorded, mapped: g.changes.map((c) => mappedKeys.has(`${c.shopId}\u0000${c.sku}\u0000${c.locationId}`)) };
+  });
 }
 
 /** Returns `source\0externalId` of every change with an eventId that was newly inserted. */
@@ -76,15 +73,7 @@ async function insertChanges(client: PoolClient, rows: (IncomingChange & { sourc
      SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::timestamptz[], $7::text[])
      ON CONFLICT (source, external_id) WHERE external_id IS NOT NULL DO NOTHING
      RETURNING cursor::text, source, external_id`,
-    [
-      rows.map((c) => c.source),
-      rows.map((c) => c.shopId),
-      rows.map((c) => c.sku),
-      rows.map((c) => c.locationId),
-      rows.map((c) => c.quantity),
-      rows.map((c) => c.occurredAt),
-      rows.map((c) => c.externalId ?? null),
-    ],
+    [rows.map((c) => c.source), ...changeColumns(rows), rows.map((c) => c.externalId ?? null)],
   );
   await client.query(
     `INSERT INTO source_snapshots AS s (source, shop_id, sku, location_id, quantity, occurred_at, cursor)
@@ -106,4 +95,9 @@ async function mappedOf(client: PoolClient, rows: { shopId: string; sku: string;
     [rows.map((r) => r.shopId), rows.map((r) => r.sku), rows.map((r) => r.locationId)],
   );
   return new Set(found.map((r) => `${r.shop_id}\u0000${r.sku}\u0000${r.location_id}`));
+}
+
+/** How many readings of a source are stored (what a full sync read last time). */
+export async function countSnapshots(db: Pick<Db, 'query'>, source: string): Promise<number> {
+  return countOf(db, 'SELECT count(*)::int AS n FROM source_snapshots WHERE source = $1', [source]);
 }

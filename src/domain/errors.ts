@@ -89,7 +89,13 @@ export const Errors = {
   ShopifyAuth: define('ISYNC_SHOPIFY_AUTH', 401, false),
 } as const;
 
-export type ErrorCode = (typeof Errors)[keyof typeof Errors]['code'];
+/** The code of any failure from outside the catalogue (a bug, a library's error): never retried blindly by callers. */
+export const INTERNAL_ERROR_CODE = 'ISYNC_INTERNAL';
+
+/** The catalogue code of an error, or INTERNAL_ERROR_CODE for one from outside it. */
+export function errorCodeOf(err: unknown): string {
+  return err instanceof InventorySyncError ? err.code : INTERNAL_ERROR_CODE;
+}
 
 /** Codes that a Temporal retry cannot fix; activities' retry policies list them as non-retryable types. */
 export const NON_RETRYABLE_CODES: string[] = Object.values(Errors)

@@ -5,16 +5,6 @@ export interface InventoryKey {
   locationId: string;
 }
 
-export function keyString(k: InventoryKey): string {
-  return `${k.shopId}|${k.sku}|${k.locationId}`;
-}
-
-export function parseKeyString(s: string): InventoryKey {
-  const [shopId, sku, locationId] = s.split('|');
-  if (!shopId || !sku || !locationId) throw new Error(`not an inventory key: ${s}`);
-  return { shopId, sku, locationId };
-}
-
 /**
  * Orders from our own channels (POST /orders) live in an id space of their own, so no channel can name a
  * Shopify order: `ext:{channel}:{id}` is the order id in the database and `reservation:{shop}:ext:{channel}:{id}`
@@ -27,6 +17,10 @@ export function externalOrderId(channel: string, orderId: string): string {
 export function isExternalOrderId(orderId: string): boolean {
   return orderId.startsWith('ext:');
 }
+
+/** The shop's refresh workflow and its signal, as clients name them (the workflow defines them by these). */
+export const SHOP_REFRESH_WORKFLOW_TYPE = 'shopRefreshWorkflow';
+export const KEYS_DIRTY_SIGNAL = 'keysDirty';
 
 /** Workflow ids users and operators can type: derived from domain ids only, never random. */
 export const workflowIds = {

@@ -122,13 +122,18 @@ export interface ReservationStatus {
   source?: 'workflow' | 'database';
 }
 
+/** How long an unconfirmed reservation holds its units: `ttl_seconds` when set, else `ttl_hours`. */
+export function reservationTtlSeconds(settings: { ttl_hours: number; ttl_seconds?: number | undefined }): number {
+  return settings.ttl_seconds ?? settings.ttl_hours * 3600;
+}
+
 /** The input every start of an order's workflow carries: the TTL is fixed when the workflow starts. */
 export function reservationInput(
   settings: { ttl_hours: number; ttl_seconds?: number | undefined; auto_release_enabled: boolean },
   shopId: string,
   orderId: string,
 ): ReservationInput {
-  return { shopId, orderId, ttlSeconds: settings.ttl_seconds ?? settings.ttl_hours * 3600, autoReleaseEnabled: settings.auto_release_enabled };
+  return { shopId, orderId, ttlSeconds: reservationTtlSeconds(settings), autoReleaseEnabled: settings.auto_release_enabled };
 }
 
 export const RESERVATION_WORKFLOW_TYPE = 'reservationWorkflow';
@@ -174,4 +179,13 @@ export function externalClaimLines(lines: OrderLineRef[]): ClaimLine[] {
     out.set(id, { lineId: id, sku: l.sku, locationId: l.locationId, quantity: (prev?.quantity ?? 0) + l.quantity });
   }
   return [...out.values()];
+}
+
+/** A reservation as the database holds it: what a workflow resumes from. */
+export interface StoredReservation {
+  origin: OrderOrigin;
+  state: ReservationState;
+  lastEventAt: string | null;
+  expiresAt: string | null;
+  lines: ClaimLineStatus[];
 }

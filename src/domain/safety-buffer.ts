@@ -1,4 +1,14 @@
-import type { SafetyBufferConfig } from '../config/schema.js';
+export type SafetyBufferStrategy = 'static' | 'dynamic' | 'velocity_based';
+
+/** The safety-buffer settings (`inventory_sync.safety_buffers`; the configuration schema checks and defaults them). */
+export interface SafetyBufferSettings {
+  strategy: SafetyBufferStrategy;
+  default_percentage: number;
+  static_units: number;
+  velocity: { window_days: number; lead_time_days: number; service_level_z: number };
+  /** Per-SKU overrides, keyed by SKU. */
+  overrides: Record<string, { strategy?: SafetyBufferStrategy | undefined; units?: number | undefined; percentage?: number | undefined }>;
+}
 
 export interface BufferInputs {
   sku: string;
@@ -19,7 +29,7 @@ function stddev(xs: number[]): number {
  * safety-stock term z * sigma(daily demand) * sqrt(lead time days), rounded up. Never negative; the ATS formula
  * clamps at zero so a buffer never makes ATS negative.
  */
-export function safetyBufferUnits(cfg: SafetyBufferConfig, input: BufferInputs): number {
+export function safetyBufferUnits(cfg: SafetyBufferSettings, input: BufferInputs): number {
   const override = cfg.overrides[input.sku];
   // An override that names only units (or only a percentage) means that strategy for this SKU: `{ units: 5 }`
   // under a dynamic default must hold back 5, not be silently ignored.

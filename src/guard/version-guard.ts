@@ -26,7 +26,7 @@ export interface Writer {
   attempt: number;
 }
 
-/** Guard hashes expire (seed pitfall: key explosion) long after any computation could still be in flight. */
+/** Guard hashes expire (so keys never pile up: docs/design.md, the guarded write) long after any computation could still be in flight. */
 export const GUARD_TTL_SECONDS = 6 * 3600;
 /**
  * A live writer renews its leases every GUARD_LEASE_MS / 10 while it works; a crashed or stalled one's lease

@@ -105,7 +105,7 @@ function stateGauges(registry: Registry, opts: WorkerMetricsServerOptions): void
   let guardCount: { at: number; n: number } | undefined;
   new Gauge({
     name: 'isync_guard_keys',
-    help: "Redis keys of the version guard (one hash per shop, sku and location, each with a TTL): the seed's key-explosion pitfall, watched",
+    help: "Redis keys of the version guard (one hash per shop, sku and location, each with a TTL): watched so they never pile up (docs/design.md, the guarded write)",
     registers: [registry],
     async collect() {
       await quietly(async () => {

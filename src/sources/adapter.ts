@@ -1,12 +1,7 @@
 import type { SourceConfig } from '../config/schema.js';
+import type { SkuLocation } from '../domain/sku-location.js';
 
 export type SourceRole = SourceConfig['role'];
-
-/** A (sku, location) within one shop. */
-export interface SkuLocation {
-  sku: string;
-  locationId: string;
-}
 
 export interface SourceChange {
   shopId: string;
@@ -30,7 +25,7 @@ export interface SourceAdapter {
   /** Changes after `cursor` (null = from the beginning), oldest first, at most `limit`. */
   changesSince?(cursor: string | null, limit: number, signal: AbortSignal): Promise<SourceChange[]>;
   /**
-   * Full-snapshot mode, for sources without a change feed (the seed's legacy ERP): every reading the source
+   * Full-snapshot mode, for sources without a change feed (a legacy ERP; docs/design.md): every reading the source
    * holds, all shops, one page at a time in a stable order. `cursor` null starts; a null `nextCursor` ends.
    */
   snapshot?(cursor: string | null, limit: number, signal: AbortSignal): Promise<SnapshotPage>;
@@ -60,8 +55,4 @@ export interface SourceReading {
 export interface SnapshotPage {
   readings: SourceReading[];
   nextCursor: string | null;
-}
-
-export function skuLocationKey(k: SkuLocation): string {
-  return `${k.sku}|${k.locationId}`;
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { Errors, InventorySyncError } from '../domain/errors.js';
-import type { SkuLocation, SnapshotPage, SourceAdapter, SourceChange, SourceRole } from './adapter.js';
-import { skuLocationKey } from './adapter.js';
+import type { SnapshotPage, SourceAdapter, SourceChange, SourceRole } from './adapter.js';
+import { type SkuLocation, skuLocationKey } from '../domain/sku-location.js';
 
 /**
  * A source system that exposes REST/JSON (an ERP, a WMS). The contract it must serve is in docs/sources.md:

@@ -1,6 +1,6 @@
 import type { Db } from '../db/pool.js';
-import type { SkuLocation, SnapshotPage, SourceAdapter, SourceChange, SourceRole } from './adapter.js';
-import { skuLocationKey } from './adapter.js';
+import type { SnapshotPage, SourceAdapter, SourceChange, SourceRole } from './adapter.js';
+import { type SkuLocation, skuLocationKey } from '../domain/sku-location.js';
 
 /**
  * A source whose truth we keep in PostgreSQL: fed by `POST /sources/:source/events` and by pulls, with

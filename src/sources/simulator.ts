@@ -1,8 +1,8 @@
 import type { Db } from '../db/pool.js';
 import { seededRandom } from '../domain/prng.js';
 import { recordSourceChanges, type IncomingChange } from '../db/source-changes.js';
-import type { SkuLocation, SourceRole } from './adapter.js';
-import { skuLocationKey } from './adapter.js';
+import type { SourceRole } from './adapter.js';
+import { type SkuLocation, skuLocationKey } from '../domain/sku-location.js';
 
 export interface SimulatedShop {
   shopId: string;

@@ -1,5 +1,5 @@
 import type { Client } from '@temporalio/client';
-import { readReservation } from '../activities/claims.js';
+import { readReservation } from '../db/claims.js';
 import type { Db } from '../db/pool.js';
 import { workflowIds } from '../domain/keys.js';
 import { STATUS_QUERY, type ReservationStatus } from '../domain/reservation-model.js';

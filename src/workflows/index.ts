@@ -5,4 +5,3 @@ export { reservationWorkflow, orderEventSignal, allocationSignal, statusQuery } 
 export { shopRefreshStateQuery } from './shop-refresh.js';
 export { deltaSyncWorkflow, syncProgressQuery } from './delta-sync.js';
 export { reconcileWorkflow, reconcileProgressQuery } from './reconcile.js';
-export { emptyBaselineWorkflow } from './reservation-baseline.js';

@@ -1,17 +1,4 @@
-import {
-  allHandlersFinished,
-  condition,
-  continueAsNew,
-  defineQuery,
-  defineSignal,
-  log,
-  patched,
-  proxyActivities,
-  proxyLocalActivities,
-  setHandler,
-  upsertSearchAttributes,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { allHandlersFinished, condition, continueAsNew, defineQuery, defineSignal, log, patched, proxyActivities, proxyLocalActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import {
   ALLOCATION_SIGNAL,
@@ -29,11 +16,11 @@ import {
   type ReservationInput,
   type ReservationState,
   type ReservationStatus,
+  type StoredReservation,
 } from '../domain/reservation-model.js';
-import type { StoredReservation } from '../activities/claims.js';
-import type { SkuLocation } from '../sources/adapter.js';
 import { OrderIdKey, ReservationStateKey, ShopIdKey, SkuKey } from '../temporal/search-attributes.js';
 import { defaultActivityOptions } from './retry-policy.js';
+import type { SkuLocation } from '../domain/sku-location.js';
 
 export const orderEventSignal = defineSignal<[OrderEvent]>(ORDER_EVENT_SIGNAL);
 export const allocationSignal = defineSignal<[AllocationEvent]>(ALLOCATION_SIGNAL);
@@ -61,7 +48,7 @@ const { syncShopifyAdjustments } = proxyActivities<Activities>({ ...defaultActiv
 type Inbox = { type: 'order'; event: OrderEvent } | { type: 'allocation'; event: AllocationEvent };
 
 /**
- * One order's claim on stock, from its first event to cancelled, fulfilled or expired (flow 1 of the brief).
+ * One order's claim on stock, from its first event to cancelled, fulfilled or expired (docs/design.md, the four flows).
  * Events are queued by the signal handlers and applied one at a time, so activities never race each other.
  * Shopify orders: Shopify already moved the units to committed, so we claim (ATS drops, Shopify stays equal to
  * it) and never adjust Shopify. External orders: we also take the units off Shopify's available ourselves.

@@ -14,8 +14,9 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import type { SkuLocation } from '../sources/adapter.js';
 import { defaultActivityOptions, refreshActivityOptions } from './retry-policy.js';
+import { type SkuLocation, skuLocationKey } from '../domain/sku-location.js';
+import { KEYS_DIRTY_SIGNAL } from '../domain/keys.js';
 
 export interface DirtyKeys {
   keys: SkuLocation[];
@@ -46,7 +47,7 @@ export interface ShopRefreshView {
   failedFlushes: number;
 }
 
-export const keysDirtySignal = defineSignal<[DirtyKeys]>('keysDirty');
+export const keysDirtySignal = defineSignal<[DirtyKeys]>(KEYS_DIRTY_SIGNAL);
 /** Number of keys waiting for a flush. */
 export const pendingQuery = defineQuery<number>('pending');
 /** Counters of this run (they restart at continue-as-new). */
@@ -81,7 +82,7 @@ export async function shopRefreshWorkflow(state: ShopRefreshState): Promise<void
   const pending = new Map(state.pending);
   const view: ShopRefreshView = { pending: 0, flushes: 0, keysFlushed: 0, failedFlushes: 0 };
   const add = (key: SkuLocation, triggers: string[], since = Date.now()) => {
-    const id = `${key.sku}|${key.locationId}`;
+    const id = skuLocationKey(key);
     const entry = pending.get(id);
     if (!entry) pending.set(id, { key, triggers: [...triggers], since });
     else for (const t of triggers) if (!entry.triggers.includes(t)) entry.triggers.push(t);

@@ -3,7 +3,8 @@ import { registerShops } from '../../src/db/shops.js';
 import { Errors } from '../../src/domain/errors.js';
 import { createShopifyClients } from '../../src/runtime/shopify-clients.js';
 import { startEmulator, type RunningEmulator } from '../../src/shopify/emulator/index.js';
-import { importMappings, parseMappingsCsv, verifyMappingsInShopify } from '../../src/starters/cli/mappings-import.js';
+import { importMappings } from '../../src/db/mappings.js';
+import { parseMappingsCsv, verifyMappingsInShopify } from '../../src/starters/cli/mappings-import.js';
 import { connectTestServices, testConfig, type TestServices } from '../support/services.js';
 
 /** Issue 11: shops come from the configuration, and a mapping is checked against the shop's Shopify before it is stored. */

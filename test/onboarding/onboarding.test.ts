@@ -145,8 +145,9 @@ sources:
     expect(sync.stdout).toContain(`${source} (delta):`);
     expect(sync.stdout).toContain('2 key(s) handed to refresh');
     await expect.poll(() => [available('TEE-RED-M'), available('MUG')], { timeout: 30_000 }).toEqual([38, 10]);
-    const { rows } = await svc.db.query(`SELECT sku, ats, outcome FROM audit_log WHERE shop_id = $1 AND trigger = $2 ORDER BY sku`, [shop, `delta_sync:${source}`]);
-    expect(rows).toEqual([
+    // The audit rows are written once Shopify's answer is back: Shopify can show the values a moment before.
+    const audited = async () => (await svc.db.query(`SELECT sku, ats, outcome FROM audit_log WHERE shop_id = $1 AND trigger = $2 ORDER BY sku`, [shop, `delta_sync:${source}`])).rows;
+    await expect.poll(audited, { timeout: 30_000 }).toEqual([
       { sku: 'MUG', ats: 10, outcome: 'applied' },
       { sku: 'TEE-RED-M', ats: 38, outcome: 'applied' },
     ]);

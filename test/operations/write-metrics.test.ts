@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeAudit } from '../../src/activities/audit.js';
+import { writeAudit } from '../../src/db/audit.js';
 import { recordSourceChanges } from '../../src/db/source-changes.js';
 import { eventToShopifySeconds, writes } from '../../src/observability/worker-metrics.js';
 import { connectTestServices, type TestServices } from '../support/services.js';

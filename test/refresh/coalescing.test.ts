@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../src/activities/index.js';
-import { markDirty } from '../../src/activities/mark-dirty.js';
+import { markDirty } from '../../src/temporal/handoff.js';
 import { createSources } from '../../src/runtime/sources.js';
 import { startEmulator, type RunningEmulator } from '../../src/shopify/emulator/index.js';
-import type { SkuLocation, SourceAdapter } from '../../src/sources/adapter.js';
+import type { SourceAdapter } from '../../src/sources/adapter.js';
 import { shopRefreshStateQuery } from '../../src/workflows/index.js';
 import { connectTestServices, type TestServices } from '../support/services.js';
 import { auditRows, createShopFixture, sharedSourcesConfig, startWorkerOn, type ShopFixture } from './fixture.js';
+import type { SkuLocation } from '../../src/domain/sku-location.js';
 
 describe("the shop's coalescing refresh workflow", () => {
   let svc: TestServices;

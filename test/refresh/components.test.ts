@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readComponents } from '../../src/activities/ats-components.js';
+import { readComponents } from '../../src/sources/components.js';
 import { recordSourceChanges } from '../../src/db/source-changes.js';
 import { PostgresSnapshotSource } from '../../src/sources/postgres-snapshots.js';
 import { connectTestServices, testConfig, type TestServices } from '../support/services.js';

@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
-import { createDirtyBatcher } from '../../src/activities/dirty-batcher.js';
+import { createDirtyBatcher } from '../../src/temporal/handoff.js';
 
 /** A Temporal client whose signal-with-start calls the test completes one by one. */
 function fakeTemporal() {

@@ -7,11 +7,11 @@ import { writesDropped } from '../../src/observability/fault-metrics.js';
 import { createShopifyClient, type ShopifyClient } from '../../src/shopify/client/index.js';
 import type { ClientFault } from '../../src/shopify/client/types.js';
 import { startEmulator, type RunningEmulator } from '../../src/shopify/emulator/index.js';
-import type { SkuLocation } from '../../src/sources/adapter.js';
 import { createSources } from '../../src/runtime/sources.js';
 import { refreshWorkflow } from '../../src/workflows/index.js';
 import { connectTestServices, type TestServices } from '../support/services.js';
 import { auditRows, createShopFixture, sharedSourcesConfig, type ShopFixture } from './fixture.js';
+import type { SkuLocation } from '../../src/domain/sku-location.js';
 
 /**
  * Issue: a refresh attempt stalled inside the client (429 with a long Retry-After) outlived its StartToClose;

@@ -1,15 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../src/activities/index.js';
-import { markDirty } from '../../src/activities/mark-dirty.js';
+import { markDirty } from '../../src/temporal/handoff.js';
 import type { ShopifyInventoryPort } from '../../src/activities/refresh.js';
 import { Errors, type InventorySyncError } from '../../src/domain/errors.js';
 import { createSources } from '../../src/runtime/sources.js';
 import { startEmulator, type RunningEmulator } from '../../src/shopify/emulator/index.js';
-import type { SkuLocation } from '../../src/sources/adapter.js';
 import { shopRefreshStateQuery, shopRefreshWorkflow } from '../../src/workflows/index.js';
 import { connectTestServices, type TestServices } from '../support/services.js';
 import { auditRows, createShopFixture, sharedSourcesConfig, startWorkerOn, type ShopFixture } from './fixture.js';
+import type { SkuLocation } from '../../src/domain/sku-location.js';
 
 /**
  * The shop refresh workflow when a flush fails: a failure retrying cannot fix drops the flush's keys and keeps the

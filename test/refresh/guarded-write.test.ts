@@ -1,15 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../src/activities/index.js';
 import type { ShopifyInventoryPort } from '../../src/activities/refresh.js';
-import { nextVersion } from '../../src/activities/refresh-version.js';
+import { nextVersion } from '../../src/db/ats-version.js';
 import { guardKey } from '../../src/guard/version-guard.js';
 import { createSources } from '../../src/runtime/sources.js';
 import type { ShopifyClient } from '../../src/shopify/client/index.js';
 import { startEmulator, type RunningEmulator } from '../../src/shopify/emulator/index.js';
-import type { SkuLocation, SourceAdapter } from '../../src/sources/adapter.js';
+import type { SourceAdapter } from '../../src/sources/adapter.js';
 import { refreshWorkflow } from '../../src/workflows/index.js';
 import { connectTestServices, type TestServices } from '../support/services.js';
 import { auditRows, createShopFixture, insertClaim, sharedSourcesConfig, type ShopFixture } from './fixture.js';
+import type { SkuLocation } from '../../src/domain/sku-location.js';
 
 const SKU = 'TEE-RED-M';
 const WH = 'WH1';

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { nextVersion } from '../../src/activities/refresh-version.js';
+import { nextVersion } from '../../src/db/ats-version.js';
 import { checkVersion, guardKey } from '../../src/guard/version-guard.js';
-import type { SkuLocation } from '../../src/sources/adapter.js';
 import { useServicesAndEmulator } from '../support/services.js';
 import { auditRows, createShopFixture, type ShopFixture } from './fixture.js';
+import type { SkuLocation } from '../../src/domain/sku-location.js';
 
 /** The write lease's failure paths: a crashed holder's lease lapses; a holder that never lets go times the waiter out. */
 const SKU = 'LEASE-1';

@@ -3,14 +3,14 @@ import type { SourceAdapter } from '../../src/sources/adapter.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RacePointContext, RefreshRacePoints } from '../../src/activities/race-points.js';
 import type { ShopifyInventoryPort } from '../../src/activities/refresh.js';
-import { nextVersion } from '../../src/activities/refresh-version.js';
+import { nextVersion } from '../../src/db/ats-version.js';
 import { startEmulator, type RunningEmulator } from '../../src/shopify/emulator/index.js';
-import type { SkuLocation } from '../../src/sources/adapter.js';
 import { assertProperty } from '../support/property.js';
 import { connectTestServices, type TestServices } from '../support/services.js';
 import type { AttemptScope } from '../../src/activities/attempt-scope.js';
 import { Errors } from '../../src/domain/errors.js';
 import { auditRows, createShopFixture, insertClaim, nextEventTime, type Role, type ShopFixture } from './fixture.js';
+import type { SkuLocation } from '../../src/domain/sku-location.js';
 
 /** Leases short enough that a stalled attempt's lease lapses quickly, long enough to be renewed under load. */
 const LEASE_MS = 400;

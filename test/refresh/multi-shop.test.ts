@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { markDirty } from '../../src/activities/mark-dirty.js';
+import { markDirty } from '../../src/temporal/handoff.js';
 import { createActivities } from '../../src/activities/index.js';
 import { createSources } from '../../src/runtime/sources.js';
 import type { ShopifyClient } from '../../src/shopify/client/index.js';

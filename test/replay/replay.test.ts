@@ -21,7 +21,7 @@ describe('workflow replay against recorded histories', () => {
       .filter(([, v]) => typeof v === 'function')
       .map(([name]) => name)
       .sort();
-    expect(types.length).toBeGreaterThanOrEqual(6);
+    expect(types.length).toBeGreaterThanOrEqual(5);
     const recorded = new Set(files.map((f) => f.split('.')[0]));
     expect(types.filter((t) => !recorded.has(t)), 'workflow types with no recorded history').toEqual([]);
   });

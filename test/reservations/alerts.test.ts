@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { syncShopifyAdjustments } from '../../src/activities/order-shopify-adjust.js';
-import { raiseAlert } from '../../src/activities/reservation-alerts.js';
+import { raiseAlert } from '../../src/alerts/raise.js';
 import { seedCatalog } from '../../src/demo/seed-catalog.js';
 import { createShopifyClient } from '../../src/shopify/client/index.js';
 import { insertClaim } from '../refresh/fixture.js';

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readComponents } from '../../src/activities/ats-components.js';
-import { convertAllocation } from '../../src/activities/claim-conversion.js';
-import { applyClaims } from '../../src/activities/claims.js';
+import { readComponents } from '../../src/sources/components.js';
+import { convertAllocation } from '../../src/db/claim-conversion.js';
+import { applyClaims } from '../../src/db/claims.js';
 import { recordSourceChanges } from '../../src/db/source-changes.js';
 import { claimLineId } from '../../src/domain/reservation-model.js';
 import { createSources } from '../../src/runtime/sources.js';

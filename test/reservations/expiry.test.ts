@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { workflowIds } from '../../src/domain/keys.js';
 import { orderIdOf, startRig, type Rig } from './rig.js';
 
 const SKU = 'TEE-RED-M';
@@ -36,7 +37,14 @@ describe('the expiry timer (reservations.ttl_seconds = 2)', () => {
     const res = await rig.postWms({ shopId: rig.shopId, orderId, allocationId: 'a1', occurredAt: new Date().toISOString(), lines: [{ lineId, sku: SKU, locationId: WH, quantity: 2 }] });
     expect(res.status).toBe(202);
     await expect.poll(async () => (await rig.status(orderId)).state, poll).toBe('allocated');
-    await new Promise((r) => setTimeout(r, 3000));
+    // Wait until the expiry timer has fired and the workflow has handled it (the task after TimerFired completed).
+    const handle = rig.svc.temporal.workflow.getHandle(workflowIds.reservation(rig.shopId, orderId));
+    const expiryHandled = async () => {
+      const events = (await handle.fetchHistory()).events ?? [];
+      const fired = events.map((e) => Boolean(e.timerFiredEventAttributes)).lastIndexOf(true);
+      return fired >= 0 && events.slice(fired).some((e) => e.workflowTaskCompletedEventAttributes);
+    };
+    await expect.poll(expiryHandled, poll).toBe(true);
     // Confirmed units stay counted (as a claim until the WMS total shows them): never released by the timer.
     expect((await rig.claimLines(orderId))[0]).toMatchObject({ claimed: 2 });
     expect((await rig.reservation(orderId))?.state).toBe('allocated');

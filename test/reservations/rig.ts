@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
-import { readComponents } from '../../src/activities/ats-components.js';
+import { readComponents } from '../../src/sources/components.js';
 import type { Activities } from '../../src/activities/index.js';
 import type { Config } from '../../src/config/schema.js';
 import { recordSourceChanges } from '../../src/db/source-changes.js';

@@ -84,7 +84,8 @@ describe('POST /webhooks/shopify', () => {
 
   it('Temporal down: answers 200 once the delivery is recorded; the sweeper hands it off later, exactly once', async () => {
     const lazyDead = new Client({ connection: Connection.lazy({ address: '127.0.0.1:1', connectTimeout: 200 }) });
-    const down = buildHttpServer({ db: rig.svc.db, redis: rig.svc.redis, config: rig.config, temporal: lazyDead, taskQueue: rig.svc.taskQueue, metrics: createMetrics(), logger: pino({ level: 'silent' }), env: rig.env });
+    const downMetrics = createMetrics();
+    const down = buildHttpServer({ db: rig.svc.db, redis: rig.svc.redis, config: rig.config, temporal: lazyDead, taskQueue: rig.svc.taskQueue, metrics: downMetrics, logger: pino({ level: 'silent' }), env: rig.env });
     await down.listen({ port: 0, host: '127.0.0.1' });
     const downUrl = `http://127.0.0.1:${(down.server.address() as { port: number }).port}`;
     const placed = rig.emu.emulator.placeOrder(rig.domain, { lines: [{ sku: 'TEE-RED-M', quantity: 2 }] });
@@ -96,8 +97,10 @@ describe('POST /webhooks/shopify', () => {
       const res = await post(downUrl, body, { 'x-shopify-webhook-id': webhookId });
       expect(res.status).toBe(200);
       expect(performance.now() - started).toBeLessThan(1000);
-      // The background hand-off fails (deadline 2 s): the row stays pending, nothing reached Temporal.
-      await new Promise((r) => setTimeout(r, 2500));
+      // The background hand-off fails (deadline 2 s): wait until it has given up (the server counts the deferred
+      // hand-off), then the row is still pending and nothing reached Temporal.
+      const deferred = async () => (await downMetrics.webhooks.get()).values.find((v) => v.labels.outcome === 'handoff_deferred')?.value ?? 0;
+      await expect.poll(deferred, { timeout: 10_000, interval: 50 }).toBe(1);
       const row = await rig.svc.db.query('SELECT outcome FROM webhook_deliveries WHERE webhook_id = $1', [webhookId]);
       expect(row.rows[0].outcome).toBe('pending');
       expect(await rig.reservation(orderId)).toBeUndefined();

@@ -1,10 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { readComponents } from '../../src/activities/ats-components.js';
+import { readComponents } from '../../src/sources/components.js';
 import { HttpJsonSource } from '../../src/sources/http-json.js';
-import type { SkuLocation } from '../../src/sources/adapter.js';
 import { connectTestServices, testConfig, type TestServices } from '../support/services.js';
+import type { SkuLocation } from '../../src/domain/sku-location.js';
 
 type Handler = (req: IncomingMessage, body: unknown, res: ServerResponse) => void | Promise<void>;
 

@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +9,9 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import { migrate } from '../../src/db/migrate.js';
 import { dropDatabase } from '../../src/db/pool.js';
 import { startDevServer, temporalAnswers, type RunningDevServer } from '../../src/temporal/dev-server.js';
-import { WORKFLOWS_PATH } from '../../src/workers/bundle.js';
+
+/** Production workflows plus the benches' empty baseline (test/support/workflows/index.ts). */
+const TEST_WORKFLOWS_PATH = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
 
 /**
  * Brings up what every test file needs, once per run: the Temporal dev server (or TEMPORAL_ADDRESS), an isolated
@@ -61,7 +64,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
 
   const workflowBundlePath = join(tmpdir(), `inventory-sync-workflows-${process.pid}.js`);
   try {
-    const bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger });
+    const bundle = await bundleWorkflowCode({ workflowsPath: TEST_WORKFLOWS_PATH, logger: quietLogger });
     writeFileSync(workflowBundlePath, bundle.code);
   } catch (err) {
     await server?.stop();

@@ -13,7 +13,7 @@ import {
   type MutationPayload,
   type SetInput,
 } from './inventory-mutations.js';
-import { fulfillmentStatus, type FulfillmentOrderLineRecord, type FulfillmentOrderRecord, type LineItemRecord, type Order } from './orders.js';
+import { fulfillmentStatus, type FulfillmentOrderLineRecord, type FulfillmentOrderRecord, type LineItemRecord, type Order } from './order-records.js';
 import { matchesSearch, paginate, type PageArgs } from './pagination.js';
 import {
   isQuantityName,

@@ -1,7 +1,7 @@
 import { LeakyBucket } from './bucket.js';
 import { IdempotencyStore } from './idempotency.js';
 import { PLAN_LIMITS, type ShopifyPlan } from './plans.js';
-import type { Order } from './orders.js';
+import type { Order } from './order-records.js';
 import type { BulkOperationRecord } from './bulk.js';
 import type { AdjustmentGroupRecord } from './inventory-mutations.js';
 
@@ -22,14 +22,7 @@ export type QuantityName = StoredQuantityName | 'on_hand';
 export const ALL_QUANTITY_NAMES: readonly QuantityName[] = [...QUANTITY_NAMES, 'on_hand'];
 
 /** The states that make up on_hand (Shopify's definition; incoming is not on hand). */
-const ON_HAND_PARTS: readonly StoredQuantityName[] = [
-  'available',
-  'committed',
-  'reserved',
-  'damaged',
-  'safety_stock',
-  'quality_control',
-];
+const ON_HAND_PARTS: readonly StoredQuantityName[] = QUANTITY_NAMES.filter((n) => n !== 'incoming');
 
 export function isQuantityName(n: string): n is QuantityName {
   return (ALL_QUANTITY_NAMES as readonly string[]).includes(n);

@@ -1,8 +1,8 @@
 import { Errors, type InventorySyncError } from '../../domain/errors.js';
 import { quantityProblem } from '../../domain/quantity.js';
-import type { SkuLocation, SnapshotPage, SourceAdapter, SourceChange, SourceRole } from '../adapter.js';
-import { skuLocationKey } from '../adapter.js';
+import type { SnapshotPage, SourceAdapter, SourceChange, SourceRole } from '../adapter.js';
 import { describeConnection, type SqlDialect, type SqlRow } from './dialects.js';
+import { type SkuLocation, skuLocationKey } from '../../domain/sku-location.js';
 
 export interface SqlSourceOptions {
   name: string;

@@ -20,9 +20,11 @@ import { startDevServer, temporalAnswers } from '../../temporal/dev-server.js';
 import { createInventoryWorker } from '../../workers/worker.js';
 import { startHttpServer } from '../http/run.js';
 import { applySchedules } from '../schedules.js';
-import { readComponents } from '../../activities/ats-components.js';
+import { readComponents } from '../../sources/components.js';
 import { createShopifyClients } from '../../runtime/shopify-clients.js';
 import { createSources } from '../../runtime/sources.js';
+import { skuLocationKey } from '../../domain/sku-location.js';
+import { listMappings } from '../../db/mappings.js';
 
 const DEMO_SHOP = { id: 'demo', domain: 'demo-store.myshopify.com' };
 const SKUS = ['TEE-RED-M', 'TEE-RED-L', 'HOODIE-GREY-M', 'CAP-BLACK', 'SOCKS-3PACK'];
@@ -168,11 +170,11 @@ export async function runDemo(opts: { durationSeconds?: number } = {}): Promise<
   const shopify = createShopifyClients(config, emulatorUrl ? { baseUrl: emulatorUrl } : {})(DEMO_SHOP.id);
   const table = async () => {
     const components = await readComponents({ db: ctx.db, config, sources }, DEMO_SHOP.id, allKeys);
-    const { rows } = await ctx.db.query<{ sku: string; location_id: string; inventory_item_id: string; shopify_location_id: string }>('SELECT sku, location_id, inventory_item_id, shopify_location_id FROM mappings WHERE shop_id = $1', [DEMO_SHOP.id]);
+    const rows = await listMappings(ctx.db, DEMO_SHOP.id);
     const levels = await shopify.readLevels(rows.map((r) => ({ inventoryItemId: r.inventory_item_id, locationId: r.shopify_location_id })), ['available']);
     log(`${new Date().toISOString().slice(11, 19)}  sku/location            erp  wms  pos claims buf   ATS  shopify`);
-    for (const r of rows.sort((a, b) => `${a.sku}|${a.location_id}`.localeCompare(`${b.sku}|${b.location_id}`))) {
-      const c = components.get(`${r.sku}|${r.location_id}`);
+    for (const r of rows.sort((a, b) => skuLocationKey({ sku: a.sku, locationId: a.location_id }).localeCompare(skuLocationKey({ sku: b.sku, locationId: b.location_id })))) {
+      const c = components.get(skuLocationKey({ sku: r.sku, locationId: r.location_id }));
       if (!c || c.status !== 'ok') continue;
       const x = c.components;
       const available = levels.get(`${r.inventory_item_id}|${r.shopify_location_id}`)?.available;

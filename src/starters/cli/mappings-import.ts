@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { CsvError, parse } from 'csv-parse/sync';
 import { z } from 'zod';
-import type { Db } from '../../db/pool.js';
+import { mappingsInvalid as invalid } from '../../db/mappings.js';
 import { Errors } from '../../domain/errors.js';
 import type { ShopifyClient } from '../../shopify/client/index.js';
 import { findInventoryItems } from '../../shopify/client/reads.js';
@@ -24,9 +24,6 @@ export type MappingRow = z.output<typeof row> & { /** The CSV line it came from 
 
 const COLUMNS = 'shop_id,sku,location_id,inventory_item_id,shopify_location_id[,variant_id]';
 
-function invalid(problems: string[]): never {
-  throw Errors.MappingInvalid(`mappings CSV has ${problems.length} problem(s):\n${problems.join('\n')}`, { problems });
-}
 
 /** Parses a mappings CSV; every bad line is reported with its line number and field, and nothing is imported. */
 export function parseMappingsCsv(text: string): MappingRow[] {
@@ -100,60 +97,6 @@ export async function verifyMappingsInShopify(rows: MappingRow[], shopify: (shop
     }
   }
   if (problems.length > 0) invalid(problems);
-}
-
-/** Upserts all rows in one transaction; shops must exist, and no Shopify item and location may get two of our keys. */
-export async function importMappings(db: Db, rows: MappingRow[]): Promise<number> {
-  const client = await db.connect();
-  try {
-    await client.query('BEGIN');
-    const shops = [...new Set(rows.map((r) => r.shop_id))];
-    const { rows: known } = await client.query<{ id: string }>('SELECT id FROM shops WHERE id = ANY($1)', [shops]);
-    const missing = shops.filter((s) => !known.some((k) => k.id === s));
-    if (missing.length > 0) {
-      throw Errors.UnknownShop(`unknown shop id(s) in mappings: ${missing.join(', ')} (shops come from the configuration's shops: run "inventory-sync migrate" with INVENTORY_SYNC_CONFIG set)`, { shopIds: missing });
-    }
-    // An existing mapping of another key on the same Shopify item and location (the file does not move it away).
-    const { rows: clashes } = await client.query<{ i: number; sku: string; location_id: string }>(
-      `SELECT k.i::int, m.sku, m.location_id
-         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS k(shop_id, sku, location_id, item, loc, i)
-         JOIN mappings m ON m.shop_id = k.shop_id AND m.inventory_item_id = k.item AND m.shopify_location_id = k.loc
-        WHERE (m.sku, m.location_id) <> (k.sku, k.location_id)
-          AND NOT EXISTS (SELECT 1 FROM unnest($1::text[], $2::text[], $3::text[]) AS f(shop_id, sku, location_id)
-                           WHERE f.shop_id = m.shop_id AND f.sku = m.sku AND f.location_id = m.location_id)
-        ORDER BY k.i`,
-      [rows.map((r) => r.shop_id), rows.map((r) => r.sku), rows.map((r) => r.location_id), rows.map((r) => r.inventory_item_id), rows.map((r) => r.shopify_location_id)],
-    );
-    if (clashes.length > 0) {
-      invalid(
-        clashes.map((c) => {
-          const r = rows[c.i - 1]!;
-          return `line ${r.line ?? c.i + 1}: inventory_item_id, shopify_location_id: ${r.inventory_item_id} at ${r.shopify_location_id} is already mapped to sku ${c.sku} at ${c.location_id} in shop "${r.shop_id}"`;
-        }),
-      );
-    }
-    await client.query(
-      `INSERT INTO mappings (shop_id, sku, location_id, inventory_item_id, shopify_location_id, variant_id)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
-       ON CONFLICT (shop_id, sku, location_id) DO UPDATE SET inventory_item_id = EXCLUDED.inventory_item_id,
-         shopify_location_id = EXCLUDED.shopify_location_id, variant_id = EXCLUDED.variant_id, updated_at = now()`,
-      [
-        rows.map((r) => r.shop_id),
-        rows.map((r) => r.sku),
-        rows.map((r) => r.location_id),
-        rows.map((r) => r.inventory_item_id),
-        rows.map((r) => r.shopify_location_id),
-        rows.map((r) => r.variant_id ?? null),
-      ],
-    );
-    await client.query('COMMIT');
-    return rows.length;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
 }
 
 export function readMappingsFile(file: string): MappingRow[] {

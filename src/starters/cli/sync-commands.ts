@@ -1,6 +1,8 @@
 import type { Client } from '@temporalio/client';
 import type { Config } from '../../config/schema.js';
 import type { Db } from '../../db/pool.js';
+import { countMappings } from '../../db/mappings.js';
+import { countSnapshots } from '../../db/source-changes.js';
 import type { ProgressReporter } from './progress.js';
 import { Errors } from '../../domain/errors.js';
 import { workflowIds } from '../../domain/keys.js';
@@ -62,8 +64,7 @@ export async function reconcileWithProgress(
   if (shopId && shops.length === 0) throw Errors.UnknownShop(`shop "${shopId}" is not in the configuration`);
   const results: ReconcileProgress[] = [];
   for (const shop of shops) {
-    const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM mappings WHERE shop_id = $1', [shop.id]);
-    const total = rows[0]?.n ?? 0;
+    const total = await countMappings(db, shop.id);
     const reporter = reporterFor(shop.id);
     reporter.update(0, total, 'looking for orders whose webhooks were lost');
     const handle = await client.workflow.start('reconcileWorkflow', { taskQueue, workflowId: `${workflowIds.reconcile(shop.id)}:manual-${Date.now()}`, args: [{ shopId: shop.id }] });
@@ -90,8 +91,7 @@ export async function syncWithProgress(client: Client, db: Db, config: Config, t
   const mode = full ? 'full' : configured.mode;
   let total: number | null = null;
   if (mode === 'full') {
-    const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM source_snapshots WHERE source = $1', [source]);
-    total = rows[0]?.n ? rows[0].n : null;
+    total = (await countSnapshots(db, source)) || null;
   }
   reporter.update(0, total, 'read');
   const handle = await client.workflow.start('deltaSyncWorkflow', { taskQueue, workflowId: `${workflowIds.deltaSync(source)}:manual-${Date.now()}`, args: [{ source, mode, ...(force ? { force: true } : {}) }] });

@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { Errors, InventorySyncError } from '../../domain/errors.js';
+import { Errors, INTERNAL_ERROR_CODE, InventorySyncError } from '../../domain/errors.js';
 
 /** Every error leaves as `{ code, message, details? }` with a code from the one catalogue. */
 export function errorHandler(error: FastifyError | InventorySyncError | Error, request: FastifyRequest, reply: FastifyReply): void {
@@ -11,7 +11,7 @@ export function errorHandler(error: FastifyError | InventorySyncError | Error, r
   else if ('statusCode' in error && error.statusCode === 400) err = Errors.PayloadInvalid(`malformed request body: ${error.message}`);
   else {
     request.log.error({ err: error }, 'unhandled error');
-    reply.status(500).send({ code: 'ISYNC_INTERNAL', message: 'internal error; see the server log' });
+    reply.status(500).send({ code: INTERNAL_ERROR_CODE, message: 'internal error; see the server log' });
     return;
   }
   if (err.httpStatus >= 500) request.log.error({ code: err.code, msg: err.message }, 'request failed');

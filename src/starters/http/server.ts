@@ -4,6 +4,7 @@ import { Errors } from '../../domain/errors.js';
 import { rateLimitKey } from './auth.js';
 import { registerAlertMetrics } from '../../observability/alert-metrics.js';
 import type { HttpDeps } from './deps.js';
+import { BODY_LIMIT_BYTES } from './bounds.js';
 import { errorHandler } from './errors.js';
 import { healthRoutes } from './routes/health.js';
 import { orderRoutes } from './routes/orders.js';
@@ -11,8 +12,6 @@ import { readRoutes } from './routes/reads.js';
 import { shopifyWebhookRoutes } from './routes/shopify-webhooks.js';
 import { sourceEventRoutes } from './routes/source-events.js';
 import { wmsAllocationRoutes } from './routes/wms-allocations.js';
-
-export const BODY_LIMIT_BYTES = 1024 * 1024;
 
 function fastify(deps: HttpDeps): FastifyInstance {
   const limits = deps.config.inventory_sync.http;

@@ -4,9 +4,9 @@ import { Errors } from '../../../domain/errors.js';
 import { externalOrderId } from '../../../domain/keys.js';
 import { ORDER_EVENT_SIGNAL, type OrderEvent } from '../../../domain/reservation-model.js';
 import { authenticate, isChannel, requireShopScope } from '../auth.js';
-import { idField, lineList, lineQuantity, shopIdField } from '../bounds.js';
+import { idField, lineList, orderLine, shopIdField } from '../bounds.js';
 import type { HttpDeps } from '../deps.js';
-import { handOffOrUnavailable } from '../order-handoff.js';
+import { handOffOrUnavailable } from '../../../temporal/handoff.js';
 import { parsePayload } from '../payload.js';
 
 const orderBody = z.object({
@@ -15,14 +15,7 @@ const orderBody = z.object({
   status: z.enum(['open', 'cancelled', 'fulfilled']).default('open'),
   /** The channel's timestamp of this version of the order: an older version never replaces a newer one. */
   updatedAt: z.iso.datetime({ offset: true, error: 'expected an ISO 8601 timestamp' }),
-  lines: lineList(
-    z.object({
-      lineId: idField('a line id'),
-      sku: idField('a SKU'),
-      locationId: idField('a location code'),
-      quantity: lineQuantity(0),
-    }),
-  ).default([]),
+  lines: lineList(orderLine(0)).default([]),
 });
 
 /**

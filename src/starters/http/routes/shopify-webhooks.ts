@@ -5,10 +5,12 @@ import { HANDLED_ORDER_TOPICS, parseOrderWebhook, type ParsedOrderWebhook } from
 import { ORDER_EVENT_SIGNAL } from '../../../domain/reservation-model.js';
 import type { HttpDeps } from '../deps.js';
 import { verifyShopifyHmac } from '../hmac.js';
-import type { OrderHandoff } from '../order-handoff.js';
+import type { OrderHandoff } from '../../../temporal/handoff.js';
 import { parsePayload, requiredHeader } from '../payload.js';
-import { BODY_LIMIT_BYTES } from '../server.js';
-import { deliver, recordDelivery, startDeliverySweeper, type DeliveryMeta } from '../webhook-deliveries.js';
+import { BODY_LIMIT_BYTES } from '../bounds.js';
+import { orderOfFulfillmentOrders } from '../../../db/fulfillment-orders.js';
+import { recordDelivery, type DeliveryMeta } from '../../../db/webhook-deliveries.js';
+import { deliver, startDeliverySweeper } from '../webhook-deliveries.js';
 
 export const WEBHOOK_UNAUTHORIZED_MESSAGE = 'the delivery is not signed by a configured shop';
 
@@ -76,7 +78,7 @@ async function receive(deps: HttpDeps, req: FastifyRequest, reply: FastifyReply)
     throw err;
   }
 
-  const orderId: string | null = parsed.target === 'order' ? parsed.orderId : await orderOfFulfillmentOrders(deps, shop.id, parsed.fulfillmentOrderIds);
+  const orderId: string | null = parsed.target === 'order' ? parsed.orderId : await orderOfFulfillmentOrders(deps.db, shop.id, parsed.fulfillmentOrderIds);
   const meta: DeliveryMeta = {
     webhookId,
     shopDomain: domain,
@@ -106,12 +108,4 @@ async function receive(deps: HttpDeps, req: FastifyRequest, reply: FastifyReply)
   deliver(deps, webhookId, handoff)
     .then((ok) => (ok ? undefined : deps.metrics.webhooks.inc({ topic, outcome: 'handoff_deferred' })))
     .catch((err: unknown) => req.log.warn({ err, webhookId }, 'hand-off recorded but not marked; the sweeper retries'));
-}
-
-async function orderOfFulfillmentOrders(deps: HttpDeps, shopId: string, ids: string[]): Promise<string | null> {
-  const { rows } = await deps.db.query<{ order_id: string }>(
-    'SELECT order_id FROM order_fulfillment_orders WHERE shop_id = $1 AND fulfillment_order_id = ANY($2::text[]) LIMIT 1',
-    [shopId, ids],
-  );
-  return rows[0]?.order_id ?? null;
 }

@@ -1,17 +1,17 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { createDirtyBatcher } from '../../../activities/dirty-batcher.js';
-import { writeAudit, type AuditRow } from '../../../activities/audit.js';
+import { createDirtyBatcher } from '../../../temporal/handoff.js';
+import { writeAudit, type AuditRow } from '../../../db/audit.js';
 import { createGroupCommit } from '../../../db/group-commit.js';
 import { recordChangeGroups, type ChangeGroup, type GroupRecorded, type IncomingChange } from '../../../db/source-changes.js';
 import type { SourceConfig } from '../../../config/schema.js';
 import { Errors } from '../../../domain/errors.js';
 import { MAX_QUANTITY, MIN_QUANTITY } from '../../../domain/quantity.js';
-import type { SkuLocation } from '../../../sources/adapter.js';
 import type { HttpDeps } from '../deps.js';
 import { authenticate, isSourceNamed, requireShopScope } from '../auth.js';
 import { idField, shopIdField } from '../bounds.js';
 import { parsePayload } from '../payload.js';
+import { type SkuLocation, skuLocationKey } from '../../../domain/sku-location.js';
 
 /** One request carries at most this many events (a source sends more as several requests). */
 export const MAX_EVENTS_PER_REQUEST = 1000;
@@ -112,7 +112,7 @@ export function sourceEventRoutes(app: FastifyInstance, deps: HttpDeps): void {
         return;
       }
       const keys = dirty.get(e.shopId) ?? new Map<string, SkuLocation>();
-      keys.set(`${e.sku}|${e.locationId}`, { sku: e.sku, locationId: e.locationId });
+      keys.set(skuLocationKey(e), { sku: e.sku, locationId: e.locationId });
       dirty.set(e.shopId, keys);
     });
     const trigger = `source_event:${source.name}`;

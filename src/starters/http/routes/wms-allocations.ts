@@ -1,13 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { recordAllocation } from '../../../activities/claim-conversion.js';
+import { recordAllocation } from '../../../db/claim-conversion.js';
 import { Errors } from '../../../domain/errors.js';
 import { externalOrderId } from '../../../domain/keys.js';
 import { ALLOCATION_SIGNAL, type AllocationEvent } from '../../../domain/reservation-model.js';
 import { authenticate, isSourceOfRole, requireShopScope } from '../auth.js';
-import { idField, lineList, lineQuantity, shopIdField } from '../bounds.js';
+import { idField, lineList, orderLine, shopIdField } from '../bounds.js';
 import type { HttpDeps } from '../deps.js';
-import { handOffOrUnavailable } from '../order-handoff.js';
+import { handOffOrUnavailable } from '../../../temporal/handoff.js';
 import { parsePayload } from '../payload.js';
 
 const allocationBody = z.object({
@@ -19,14 +19,7 @@ const allocationBody = z.object({
   allocationId: idField('an allocation id'),
   /** On the WMS's clock, the same one its allocated-quantity events carry. */
   occurredAt: z.iso.datetime({ offset: true, error: 'expected an ISO 8601 timestamp' }),
-  lines: lineList(
-    z.object({
-      lineId: idField('a line id'),
-      sku: idField('a SKU'),
-      locationId: idField('a location code'),
-      quantity: lineQuantity(1),
-    }),
-  ).min(1, 'expected at least one line'),
+  lines: lineList(orderLine(1)).min(1, 'expected at least one line'),
 });
 
 /**

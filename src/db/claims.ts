@@ -1,5 +1,5 @@
 import type { PoolClient } from 'pg';
-import type { Db } from '../db/pool.js';
+import { inTransaction, type Db } from './pool.js';
 import {
   isTerminal,
   stateOfLines,
@@ -7,8 +7,9 @@ import {
   type ClaimLineStatus,
   type OrderOrigin,
   type ReservationState,
+  type StoredReservation,
 } from '../domain/reservation-model.js';
-import type { SkuLocation } from '../sources/adapter.js';
+import { type SkuLocation, skuLocationKey } from '../domain/sku-location.js';
 
 export interface ClaimsDeps {
   db: Db;
@@ -36,14 +37,6 @@ export interface ApplyClaimsInput {
   expiresAt: string | null;
 }
 
-export interface StoredReservation {
-  origin: OrderOrigin;
-  state: ReservationState;
-  lastEventAt: string | null;
-  expiresAt: string | null;
-  lines: ClaimLineStatus[];
-}
-
 export type LineRow = { line_id: string; sku: string; location_id: string; claimed: number; allocated: number; fulfilled: number; awaiting_wms: number; shopify_adjusted: number };
 
 export function toStatus(r: LineRow): ClaimLineStatus {
@@ -57,20 +50,6 @@ const LINES_SQL = `
                     WHERE a.shop_id = c.shop_id AND a.order_id = c.order_id AND a.line_id = c.line_id AND a.applied_at IS NULL), 0) AS awaiting_wms
     FROM claim_lines c WHERE c.shop_id = $1 AND c.order_id = $2 ORDER BY c.line_id`;
 
-export async function inTransaction<T>(db: Db, work: (client: PoolClient) => Promise<T>): Promise<T> {
-  const client = await db.connect();
-  try {
-    await client.query('BEGIN');
-    const out = await work(client);
-    await client.query('COMMIT');
-    return out;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
-}
 
 /**
  * Locks the order's claim lines (in primary-key order, so concurrent writers cannot deadlock), then reads them
@@ -153,7 +132,7 @@ export async function applyClaims(deps: ClaimsDeps, input: ApplyClaimsInput): Pr
       const sku = had?.sku ?? want!.sku;
       const locationId = had?.location_id ?? want!.locationId;
       writes.push({ id, sku, locationId, claimed, fulfilled });
-      if (!had || had.claimed !== claimed) changed.set(`${sku}|${locationId}`, { sku, locationId });
+      if (!had || had.claimed !== claimed) changed.set(skuLocationKey({ sku, locationId }), { sku, locationId });
     }
     if (writes.length > 0) {
       // One statement for every changed line (ids are sorted, so rows are locked in key order).

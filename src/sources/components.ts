@@ -3,8 +3,8 @@ import type { Db } from '../db/pool.js';
 import type { AtsComponents } from '../domain/ats.js';
 import { Errors } from '../domain/errors.js';
 import { safetyBufferUnits } from '../domain/safety-buffer.js';
-import type { SkuLocation, SourceAdapter } from '../sources/adapter.js';
-import { skuLocationKey } from '../sources/adapter.js';
+import type { SourceAdapter } from './adapter.js';
+import { type SkuLocation, skuLocationKey } from '../domain/sku-location.js';
 
 export type ComponentsResult =
   | { status: 'ok'; components: AtsComponents }

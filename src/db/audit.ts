@@ -1,8 +1,8 @@
 import { log } from '@temporalio/activity';
-import type { Db } from '../db/pool.js';
+import type { Db } from './pool.js';
 import type { AtsComponents } from '../domain/ats.js';
 import { Errors } from '../domain/errors.js';
-import { raiseAlert } from './reservation-alerts.js';
+import { raiseAlert } from '../alerts/raise.js';
 import { eventToShopifySeconds, writes } from '../observability/worker-metrics.js';
 
 export interface AuditRow {

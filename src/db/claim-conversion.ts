@@ -1,8 +1,9 @@
 import type { AllocationEvent, OrderOrigin } from '../domain/reservation-model.js';
 import { claimLineId } from '../domain/reservation-model.js';
 import { isExternalOrderId } from '../domain/keys.js';
-import type { SkuLocation } from '../sources/adapter.js';
-import { ensureReservation, inTransaction, lockLines, settleState, toStatus, type ClaimsDeps, type ClaimsOutcome } from './claims.js';
+import { inTransaction } from './pool.js';
+import { ensureReservation, lockLines, settleState, toStatus, type ClaimsDeps, type ClaimsOutcome } from './claims.js';
+import { type SkuLocation, skuLocationKey } from '../domain/sku-location.js';
 
 export interface ConvertAllocationInput {
   shopId: string;
@@ -53,8 +54,8 @@ export async function convertAllocation(deps: ClaimsDeps, input: ConvertAllocati
       );
     }
     await recordAllocation(client, shopId, orderId, a);
-    const keys = [...new Map(lines.map((l) => [`${l.sku}|${l.locationId}`, { sku: l.sku, locationId: l.locationId }])).values()].sort((x, y) =>
-      `${x.sku}|${x.locationId}`.localeCompare(`${y.sku}|${y.locationId}`),
+    const keys = [...new Map(lines.map((l) => [skuLocationKey(l), { sku: l.sku, locationId: l.locationId }])).values()].sort((x, y) =>
+      skuLocationKey(x).localeCompare(skuLocationKey(y)),
     );
     // Lock the WMS snapshot rows first, in the order the snapshot writer locks them (sku, location), so a
     // concurrent total either committed before our read or waits for our commit and then sees our rows.

@@ -1,0 +1,71 @@
+import type { Redis } from 'ioredis';
+import type { Config } from '../config/schema.js';
+import type { Db } from '../db/pool.js';
+import type { SkuLocation } from '../domain/sku-location.js';
+import type { CallBounds, ClientLogger, EntryResult, LevelPair, LevelQuantities, SetAvailableEntry, SetAvailableOptions } from '../shopify/client/types.js';
+import type { SourceAdapter } from '../sources/adapter.js';
+import type { AttemptScope } from './attempt-scope.js';
+import type { RefreshRacePoints } from './race-points.js';
+
+/** What refresh needs from Shopify; the budget-aware client implements it. */
+export interface ShopifyInventoryPort {
+  setAvailable(entries: SetAvailableEntry[], opts: SetAvailableOptions): Promise<EntryResult[]>;
+  readLevels(pairs: LevelPair[], names?: string[], bounds?: CallBounds): Promise<Map<string, LevelQuantities>>;
+  /** When present, a cold start learns the shop's quantities from one bulk export (shopify-warmup.ts). */
+  runBulkQuery?(query: string): AsyncIterable<Record<string, unknown>>;
+}
+
+export interface RefreshDeps {
+  db: Db;
+  redis: Redis;
+  config: Config;
+  sources: SourceAdapter[];
+  shopify: (shopId: string) => ShopifyInventoryPort;
+  /** Test-only hooks that force interleavings; see race-points.ts. */
+  racePoints?: RefreshRacePoints;
+  /** Write lease per key (default GUARD_LEASE_MS); renewed while a Shopify write is in flight. */
+  leaseMs?: number;
+  /** Where dropped and abandoned writes are logged (default: a pino logger). */
+  logger?: ClientLogger;
+  /** Which attempt this is and its abort signal; by default from the Temporal activity context (attempt-scope.ts). */
+  openAttempt?: () => AttemptScope;
+}
+
+export interface RefreshInput {
+  shopId: string;
+  keys: SkuLocation[];
+  /** Why: 'source_event', 'claim', 'delta_sync', 'reconciliation', ... (recorded in the audit log). */
+  trigger: string;
+  /**
+   * The version of the first computation, when the caller took it (it must be taken before any source is read).
+   * Absent: refresh takes one, and a Temporal retry of the same activity reuses it.
+   */
+  version?: string;
+}
+
+export interface RefreshSummary {
+  version: string;
+  applied: number;
+  unchanged: number;
+  skipped: number;
+  failed: number;
+  /** ATS written per key (`sku|location`), for callers and tests. */
+  written: Record<string, number>;
+}
+
+export interface RefreshSettings {
+  coalesceWindowMs: number;
+}
+
+/** What the steps of one refresh share: the injected dependencies with their defaults filled in. */
+export interface RefreshRuntime {
+  deps: RefreshDeps;
+  race: RefreshRacePoints;
+  leaseMs: number;
+  logger: ClientLogger;
+}
+
+/** The attempt's bounds for a Shopify call made on its behalf. */
+export function boundsOf(scope: AttemptScope, context?: Record<string, unknown>): CallBounds {
+  return { signal: scope.signal, ...(scope.deadlineMs === undefined ? {} : { deadlineMs: scope.deadlineMs }), ...(context ? { context } : {}) };
+}

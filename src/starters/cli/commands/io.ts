@@ -1,0 +1,45 @@
+import type { Client } from '@temporalio/client';
+import { readEnv, type Env } from '../../../config/env.js';
+import { loadConfig } from '../../../config/load.js';
+import { operatorConfigPath } from '../../../config/locate.js';
+import type { Config } from '../../../config/schema.js';
+import { createPool, type Db } from '../../../db/pool.js';
+import { connectTemporalClient } from '../../../runtime/context.js';
+
+/** What every command prints: results to standard output, notes and failures to standard error. */
+export const out = (s: string): void => void process.stdout.write(`${s}\n`);
+export const err = (s: string): void => void process.stderr.write(`${s}\n`);
+
+/** INVENTORY_SYNC_CONFIG, or the configuration a running `npm start` wrote into the data directory. */
+function operatorConfig(env: Env): Config {
+  const { path, fromDemo } = operatorConfigPath(env);
+  if (fromDemo) err(`using the configuration npm start wrote: ${path} (set INVENTORY_SYNC_CONFIG to use another)`);
+  return loadConfig(path);
+}
+
+/** Runs a command that talks to Temporal with the environment's client and configuration. */
+export async function withTemporal(work: (client: Client, env: Env, config: Config) => Promise<void>): Promise<void> {
+  const env = readEnv();
+  const config = operatorConfig(env);
+  await withTemporalClient(env, (client) => work(client, env, config));
+}
+
+/** Runs `work` with a one-connection pool to `databaseUrl`, closed afterwards. */
+export async function withDb<T>(databaseUrl: string, work: (db: Db) => Promise<T>): Promise<T> {
+  const db = createPool(databaseUrl, 1);
+  try {
+    return await work(db);
+  } finally {
+    await db.end();
+  }
+}
+
+/** Runs `work` with a Temporal client for the environment (no configuration needed), closed afterwards. */
+export async function withTemporalClient<T>(env: Env, work: (client: Client) => Promise<T>): Promise<T> {
+  const client = await connectTemporalClient(env);
+  try {
+    return await work(client);
+  } finally {
+    await client.connection.close();
+  }
+}

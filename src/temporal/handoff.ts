@@ -1,0 +1,152 @@
+import type { Client } from '@temporalio/client';
+import { Errors } from '../domain/errors.js';
+import { KEYS_DIRTY_SIGNAL, SHOP_REFRESH_WORKFLOW_TYPE, workflowIds } from '../domain/keys.js';
+import {
+  RESERVATION_WORKFLOW_TYPE,
+  reservationInput,
+  type ALLOCATION_SIGNAL,
+  type AllocationEvent,
+  type ORDER_EVENT_SIGNAL,
+  type OrderEvent,
+} from '../domain/reservation-model.js';
+import { type SkuLocation, skuLocationKey } from '../domain/sku-location.js';
+import type { reservationWorkflow } from '../workflows/reservation.js';
+import type { DirtyKeys, shopRefreshWorkflow } from '../workflows/shop-refresh.js';
+
+/**
+ * The hand-off to workflows: the one place outside `src/workflows` that starts or signals them. Routes, the CLI
+ * and activities hand keys to a shop's refresh workflow (`markDirty`, through the dirty batcher) and order events
+ * to an order's reservation workflow (`signalOrder`, `handOff`). Workflow types and signal names are checked
+ * against the workflow functions and the payloads their signals take.
+ */
+export const workflowTypes = { shopRefresh: SHOP_REFRESH_WORKFLOW_TYPE, reservation: RESERVATION_WORKFLOW_TYPE } as const;
+
+/** The payload each signal an outside caller sends takes. */
+export interface OrderSignals {
+  [ORDER_EVENT_SIGNAL]: OrderEvent;
+  [ALLOCATION_SIGNAL]: AllocationEvent;
+}
+export type OrderSignalName = keyof OrderSignals;
+
+export interface MarkDirtyDeps {
+  temporal: Client;
+  taskQueue: string;
+}
+
+export interface MarkDirtyInput {
+  shopId: string;
+  keys: SkuLocation[];
+  trigger: string;
+}
+
+/** Hands keys to the shop's coalescing refresh workflow, starting it when it is not running. */
+export async function markDirty(deps: MarkDirtyDeps, input: MarkDirtyInput): Promise<void> {
+  if (input.keys.length === 0) return;
+  await deps.temporal.workflow.signalWithStart<typeof shopRefreshWorkflow, [DirtyKeys]>(workflowTypes.shopRefresh, {
+    workflowId: workflowIds.refresh(input.shopId),
+    taskQueue: deps.taskQueue,
+    args: [{ shopId: input.shopId, pending: [] }],
+    signal: KEYS_DIRTY_SIGNAL,
+    signalArgs: [{ keys: input.keys, trigger: input.trigger }],
+  });
+}
+
+interface Waiter {
+  keys: SkuLocation[];
+  trigger: string;
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+/**
+ * Group commit for markDirty: while one signal to a shop's refresh workflow is in flight, further calls for that
+ * shop queue up and go as one signal per trigger when it returns. Each caller still resolves only once its keys
+ * are with Temporal; at low load nothing waits, under a burst of small requests Temporal sees a few signals
+ * instead of one per request.
+ */
+export function createDirtyBatcher(deps: MarkDirtyDeps) {
+  const queued = new Map<string, Waiter[]>();
+  const inFlight = new Set<string>();
+
+  async function drain(shopId: string): Promise<void> {
+    inFlight.add(shopId);
+    try {
+      for (;;) {
+        const waiters = queued.get(shopId) ?? [];
+        queued.delete(shopId);
+        if (waiters.length === 0) return;
+        const byTrigger = new Map<string, Waiter[]>();
+        for (const w of waiters) byTrigger.set(w.trigger, [...(byTrigger.get(w.trigger) ?? []), w]);
+        await Promise.all(
+          [...byTrigger].map(async ([trigger, group]) => {
+            const keys = new Map(group.flatMap((w) => w.keys.map((k) => [skuLocationKey(k), k] as const)));
+            try {
+              await markDirty(deps, { shopId, keys: [...keys.values()], trigger });
+              for (const w of group) w.resolve();
+            } catch (err) {
+              for (const w of group) w.reject(err);
+            }
+          }),
+        );
+      }
+    } finally {
+      inFlight.delete(shopId);
+    }
+  }
+
+  return {
+    markDirty(input: MarkDirtyInput): Promise<void> {
+      if (input.keys.length === 0) return Promise.resolve();
+      return new Promise<void>((resolve, reject) => {
+        const list = queued.get(input.shopId) ?? [];
+        list.push({ keys: input.keys, trigger: input.trigger, resolve, reject });
+        queued.set(input.shopId, list);
+        if (!inFlight.has(input.shopId)) void drain(input.shopId);
+      });
+    },
+  };
+}
+
+export interface OrderHandoffDeps {
+  temporal: Client;
+  taskQueue: string;
+  config: { inventory_sync: { reservations: Parameters<typeof reservationInput>[0] } };
+}
+
+/** What a route hands to an order's workflow; stored as-is with a webhook delivery until Temporal has it. */
+export interface OrderHandoff<S extends OrderSignalName = OrderSignalName> {
+  shopId: string;
+  orderId: string;
+  signal: S;
+  payload: OrderSignals[S];
+}
+
+/** Signal-with-start: the first event of an order starts its workflow, later ones signal it. Returns the workflow id. */
+export async function signalOrder(deps: OrderHandoffDeps, h: OrderHandoff): Promise<string> {
+  const workflowId = workflowIds.reservation(h.shopId, h.orderId);
+  await deps.temporal.workflow.signalWithStart<typeof reservationWorkflow, [OrderSignals[OrderSignalName]]>(workflowTypes.reservation, {
+    workflowId,
+    taskQueue: deps.taskQueue,
+    args: [reservationInput(deps.config.inventory_sync.reservations, h.shopId, h.orderId)],
+    signal: h.signal,
+    signalArgs: [h.payload],
+  });
+  return workflowId;
+}
+
+/** Shopify gives a delivery 5 s: fail well before, so the answer is a 503 it retries rather than a timeout. */
+export const HANDOFF_DEADLINE_MS = 2000;
+
+/** `signalOrder` within the hand-off deadline (the caller is waiting on an HTTP answer). */
+export async function handOff(deps: OrderHandoffDeps, h: OrderHandoff): Promise<string> {
+  return deps.temporal.withDeadline(Date.now() + HANDOFF_DEADLINE_MS, () => signalOrder(deps, h));
+}
+
+/** The routes that answer 202 after a hand-off: the order's workflow took it, or 503 so the caller retries. */
+export async function handOffOrUnavailable(deps: OrderHandoffDeps, h: OrderHandoff, whenDown: string): Promise<string> {
+  try {
+    return await handOff(deps, h);
+  } catch (err) {
+    throw Errors.DependencyUnavailable(whenDown, undefined, { cause: err });
+  }
+}
