@@ -59,10 +59,11 @@ export const FLUSH_BATCH = 250;
 export const MAX_CONCURRENT_FLUSHES = 4;
 /**
  * Pending keys a run carries over continue-as-new at most (runs after patch 'refresh-concurrent-flushes'): the
- * carried state is one gRPC message, limited to 4 MB; 100,000 pending keys did not fit and the workflow stuck.
- * With more pending, the run keeps flushing and continues as new once it is under this.
+ * carried state is the new run's input, which Temporal limits (2 MB by default; ~100 bytes a key): 100,000 and
+ * then 20,000 pending keys were refused and the workflow stuck. With more pending, the run keeps flushing and
+ * continues as new once it is under this.
  */
-export const MAX_CARRIED_KEYS = 20_000;
+export const MAX_CARRIED_KEYS = 5_000;
 const DEFAULT_FAILURE_BACKOFF_MS = 5_000;
 
 const { refreshKeys } = proxyActivities<Activities>({
