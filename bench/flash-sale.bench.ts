@@ -11,7 +11,8 @@
  * A step is sustained when, 3 s after it ends, >= 99% of its orders are claimed and their order-to-claim p99 is
  * <= 2 s. Services come from test/support/global-setup.ts, called here so the bench config stays as it is.
  *
- * Knobs: BENCH_RATES (orders/s, comma-separated), BENCH_STEP_SECONDS, BENCH_SKUS, BENCH_EMPTY_SECONDS, and
+ * Knobs: BENCH_PLAN (the shop's plan, default enterprise; standard restores 100 cost points/s), BENCH_RATES
+ * (orders/s, comma-separated), BENCH_STEP_SECONDS, BENCH_SKUS, BENCH_EMPTY_SECONDS, and
  * BENCH_CPU_PROF=<dir> to write the worker's CPU profiles there (main thread and workflow thread; open them in
  * Chrome DevTools), which is how the per-order cost was found; BENCH_TRACE=1 prints each step's per-second
  * order-to-claim latency and the history timings of its three slowest orders.
@@ -32,6 +33,8 @@ const STEP_SECONDS = Number(process.env.BENCH_STEP_SECONDS ?? 10);
 const SKUS = Number(process.env.BENCH_SKUS ?? 50);
 const EMPTY_SECONDS = Number(process.env.BENCH_EMPTY_SECONDS ?? 5);
 const CPU_PROF_DIR = process.env.BENCH_CPU_PROF;
+/** The emulated shop's plan (its cost budget: standard 100 points/s ... enterprise 2000/s). */
+const PLAN = (process.env.BENCH_PLAN ?? 'enterprise') as 'standard' | 'advanced' | 'plus' | 'enterprise';
 const WARMUP_RATE = 20;
 const WARMUP_SECONDS = 3;
 
@@ -74,10 +77,10 @@ beforeAll(async () => {
   await emulator.printed('emulator-url ', 60_000);
   emulatorUrl = /emulator-url (\S+)/.exec(emulator.output())![1]!;
 
-  await control('/shops', { domain, accessToken: env.FLASH_SHOP_TOKEN, plan: 'enterprise' });
+  await control('/shops', { domain, accessToken: env.FLASH_SHOP_TOKEN, plan: PLAN });
   const location = (await control(`/shops/${domain}/locations`, { name: 'WH1' })).id as string;
   const skus = Array.from({ length: SKUS }, (_, i) => `FLASH-${i}`);
-  await svc.db.query('INSERT INTO shops (id, domain, plan) VALUES ($1, $2, $3)', [shopId, domain, 'enterprise']);
+  await svc.db.query('INSERT INTO shops (id, domain, plan) VALUES ($1, $2, $3)', [shopId, domain, PLAN]);
   for (const sku of skus) {
     const p = (await control(`/shops/${domain}/products`, { sku })) as { variantId: string; inventoryItemId: string };
     await control(`/shops/${domain}/inventory`, { inventoryItemId: p.inventoryItemId, locationId: location, quantities: { available: 1_000_000 } });
@@ -88,7 +91,7 @@ beforeAll(async () => {
   }
   const config = testConfig({
     inventory_sync: { reservations: { ttl_seconds: 3600 }, safety_buffers: { strategy: 'static', static_units: 0 } },
-    shops: [{ id: shopId, domain, plan: 'enterprise', access_token_env: 'FLASH_SHOP_TOKEN', webhook_secret_env: 'FLASH_WEBHOOK_SECRET' }],
+    shops: [{ id: shopId, domain, plan: PLAN, access_token_env: 'FLASH_SHOP_TOKEN', webhook_secret_env: 'FLASH_WEBHOOK_SECRET' }],
     sources: [
       { name: `${shopId}-erp`, role: 'erp', type: 'postgres' },
       { name: `${shopId}-wms`, role: 'wms', type: 'postgres' },
@@ -171,6 +174,11 @@ async function emptyWorkflowRate(seconds: number): Promise<number> {
   return done / ((performance.now() - started) / 1000);
 }
 
+async function counters(): Promise<{ costSpent: number; requestedCost: number; throttled: number; calls: number }> {
+  const res = await fetch(`${emulatorUrl}/_emulator/shops/${domain}/counters`);
+  return (await res.json()) as { costSpent: number; requestedCost: number; throttled: number; calls: number };
+}
+
 /** Waits until no new claim has been written for 3 s (at most a minute): the overload steps leave a backlog. */
 async function drained(): Promise<void> {
   const deadline = Date.now() + 60_000;
@@ -196,7 +204,10 @@ it('flash-sale: webhook ack, order-to-claim, sustained orders/s vs an empty work
 
   // Warm-up, not measured: the server's PostgreSQL pool opens its connections, sockets and JIT settle. Without
   // it the first step's p99 (its slowest few requests) measures process start-up, not acknowledgement.
+  let costBefore: { costSpent: number; requestedCost: number; throttled: number; calls: number } | undefined;
+  let measuredOrders = 0;
   for (const [step, rate] of [WARMUP_RATE, ...RATES].entries()) {
+    if (step === 1) costBefore = await counters();
     const warmup = step === 0;
     const total = Math.round(rate * (warmup ? WARMUP_SECONDS : STEP_SECONDS));
     const sentAt = new Map<string, number>();
@@ -242,6 +253,7 @@ it('flash-sale: webhook ack, order-to-claim, sustained orders/s vs an empty work
     await Promise.all(inflight);
     await new Promise((r) => setTimeout(r, 3000));
     if (warmup) continue;
+    measuredOrders += total;
     const { rows } = await svc.db.query<{ order_id: string; at: Date }>(
       'SELECT order_id, min(updated_at) AS at FROM claim_lines WHERE shop_id = $1 AND order_id = ANY($2::text[]) GROUP BY order_id',
       [shopId, [...sentAt.keys()]],
@@ -274,7 +286,9 @@ it('flash-sale: webhook ack, order-to-claim, sustained orders/s vs an empty work
 
 
   const best = steps.filter((s) => s.sustained).reduce((m, s) => Math.max(m, s.rate), 0);
-  console.log('\nflash-sale (orders/create webhooks posted concurrently; emulator, worker and HTTP server each in their own process; enterprise plan shop)');
+  await drained();
+  const costAfter = await counters();
+  console.log(`\nflash-sale (orders/create webhooks posted concurrently; emulator, worker and HTTP server each in their own process; ${PLAN} plan shop)`);
   console.log('rate/s  offered  claimed  ack p99 (sender/server)  to-claim p50  to-claim p99  sustained');
   for (const s of steps) {
     console.log(
@@ -288,7 +302,10 @@ it('flash-sale: webhook ack, order-to-claim, sustained orders/s vs an empty work
   console.log(`webhook ack p50 (all steps): ${ms(pct(acks, 50))} as the sender saw it, ${ms(pct(serverAcks, 50))} inside the server`);
   console.log(`order-to-claim (all claimed): p50 ${ms(pct(toClaimAll, 50))}, p99 ${ms(pct(toClaimAll, 99))}`);
   console.log(`highest sustained: ${best} orders/s`);
-  await drained();
+  if (costBefore) {
+    const d = (k: keyof typeof costAfter) => costAfter[k] - costBefore![k];
+    console.log(`Shopify cost over the measured steps: ${d('costSpent').toFixed(0)} points actual (${(d('costSpent') / measuredOrders).toFixed(1)} per order), ${d('requestedCost').toFixed(0)} requested (${(d('requestedCost') / measuredOrders).toFixed(1)} per order), ${d('calls')} calls, ${d('throttled')} THROTTLED, for ${measuredOrders} orders`);
+  }
   const emptyAfter = await emptyWorkflowRate(EMPTY_SECONDS);
   const emptyRate = (emptyBefore + emptyAfter) / 2;
   console.log(`empty workflow (signal-with-start + completion, same server): ${emptyBefore.toFixed(1)} workflows/s before the ramp, ${emptyAfter.toFixed(1)} after; mean ${emptyRate.toFixed(1)}`);

@@ -8,8 +8,10 @@
  * - **POS**: a shopper brings a unit to the till. The till sells only units physically there and not already sold
  *   (units committed to online orders are set aside), so a POS sale is accepted exactly when the ground truth has
  *   the units unsold. It then reports its pending sales for the key as a source event (absolute quantity).
- * - **Marketplace**: its listing mirrors Shopify's `available` at the listed location (as marketplace connectors
- *   that read Shopify do); it accepts an order when the listing covers it, then sends it to `POST /orders`.
+ * - **Marketplace**: its listing mirrors Shopify's `available` at the listed location through a connector that
+ *   pushes every change of it at once (the kindest connector there is), and, as every marketplace does, the
+ *   marketplace lowers its own listing by each of its sales until the next push overwrites it. It accepts an order
+ *   when the listing covers it, then sends it to `POST /orders`.
  * - **WMS**: allocates an earlier accepted order's units (`POST /wms/allocations`); **ERP**: receipts raise its
  *   on-hand (source event). **Cancel**: a storefront order is cancelled in the emulator (Shopify sends the
  *   webhook), a marketplace order is re-posted with status `cancelled`.
@@ -147,6 +149,8 @@ export async function driveTrace(trace: Trace, targets: DriveTargets, options: D
   const errors: DriveError[] = [];
   const orders = new Map<string, AcceptedOrder>();
   const placed = new Map<string, Promise<AcceptedOrder | undefined>>();
+  /** Per key: Shopify's `available` as last pushed to the marketplace, and the units it sold since that push. */
+  const listings = new Map<string, { pushed: number; soldSince: number }>();
   const allocatedOrders = new Set<string>();
   const cancelledOrders = new Set<string>();
   const { emulator, server, hooks } = targets;
@@ -242,11 +246,18 @@ export async function driveTrace(trace: Trace, targets: DriveTargets, options: D
       }
       case 'marketplace_order': {
         const p = (async () => {
-          const listed = await available(e.sku, e.locationId);
+          const now = await available(e.sku, e.locationId);
+          const key = `${e.sku}|${e.locationId}`;
+          let listing = listings.get(key);
+          // Shopify's value changed since the last push: the connector pushes it, overwriting the listing.
+          if (!listing || listing.pushed !== now) listing = { pushed: now, soldSince: 0 };
+          listings.set(key, listing);
+          const listed = listing.pushed - listing.soldSince;
           if (listed < e.quantity) {
             truth.refuse('marketplace', e.sku, [e.locationId], e.quantity);
             return undefined;
           }
+          listing.soldSince += e.quantity;
           const o: AcceptedOrder = { channel: 'marketplace', orderId: e.orderId, sku: e.sku, locationId: e.locationId, quantity: e.quantity };
           truth.accept('marketplace', e.orderId, e.sku, e.locationId, e.quantity, t);
           orders.set(`marketplace:${e.orderId}`, o);

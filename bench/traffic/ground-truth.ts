@@ -19,7 +19,7 @@ export type KeyTruth = {
   lost: number;
 };
 
-export type ChannelTally = { acceptedOrders: number; acceptedUnits: number; refusedOrders: number; refusedUnits: number; cancelledUnits: number };
+export type ChannelTally = { acceptedOrders: number; acceptedUnits: number; refusedOrders: number; refusedUnits: number; cancelledUnits: number; oversoldUnits: number; lostUnits: number };
 
 /** One point of the true sellable quantity of a key: max(0, unsold - buffer), at `t` ms from the start. */
 export type TruthPoint = { t: number; unsold: number; sellable: number };
@@ -56,7 +56,7 @@ export class GroundTruth {
   private tally(channel: Channel): ChannelTally {
     let c = this.tallies.get(channel);
     if (!c) {
-      c = { acceptedOrders: 0, acceptedUnits: 0, refusedOrders: 0, refusedUnits: 0, cancelledUnits: 0 };
+      c = { acceptedOrders: 0, acceptedUnits: 0, refusedOrders: 0, refusedUnits: 0, cancelledUnits: 0, oversoldUnits: 0, lostUnits: 0 };
       this.tallies.set(channel, c);
     }
     return c;
@@ -93,9 +93,11 @@ export class GroundTruth {
   accept(channel: Channel, saleId: string, sku: string, locationId: string, quantity: number, t: number): void {
     const k = this.key(sku, locationId);
     const before = Math.max(0, this.unsoldOf(k));
-    k.oversold += Math.max(0, quantity - before);
+    const over = Math.max(0, quantity - before);
+    k.oversold += over;
     k.sold += quantity;
     const c = this.tally(channel);
+    c.oversoldUnits += over;
     c.acceptedOrders++;
     c.acceptedUnits += quantity;
     this.sales.set(`${channel}:${saleId}`, { channel, sku, locationId, quantity, cancelled: false });
@@ -116,7 +118,9 @@ export class GroundTruth {
       const k = this.key(sku, loc);
       if (!best || this.unsoldOf(k) > this.unsoldOf(best)) best = k;
     }
-    if (best) best.lost += Math.min(quantity, Math.max(0, this.unsoldOf(best) - this.buffer));
+    const lost = best ? Math.min(quantity, Math.max(0, this.unsoldOf(best) - this.buffer)) : 0;
+    if (best) best.lost += lost;
+    c.lostUnits += lost;
   }
 
   /** An accepted sale is cancelled: its units are unsold again. Unknown or already cancelled: false. */
@@ -146,7 +150,7 @@ export class GroundTruth {
 
   summary(): { oversoldUnits: number; lostSales: number; channels: Record<Channel, ChannelTally>; supply: number; sold: number } {
     const keys = [...this.keys.values()];
-    const empty = (): ChannelTally => ({ acceptedOrders: 0, acceptedUnits: 0, refusedOrders: 0, refusedUnits: 0, cancelledUnits: 0 });
+    const empty = (): ChannelTally => ({ acceptedOrders: 0, acceptedUnits: 0, refusedOrders: 0, refusedUnits: 0, cancelledUnits: 0, oversoldUnits: 0, lostUnits: 0 });
     return {
       oversoldUnits: keys.reduce((s, k) => s + k.oversold, 0),
       lostSales: keys.reduce((s, k) => s + k.lost, 0),

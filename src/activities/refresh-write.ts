@@ -69,7 +69,7 @@ export async function writeRound(rt: RefreshRuntime, shopId: string, trigger: st
     throw err;
   }
 
-  const seen: [SkuLocation, number][] = [];
+  const seen: [SkuLocation, number, (number | null)?][] = [];
   const stale: SkuLocation[] = [];
   const dropped: SkuLocation[] = [];
   results.forEach((r, i) => {
@@ -83,7 +83,7 @@ export async function writeRound(rt: RefreshRuntime, shopId: string, trigger: st
       else summary.applied++;
       summary.written[skuLocationKey(w.key)] = w.ats;
     } else if (r.status === 'stale') {
-      if (r.actual !== null) seen.push([w.key, r.actual]);
+      if (r.actual !== null) seen.push([w.key, r.actual, r.committed ?? null]);
       row.errorCode = Errors.ShopifyStaleCompare.code;
       row.detail = `Shopify held ${r.actual ?? 'unknown'}, not ${previous}`;
       stale.push(w.key);

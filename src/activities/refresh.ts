@@ -9,6 +9,8 @@ import { readComponents } from '../sources/components.js';
 import { openAttemptScope, type AttemptScope } from './attempt-scope.js';
 import type { RacePointContext } from './race-points.js';
 import { knownShopifyQuantities } from './refresh-compare.js';
+import { heldForShopifyOrders, unclaimedUnits } from './shopify-unclaimed.js';
+import { forgetCommitted } from '../guard/last-seen.js';
 import { guardWithLease, renewLeasesWhileWriting } from './refresh-lease.js';
 import type { RefreshDeps, RefreshInput, RefreshRuntime, RefreshSettings, RefreshSummary } from './refresh-types.js';
 import { activityExecutionId, recallVersion, rememberVersion } from './refresh-version.js';
@@ -60,7 +62,15 @@ export function createRefreshActivities(deps: RefreshDeps) {
   }
 
   /** Step 3: ATS per key from its components; a key no ERP holds on hand is audited and skipped. */
-  function planKeys(input: RefreshInput, pending: SkuLocation[], components: Awaited<ReturnType<typeof readComponents>>, version: bigint, audit: AuditRow[], summary: RefreshSummary): Planned[] {
+  function planKeys(
+    input: RefreshInput,
+    pending: SkuLocation[],
+    components: Awaited<ReturnType<typeof readComponents>>,
+    unclaimed: { committed: Map<string, number>; held: Map<string, number> },
+    version: bigint,
+    audit: AuditRow[],
+    summary: RefreshSummary,
+  ): Planned[] {
     const { shopId, trigger } = input;
     const planned: Planned[] = [];
     for (const key of pending) {
@@ -70,7 +80,11 @@ export function createRefreshActivities(deps: RefreshDeps) {
         summary.skipped++;
         continue;
       }
-      planned.push({ key, ats: computeAts(c.components), components: c.components });
+      // Units Shopify committed to orders we have not claimed yet (shopify-unclaimed.ts): never handed back.
+      const reading = unclaimed.committed.get(skuLocationKey(key));
+      const shopifyUnclaimed = reading === undefined ? 0 : unclaimedUnits(reading, unclaimed.held.get(skuLocationKey(key)) ?? 0);
+      const withUnclaimed = shopifyUnclaimed > 0 ? { ...c.components, shopifyUnclaimed } : c.components;
+      planned.push({ key, ats: computeAts(withUnclaimed), components: withUnclaimed });
     }
     return planned;
   }
@@ -126,10 +140,12 @@ export function createRefreshActivities(deps: RefreshDeps) {
       const audit: AuditRow[] = [];
       // Shopify's quantities are known before the sources are read: an order placed after our read then always
       // fails the compare. Read after, the compare would already include that order while our ATS does not.
-      const known = await knownShopifyQuantities(rt, shopId, pending, mappings, scope);
+      const { known, committed } = await knownShopifyQuantities(rt, shopId, pending, mappings, scope);
       let components: Awaited<ReturnType<typeof readComponents>>;
+      let held: Map<string, number>;
       try {
-        components = await readComponents(deps, shopId, pending);
+        const withReading = pending.filter((k) => committed.has(skuLocationKey(k)));
+        [components, held] = await Promise.all([readComponents(deps, shopId, pending), heldForShopifyOrders(db, shopId, withReading)]);
       } catch (err) {
         // Never write an ATS that treated a missing component as zero: the whole batch fails and is retried.
         await writeAudit(db, pending.map((k) => ({ shopId, ...k, trigger, version, outcome: 'source_failed', errorCode: errorCodeOf(err), detail: (err as Error).message })));
@@ -137,7 +153,9 @@ export function createRefreshActivities(deps: RefreshDeps) {
       }
       await race.afterComponentsRead?.(point);
 
-      const planned = planKeys(input, pending, components, version, audit, summary);
+      const planned = planKeys(input, pending, components, { committed, held }, version, audit, summary);
+      // Readings whose orders are all claimed now are dropped: later rounds need nothing for those keys.
+      await forgetCommitted(deps.redis, shopId, planned.filter((p) => committed.has(skuLocationKey(p.key)) && !p.components.shopifyUnclaimed).map((p) => p.key));
       try {
         const toWrite = await admitByGuard(input, planned, writer, scope, point, audit, summary);
         if (toWrite.length === 0) {

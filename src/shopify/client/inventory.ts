@@ -182,13 +182,13 @@ async function writeSetChunk(
     let rest = pending.filter((_, i) => !failed.has(i));
 
     if (hasCode(userErrors, STALE)) {
-      const current = await readLevels(call, rest, ['available']);
+      const current = await readLevels(call, rest, ['available', 'committed']);
       const lastRound = round + 1 >= MAX_RESUBMIT_ROUNDS;
       rest = rest.filter((e) => {
         const key = levelKey(e.inventoryItemId, e.locationId);
         const actual = current.get(key)?.available ?? null;
         const moved = e.changeFromQuantity !== null && actual !== e.changeFromQuantity;
-        if (moved || lastRound) results.set(key, { status: 'stale', actual });
+        if (moved || lastRound) results.set(key, { status: 'stale', actual, committed: current.get(key)?.committed ?? null });
         return !moved && !lastRound;
       });
     } else if (round + 1 >= MAX_RESUBMIT_ROUNDS) {

@@ -76,8 +76,11 @@ export interface SetAvailableOptions extends CallBounds {
 
 export type EntryResult =
   | { status: 'applied'; quantityAfter: number }
-  /** Shopify holds another quantity than changeFromQuantity; `actual` is what it held when re-read. */
-  | { status: 'stale'; actual: number | null }
+  /**
+   * Shopify holds another quantity than changeFromQuantity; `actual` is what it held when re-read, `committed`
+   * its committed units at the level in the same read (read at no extra cost: the quantities list costs one object).
+   */
+  | { status: 'stale'; actual: number | null; committed?: number | null }
   /** Never sent: the write's fence said this computation may no longer write the entry. */
   | { status: 'dropped'; reason: string }
   | { status: 'error'; code: string; message: string };

@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { createDirtyBatcher } from '../../../temporal/handoff.js';
+import { createDirtyBatcher, HANDOFF_DEADLINE_MS } from '../../../temporal/handoff.js';
 import { writeAudit, type AuditRow } from '../../../db/audit.js';
-import { mappedKeys, mappedKeyString } from '../../../db/mappings.js';
-import { recordSourceChanges, type IncomingChange } from '../../../db/source-changes.js';
+import { createGroupCommit } from '../../../db/group-commit.js';
+import { recordChangeGroups, type ChangeGroup, type GroupRecorded, type IncomingChange } from '../../../db/source-changes.js';
 import type { SourceConfig } from '../../../config/schema.js';
 import { Errors } from '../../../domain/errors.js';
 import { MAX_QUANTITY, MIN_QUANTITY } from '../../../domain/quantity.js';
@@ -75,6 +75,15 @@ export function sourceEventRoutes(app: FastifyInstance, deps: HttpDeps): void {
   const dirtyBatcher = createDirtyBatcher(deps);
   const maxSkewSeconds = deps.config.inventory_sync.source_events.max_clock_skew_seconds;
   const bodySchema = eventsBody(maxSkewSeconds);
+  // Concurrent requests share one transaction (each still answered only after it committed): a thousand sources
+  // sending one event each cost PostgreSQL a few commits, not a thousand.
+  const route = '/sources/:source/events';
+  const changes = createGroupCommit<ChangeGroup, GroupRecorded>({
+    commit: (groups) => recordChangeGroups(deps.db, groups, maxSkewSeconds),
+    maxItems: 500,
+    onGroup: (size) => deps.metrics.groupCommitSize.observe({ route }, size),
+    onWaiting: (waiting) => deps.metrics.groupCommitWaiting.set({ route }, waiting),
+  });
   app.post<{ Params: { source: string } }>('/sources/:source/events', async (req, reply) => {
     const started = performance.now();
     // An unknown source in the path gets the same 401 as a wrong token.
@@ -85,7 +94,7 @@ export function sourceEventRoutes(app: FastifyInstance, deps: HttpDeps): void {
     refuseUnknownShops(deps, events);
     events.forEach((e, i) => requireShopScope(principal, e.shopId, `events.${i}.shopId`));
 
-    const changes: IncomingChange[] = events.map((e) => ({
+    const incoming: IncomingChange[] = events.map((e) => ({
       shopId: e.shopId,
       sku: e.sku,
       locationId: e.locationId,
@@ -93,13 +102,12 @@ export function sourceEventRoutes(app: FastifyInstance, deps: HttpDeps): void {
       occurredAt: e.occurredAt,
       ...(e.eventId === undefined ? {} : { externalId: e.eventId }),
     }));
-    const { recorded } = await recordSourceChanges(deps.db, source.name, changes, maxSkewSeconds);
+    const { recorded, mapped } = await changes.submit({ source: source.name, changes: incoming });
 
-    const mapped = await mappedKeys(deps.db, events);
     const dirty = new Map<string, Map<string, SkuLocation>>();
     const unmapped: { index: number; shopId: string; sku: string; locationId: string }[] = [];
     events.forEach((e, index) => {
-      if (!mapped.has(mappedKeyString(e))) {
+      if (!mapped[index]) {
         unmapped.push({ index, shopId: e.shopId, sku: e.sku, locationId: e.locationId });
         return;
       }
@@ -123,7 +131,9 @@ export function sourceEventRoutes(app: FastifyInstance, deps: HttpDeps): void {
     if (unmapped.length > 0) deps.metrics.sourceEvents.inc({ source: source.name, outcome: 'unmapped' }, unmapped.length);
 
     try {
-      await Promise.all([...dirty].map(([shopId, keys]) => dirtyBatcher.markDirty({ shopId, keys: [...keys.values()], trigger })));
+      // Bounded like the order hand-offs: a Temporal that takes connections but answers slowly must not hold the
+      // source's request open. The events are recorded; the source retries (events with an eventId count once).
+      await withinHandoffDeadline(Promise.all([...dirty].map(([shopId, keys]) => dirtyBatcher.markDirty({ shopId, keys: [...keys.values()], trigger }))));
     } catch (err) {
       throw Errors.DependencyUnavailable('the events are recorded but Temporal did not take the refresh; retry the request (events with an eventId are recorded once)', undefined, { cause: err });
     }
@@ -136,4 +146,13 @@ export function sourceEventRoutes(app: FastifyInstance, deps: HttpDeps): void {
       dirty: Object.fromEntries([...dirty].map(([shopId, keys]) => [shopId, keys.size])),
     });
   });
+}
+
+/** Rejects when `work` has not settled within HANDOFF_DEADLINE_MS; the work may still land later (idempotent). */
+function withinHandoffDeadline<T>(work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`Temporal did not answer within ${HANDOFF_DEADLINE_MS} ms`)), HANDOFF_DEADLINE_MS);
+  });
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }

@@ -1,0 +1,327 @@
+/**
+ * bench/oversell: one seeded flash-sale trace (bench/traffic) through three designs on the same emulator, each on
+ * its own shop, one after the other, and what a merchant counts for each: units oversold, sales lost while stock
+ * existed, Shopify cost points and writes, plus a picture of Shopify's `available` against the true sellable
+ * quantity for one hot SKU-location (SVG under docs/images/oversell/).
+ *
+ * Designs: (a) this system (HTTP server + worker on a real Temporal server, PostgreSQL, Redis), run twice: with no
+ * safety buffer (the same trace as the baselines) and with one unit per SKU-location; (b) the polling design;
+ * (c) the source article's design (bench/oversell/polling.ts, article.ts).
+ *
+ * Time: the trace is a drop compressed COMPRESSION times (default 30: the 20 s trace is a 10 min drop) and is
+ * replayed in real time. The baselines' intervals are real-world settings divided by the same factor (polling
+ * every BENCH_POLL_SECONDS=60 s of drop time -> every 2 s; the article's 30 s cache -> 1 s; its 15 min delta sync
+ * -> 30 s). Our own latency is not scaled, which favours the baselines.
+ *
+ * Exits non-zero naming the figure when our design misses a target: oversold <= 1% of the polling design's units
+ * on the same trace; 0 units with the one-unit buffer; lost sales no higher than the polling design's.
+ *
+ * Knobs: BENCH_SEED, BENCH_SKUS, BENCH_DURATION_MS, BENCH_PLAN (default standard), BENCH_POLL_SECONDS,
+ * BENCH_COMPRESSION, BENCH_TRACE_FILE (replay a saved trace), BENCH_SAVE_TRACE (write the generated one),
+ * BENCH_SVG_DIR (default docs/images/oversell).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { pino } from 'pino';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { recordSourceChanges } from '../../src/db/source-changes.js';
+import { seedCatalog } from '../../src/demo/seed-catalog.js';
+import { createMetrics } from '../../src/observability/metrics.js';
+import { createShopifyClients } from '../../src/runtime/shopify-clients.js';
+import { startEmulator, type RunningEmulator } from '../../src/shopify/emulator/index.js';
+import { buildHttpServer } from '../../src/starters/http/server.js';
+import globalSetup from '../../test/support/global-setup.js';
+import { connectTestServices, testConfig, type ServiceAddresses } from '../../test/support/services.js';
+import { driveTrace, SourceBook, type DriveResult } from '../traffic/drive.js';
+import { generateTrace, readTrace, writeTrace, type Trace } from '../traffic/trace.js';
+import { startArticleDesign } from './article.js';
+import { naiveShopify, type Level } from './naive-shopify.js';
+import { startPolling } from './polling.js';
+import { stepChartSvg } from './svg.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const SEED = Number(process.env.BENCH_SEED ?? 12);
+const PLAN = (process.env.BENCH_PLAN ?? 'standard') as 'standard' | 'advanced' | 'plus' | 'enterprise';
+const COMPRESSION = Number(process.env.BENCH_COMPRESSION ?? 30);
+const POLL_SECONDS = Number(process.env.BENCH_POLL_SECONDS ?? 60);
+const SVG_DIR = process.env.BENCH_SVG_DIR ?? join(ROOT, 'docs/images/oversell');
+const SAMPLE_MS = 25;
+const WARMUP_SKU = 'WARMUP-0';
+
+let teardown: (() => Promise<void>) | undefined;
+const provided: Record<string, string> = {};
+let addresses: ServiceAddresses;
+let emu: RunningEmulator;
+
+beforeAll(async () => {
+  teardown = await globalSetup({ provide: (k: string, v: string) => void (provided[k] = v) } as never);
+  addresses = { databaseUrl: provided.databaseUrl!, redisUrl: provided.redisUrl!, temporalAddress: provided.temporalAddress!, workflowBundlePath: provided.workflowBundlePath! };
+  emu = await startEmulator({ port: 0, logger: false, defaultPlan: PLAN, webhooks: { retryDelaysMs: [200, 400, 800, 1600, 3200], timeoutMs: 5000 } });
+}, 300_000);
+
+afterAll(async () => {
+  await emu?.close();
+  await teardown?.();
+}, 120_000);
+
+type DesignRun = {
+  name: string;
+  buffer: number;
+  result: DriveResult;
+  counters: { calls: number; costSpent: number; mutationsApplied: number; throttled: number };
+  samples: { t: number; v: number }[];
+  notes: string;
+};
+
+/** Samples Shopify's `available` of one key every SAMPLE_MS, in trace ms (wall ms / timeScale = wall ms here). */
+function sampler(domain: string, itemId: string, locationId: string): { stop(): { t: number; v: number }[] } {
+  const start = performance.now();
+  const points: { t: number; v: number }[] = [];
+  const take = () => {
+    const v = emu.emulator.getLevel(domain, itemId, locationId).available;
+    if (points.at(-1)?.v !== v) points.push({ t: Math.round(performance.now() - start), v });
+  };
+  take();
+  const timer = setInterval(take, SAMPLE_MS);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      take();
+      return points;
+    },
+  };
+}
+
+function countersOf(domain: string) {
+  const c = emu.emulator.counters(domain);
+  return { calls: c.calls, costSpent: c.costSpent, mutationsApplied: c.mutationsApplied, throttled: c.throttled };
+}
+
+/** Waits until no Shopify level of the shop has changed for `quietMs` (at most `maxMs`): the design has caught up. */
+async function settled(domain: string, quietMs = 1500, maxMs = 30_000): Promise<void> {
+  const snap = () => JSON.stringify(emu.emulator.snapshot(domain).items.map((i) => i.levels.map((l) => l.available)));
+  const deadline = Date.now() + maxMs;
+  let last = snap();
+  let since = Date.now();
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    const now = snap();
+    if (now !== last) {
+      last = now;
+      since = Date.now();
+    } else if (Date.now() - since >= quietMs) return;
+  }
+}
+
+const hotKey = (trace: Trace) => ({ sku: trace.hotSkus[0] ?? trace.skus[0]!, locationId: trace.locations[0]! });
+
+/** (a) This system: HTTP server and worker in this process, against the shared emulator. */
+async function runOurs(trace: Trace, buffer: number, name: string): Promise<DesignRun> {
+  const svc = await connectTestServices({ addresses, logLevel: 'ERROR', poolSize: 20, prefix: 'oversell' });
+  const shopId = svc.uid('ovs');
+  const domain = `${shopId}.myshopify.com`;
+  const env: Record<string, string> = {
+    OVS_SHOP_TOKEN: `shpat-${shopId}`,
+    OVS_WEBHOOK_SECRET: `whsec-${shopId}`,
+    OVS_ERP_TOKEN: `erp-${shopId}`,
+    OVS_WMS_TOKEN: `wms-${shopId}`,
+    OVS_POS_TOKEN: `pos-${shopId}`,
+    OVS_MARKET_TOKEN: `mkt-${shopId}`,
+  };
+  const sources = { erp: `${shopId}-erp`, wms: `${shopId}-wms`, pos: `${shopId}-pos` };
+  const config = testConfig({
+    inventory_sync: {
+      reservations: { ttl_hours: 24 },
+      safety_buffers: { strategy: 'static', static_units: buffer },
+      // One client sends everything here; the per-principal limit is for the Internet, not this bench.
+      http: { rate_limit: { max_requests: 1_000_000, window_ms: 60_000 } },
+    },
+    shops: [{ id: shopId, domain, plan: PLAN, access_token_env: 'OVS_SHOP_TOKEN', webhook_secret_env: 'OVS_WEBHOOK_SECRET' }],
+    sources: [
+      { name: sources.erp, role: 'erp', type: 'postgres', token_env: 'OVS_ERP_TOKEN' },
+      { name: sources.wms, role: 'wms', type: 'postgres', token_env: 'OVS_WMS_TOKEN' },
+      { name: sources.pos, role: 'pos', type: 'postgres', token_env: 'OVS_POS_TOKEN' },
+    ],
+    channels: [{ name: 'marketplace', token_env: 'OVS_MARKET_TOKEN' }],
+  });
+  const app = buildHttpServer({ db: svc.db, redis: svc.redis, config, temporal: svc.temporal, taskQueue: svc.taskQueue, metrics: createMetrics(), logger: pino({ level: 'silent' }), env });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+  const units = new Map(trace.initialStock.map((s) => [`${s.sku}|${s.locationId}`, s.units]));
+  const catalog = await seedCatalog(emu.emulator, svc.db, {
+    shopId,
+    domain,
+    accessToken: env.OVS_SHOP_TOKEN!,
+    plan: PLAN,
+    webhookUrl: `${url}/webhooks/shopify`,
+    webhookSecret: env.OVS_WEBHOOK_SECRET!,
+    locations: trace.locations,
+    skus: [...trace.skus, WARMUP_SKU],
+    initialAvailable: (sku, loc) => (sku === WARMUP_SKU ? 100 - buffer : Math.max(0, (units.get(`${sku}|${loc}`) ?? 0) - buffer)),
+  });
+  const at = '2026-01-01T00:00:00.000Z';
+  const stock = [...trace.initialStock, ...trace.locations.map((locationId) => ({ sku: WARMUP_SKU, locationId, units: 100 }))];
+  const keys = stock.map((s) => ({ shopId, sku: s.sku, locationId: s.locationId, occurredAt: at }));
+  await recordSourceChanges(svc.db, sources.erp, stock.map((s) => ({ shopId, sku: s.sku, locationId: s.locationId, quantity: s.units, occurredAt: at })));
+  await recordSourceChanges(svc.db, sources.wms, keys.map((k) => ({ ...k, quantity: 0 })));
+  await recordSourceChanges(svc.db, sources.pos, keys.map((k) => ({ ...k, quantity: 0 })));
+  await svc.startWorker(svc.activities(config, createShopifyClients(config, { baseUrl: emu.url, env })));
+
+  // Warm-up, not measured (a running system is warm): one sale per channel on a SKU outside the trace, until
+  // Shopify shows all three. Without it the first seconds of the rush measure process start-up (JIT, pools).
+  const warm = catalog.ids.get(`${WARMUP_SKU}|${trace.locations[0]!}`)!;
+  const auth = (token: string) => ({ 'content-type': 'application/json', authorization: `Bearer ${token}` });
+  emu.emulator.placeOrder(domain, { lines: [{ sku: WARMUP_SKU, quantity: 1 }], locationId: warm.locationId });
+  await fetch(`${url}/orders`, { method: 'POST', headers: auth(env.OVS_MARKET_TOKEN!), body: JSON.stringify({ shopId, orderId: 'warmup', updatedAt: new Date().toISOString(), lines: [{ lineId: '1', sku: WARMUP_SKU, locationId: trace.locations[0]!, quantity: 1 }] }) });
+  await fetch(`${url}/sources/${sources.pos}/events`, { method: 'POST', headers: auth(env.OVS_POS_TOKEN!), body: JSON.stringify({ events: [{ shopId, sku: WARMUP_SKU, locationId: trace.locations[0]!, quantity: 1, occurredAt: new Date().toISOString() }] }) });
+  const warmDeadline = Date.now() + 60_000;
+  while (emu.emulator.getLevel(domain, warm.inventoryItemId, warm.locationId).available !== 97 - buffer && Date.now() < warmDeadline) await new Promise((r) => setTimeout(r, 100));
+  await settled(domain, 500);
+
+  const before = countersOf(domain);
+  const hot = hotKey(trace);
+  const ids = catalog.ids.get(`${hot.sku}|${hot.locationId}`)!;
+  const sample = sampler(domain, ids.inventoryItemId, ids.locationId);
+  const result = await driveTrace(
+    { ...trace, buffer },
+    {
+      emulator: {
+        url: emu.url,
+        domain,
+        locations: Object.fromEntries(catalog.locationIds),
+        available: async (sku, loc) => emu.emulator.getLevel(domain, catalog.ids.get(`${sku}|${loc}`)!.inventoryItemId, catalog.locationIds.get(loc)!).available,
+      },
+      server: { url, shopId, sources, tokens: { erp: env.OVS_ERP_TOKEN!, wms: env.OVS_WMS_TOKEN!, pos: env.OVS_POS_TOKEN!, marketplace: env.OVS_MARKET_TOKEN! }, channel: 'marketplace' },
+    },
+    { timeScale: 1 },
+  );
+  await emu.emulator.drainWebhooks();
+  await settled(domain);
+  const samples = sample.stop();
+  const after = countersOf(domain);
+  await svc.temporal.workflow.getHandle(`refresh:${shopId}`).terminate('bench over').catch(() => undefined);
+  await app.close();
+  await svc.close();
+  return { name, buffer, result, counters: diff(after, before), samples, notes: `webhooks sent ${emu.emulator.counters(domain).webhooksSent}` };
+}
+
+function diff(a: DesignRun['counters'], b: DesignRun['counters']): DesignRun['counters'] {
+  return { calls: a.calls - b.calls, costSpent: a.costSpent - b.costSpent, mutationsApplied: a.mutationsApplied - b.mutationsApplied, throttled: a.throttled - b.throttled };
+}
+
+/** A baseline's shop: the same catalogue, no webhooks (the baselines hear of orders through the driver's hooks). */
+function seedBaselineShop(trace: Trace, name: string) {
+  const domain = `${name}-${Math.random().toString(36).slice(2, 8)}.myshopify.com`;
+  const token = `shpat-${domain}`;
+  emu.emulator.createShop({ domain, accessToken: token, plan: PLAN });
+  const locations = new Map(trace.locations.map((code) => [code, emu.emulator.createLocation(domain, { name: code }).id]));
+  const levels = new Map<string, Level>();
+  const units = new Map(trace.initialStock.map((s) => [`${s.sku}|${s.locationId}`, s.units]));
+  for (const sku of trace.skus) {
+    const p = emu.emulator.createProduct(domain, { sku });
+    for (const [code, loc] of locations) {
+      emu.emulator.setQuantities(domain, p.inventoryItemId, loc, { available: Math.max(0, (units.get(`${sku}|${code}`) ?? 0) - trace.buffer) });
+      levels.set(`${sku}|${code}`, { inventoryItemId: p.inventoryItemId, locationId: loc });
+    }
+  }
+  return { domain, token, locations, levels };
+}
+
+async function runBaseline(trace: Trace, kind: 'polling' | 'article'): Promise<DesignRun> {
+  const shop = seedBaselineShop(trace, kind);
+  const shopify = naiveShopify(emu.url, shop.domain, shop.token);
+  const sources = SourceBook.fromTrace(trace);
+  const errors: unknown[] = [];
+  const design =
+    kind === 'polling'
+      ? startPolling({ sources, shopify, levels: shop.levels, buffer: trace.buffer, intervalMs: (POLL_SECONDS * 1000) / COMPRESSION, onError: (e) => errors.push(e) })
+      : startArticleDesign({ sources, shopify, levels: shop.levels, buffer: trace.buffer, cacheTtlMs: 30_000 / COMPRESSION, deltaSyncIntervalMs: (15 * 60_000) / COMPRESSION });
+  const hot = hotKey(trace);
+  const level = shop.levels.get(`${hot.sku}|${hot.locationId}`)!;
+  const before = countersOf(shop.domain);
+  const sample = sampler(shop.domain, level.inventoryItemId, level.locationId);
+  const result = await driveTrace(
+    trace,
+    {
+      emulator: {
+        url: emu.url,
+        domain: shop.domain,
+        locations: Object.fromEntries([...shop.locations].map(([code, id]) => [code, id])),
+        available: async (sku, loc) => emu.emulator.getLevel(shop.domain, shop.levels.get(`${sku}|${loc}`)!.inventoryItemId, shop.locations.get(loc)!).available,
+      },
+      ...('hooks' in design ? { hooks: design.hooks } : {}),
+    },
+    { timeScale: 1, sources },
+  );
+  await design.stop();
+  const samples = sample.stop();
+  const after = countersOf(shop.domain);
+  const designErrors = 'errors' in design ? design.errors : errors;
+  return {
+    name: kind === 'polling' ? `(b) polling every ${POLL_SECONDS} s` : '(c) article as published',
+    buffer: trace.buffer,
+    result,
+    counters: diff(after, before),
+    samples,
+    notes: `${designErrors.length} design errors${designErrors.length ? `: ${String(designErrors[0])}` : ''}`,
+  };
+}
+
+function writeSvg(run: DesignRun, trace: Trace, file: string): void {
+  const hot = hotKey(trace);
+  const truth = run.result.truth.timeline(hot.sku, hot.locationId).map((p) => ({ t: p.t, v: p.unsold - run.buffer }));
+  const svg = stepChartSvg({
+    title: `${run.name}: ${hot.sku} at ${hot.locationId}`,
+    subtitle: `seed ${trace.seed}; buffer ${run.buffer}; oversold ${run.result.truth.summary().oversoldUnits} units, lost ${run.result.truth.summary().lostSales} (all keys)`,
+    xLabel: 'trace seconds',
+    yLabel: 'units',
+    xMax: Math.max(trace.events.at(-1)?.t ?? 0, run.samples.at(-1)?.t ?? 0),
+    series: [
+      { name: "Shopify's available", color: '#d62728', points: run.samples },
+      { name: 'true sellable (unsold - buffer; < 0 = oversold)', color: '#1f77b4', dash: '5 3', points: truth },
+    ],
+  });
+  mkdirSync(SVG_DIR, { recursive: true });
+  writeFileSync(join(SVG_DIR, file), svg);
+}
+
+it('oversell: one trace through this system, the polling design and the article design', async () => {
+  const base = process.env.BENCH_TRACE_FILE
+    ? readTrace(process.env.BENCH_TRACE_FILE)
+    : generateTrace({ seed: SEED, ...(process.env.BENCH_SKUS ? { skus: Number(process.env.BENCH_SKUS) } : {}), ...(process.env.BENCH_DURATION_MS ? { durationMs: Number(process.env.BENCH_DURATION_MS) } : {}) });
+  const trace: Trace = { ...base, buffer: 0 };
+  if (process.env.BENCH_SAVE_TRACE) writeTrace(process.env.BENCH_SAVE_TRACE, trace);
+  const supply = trace.initialStock.reduce((s, x) => s + x.units, 0);
+  console.log(`trace: seed ${trace.seed}, ${trace.skus.length} SKUs x ${trace.locations.length} locations, ${supply} units at start, ${trace.events.length} events over ${(trace.events.at(-1)!.t / 1000).toFixed(1)} s; plan ${PLAN}; compression ${COMPRESSION}x`);
+
+  const runs: DesignRun[] = [];
+  runs.push(await runOurs(trace, 0, '(a) this system'));
+  runs.push(await runOurs(trace, 1, '(a) this system, buffer 1'));
+  runs.push(await runBaseline(trace, 'polling'));
+  runs.push(await runBaseline(trace, 'article'));
+
+  console.log('\noversell (the same trace through each design, one after the other, on one emulator)');
+  console.log('design                          buffer  oversold  lost  sold  refused(sf/pos/mkt)  cost pts  calls  writes  throttled  driver errors  max lag');
+  for (const r of runs) {
+    const s = r.result.truth.summary();
+    const refused = `${s.channels.storefront.refusedUnits}/${s.channels.pos.refusedUnits}/${s.channels.marketplace.refusedUnits}`;
+    console.log(
+      `${r.name.padEnd(31)} ${String(r.buffer).padStart(6)}  ${String(s.oversoldUnits).padStart(8)}  ${String(s.lostSales).padStart(4)}  ${String(s.sold).padStart(4)}  ${refused.padStart(19)}  ${String(Math.round(r.counters.costSpent)).padStart(8)}  ${String(r.counters.calls).padStart(5)}  ${String(r.counters.mutationsApplied).padStart(6)}  ${String(r.counters.throttled).padStart(9)}  ${String(r.result.errors.length).padStart(13)}  ${r.result.maxLagMs.toFixed(0).padStart(5)} ms  ${r.notes}`,
+    );
+    console.log(`  by channel (storefront/pos/marketplace): oversold ${s.channels.storefront.oversoldUnits}/${s.channels.pos.oversoldUnits}/${s.channels.marketplace.oversoldUnits}, lost ${s.channels.storefront.lostUnits}/${s.channels.pos.lostUnits}/${s.channels.marketplace.lostUnits}`);
+    if (r.result.errors.length > 0) console.log(`  first driver error: ${JSON.stringify(r.result.errors[0]).slice(0, 300)}`);
+  }
+  const files = ['ours.svg', 'ours-buffer1.svg', 'polling.svg', 'article.svg'];
+  runs.forEach((r, i) => writeSvg(r, trace, files[i]!));
+  console.log(`pictures: ${files.map((f) => join(SVG_DIR, f)).join(', ')}`);
+
+  const [ours, ours1, polling] = runs.map((r) => r.result.truth.summary());
+  const misses: string[] = [];
+  if (ours!.oversoldUnits > 0.01 * polling!.oversoldUnits) misses.push(`oversold units (ours ${ours!.oversoldUnits} > 1% of polling's ${polling!.oversoldUnits})`);
+  if (ours1!.oversoldUnits !== 0) misses.push(`oversold units with a one-unit buffer (ours ${ours1!.oversoldUnits}, target 0)`);
+  if (ours!.lostSales > polling!.lostSales) misses.push(`lost sales (ours ${ours!.lostSales} > polling's ${polling!.lostSales})`);
+  for (const r of runs.slice(0, 2)) if (r.result.errors.length > 0) misses.push(`driver errors against ${r.name} (${r.result.errors.length})`);
+  console.log(misses.length === 0 ? 'targets: met' : `targets MISSED: ${misses.join('; ')}`);
+  expect(misses, 'oversell targets').toEqual([]);
+});
