@@ -36,4 +36,25 @@ describe('Redis budget store (several processes of one shop)', () => {
     await budget.acquire(10); // 10 points at 100/s
     expect(Date.now() - started).toBeGreaterThanOrEqual(80);
   });
+  it('an older response settling after a newer one never raises the bucket (two processes, answers out of order)', async () => {
+    const key = `${shopKey}-order`;
+    const processA = new RedisBudgetStore(redis, { keyPrefix: prefix });
+    const processB = new RedisBudgetStore(redis, { keyPrefix: prefix });
+    const probe = await processA.tryReserve(key, 10);
+    await processA.settle(key, probe.granted ? probe.token : '', { maximumAvailable: 2000, currentlyAvailable: 100, restoreRate: 1 });
+    const a = await processA.tryReserve(key, 30);
+    const b = await processB.tryReserve(key, 30);
+    expect(a.granted && b.granted).toBe(true);
+    // Shopify handled A, then B: A's answer says 70 left, B's (which includes A's cost) 40. B's answer arrives first.
+    await processB.settle(key, b.granted ? b.token : '', { maximumAvailable: 2000, currentlyAvailable: 40, restoreRate: 1 });
+    await processA.settle(key, a.granted ? a.token : '', { maximumAvailable: 2000, currentlyAvailable: 70, restoreRate: 1 });
+    const cur = (await processA.peek(key))?.currentlyAvailable ?? NaN;
+    // 40 plus at most the refill of the few milliseconds between the two settles (1 point/s), never 70.
+    expect(cur).toBeGreaterThanOrEqual(40);
+    expect(cur).toBeLessThan(41);
+    // In order, a lower report is taken as it is.
+    const c = await processA.tryReserve(key, 10);
+    await processA.settle(key, c.granted ? c.token : '', { maximumAvailable: 2000, currentlyAvailable: 30, restoreRate: 1 });
+    expect((await processA.peek(key))?.currentlyAvailable).toBe(30);
+  });
 });

@@ -82,13 +82,23 @@ export class InMemoryBudgetStore implements BudgetStore {
       s.inFlight -= 1;
       s.reserved -= cost;
     }
-    if (status !== undefined) s.model = { ...status, observedAt: now };
+    if (status !== undefined) s.model = { ...status, currentlyAvailable: settledAvailable(s.model, status.currentlyAvailable, now), observedAt: now };
   }
 
   async peek(shopKey: string): Promise<BucketModel | undefined> {
     const m = this.shops.get(shopKey)?.model;
     return m === undefined ? undefined : { ...m };
   }
+}
+
+/**
+ * What the bucket holds after a response reported `reported`. Responses can settle out of order (two calls in
+ * flight, or two processes): an older response's figure does not include the cost of a call Shopify handled after
+ * it, so it must not raise what a newer response already taught. Taking the lower of the report and the stored
+ * model's projection keeps the newest knowledge: in order, the report is the lower (it includes this call's cost).
+ */
+export function settledAvailable(model: BucketModel | undefined, reported: number, now: number): number {
+  return model === undefined ? reported : Math.min(reported, projectAvailable(model, now));
 }
 
 /** The bucket refills at restoreRate per second up to its maximum. */

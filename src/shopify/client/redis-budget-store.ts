@@ -47,7 +47,15 @@ for _, member in ipairs(members) do
   if string.sub(member, 1, string.len(ARGV[1]) + 1) == ARGV[1] .. ':' then redis.call('ZREM', KEYS[2], member) end
 end
 if ARGV[2] ~= '' then
-  redis.call('HSET', KEYS[1], 'max', ARGV[2], 'cur', ARGV[3], 'rate', ARGV[4], 'at', now)
+  -- A response settling out of order (another call or process heard a newer figure) never raises the bucket:
+  -- keep the lower of the report and the stored model's projection (budget.ts, settledAvailable).
+  local cur = tonumber(ARGV[3])
+  local m = redis.call('HMGET', KEYS[1], 'max', 'cur', 'rate', 'at')
+  if m[1] then
+    local projected = math.min(tonumber(m[1]), tonumber(m[2]) + tonumber(m[3]) * math.max(0, now - tonumber(m[4])) / 1000)
+    if projected < cur then cur = projected end
+  end
+  redis.call('HSET', KEYS[1], 'max', ARGV[2], 'cur', cur, 'rate', ARGV[4], 'at', now)
   redis.call('PEXPIRE', KEYS[1], 3600000)
 end
 return 1
