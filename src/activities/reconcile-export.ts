@@ -6,6 +6,7 @@ import { driftUnits, reconcileKeys } from '../observability/worker-metrics.js';
 import type { BulkExport, BulkLine, BulkLinesOptions, BulkQueryOptions } from '../shopify/client/bulk.js';
 import type { SourceAdapter } from '../sources/adapter.js';
 import { correctDrifts, findDrifts } from './reconcile-drift.js';
+import { checkpointExportChunk, finishExport, loadExportRun, mappingsOfShopifyLevels, recordBulkExport, type ExportRunRow } from '../db/reconciliation.js';
 import { readComponents } from '../sources/components.js';
 import type { RefreshInput, RefreshSummary } from './refresh.js';
 import { LEVELS_EXPORT } from './shopify-warmup.js';
@@ -42,22 +43,6 @@ export interface ExportSliceResult {
   linesDone: number;
   linesTotal: number;
   done: boolean;
-}
-
-interface RunRow {
-  keys_checked: number;
-  drifted: number;
-  corrected: number;
-  alerted: number;
-  bad_lines: number;
-  missing_in_shopify: number;
-  bulk_operation_id: string | null;
-  bulk_url: string | null;
-  lines_total: string | null;
-  lines_done: string;
-  seen_base: string | null;
-  seen: Buffer | null;
-  export_done: boolean;
 }
 
 /** How much of a bad line the report keeps: enough to find it, not the whole of a long row. */
@@ -98,13 +83,10 @@ export function createReconcileExportActivities(deps: ReconcileExportDeps) {
   const chunkLines = deps.config.inventory_sync.reconciliation.export_chunk_lines;
   const sliceMs = deps.config.inventory_sync.reconciliation.export_slice_seconds * 1000;
 
-  async function loadRun(runId: number): Promise<RunRow> {
-    const { rows } = await deps.db.query<RunRow>(
-      'SELECT keys_checked, drifted, corrected, alerted, bad_lines, missing_in_shopify, bulk_operation_id, bulk_url, lines_total::text, lines_done::text, seen_base::text, seen, export_done FROM reconciliation_runs WHERE id = $1',
-      [runId],
-    );
-    if (!rows[0]) throw Errors.NotFound(`reconciliation run ${runId} not found`, { runId });
-    return rows[0];
+  async function loadRun(runId: number): Promise<ExportRunRow> {
+    const run = await loadExportRun(deps.db, runId);
+    if (!run) throw Errors.NotFound(`reconciliation run ${runId} not found`, { runId });
+    return run;
   }
 
   async function startExport(runId: number, shopId: string, ctx: Context | undefined): Promise<void> {
@@ -112,12 +94,7 @@ export function createReconcileExportActivities(deps: ReconcileExportDeps) {
     const beat = setInterval(() => ctx?.heartbeat({ phase: 'export' }), 2_000);
     try {
       const exp = await deps.shopify(shopId).runBulkExport(LEVELS_EXPORT, ctx ? { signal: ctx.cancellationSignal } : {});
-      await deps.db.query(
-        `UPDATE reconciliation_runs SET bulk_operation_id = $2, bulk_url = $3, lines_total = $4, lines_done = 0,
-                seen_base = (SELECT coalesce(min(seq), 0) FROM mappings WHERE shop_id = $5), seen = ''::bytea
-          WHERE id = $1 AND bulk_operation_id IS NULL`,
-        [runId, exp.id, exp.url, exp.objectCount, shopId],
-      );
+      await recordBulkExport(deps.db, runId, shopId, exp);
     } finally {
       clearInterval(beat);
     }
@@ -168,13 +145,7 @@ export function createReconcileExportActivities(deps: ReconcileExportDeps) {
         }
         pairs.set(`${parent}|${location}`, { item: parent, location, available: qty });
       }
-      const list = [...pairs.values()];
-      const { rows: mappings } = await deps.db.query<{ seq: string; sku: string; location_id: string; inventory_item_id: string; shopify_location_id: string }>(
-        `SELECT m.seq::text, m.sku, m.location_id, m.inventory_item_id, m.shopify_location_id
-           FROM unnest($2::text[], $3::text[]) AS k(item, loc)
-           JOIN mappings m ON m.shop_id = $1 AND m.inventory_item_id = k.item AND m.shopify_location_id = k.loc`,
-        [shopId, list.map((p) => p.item), list.map((p) => p.location)],
-      );
+      const mappings = await mappingsOfShopifyLevels(deps.db, shopId, [...pairs.values()]);
       const keys = mappings.map((m) => ({ sku: m.sku, locationId: m.location_id }));
       const components = keys.length > 0 ? await readComponents(deps, shopId, keys) : new Map();
       const drifts = findDrifts(mappings, components, (m) => pairs.get(`${m.inventory_item_id}|${m.shopify_location_id}`)!.available);
@@ -183,45 +154,18 @@ export function createReconcileExportActivities(deps: ReconcileExportDeps) {
       const breaches = reconciliation.alert_on_breach ? drifts.filter((d) => Math.abs(d.drift) >= reconciliation.discrepancy_threshold) : [];
 
       // The chunk's report and the checkpoint after it, in one transaction: a chunk is counted once or redone.
-      const client = await deps.db.connect();
-      try {
-        await client.query('BEGIN');
-        const moved = await client.query(
-          `UPDATE reconciliation_runs SET keys_checked = keys_checked + $3, drifted = drifted + $4, corrected = corrected + $5,
-                  alerted = alerted + $9, bad_lines = bad_lines + $6, lines_done = $7, seen = $8
-            WHERE id = $1 AND lines_done = $2`,
-          [runId, out.linesDone, mappings.length, drifts.length, corrected.size, problems.length, through, seen.bytes, breaches.length],
-        );
-        if (moved.rowCount !== 1) throw Errors.WriteAbandoned(`reconciliation run ${runId} moved on under this attempt (another attempt took the chunk)`, { runId });
-        if (drifts.length > 0) {
-          await client.query(
-            `INSERT INTO reconciliation_rows (run_id, sku, location_id, shopify_qty, ats, drift, corrected)
-             SELECT $1, * FROM unnest($2::text[], $3::text[], $4::int[], $5::int[], $6::int[], $7::bool[])
-             ON CONFLICT (run_id, sku, location_id) DO UPDATE SET shopify_qty = EXCLUDED.shopify_qty, ats = EXCLUDED.ats, drift = EXCLUDED.drift, corrected = EXCLUDED.corrected`,
-            [runId, drifts.map((d) => d.sku), drifts.map((d) => d.locationId), drifts.map((d) => d.shopifyQty), drifts.map((d) => d.ats), drifts.map((d) => d.drift), drifts.map((d) => corrected.has(`${d.sku}|${d.locationId}`))],
-          );
-        }
-        if (breaches.length > 0) {
-          await client.query(
-            `INSERT INTO alerts (kind, shop_id, subject, details)
-             SELECT 'drift', $1, s, jsonb_build_object('runId', $2::bigint, 'shopify', q, 'ats', a, 'drift', d)
-               FROM unnest($3::text[], $4::int[], $5::int[], $6::int[]) AS t(s, q, a, d)`,
-            [shopId, runId, breaches.map((d) => `${d.sku}|${d.locationId}`), breaches.map((d) => d.shopifyQty), breaches.map((d) => d.ats), breaches.map((d) => d.drift)],
-          );
-        }
-        if (problems.length > 0) {
-          await client.query(
-            `INSERT INTO reconciliation_problems (run_id, kind, line, detail) SELECT $1, 'bad_line', * FROM unnest($2::bigint[], $3::text[])`,
-            [runId, problems.map((p) => p.line), problems.map((p) => p.detail)],
-          );
-        }
-        await client.query('COMMIT');
-      } catch (err) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw err;
-      } finally {
-        client.release();
-      }
+      await checkpointExportChunk(deps.db, {
+        runId,
+        shopId,
+        linesDoneBefore: out.linesDone,
+        through,
+        seen: seen.bytes,
+        checked: mappings.length,
+        drifts,
+        corrected,
+        breaches,
+        problems,
+      });
       out.checked += mappings.length;
       out.drifted += drifts.length;
       out.corrected += corrected.size;
@@ -252,47 +196,11 @@ export function createReconcileExportActivities(deps: ReconcileExportDeps) {
       await processChunk(chunk, linesTotal);
     }
 
-    if (!run.export_done) out.missing = await reportMissing(runId, shopId, base, seen);
+    if (!run.export_done) out.missing = await finishExport(deps.db, runId, shopId, base, seen.bytes);
     else out.missing = run.missing_in_shopify;
     out.linesDone = linesTotal;
     out.done = true;
     return out;
-  }
-
-  /** Mappings whose item and location were not in Shopify's export: reported once, never written, never retried. */
-  async function reportMissing(runId: number, shopId: string, base: number, seen: SeenSet): Promise<number> {
-    const client = await deps.db.connect();
-    try {
-      await client.query('BEGIN');
-      const { rows } = await client.query<{ n: number }>(
-        `WITH missing AS (
-           SELECT sku, location_id, inventory_item_id, shopify_location_id FROM mappings
-            WHERE shop_id = $2 AND CASE WHEN seq < $3 OR seq - $3 >= $5 THEN true ELSE get_bit($4::bytea, (seq - $3)::int) = 0 END
-         ), reported AS (
-           INSERT INTO reconciliation_problems (run_id, kind, sku, location_id, detail)
-           SELECT $1, 'missing_in_shopify', sku, location_id,
-                  'Shopify does not list inventory item ' || inventory_item_id || ' at location ' || shopify_location_id
-                  || CASE WHEN r.bad_lines > 0 THEN ' (deleted, no longer stocked there, or on one of the export''s ' || r.bad_lines || ' bad lines)' ELSE ' (deleted, or no longer stocked there)' END
-                  || '; not written: fix or remove the mapping'
-             FROM missing, (SELECT bad_lines FROM reconciliation_runs WHERE id = $1) r RETURNING 1
-         )
-         SELECT count(*)::int AS n FROM reported`,
-        [runId, shopId, base, seen.bytes, seen.bytes.length * 8],
-      );
-      const missing = rows[0]?.n ?? 0;
-      const done = await client.query('UPDATE reconciliation_runs SET export_done = true, missing_in_shopify = $2 WHERE id = $1 AND NOT export_done', [runId, missing]);
-      if (done.rowCount !== 1) {
-        await client.query('ROLLBACK');
-        return 0;
-      }
-      await client.query('COMMIT');
-      return missing;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
   }
 
   return { reconcileExportSlice };

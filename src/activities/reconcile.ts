@@ -9,7 +9,16 @@ import { driftUnits, reconcileKeys } from '../observability/worker-metrics.js';
 import { readComponents } from '../sources/components.js';
 import type { RefreshInput, RefreshSummary, ShopifyInventoryPort } from './refresh.js';
 import { correctDrifts, findDrifts } from './reconcile-drift.js';
-import { skuLocationKey } from '../domain/sku-location.js';
+import {
+  addPageTotals,
+  finishReconciliationRun,
+  insertDriftAlerts,
+  mappingsPageAfter,
+  openReconciliationRun,
+  ordersWithReservation,
+  recordOrdersStarted,
+  saveReconciliationRows,
+} from '../db/reconciliation.js';
 
 /** Reconciliation's way to see orders whose webhooks may have been lost. */
 export interface ShopifyOrdersPort {
@@ -43,15 +52,7 @@ const CLAIM_WAIT_MS = 30_000;
 export function createReconcileActivities(deps: ReconcileDeps & { refreshKeys: (input: RefreshInput) => Promise<RefreshSummary> }) {
   async function startReconciliation(input: { shopId: string; workflowId: string }): Promise<number> {
     // Idempotent on the workflow id: a retried start must not open a second run.
-    const { rows } = await deps.db.query<{ id: string }>(
-      `WITH existing AS (SELECT id FROM reconciliation_runs WHERE workflow_id = $2 AND status = 'running')
-       INSERT INTO reconciliation_runs (shop_id, workflow_id) SELECT $1, $2 WHERE NOT EXISTS (SELECT 1 FROM existing)
-       RETURNING id::text`,
-      [input.shopId, input.workflowId],
-    );
-    if (rows[0]) return Number(rows[0].id);
-    const again = await deps.db.query<{ id: string }>(`SELECT id::text FROM reconciliation_runs WHERE workflow_id = $1 AND status = 'running'`, [input.workflowId]);
-    return Number(again.rows[0]!.id);
+    return openReconciliationRun(deps.db, input.shopId, input.workflowId);
   }
 
   /**
@@ -62,11 +63,7 @@ export function createReconcileActivities(deps: ReconcileDeps & { refreshKeys: (
     const { shopId, runId } = input;
     const { reconciliation } = deps.config.inventory_sync;
     const [afterSku, afterLocation] = input.after ?? ['', ''];
-    const { rows: mappings } = await deps.db.query<{ sku: string; location_id: string; inventory_item_id: string; shopify_location_id: string }>(
-      `SELECT sku, location_id, inventory_item_id, shopify_location_id FROM mappings
-        WHERE shop_id = $1 AND (sku, location_id) > ($2, $3) ORDER BY sku, location_id LIMIT $4`,
-      [shopId, afterSku, afterLocation, reconciliation.page_size],
-    );
+    const mappings = await mappingsPageAfter(deps.db, shopId, { sku: afterSku, locationId: afterLocation }, reconciliation.page_size);
     const last = mappings.at(-1);
     const next: MappingCursor = mappings.length === reconciliation.page_size && last ? [last.sku, last.location_id] : null;
     if (mappings.length === 0) return { checked: 0, drifted: 0, corrected: 0, alerted: 0, next };
@@ -79,30 +76,15 @@ export function createReconcileActivities(deps: ReconcileDeps & { refreshKeys: (
     const drifts = findDrifts(mappings, components, (m) => levels.get(`${m.inventory_item_id}|${m.shopify_location_id}`)?.available);
     const corrected = await correctDrifts(deps.refreshKeys, shopId, drifts);
     const breaches = reconciliation.alert_on_breach ? drifts.filter((d) => Math.abs(d.drift) >= reconciliation.discrepancy_threshold) : [];
-    await deps.db.query(
-      `INSERT INTO reconciliation_rows (run_id, sku, location_id, shopify_qty, ats, drift, corrected)
-       SELECT $1, * FROM unnest($2::text[], $3::text[], $4::int[], $5::int[], $6::int[], $7::bool[])
-       ON CONFLICT (run_id, sku, location_id) DO UPDATE SET shopify_qty = EXCLUDED.shopify_qty, ats = EXCLUDED.ats, drift = EXCLUDED.drift, corrected = EXCLUDED.corrected`,
-      [runId, drifts.map((d) => d.sku), drifts.map((d) => d.locationId), drifts.map((d) => d.shopifyQty), drifts.map((d) => d.ats), drifts.map((d) => d.drift), drifts.map((d) => corrected.has(skuLocationKey(d)))],
-    );
-    if (breaches.length > 0) {
-      await deps.db.query(
-        `INSERT INTO alerts (kind, shop_id, subject, details)
-         SELECT 'drift', $1, s, jsonb_build_object('runId', $2::bigint, 'shopify', q, 'ats', a, 'drift', d)
-           FROM unnest($3::text[], $4::int[], $5::int[], $6::int[]) AS t(s, q, a, d)`,
-        [shopId, runId, breaches.map((d) => skuLocationKey(d)), breaches.map((d) => d.shopifyQty), breaches.map((d) => d.ats), breaches.map((d) => d.drift)],
-      );
-    }
+    await saveReconciliationRows(deps.db, runId, drifts, corrected);
+    if (breaches.length > 0) await insertDriftAlerts(deps.db, shopId, runId, breaches);
     const result = { checked: mappings.length, drifted: drifts.length, corrected: corrected.size, alerted: breaches.length, next };
     reconcileKeys.inc({ shop: shopId, result: 'checked' }, result.checked);
     reconcileKeys.inc({ shop: shopId, result: 'drifted' }, result.drifted);
     reconcileKeys.inc({ shop: shopId, result: 'corrected' }, result.corrected);
     reconcileKeys.inc({ shop: shopId, result: 'breached' }, result.alerted);
     driftUnits.inc({ shop: shopId }, drifts.reduce((sum, d) => sum + Math.abs(d.drift), 0));
-    await deps.db.query(
-      `UPDATE reconciliation_runs SET keys_checked = keys_checked + $2, drifted = drifted + $3, corrected = corrected + $4 WHERE id = $1`,
-      [runId, result.checked, result.drifted, result.corrected],
-    );
+    await addPageTotals(deps.db, runId, result);
     return result;
   }
 
@@ -119,8 +101,7 @@ export function createReconcileActivities(deps: ReconcileDeps & { refreshKeys: (
     const startedIds: string[] = [];
     const handOn = async (orders: OrderSummary[]) => {
       const ids = orders.map((o) => numericId(o.orderId));
-      const { rows } = await deps.db.query<{ order_id: string }>('SELECT order_id FROM reservations WHERE shop_id = $1 AND order_id = ANY($2)', [input.shopId, ids]);
-      const known = new Set(rows.map((r) => r.order_id));
+      const known = await ordersWithReservation(deps.db, input.shopId, ids);
       for (const order of orders) {
         const orderId = numericId(order.orderId);
         const lines = order.lines.filter((l) => l.quantity > 0);
@@ -154,19 +135,12 @@ export function createReconcileActivities(deps: ReconcileDeps & { refreshKeys: (
         await new Promise((r) => setTimeout(r, 100));
       }
     }
-    if (started > 0) {
-      await deps.db.query('UPDATE reconciliation_runs SET orders_started = orders_started + $2 WHERE id = $1', [input.runId, started]);
-      await deps.db.query(`INSERT INTO alerts (kind, shop_id, subject, details) VALUES ('missed_webhooks', $1, $2, $3)`, [
-        input.shopId,
-        `${started} order(s) without a reservation`,
-        { runId: input.runId, started },
-      ]);
-    }
+    if (started > 0) await recordOrdersStarted(deps.db, input.shopId, input.runId, started);
     return { started };
   }
 
   async function finishReconciliation(input: { runId: number; status: 'completed' | 'failed' }): Promise<void> {
-    await deps.db.query(`UPDATE reconciliation_runs SET status = $2, finished_at = now() WHERE id = $1`, [input.runId, input.status]);
+    await finishReconciliationRun(deps.db, input.runId, input.status);
   }
 
   return { startReconciliation, reconcilePage, startMissingReservations, finishReconciliation };
