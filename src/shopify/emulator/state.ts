@@ -105,6 +105,8 @@ export interface ShopCounters {
   webhooksDropped: number;
   webhooksDuplicated: number;
   bulkOperations: number;
+  /** Executed queries and mutations by top-level field (`order`, `locations`, `inventorySetQuantities`, ...). */
+  rootFields: Record<string, number>;
 }
 
 export function emptyCounters(): ShopCounters {
@@ -123,6 +125,7 @@ export function emptyCounters(): ShopCounters {
     webhooksDropped: 0,
     webhooksDuplicated: 0,
     bulkOperations: 0,
+    rootFields: {},
   };
 }
 
