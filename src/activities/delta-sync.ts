@@ -4,8 +4,9 @@ import type { Db } from '../db/pool.js';
 import { Errors } from '../domain/errors.js';
 import { clip, keyTooLong, MAX_SHOP_ID_LENGTH } from '../domain/limits.js';
 import { writeAudit, type AuditRow } from '../db/audit.js';
-import { changeColumns } from '../db/source-changes.js';
-import type { SourceAdapter, SourceChange, SourceReading } from '../sources/adapter.js';
+import { deleteWatermark, readWatermark, writeWatermark } from '../db/watermarks.js';
+import { storeChangedReadings, storeNewerChanges } from '../db/source-snapshots.js';
+import type { SourceAdapter } from '../sources/adapter.js';
 import { markDirty, type MarkDirtyDeps } from '../temporal/handoff.js';
 import { type SkuLocation, skuLocationKey } from '../domain/sku-location.js';
 
@@ -37,19 +38,6 @@ export interface SyncBatchResult {
 
 /** Full-refresh progress is checkpointed beside the delta watermark, under its own name. */
 const fullCheckpoint = (source: string) => `${source}#full`;
-
-async function readCheckpoint(db: Db, name: string): Promise<string | null> {
-  const { rows } = await db.query<{ cursor: string }>('SELECT cursor FROM watermarks WHERE source = $1', [name]);
-  return rows[0]?.cursor ?? null;
-}
-
-async function writeCheckpoint(db: Db, name: string, cursor: string, items: number): Promise<void> {
-  await db.query(
-    `INSERT INTO watermarks (source, cursor, items_processed) VALUES ($1, $2, $3)
-     ON CONFLICT (source) DO UPDATE SET cursor = EXCLUDED.cursor, items_processed = watermarks.items_processed + EXCLUDED.items_processed, updated_at = now()`,
-    [name, cursor, items],
-  );
-}
 
 function groupByShop(items: { shopId: string; sku: string; locationId: string }[], dedupe: boolean): Map<string, SkuLocation[]> {
   const byShop = new Map<string, Map<string, SkuLocation>>();
@@ -95,52 +83,6 @@ function screenRows<R extends { shopId: string; sku: string; locationId: string 
   return { accepted, rejected };
 }
 
-/**
- * Stores a pulled change feed's changes as the source's snapshot (newest `occurred_at` wins, so a WMS total
- * converts confirmed allocations through the snapshot trigger however it arrived) and returns the changes that
- * were news: a change the snapshot already holds (a lookback window read again) is dropped here.
- * A stored reading dated beyond the clock-skew allowance never blocks a newer one.
- */
-async function newerChanges(db: Db, source: string, changes: SourceChange[], maxSkewSeconds: number): Promise<{ shopId: string; sku: string; locationId: string }[]> {
-  if (changes.length === 0) return [];
-  const { rows } = await db.query<{ shop_id: string; sku: string; location_id: string }>(
-    `WITH incoming AS (
-       SELECT DISTINCT ON (shop_id, sku, location_id) *
-         FROM unnest($2::text[], $3::text[], $4::text[], $5::int[], $6::timestamptz[]) WITH ORDINALITY AS r(shop_id, sku, location_id, quantity, occurred_at, ord)
-        ORDER BY shop_id, sku, location_id, occurred_at DESC, ord DESC
-     )
-     INSERT INTO source_snapshots AS s (source, shop_id, sku, location_id, quantity, occurred_at)
-     SELECT $1, shop_id, sku, location_id, quantity, occurred_at FROM incoming
-     ON CONFLICT (source, shop_id, sku, location_id) DO UPDATE
-       SET quantity = EXCLUDED.quantity, occurred_at = EXCLUDED.occurred_at, updated_at = now()
-       WHERE s.occurred_at < EXCLUDED.occurred_at
-          OR (s.occurred_at = EXCLUDED.occurred_at AND s.quantity <> EXCLUDED.quantity)
-          OR s.occurred_at > now() + make_interval(secs => $7)
-     RETURNING s.shop_id, s.sku, s.location_id`,
-    [source, ...changeColumns(changes), maxSkewSeconds],
-  );
-  return rows.map((r) => ({ shopId: r.shop_id, sku: r.sku, locationId: r.location_id }));
-}
-
-/** Readings that differ from what we last saw of this source; stores the new ones as the source's snapshot. */
-async function changedReadings(db: Db, source: string, readings: SourceReading[]): Promise<SourceReading[]> {
-  if (readings.length === 0) return [];
-  const { rows } = await db.query<{ shop_id: string; sku: string; location_id: string }>(
-    `WITH incoming AS (
-       SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::int[]) AS r(shop_id, sku, location_id, quantity)
-     ), upserted AS (
-       INSERT INTO source_snapshots AS s (source, shop_id, sku, location_id, quantity, occurred_at)
-       SELECT $1, i.shop_id, i.sku, i.location_id, i.quantity, now() FROM incoming i
-       ON CONFLICT (source, shop_id, sku, location_id) DO UPDATE
-         SET quantity = EXCLUDED.quantity, occurred_at = EXCLUDED.occurred_at, updated_at = now()
-         WHERE s.quantity IS DISTINCT FROM EXCLUDED.quantity
-       RETURNING s.shop_id, s.sku, s.location_id
-     ) SELECT * FROM upserted`,
-    [source, readings.map((r) => r.shopId), readings.map((r) => r.sku), readings.map((r) => r.locationId), readings.map((r) => r.quantity)],
-  );
-  return rows.map((r) => ({ shopId: r.shop_id, sku: r.sku, locationId: r.location_id, quantity: 0 }));
-}
-
 export function createDeltaSyncActivities(deps: DeltaSyncDeps) {
   const source = (name: string): SourceAdapter => {
     const adapter = deps.sources.find((s) => s.name === name);
@@ -158,7 +100,7 @@ export function createDeltaSyncActivities(deps: DeltaSyncDeps) {
     const signal = Context.current().cancellationSignal;
     if (input.mode === 'delta') {
       if (!adapter.changesSince) throw Errors.ConfigInvalid(`source "${input.source}" has no change feed; give it mode: full`);
-      const watermark = await readCheckpoint(deps.db, input.source);
+      const watermark = await readWatermark(deps.db, input.source);
       const changes = await adapter.changesSince(watermark, limit, signal);
       const trigger = `delta_sync:${input.source}`;
       const { accepted, rejected } = screenRows(deps.config, input.source, changes, trigger);
@@ -167,7 +109,7 @@ export function createDeltaSyncActivities(deps: DeltaSyncDeps) {
       // already hold theirs.
       const news = adapter.storesSnapshots
         ? accepted
-        : await newerChanges(deps.db, input.source, accepted, deps.config.inventory_sync.source_events.max_clock_skew_seconds);
+        : await storeNewerChanges(deps.db, input.source, accepted, deps.config.inventory_sync.source_events.max_clock_skew_seconds);
       let keysMarked = 0;
       for (const [shopId, keys] of groupByShop(news, deduplication)) {
         await markDirty(deps, { shopId, keys, trigger });
@@ -179,25 +121,25 @@ export function createDeltaSyncActivities(deps: DeltaSyncDeps) {
       // At the end of a run, a source that needs a lookback leaves the watermark where the next run starts.
       const position = last?.cursor ?? watermark;
       const next = done && adapter.rewind ? adapter.rewind(position) : position;
-      if (next !== null && next !== watermark) await writeCheckpoint(deps.db, input.source, next, changes.length);
+      if (next !== null && next !== watermark) await writeWatermark(deps.db, input.source, next, changes.length);
       return { read: changes.length, keysMarked, rejected: rejected.length, cursor: next, done };
     }
 
     if (!adapter.snapshot) throw Errors.ConfigInvalid(`source "${input.source}" cannot be read whole; give it mode: delta`);
     const name = fullCheckpoint(input.source);
-    const page = await adapter.snapshot(await readCheckpoint(deps.db, name), limit, signal);
+    const page = await adapter.snapshot(await readWatermark(deps.db, name), limit, signal);
     const trigger = `full_sync:${input.source}`;
     const { accepted, rejected } = screenRows(deps.config, input.source, page.readings, trigger);
     await writeAudit(deps.db, rejected);
-    const changed = await changedReadings(deps.db, input.source, accepted);
+    const changed = await storeChangedReadings(deps.db, input.source, accepted);
     const handOn = input.force ? accepted : changed;
     let keysMarked = 0;
     for (const [shopId, keys] of groupByShop(handOn, true)) {
       await markDirty(deps, { shopId, keys, trigger });
       keysMarked += keys.length;
     }
-    if (page.nextCursor === null) await deps.db.query('DELETE FROM watermarks WHERE source = $1', [name]);
-    else await writeCheckpoint(deps.db, name, page.nextCursor, page.readings.length);
+    if (page.nextCursor === null) await deleteWatermark(deps.db, name);
+    else await writeWatermark(deps.db, name, page.nextCursor, page.readings.length);
     return { read: page.readings.length, keysMarked, rejected: rejected.length, cursor: page.nextCursor, done: page.nextCursor === null };
   }
 

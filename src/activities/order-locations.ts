@@ -1,4 +1,6 @@
 import type { Db } from '../db/pool.js';
+import { rememberFulfillmentOrders } from '../db/fulfillment-orders.js';
+import { mappingsOfVariants } from '../db/mappings.js';
 import { claimLineId, type ClaimLine, type OrderLineRef } from '../domain/reservation-model.js';
 import type { AdjustAvailableResult } from '../shopify/client/inventory.js';
 import type { AdjustAvailableChange, AdjustAvailableOptions, OrderFulfillment } from '../shopify/client/types.js';
@@ -42,21 +44,11 @@ export function numericId(id: string | number): string {
 
 const gid = (type: string, id: string | number) => `gid://shopify/${type}/${numericId(id)}`;
 
-interface MappingRow {
-  sku: string;
-  location_id: string;
-  variant_id: string;
-  shopify_location_id: string;
-}
-
 /** variant@shopifyLocation -> our (sku, location); mappings may hold gids or bare numbers. */
 async function mapPairs(db: Db, shopId: string, variants: string[]): Promise<Map<string, { sku: string; locationId: string }>> {
   const forms = [...new Set(variants.flatMap((v) => [numericId(v), gid('ProductVariant', v)]))];
-  const { rows } = await db.query<MappingRow>(
-    'SELECT sku, location_id, variant_id, shopify_location_id FROM mappings WHERE shop_id = $1 AND variant_id = ANY($2::text[])',
-    [shopId, forms],
-  );
-  return new Map(rows.map((r) => [`${numericId(r.variant_id)}@${numericId(r.shopify_location_id)}`, { sku: r.sku, locationId: r.location_id }]));
+  const rows = await mappingsOfVariants(db, shopId, forms);
+  return new Map(rows.map((r) => [`${numericId(r.variantId)}@${numericId(r.shopifyLocationId)}`, { sku: r.sku, locationId: r.locationId }]));
 }
 
 /** The shop's only active Shopify location, when the port can tell (the client caches it per shop). */
@@ -91,12 +83,7 @@ export async function resolveShopifyLines(deps: OrderLocationDeps, input: Resolv
     const fulfillment = await deps.shopify(input.shopId).fetchOrderFulfillment(gid('Order', input.orderId), lineCount === undefined ? {} : { lineCount });
     if (!fulfillment) return { found: false, lines: [], unmapped: [] };
     const foIds = fulfillment.fulfillmentOrders.map((fo) => numericId(fo.id));
-    if (foIds.length > 0) {
-      await deps.db.query(
-        `INSERT INTO order_fulfillment_orders (shop_id, fulfillment_order_id, order_id) SELECT $1, unnest($2::text[]), $3 ON CONFLICT DO NOTHING`,
-        [input.shopId, foIds, input.orderId],
-      );
-    }
+    await rememberFulfillmentOrders(deps.db, input.shopId, foIds, input.orderId);
     for (const fo of fulfillment.fulfillmentOrders) {
       if (!COMMITTED_STATUSES.has(fo.status.toUpperCase()) || !fo.locationId) continue;
       for (const l of fo.lines) {

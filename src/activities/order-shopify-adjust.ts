@@ -5,6 +5,7 @@ import { inTransaction, type Db } from '../db/pool.js';
 import { readReservation } from '../db/claims.js';
 import type { ClaimLineStatus } from '../domain/reservation-model.js';
 import { raiseAlert } from '../alerts/raise.js';
+import { adjustableLines, lockOrderAdjustments, recordAdjustments, type AdjustableLine } from '../db/shopify-adjustments.js';
 
 export interface ShopifyAdjustDeps {
   db: Db;
@@ -23,18 +24,6 @@ export interface SyncAdjustInput {
   release: boolean;
 }
 
-type Row = {
-  line_id: string;
-  sku: string;
-  location_id: string;
-  claimed: number;
-  allocated: number;
-  shopify_adjusted: number;
-  shopify_adjust_seq: number;
-  inventory_item_id: string | null;
-  shopify_location_id: string | null;
-};
-
 /**
  * Orders from channels Shopify does not count (POST /orders): Shopify's available is lowered by the units the
  * order holds, and raised back by exactly what was applied when they return to stock. Each adjustment of a line
@@ -49,27 +38,21 @@ export async function syncShopifyAdjustments(deps: ShopifyAdjustDeps, input: Syn
   // sent (the retry waits on the lock, then reads what the older attempt applied). A crashed attempt's
   // connection closes and its lock with it.
   await inTransaction(deps.db, async (tx) => {
-    await tx.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`shopify-adjust:${input.shopId}:${input.orderId}`]);
+    await lockOrderAdjustments(tx, input.shopId, input.orderId);
     await adjustUnderLock({ ...deps, db: tx, alerts: deps.db }, input);
   });
   return (await readReservation(deps.db, input.shopId, input.orderId))?.lines ?? [];
 }
 
 async function adjustUnderLock(deps: TxDeps, input: SyncAdjustInput): Promise<void> {
-  const { rows } = await deps.db.query<Row>(
-    `SELECT c.line_id, c.sku, c.location_id, c.claimed, c.allocated, c.shopify_adjusted, c.shopify_adjust_seq,
-            m.inventory_item_id, m.shopify_location_id
-       FROM claim_lines c LEFT JOIN mappings m USING (shop_id, sku, location_id)
-      WHERE c.shop_id = $1 AND c.order_id = $2 ORDER BY c.line_id`,
-    [input.shopId, input.orderId],
-  );
+  const rows = await adjustableLines(deps.db, input.shopId, input.orderId);
   const due: Due[] = [];
   for (const r of rows) {
     const target = input.release ? 0 : r.claimed + r.allocated;
-    const delta = target - r.shopify_adjusted;
+    const delta = target - r.shopifyAdjusted;
     if (delta === 0) continue;
-    if (!r.inventory_item_id || !r.shopify_location_id) {
-      await raiseAlert(deps.alerts, { kind: 'unmapped_order_line', shopId: input.shopId, subject: `${input.orderId}/${r.line_id}`, details: { sku: r.sku, locationId: r.location_id } });
+    if (!r.inventoryItemId || !r.shopifyLocationId) {
+      await raiseAlert(deps.alerts, { kind: 'unmapped_order_line', shopId: input.shopId, subject: `${input.orderId}/${r.lineId}`, details: { sku: r.sku, locationId: r.locationId } });
       continue;
     }
     due.push({ row: r, target, delta });
@@ -88,7 +71,7 @@ async function adjustUnderLock(deps: TxDeps, input: SyncAdjustInput): Promise<vo
   }
 }
 
-type Due = { row: Row; target: number; delta: number };
+type Due = { row: AdjustableLine; target: number; delta: number };
 
 const orderUri = (orderId: string) => `gid://inventory-sync/Order/${encodeURIComponent(orderId)}`;
 
@@ -96,8 +79,8 @@ async function adjustAll(deps: TxDeps, input: SyncAdjustInput, due: Due[]): Prom
   // Lines of one order can share an inventory item and location: Shopify takes each pair once per call.
   const byPair = new Map<string, { inventoryItemId: string; locationId: string; delta: number; changeFromQuantity: null }>();
   for (const { row, delta } of due) {
-    const pair = `${row.inventory_item_id}|${row.shopify_location_id}`;
-    const entry = byPair.get(pair) ?? { inventoryItemId: row.inventory_item_id!, locationId: row.shopify_location_id!, delta: 0, changeFromQuantity: null };
+    const pair = `${row.inventoryItemId}|${row.shopifyLocationId}`;
+    const entry = byPair.get(pair) ?? { inventoryItemId: row.inventoryItemId!, locationId: row.shopifyLocationId!, delta: 0, changeFromQuantity: null };
     entry.delta -= delta;
     byPair.set(pair, entry);
   }
@@ -106,16 +89,11 @@ async function adjustAll(deps: TxDeps, input: SyncAdjustInput, due: Due[]): Prom
     shopDomain: input.shopId,
     mutation: 'reservation-adjust',
     salt: 'order',
-    content: { order: input.orderId, lines: due.map((d) => [d.row.line_id, d.row.shopify_adjust_seq, d.delta]) },
+    content: { order: input.orderId, lines: due.map((d) => [d.row.lineId, d.row.shopifyAdjustSeq, d.delta]) },
   });
   await deps.adjustRacePoints?.beforeSend?.(input);
   if (changes.length > 0) await deps.shopify(input.shopId).adjustAvailable(changes, { idempotencyKey, reason: 'correction', referenceDocumentUri: orderUri(input.orderId) });
-  await deps.db.query(
-    `UPDATE claim_lines c SET shopify_adjusted = u.target, shopify_adjust_seq = c.shopify_adjust_seq + 1, updated_at = now()
-       FROM unnest($3::text[], $4::int[], $5::int[]) AS u(line_id, target, seq)
-      WHERE c.shop_id = $1 AND c.order_id = $2 AND c.line_id = u.line_id AND c.shopify_adjust_seq = u.seq`,
-    [input.shopId, input.orderId, due.map((d) => d.row.line_id), due.map((d) => d.target), due.map((d) => d.row.shopify_adjust_seq)],
-  );
+  await recordAdjustments(deps.db, input.shopId, input.orderId, due.map((d) => ({ lineId: d.row.lineId, target: d.target, seq: d.row.shopifyAdjustSeq })));
 }
 
 async function adjustOne(deps: TxDeps, input: SyncAdjustInput, { row: r, target, delta }: Due): Promise<void> {
@@ -124,23 +102,19 @@ async function adjustOne(deps: TxDeps, input: SyncAdjustInput, { row: r, target,
     shopDomain: input.shopId,
     mutation: 'reservation-adjust',
     salt: operation,
-    content: { order: input.orderId, line: r.line_id, seq: r.shopify_adjust_seq, delta },
+    content: { order: input.orderId, line: r.lineId, seq: r.shopifyAdjustSeq, delta },
   });
   await deps.adjustRacePoints?.beforeSend?.(input);
   try {
     await deps.shopify(input.shopId).adjustAvailable(
-      [{ inventoryItemId: r.inventory_item_id!, locationId: r.shopify_location_id!, delta: -delta, changeFromQuantity: null }],
+      [{ inventoryItemId: r.inventoryItemId!, locationId: r.shopifyLocationId!, delta: -delta, changeFromQuantity: null }],
       { idempotencyKey, reason: 'correction', referenceDocumentUri: orderUri(input.orderId) },
     );
   } catch (err) {
     // Shopify refusing the quantity (it would go negative) is not retryable; the refresh sets ATS anyway.
     if (!Errors.ShopifyUserError.is(err)) throw err;
-    await raiseAlert(deps.alerts, { kind: 'order_adjust_refused', shopId: input.shopId, subject: `${input.orderId}/${r.line_id}`, details: { delta: -delta, message: err.message } });
+    await raiseAlert(deps.alerts, { kind: 'order_adjust_refused', shopId: input.shopId, subject: `${input.orderId}/${r.lineId}`, details: { delta: -delta, message: err.message } });
     return;
   }
-  await deps.db.query(
-    `UPDATE claim_lines SET shopify_adjusted = $4, shopify_adjust_seq = shopify_adjust_seq + 1, updated_at = now()
-      WHERE shop_id = $1 AND order_id = $2 AND line_id = $3 AND shopify_adjust_seq = $5`,
-    [input.shopId, input.orderId, r.line_id, target, r.shopify_adjust_seq],
-  );
+  await recordAdjustments(deps.db, input.shopId, input.orderId, [{ lineId: r.lineId, target, seq: r.shopifyAdjustSeq }]);
 }

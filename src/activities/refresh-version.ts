@@ -1,12 +1,5 @@
 import { Context } from '@temporalio/activity';
 import type { Redis } from 'ioredis';
-import type { Db } from '../db/pool.js';
-
-/** Versions come from a PostgreSQL sequence: durable, so a Redis restart can never hand one out twice. */
-export async function nextVersion(db: Db): Promise<bigint> {
-  const { rows } = await db.query<{ v: string }>(`SELECT nextval('ats_version')::text AS v`);
-  return BigInt(rows[0]!.v);
-}
 
 /** Identifies one activity execution across its Temporal retries; undefined outside an activity. */
 export function activityExecutionId(): string | undefined {

@@ -13,7 +13,8 @@ import { heldForShopifyOrders, unclaimedUnits } from './shopify-unclaimed.js';
 import { forgetCommitted } from '../guard/last-seen.js';
 import { guardWithLease, renewLeasesWhileWriting } from './refresh-lease.js';
 import type { RefreshDeps, RefreshInput, RefreshRuntime, RefreshSettings, RefreshSummary } from './refresh-types.js';
-import { activityExecutionId, nextVersion, recallVersion, rememberVersion } from './refresh-version.js';
+import { activityExecutionId, recallVersion, rememberVersion } from './refresh-version.js';
+import { nextVersion } from '../db/ats-version.js';
 import { writeRound, type Planned } from './refresh-write.js';
 
 export type { RefreshDeps, RefreshInput, RefreshSettings, RefreshSummary, ShopifyInventoryPort } from './refresh-types.js';

@@ -8,3 +8,12 @@ export async function orderOfFulfillmentOrders(db: Pick<Db, 'query'>, shopId: st
   );
   return rows[0]?.order_id ?? null;
 }
+
+/** Remembers which order these fulfillment orders belong to (their webhooks name only the fulfillment order). */
+export async function rememberFulfillmentOrders(db: Pick<Db, 'query'>, shopId: string, fulfillmentOrderIds: string[], orderId: string): Promise<void> {
+  if (fulfillmentOrderIds.length === 0) return;
+  await db.query(
+    `INSERT INTO order_fulfillment_orders (shop_id, fulfillment_order_id, order_id) SELECT $1, unnest($2::text[]), $3 ON CONFLICT DO NOTHING`,
+    [shopId, fulfillmentOrderIds, orderId],
+  );
+}

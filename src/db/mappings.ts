@@ -116,3 +116,20 @@ export async function shopifyMappingsOf(db: Pick<Db, 'query'>, shopId: string, k
   );
   return new Map(rows.map((r) => [skuLocationKey({ sku: r.sku, locationId: r.location_id }), { inventoryItemId: r.inventory_item_id, shopifyLocationId: r.shopify_location_id }]));
 }
+
+/** A mapping as Shopify's side names it: the variant and Shopify location of one of our keys. */
+export interface VariantMapping {
+  sku: string;
+  locationId: string;
+  variantId: string;
+  shopifyLocationId: string;
+}
+
+/** The mappings of these variants (each given in every form the mappings may hold it: gid or bare number). */
+export async function mappingsOfVariants(db: Pick<Db, 'query'>, shopId: string, variantForms: string[]): Promise<VariantMapping[]> {
+  const { rows } = await db.query<{ sku: string; location_id: string; variant_id: string; shopify_location_id: string }>(
+    'SELECT sku, location_id, variant_id, shopify_location_id FROM mappings WHERE shop_id = $1 AND variant_id = ANY($2::text[])',
+    [shopId, variantForms],
+  );
+  return rows.map((r) => ({ sku: r.sku, locationId: r.location_id, variantId: r.variant_id, shopifyLocationId: r.shopify_location_id }));
+}

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../src/activities/index.js';
 import type { ShopifyInventoryPort } from '../../src/activities/refresh.js';
-import { nextVersion } from '../../src/activities/refresh-version.js';
+import { nextVersion } from '../../src/db/ats-version.js';
 import { guardKey } from '../../src/guard/version-guard.js';
 import { createSources } from '../../src/runtime/sources.js';
 import type { ShopifyClient } from '../../src/shopify/client/index.js';

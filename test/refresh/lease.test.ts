@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { nextVersion } from '../../src/activities/refresh-version.js';
+import { nextVersion } from '../../src/db/ats-version.js';
 import { checkVersion, guardKey } from '../../src/guard/version-guard.js';
 import { useServicesAndEmulator } from '../support/services.js';
 import { auditRows, createShopFixture, type ShopFixture } from './fixture.js';

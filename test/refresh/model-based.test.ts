@@ -3,7 +3,7 @@ import type { SourceAdapter } from '../../src/sources/adapter.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RacePointContext, RefreshRacePoints } from '../../src/activities/race-points.js';
 import type { ShopifyInventoryPort } from '../../src/activities/refresh.js';
-import { nextVersion } from '../../src/activities/refresh-version.js';
+import { nextVersion } from '../../src/db/ats-version.js';
 import { startEmulator, type RunningEmulator } from '../../src/shopify/emulator/index.js';
 import { assertProperty } from '../support/property.js';
 import { connectTestServices, type TestServices } from '../support/services.js';

@@ -1,21 +1,4 @@
-import {
-  getArgumentValues,
-  getNamedType,
-  isLeafType,
-  isListType,
-  getNullableType,
-  isObjectType,
-  isInterfaceType,
-  type FieldNode,
-  type FragmentDefinitionNode,
-  type GraphQLField,
-  type GraphQLNamedType,
-  type GraphQLObjectType,
-  type GraphQLInterfaceType,
-  type GraphQLSchema,
-  type OperationDefinitionNode,
-  type SelectionSetNode,
-} from 'graphql';
+import { getArgumentValues, getNamedType, isLeafType, isListType, getNullableType, isObjectType, isInterfaceType, type FieldNode, type FragmentDefinitionNode, type GraphQLField, type GraphQLNamedType, type GraphQLObjectType, type GraphQLInterfaceType, type GraphQLSchema, type OperationDefinitionNode, type SelectionSetNode } from 'graphql';
 
 /**
  * Query cost, following Shopify's published rules:

@@ -1,16 +1,4 @@
-import {
-  GraphQLError,
-  TypeInfo,
-  getArgumentValues,
-  getDirectiveValues,
-  getNamedType,
-  visit,
-  visitWithTypeInfo,
-  type DocumentNode,
-  type FieldNode,
-  type GraphQLSchema,
-  type OperationDefinitionNode,
-} from 'graphql';
+import { GraphQLError, TypeInfo, getArgumentValues, getDirectiveValues, getNamedType, visit, visitWithTypeInfo, type DocumentNode, type FieldNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
 import { fingerprint } from './idempotency.js';
 import { INVENTORY_MUTATIONS } from './schema.js';
 
