@@ -12,6 +12,7 @@ const envName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'expected an environment 
 const CRON = /^(\S+\s+){4}\S+$/;
 
 const aggregation = z.strictObject({
+  /** How long GET /ats may serve a computed ATS again (src/reads/ats-reader.ts); 0: never. Never used to write Shopify. */
   cache_ttl_seconds: nonNegative.default(30),
   parallel_fetch_timeout_ms: positiveInt('milliseconds').default(5000),
   /** The shop's refresh workflow flushes when 250 keys are pending or this long after the first one arrived. */
@@ -50,7 +51,7 @@ const worker = z
 
 /** The HTTP server's limits and where reads are served (docs/security.md). */
 const http = z.strictObject({
-  /** Reads (/reservations, /metrics) move to this port, off the public one; bind it to a private interface. */
+  /** Reads (/reservations, /metrics, /explain, the console) move to this port, off the public one; bind it to a private interface. */
   admin_port: z.number().int().min(0).max(65535).optional(),
   admin_host: z.string().min(1).default('127.0.0.1'),
   /** A request must arrive whole within this (slow senders are cut off with 408). */
@@ -212,7 +213,7 @@ export const configSchema = z
     shops: z.array(shopSchema).default([]),
     sources: z.array(sourceSchema).default([]),
     channels: z.array(channelSchema).default([]),
-    /** The token for reads (GET /reservations, /metrics) on the public port. */
+    /** The token for reads (GET /reservations, /metrics, /ats, /explain, the console) on the public port. */
     operator: z.strictObject({ token_env: envName }).optional(),
   })
   .superRefine((cfg, ctx) => {

@@ -45,6 +45,10 @@ export const Errors = {
   ConfigInvalid: define('ISYNC_CONFIG_INVALID', 500, false),
   DependencyUnavailable: define('ISYNC_DEPENDENCY_UNAVAILABLE', 503, true),
   TemporalCliMissing: define('ISYNC_TEMPORAL_CLI_MISSING', 500, false),
+  /** The Temporal server or its schema tool is not built and cannot be (no Go toolchain, a failed build). */
+  TemporalServerMissing: define('ISYNC_TEMPORAL_SERVER_MISSING', 500, false),
+  /** The schema tool could not create or update Temporal's databases. */
+  TemporalSchemaFailed: define('ISYNC_TEMPORAL_SCHEMA_FAILED', 500, false),
   PortInUse: define('ISYNC_PORT_IN_USE', 500, false),
 
   // input at the edges
@@ -68,6 +72,10 @@ export const Errors = {
   UnknownSku: define('ISYNC_UNKNOWN_SKU', 422, false),
   MappingInvalid: define('ISYNC_MAPPING_INVALID', 400, false),
   NotFound: define('ISYNC_NOT_FOUND', 404, false),
+  /** A read (/ats, /explain, the console) for a SKU the shop has no mapping of. */
+  SkuNotFound: define('ISYNC_SKU_NOT_FOUND', 404, false),
+  /** A read for a location the shop does not stock the SKU at (or does not have). */
+  LocationNotFound: define('ISYNC_LOCATION_NOT_FOUND', 404, false),
 
   // source systems
   SourceTimeout: define('ISYNC_SOURCE_TIMEOUT', 504, true),

@@ -7,7 +7,7 @@ import { GUARD_TTL_SECONDS, guardKey } from './version-guard.js';
  * lease the Lua script keeps there. Only ever used as the compare value of a compare-and-swap, observed before
  * the sources are read: a wrong one costs a stale round, never a wrong write.
  */
-const LAST_SEEN_FIELD = 's';
+export const LAST_SEEN_FIELD = 's';
 /**
  * Shopify's `committed` from the same read as `s`, and when it was read: kept only while Shopify has committed
  * units to orders we have not claimed yet (src/activities/shopify-unclaimed.ts).

@@ -12,6 +12,8 @@ import { leaseWaits } from '../observability/worker-metrics.js';
 import { assertRedisAnswers, createRedis } from '../redis/client.js';
 import { createShopifyClients } from './shopify-clients.js';
 import { closeSources, createSources } from './sources.js';
+import type { ShopifyClient } from '../shopify/client/index.js';
+import type { SourceAdapter } from '../sources/adapter.js';
 
 /** The long-lived resources of one process, built once from the environment and the configuration. */
 export interface AppContext {
@@ -21,6 +23,8 @@ export interface AppContext {
   redis: Redis;
   temporal: Client;
   activities: Activities;
+  sources: SourceAdapter[];
+  shopify: (shopId: string) => ShopifyClient;
   close(): Promise<void>;
 }
 
@@ -48,7 +52,8 @@ export async function createAppContext(overrides: { env?: Env; config?: Config }
     opened.push(() => redis.disconnect());
     await assertRedisAnswers(redis, env.REDIS_URL);
     registerVersionGuard(redis);
-    const shopify = createShopifyClients(config, env.SHOPIFY_API_BASE_URL ? { baseUrl: env.SHOPIFY_API_BASE_URL } : {});
+    // The shops' cost budgets in Redis: every worker and server of this deployment paces against one bucket per shop.
+    const shopify = createShopifyClients(config, { ...(env.SHOPIFY_API_BASE_URL ? { baseUrl: env.SHOPIFY_API_BASE_URL } : {}), redis });
     const temporal = await connectTemporalClient(env);
     opened.push(() => temporal.connection.close());
     const sources = createSources(config, db);
@@ -56,7 +61,7 @@ export async function createAppContext(overrides: { env?: Env; config?: Config }
     // The one hook production sets: each wait for an older computation's write lease is counted.
     const racePoints = { whileKeyBusy: async (point: { shopId: string }) => void leaseWaits.inc({ shop: point.shopId }) };
     const activities = createActivities({ db, redis, config, sources, shopify, temporal, taskQueue: env.TEMPORAL_TASK_QUEUE, racePoints });
-    return { env, config, db, redis, temporal, activities, close: closeOpened };
+    return { env, config, db, redis, temporal, activities, sources, shopify, close: closeOpened };
   } catch (err) {
     await closeOpened();
     throw err;

@@ -4,12 +4,19 @@ import { Errors } from '../domain/errors.js';
 import { countShopifyFault } from '../observability/fault-metrics.js';
 import { createLogger } from '../observability/logger.js';
 import { countingFetch } from '../observability/shopify-call-metrics.js';
-import { createShopifyClient, type ShopifyClient } from '../shopify/client/index.js';
+import type { Redis } from 'ioredis';
+import { createShopifyClient, RedisBudgetStore, ShopBudget, type ShopifyClient } from '../shopify/client/index.js';
 
-/** One budget-aware client per configured shop, created on first use; tokens come from the environment. */
-export function createShopifyClients(config: Config, opts: { baseUrl?: string; env?: NodeJS.ProcessEnv } = {}): (shopId: string) => ShopifyClient {
+/**
+ * One budget-aware client per configured shop, created on first use; tokens come from the environment. With
+ * `redis`, a shop's cost budget lives there, so every worker of the deployment (same Redis key prefix) paces
+ * against one bucket, as Shopify keeps one per shop; without it, each process has its own and several workers
+ * together overdraw the shop's bucket.
+ */
+export function createShopifyClients(config: Config, opts: { baseUrl?: string; env?: NodeJS.ProcessEnv; redis?: Redis } = {}): (shopId: string) => ShopifyClient {
   const clients = new Map<string, ShopifyClient>();
   const logger = createLogger(undefined, 'shopify-client');
+  const budgetStore = opts.redis ? new RedisBudgetStore(opts.redis) : undefined;
   return (shopId: string) => {
     let client = clients.get(shopId);
     if (!client) {
@@ -24,6 +31,7 @@ export function createShopifyClients(config: Config, opts: { baseUrl?: string; e
         // Calls, cost points and THROTTLED answers by operation (the worker's /metrics).
         fetchImpl: countingFetch(shop.domain),
         ...(opts.baseUrl ? { baseUrl: opts.baseUrl } : {}),
+        ...(budgetStore ? { budget: new ShopBudget(`${opts.baseUrl ?? 'https://' + shop.domain}|${shop.domain}`, budgetStore) } : {}),
       });
       clients.set(shopId, client);
     }

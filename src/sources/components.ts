@@ -11,7 +11,8 @@ export type ComponentsResult =
   /** No ERP has a record of the key: we do not know its on-hand, so nothing may be written for it. */
   | { status: 'no_on_hand' };
 
-async function withTimeout<T>(source: SourceAdapter, timeoutMs: number, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+/** One source's answer, bounded by the timeout: a timeout or failure rejects with the source's name. */
+export async function withTimeout<T>(source: SourceAdapter, timeoutMs: number, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
@@ -44,7 +45,7 @@ async function openClaims(db: Db, shopId: string, keys: SkuLocation[]): Promise<
   return new Map(rows.map((r) => [skuLocationKey({ sku: r.sku, locationId: r.location_id }), r.claimed]));
 }
 
-async function dailySales(db: Db, shopId: string, skus: string[], windowDays: number): Promise<Map<string, number[]>> {
+export async function dailySales(db: Db, shopId: string, skus: string[], windowDays: number): Promise<Map<string, number[]>> {
   const { rows } = await db.query<{ sku: string; units: number[] }>(
     `SELECT d.sku, array_agg(coalesce(s.units, 0) ORDER BY d.day)::int[] AS units
        FROM (SELECT sku, day::date FROM unnest($2::text[]) AS sku,

@@ -29,7 +29,7 @@ export interface RunningDevServer {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once('error', reject);
@@ -52,6 +52,20 @@ export async function temporalAnswers(address: string, timeoutMs = 3000): Promis
   } finally {
     await connection?.close().catch(() => undefined);
   }
+}
+
+/**
+ * Spawns `file args` under a watchdog shell that stops it when this process dies, even by SIGKILL, so no test
+ * run or demo leaves a server behind. SIGTERM to the shell stops the program too.
+ */
+export function spawnSupervised(file: string, args: string[], stdio: ('ignore' | number)[]): ChildProcess {
+  const watchdog = [
+    '"$@" & server=$!',
+    'trap \'kill -TERM $server 2>/dev/null; wait $server; exit 0\' TERM INT',
+    `while kill -0 ${process.pid} 2>/dev/null && kill -0 $server 2>/dev/null; do sleep 1 & wait $!; done`,
+    'kill -TERM $server 2>/dev/null; wait $server',
+  ].join('\n');
+  return spawn('sh', ['-c', watchdog, 'temporal-watchdog', file, ...args], { stdio, detached: false });
 }
 
 export async function startDevServer(opts: DevServerOptions = {}): Promise<RunningDevServer> {
@@ -78,15 +92,7 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<Runni
     const fd = openSync(opts.logFile, 'a');
     stdio = ['ignore', fd, fd];
   }
-  // A watchdog shell owns the server and stops it when this process dies, even by SIGKILL, so no test run or
-  // demo leaves a server behind. SIGTERM to the shell stops the server too.
-  const watchdog = [
-    '"$@" & server=$!',
-    'trap \'kill -TERM $server 2>/dev/null; wait $server; exit 0\' TERM INT',
-    `while kill -0 ${process.pid} 2>/dev/null && kill -0 $server 2>/dev/null; do sleep 1 & wait $!; done`,
-    'kill -TERM $server 2>/dev/null; wait $server',
-  ].join('\n');
-  const child = spawn('sh', ['-c', watchdog, 'temporal-watchdog', cli, ...args], { stdio, detached: false });
+  const child = spawnSupervised(cli, args, stdio);
   let exited: string | undefined;
   child.once('exit', (code, signal) => {
     exited = `exited with ${signal ?? code}`;

@@ -49,6 +49,8 @@ export interface ShopRefreshView {
 export const keysDirtySignal = defineSignal<[DirtyKeys]>(KEYS_DIRTY_SIGNAL);
 /** Number of keys waiting for a flush. */
 export const pendingQuery = defineQuery<number>('pending');
+/** The pending keys of one SKU (at most 250), with their triggers: what `explain` shows as dirty. */
+export const pendingKeysQuery = defineQuery<PendingKey[], [string]>('pendingKeys');
 /** Counters of this run (they restart at continue-as-new). */
 export const shopRefreshStateQuery = defineQuery<ShopRefreshView>('shopRefreshState');
 
@@ -88,6 +90,7 @@ export async function shopRefreshWorkflow(state: ShopRefreshState): Promise<void
     for (const key of keys) add(key, [trigger]);
   });
   setHandler(pendingQuery, () => pending.size);
+  setHandler(pendingKeysQuery, (sku) => [...pending.values()].filter((e) => e.key.sku === sku).slice(0, FLUSH_BATCH));
   setHandler(shopRefreshStateQuery, () => ({ ...view, pending: pending.size }));
 
   const coalesceWindowMs = state.coalesceWindowMs ?? (await refreshSettings()).coalesceWindowMs;

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { ENV_NAMES } from '../../src/config/env.js';
+import { TEMPORAL_SERVER_VERSION, TEMPORAL_UI_SERVER_VERSION } from '../../src/temporal/server-binaries.js';
 
 // No Docker engine runs here; this pins that the file describes the stack and speaks the application's env names.
 const compose = parse(readFileSync('docker-compose.yml', 'utf8'), { merge: true }) as {
@@ -25,6 +26,13 @@ describe('docker-compose.yml', () => {
       expect(env).toEqual(expect.arrayContaining(['TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'TEMPORAL_TASK_QUEUE', 'DATABASE_URL', 'REDIS_URL', 'INVENTORY_SYNC_CONFIG']));
     }
     expect(compose.services.server?.environment?.PORT).toBe('8080');
+  });
+
+  it('runs the Temporal server and Web UI versions that `temporal start --persistence postgres` runs and test:topology proves', () => {
+    const s = compose.services;
+    expect(s.temporal?.image).toBe(`temporalio/auto-setup:${TEMPORAL_SERVER_VERSION.slice(1)}`);
+    expect(s['temporal-create-search-attributes']?.image).toBe(`temporalio/admin-tools:${TEMPORAL_SERVER_VERSION.slice(1)}`);
+    expect(s['temporal-ui']?.image).toBe(`temporalio/ui:${TEMPORAL_UI_SERVER_VERSION.slice(1)}`);
   });
 
   it('registers the search attributes the workflows set', () => {

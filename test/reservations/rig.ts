@@ -111,6 +111,9 @@ export async function startRig(opts: RigOptions = {}, shared?: TestServices): Pr
     operator: { token_env: 'RES_OPERATOR_TOKEN' },
   }));
 
+  const clients = createShopifyClients(config, { baseUrl: emu.url, env });
+  const shopify = opts.wrapShopify ? (id: string) => opts.wrapShopify!(clients(id)) : clients;
+  const sources = createSources(config, svc.db);
   const app = buildHttpServer({
     db: svc.db,
     redis: svc.redis,
@@ -120,6 +123,9 @@ export async function startRig(opts: RigOptions = {}, shared?: TestServices): Pr
     metrics: createMetrics(),
     logger: pino({ level: 'silent' }),
     env,
+    // The reads (/ats, /explain, the console) compute from the same sources and read this emulator.
+    sources,
+    shopify: clients,
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
@@ -140,10 +146,7 @@ export async function startRig(opts: RigOptions = {}, shared?: TestServices): Pr
   if (!opts.wmsHttp) await recordSourceChanges(svc.db, `${shopId}-wms`, changes.map((c) => ({ ...c, quantity: 0 })));
   await recordSourceChanges(svc.db, `${shopId}-pos`, changes.map((c) => ({ ...c, quantity: 0 })));
 
-  const clients = createShopifyClients(config, { baseUrl: emu.url, env });
-  const shopify = opts.wrapShopify ? (id: string) => opts.wrapShopify!(clients(id)) : clients;
   const activities = svc.activities(config, shopify);
-  const sources = createSources(config, svc.db);
   const rig: Rig = {
     svc,
     emu,

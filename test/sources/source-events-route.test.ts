@@ -1,6 +1,7 @@
+import { connect, createServer, type AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { Client, Connection } from '@temporalio/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { seedCatalog, type SeededCatalog } from '../../src/demo/seed-catalog.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { createMetrics } from '../../src/observability/metrics.js';
@@ -8,6 +9,7 @@ import { createShopifyClients } from '../../src/runtime/shopify-clients.js';
 import { startEmulator, type RunningEmulator } from '../../src/shopify/emulator/index.js';
 import type { HttpDeps } from '../../src/starters/http/deps.js';
 import { buildHttpServer } from '../../src/starters/http/server.js';
+import { HANDOFF_DEADLINE_MS } from '../../src/temporal/handoff.js';
 import { connectTestServices, testConfig, type TestServices } from '../support/services.js';
 
 describe('POST /sources/:source/events', () => {
@@ -124,6 +126,39 @@ describe('POST /sources/:source/events', () => {
     }
   });
 
+  it('when Temporal answers slowly, the answer is a 503 within the hand-off deadline, and the recorded event still reaches Shopify', { timeout: 60_000 }, async () => {
+    // A proxy in front of the run's Temporal that holds every byte towards it for 4 s: a frontend that is up but slow.
+    const [host, port] = inject('temporalAddress').split(':');
+    const slowProxy = createServer((client) => {
+      const upstream = connect(Number(port), host);
+      client.on('data', (chunk) => void setTimeout(() => upstream.write(chunk), 4000));
+      upstream.on('data', (chunk) => client.write(chunk));
+      client.on('close', () => upstream.destroy());
+      upstream.on('close', () => client.destroy());
+      client.on('error', () => upstream.destroy());
+      upstream.on('error', () => client.destroy());
+    });
+    await new Promise<void>((resolve) => slowProxy.listen(0, '127.0.0.1', resolve));
+    const slowClient = new Client({ connection: Connection.lazy({ address: `127.0.0.1:${(slowProxy.address() as AddressInfo).port}` }) });
+    const slow = buildHttpServer({ ...deps, temporal: slowClient });
+    try {
+      const started = Date.now();
+      const res = await post(erp, { events: [event('CAP', 35, { eventId: 'erp-evt-slow' })] }, env.EVT_ERP_TOKEN, slow);
+      expect(res.statusCode).toBe(503);
+      expect(res.json()).toMatchObject({ code: 'ISYNC_DEPENDENCY_UNAVAILABLE' });
+      // Bounded by HANDOFF_DEADLINE_MS (2 s), not by how slow Temporal is.
+      expect(Date.now() - started).toBeLessThan(HANDOFF_DEADLINE_MS + 1500);
+      // Nothing is lost: the event is recorded and reaches Shopify (35 - 1 buffer).
+      await expect.poll(() => available('CAP'), { timeout: 40_000 }).toBe(34);
+    } finally {
+      await slow.close();
+      await slowClient.connection.close().catch(() => undefined);
+      slowProxy.close();
+    }
+  });
+
+  // Last in this file: its closed client leaves a gRPC retry timer of the SDK behind, which throws into the closed
+  // channel if the file still runs when it fires.
   it('when Temporal does not take the refresh the events stay recorded and the answer is 503 so the source retries', async () => {
     // A real client on a connection to a port nothing listens on, as a Temporal outage looks to the server.
     const dead = new Client({ connection: Connection.lazy({ address: '127.0.0.1:1', connectTimeout: 200 }) });
@@ -139,4 +174,5 @@ describe('POST /sources/:source/events', () => {
       await dead.connection.close().catch(() => undefined);
     }
   });
+
 });

@@ -90,9 +90,9 @@ export async function connectTestServices(opts: { addresses?: ServiceAddresses; 
         await w.run.catch(() => undefined);
         await w.native.close();
       }
-      // `keys` returns full names; del() would prefix them again. Only this run's prefix, in chunks: the machine's
-      // Redis may hold many other keys, and one del() with them all overflows the stack.
-      const keys = (await redis.keys('*')).filter((k) => k.startsWith(redisPrefix));
+      // ioredis does not prefix KEYS patterns: '*' alone listed every key of the shared Redis (other runs' too;
+      // ~100,000 overflowed the stack in del(...)). Full names come back, and del() would prefix them again.
+      const keys = await redis.keys(`${redisPrefix}*`);
       for (let i = 0; i < keys.length; i += 1000) await redis.del(...keys.slice(i, i + 1000).map((k) => k.slice(redisPrefix.length)));
       redis.disconnect();
       await connection.close();

@@ -154,7 +154,8 @@ export async function runDemo(opts: { durationSeconds?: number } = {}): Promise<
   const http = await startHttpServer(ctx, port);
   log(`  worker on task queue "${env.TEMPORAL_TASK_QUEUE}" (metrics ${side.metrics.url}); HTTP server ${http.url} (GET /healthz, /metrics)`);
   for (const r of await applySchedules(ctx.temporal, config, env.TEMPORAL_TASK_QUEUE)) log(`  schedule ${r.outcome}: ${r.scheduleId} (${r.describe})`);
-  log(`\nTemporal Web UI: ${uiUrl}   (workflows: refresh:${DEMO_SHOP.id}, reservation:...)\n`);
+  log(`\nTemporal Web UI: ${uiUrl}   (workflows: refresh:${DEMO_SHOP.id}, reservation:...)`);
+  log(`Operator console: ${http.adminUrl ?? http.url}/console/   (sign in with the operator token: $${config.operator?.token_env ?? 'DEMO_OPERATOR_TOKEN'})\n`);
 
   // The simulated ERP/WMS/POS: receipts, picks, till sales and shipments arrive as source changes through the
   // same durable path as POST /sources/:source/events; each batch marks its keys dirty.

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { INTERNAL_ERROR_CODE, InventorySyncError } from '../../domain/errors.js';
 import { err } from './commands/io.js';
+import { registerExplainCommand } from './commands/explain.js';
 import { registerOperationsCommands } from './commands/operations.js';
 import { registerRunCommands } from './commands/run.js';
 import { registerSetupCommands } from './commands/setup.js';
@@ -14,6 +15,7 @@ export function buildCli(): Command {
   registerRunCommands(program);
   registerSyncCommands(program);
   registerOperationsCommands(program);
+  registerExplainCommand(program);
   registerSetupCommands(program);
   return program;
 }

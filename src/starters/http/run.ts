@@ -26,6 +26,8 @@ export async function startHttpServer(ctx: AppContext, port = ctx.env.PORT, host
     metrics: createMetrics(),
     logger: createLogger(ctx.env.LOG_LEVEL, 'http'),
     env: process.env,
+    sources: ctx.sources,
+    shopify: ctx.shopify,
   };
   const app = buildHttpServer(deps);
   const { admin_port: adminPort, admin_host: adminHost } = ctx.config.inventory_sync.http;

@@ -6,6 +6,7 @@ import { registerAlertMetrics } from '../../observability/alert-metrics.js';
 import type { HttpDeps } from './deps.js';
 import { BODY_LIMIT_BYTES } from './bounds.js';
 import { errorHandler } from './errors.js';
+import { atsRoutes } from './routes/ats.js';
 import { healthRoutes } from './routes/health.js';
 import { orderRoutes } from './routes/orders.js';
 import { readRoutes } from './routes/reads.js';
@@ -60,6 +61,7 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     wmsAllocationRoutes(scope, deps);
     orderRoutes(scope, deps);
     sourceEventRoutes(scope, deps);
+    atsRoutes(scope, deps);
     if (deps.config.inventory_sync.http.admin_port === undefined) readRoutes(scope, deps, { requireOperator: true });
   });
   return app;

@@ -11,7 +11,7 @@ export const out = (s: string): void => void process.stdout.write(`${s}\n`);
 export const err = (s: string): void => void process.stderr.write(`${s}\n`);
 
 /** INVENTORY_SYNC_CONFIG, or the configuration a running `npm start` wrote into the data directory. */
-function operatorConfig(env: Env): Config {
+export function operatorConfig(env: Env): Config {
   const { path, fromDemo } = operatorConfigPath(env);
   if (fromDemo) err(`using the configuration npm start wrote: ${path} (set INVENTORY_SYNC_CONFIG to use another)`);
   return loadConfig(path);

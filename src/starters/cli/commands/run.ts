@@ -86,17 +86,46 @@ export function registerRunCommands(program: Command): void {
       await runDemo(opts.duration ? { durationSeconds: Number(opts.duration) } : {});
     });
 
-  const temporal = program.command('temporal').description('the local Temporal dev server');
+  const temporal = program.command('temporal').description('the local Temporal server: the CLI\'s dev server, or the server on PostgreSQL');
   temporal
     .command('install')
     .description('find the Temporal CLI, or build it with go install into the cache')
-    .action(async () => out(await ensureTemporalCli(out)));
+    .option('--postgres', 'also build the Temporal server and its SQL schema tool (for --persistence postgres)')
+    .option('--ui', 'also build the Web UI server that --persistence postgres serves (unless --headless)')
+    .action(async (opts: { postgres?: boolean; ui?: boolean }) => {
+      out(await ensureTemporalCli(out));
+      const { ensureGoBinary, SERVER_BINARY, SQL_TOOL_BINARY, UI_SERVER_BINARY } = await import('../../../temporal/server-binaries.js');
+      const wanted = [...(opts.postgres ? [SERVER_BINARY, SQL_TOOL_BINARY] : []), ...(opts.ui ? [UI_SERVER_BINARY] : [])];
+      for (const b of wanted) out(await ensureGoBinary(b, { log: out }));
+    });
   temporal
     .command('start')
+    .description('run a Temporal server until Ctrl-C: the dev server (SQLite), or the server on PostgreSQL as production runs it')
     .option('--port <port>', 'frontend port', '7233')
-    .option('--db-filename <file>', 'persist to this SQLite file')
-    .action(async (opts: { port: string; dbFilename?: string }) => {
-      const server = await startDevServer({ port: Number(opts.port), ...(opts.dbFilename ? { dbFilename: opts.dbFilename } : {}), log: out });
+    .option('--persistence <store>', 'sqlite (the CLI\'s dev server) or postgres (the Temporal server with PostgreSQL persistence and SQL visibility)', 'sqlite')
+    .option('--db-filename <file>', 'sqlite: persist to this SQLite file')
+    .option('--postgres-url <url>', 'postgres: the PostgreSQL server, postgres://USER[:PASSWORD]@HOST:PORT (default $TEMPORAL_POSTGRES_URL, else postgres://postgres@127.0.0.1:5432)')
+    .option('--database <name>', 'postgres: Temporal\'s database; visibility goes to <name>_visibility (default inventory_sync_temporal)')
+    .option('--ui-port <port>', 'Web UI port (default: frontend port + 1000)')
+    .option('--headless', 'no Web UI')
+    .action(async (opts: { port: string; persistence: string; dbFilename?: string; postgresUrl?: string; database?: string; uiPort?: string; headless?: boolean }) => {
+      const port = Number(opts.port);
+      const ui = { ...(opts.uiPort ? { uiPort: Number(opts.uiPort) } : {}), ...(opts.headless ? { headless: true } : {}) };
+      let server: { stop(): Promise<void> };
+      if (opts.persistence === 'postgres') {
+        const { startPostgresServer } = await import('../../../temporal/postgres-server.js');
+        server = await startPostgresServer({
+          postgresUrl: opts.postgresUrl ?? process.env.TEMPORAL_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432',
+          ...(opts.database ? { database: opts.database } : {}),
+          port,
+          ...ui,
+          log: out,
+        });
+      } else if (opts.persistence === 'sqlite') {
+        server = await startDevServer({ port, ...ui, ...(opts.dbFilename ? { dbFilename: opts.dbFilename } : {}), log: out });
+      } else {
+        throw Errors.ArgumentInvalid(`--persistence "${opts.persistence}": use sqlite or postgres`);
+      }
       onSignal(() => void server.stop().then(() => process.exit(0)));
     });
 }

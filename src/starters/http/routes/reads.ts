@@ -3,10 +3,13 @@ import { Errors } from '../../../domain/errors.js';
 import { reservationStatus } from '../../reservation-status.js';
 import { authenticate, isOperator } from '../auth.js';
 import type { HttpDeps } from '../deps.js';
+import { consoleRoutes } from './console.js';
+import { explainRoutes } from './explain.js';
 
 /**
  * What an operator reads: GET /reservations/:shop/:orderId (an order's lines, quantities, locations and state;
- * each call is a Temporal describe and query) and GET /metrics. Never open on the public port: there they take
+ * each call is a Temporal describe and query), GET /metrics, GET /explain/:shop/:sku and the console (/console).
+ * Never open on the public port: there they take
  * the operator token; the admin server (its own port) serves them with or without it (docs/security.md).
  */
 export function readRoutes(app: FastifyInstance, deps: HttpDeps, opts: { requireOperator: boolean }): void {
@@ -23,4 +26,6 @@ export function readRoutes(app: FastifyInstance, deps: HttpDeps, opts: { require
     guard(req);
     reply.header('content-type', deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
+  explainRoutes(app, deps, guard);
+  consoleRoutes(app, deps, guard);
 }

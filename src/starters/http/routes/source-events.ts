@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { createDirtyBatcher } from '../../../temporal/handoff.js';
+import { createDirtyBatcher, HANDOFF_DEADLINE_MS } from '../../../temporal/handoff.js';
 import { writeAudit, type AuditRow } from '../../../db/audit.js';
 import { mappedKeys, mappedKeyString } from '../../../db/mappings.js';
 import { recordSourceChanges, type IncomingChange } from '../../../db/source-changes.js';
@@ -123,7 +123,9 @@ export function sourceEventRoutes(app: FastifyInstance, deps: HttpDeps): void {
     if (unmapped.length > 0) deps.metrics.sourceEvents.inc({ source: source.name, outcome: 'unmapped' }, unmapped.length);
 
     try {
-      await Promise.all([...dirty].map(([shopId, keys]) => dirtyBatcher.markDirty({ shopId, keys: [...keys.values()], trigger })));
+      // Bounded like the order hand-offs: a Temporal that takes connections but answers slowly must not hold the
+      // source's request open. The events are recorded; the source retries (events with an eventId count once).
+      await withinHandoffDeadline(Promise.all([...dirty].map(([shopId, keys]) => dirtyBatcher.markDirty({ shopId, keys: [...keys.values()], trigger }))));
     } catch (err) {
       throw Errors.DependencyUnavailable('the events are recorded but Temporal did not take the refresh; retry the request (events with an eventId are recorded once)', undefined, { cause: err });
     }
@@ -136,4 +138,13 @@ export function sourceEventRoutes(app: FastifyInstance, deps: HttpDeps): void {
       dirty: Object.fromEntries([...dirty].map(([shopId, keys]) => [shopId, keys.size])),
     });
   });
+}
+
+/** Rejects when `work` has not settled within HANDOFF_DEADLINE_MS; the work may still land later (idempotent). */
+function withinHandoffDeadline<T>(work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`Temporal did not answer within ${HANDOFF_DEADLINE_MS} ms`)), HANDOFF_DEADLINE_MS);
+  });
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }
