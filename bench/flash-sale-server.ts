@@ -7,6 +7,9 @@ import { createMetrics } from '../src/observability/metrics.js';
 import { createRedis } from '../src/redis/client.js';
 import { buildHttpServer } from '../src/starters/http/server.js';
 
+// A clean exit on request, so a server started with --cpu-prof writes its profile (SIGKILL would lose it).
+process.on('SIGUSR2', () => process.exit(0));
+
 const spec = JSON.parse(process.env.FLASH_SERVER_SPEC!) as {
   temporalAddress: string;
   taskQueue: string;

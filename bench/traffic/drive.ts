@@ -72,6 +72,11 @@ export type ServerTarget = {
   tokens: { erp: string; wms: string; pos: string; marketplace: string };
   /** The channel name configured for the marketplace (its token is tokens.marketplace). */
   channel: string;
+  /**
+   * Sends one request instead of `fetch` (bench/chaos: retries through server kills, re-sends and delays source
+   * events, adds the buyer a marketplace really sends); answers the final status and body text.
+   */
+  send?: (path: string, token: string, body: unknown) => Promise<{ status: number; text: string }>;
 };
 
 export type AcceptedOrder = { channel: OrderChannel; orderId: string; sku: string; locationId: string; quantity: number; shopifyOrderId?: string; shopifyLineId?: string };
@@ -161,13 +166,18 @@ export async function driveTrace(trace: Trace, targets: DriveTargets, options: D
     return { status: res.status, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
   };
 
+  const viaFetch = async (path: string, token: string, body: unknown): Promise<{ status: number; text: string }> => {
+    const res = await fetch(`${server!.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
+    return { status: res.status, text: await res.text() };
+  };
+
   /** POST to our server, retried on 429/5xx/network errors as a channel would; other answers are final. */
   const post = async (event: TraceEvent, path: string, token: string, body: unknown): Promise<boolean> => {
     let last: { status: number | string; body: string } = { status: 'unsent', body: '' };
     for (let i = 0; i < attempts; i++) {
       try {
-        const res = await fetch(`${server!.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
-        const text = await res.text();
+        const res = await (server!.send ?? viaFetch)(path, token, body);
+        const text = res.text;
         if (res.status === 202 || res.status === 200) return true;
         last = { status: res.status, body: text.slice(0, 300) };
         if (res.status !== 429 && res.status < 500) break;

@@ -3,10 +3,11 @@ import { withFailureTypes } from './failures.js';
 import { createMarkDirtyActivities } from './mark-dirty.js';
 import type { MarkDirtyDeps } from '../temporal/handoff.js';
 import { createReconcileActivities, type ReconcileDeps } from './reconcile.js';
+import { createReconcileExportActivities, type ReconcileExportDeps } from './reconcile-export.js';
 import { createRefreshActivities, type RefreshDeps } from './refresh.js';
 import { createReservationActivities, type ReservationDeps } from './reservation-activities.js';
 
-export type ActivityDeps = RefreshDeps & MarkDirtyDeps & Omit<ReservationDeps, 'markDirty'> & DeltaSyncDeps & ReconcileDeps;
+export type ActivityDeps = RefreshDeps & MarkDirtyDeps & Omit<ReservationDeps, 'markDirty'> & DeltaSyncDeps & ReconcileDeps & Omit<ReconcileExportDeps, 'refreshKeys'>;
 
 /** Every activity the worker registers, built from injected dependencies (no globals): tests pass real clients. */
 export function createActivities(deps: ActivityDeps) {
@@ -15,6 +16,7 @@ export function createActivities(deps: ActivityDeps) {
   return withFailureTypes({
     ...refresh,
     ...createReconcileActivities({ ...deps, refreshKeys: refresh.refreshKeys }),
+    ...createReconcileExportActivities({ ...deps, refreshKeys: refresh.refreshKeys }),
     ...dirty,
     ...createReservationActivities({ ...deps, markDirty: dirty.markDirty }),
     ...createDeltaSyncActivities(deps),

@@ -5,7 +5,7 @@ import type { SkuLocation } from '../domain/sku-location.js';
 import { rememberLastSeen } from '../guard/last-seen.js';
 
 /** The shop's levels in one bulk export: bulk queries cost almost nothing against the shop's budget. */
-const LEVELS_EXPORT = '{ inventoryItems { edges { node { id inventoryLevels { edges { node { location { id } quantities(names: ["available"]) { name quantity } } } } } } } }';
+export const LEVELS_EXPORT = '{ inventoryItems { edges { node { id inventoryLevels { edges { node { location { id } quantities(names: ["available"]) { name quantity } } } } } } } }';
 
 /** A flush with at least this many keys whose Shopify quantity we never saw warms the whole shop instead. */
 export const WARMUP_MIN_UNKNOWN = 200;

@@ -78,6 +78,10 @@ const reconciliation = z.strictObject({
   alert_on_breach: z.boolean().default(true),
   /** Keys per page (one Shopify read and at most one guarded write each); Shopify takes at most 250 per call. */
   page_size: z.number().int().min(1).max(250, 'expected at most 250 (Shopify takes 250 items per call)').default(250),
+  /** Lines of the bulk export per chunk: one mapping lookup, one component read and one checkpoint each. */
+  export_chunk_lines: z.number().int().min(1).max(50_000, 'expected at most 50000 (a chunk is held in memory)').default(5_000),
+  /** A run reports progress to its workflow (and the CLI) after about this many seconds of the export. */
+  export_slice_seconds: nonNegative.max(300, 'expected at most 300').default(5),
 });
 
 /** Where alerts go (docs/operations.md): a generic JSON POST or a Slack incoming webhook; a secret URL by url_env. */

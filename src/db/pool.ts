@@ -7,6 +7,11 @@ export function createPool(databaseUrl: string, max = 10): Db {
   const pool = new pg.Pool({ connectionString: databaseUrl, max });
   // An idle client's error (server restart) must not crash the process; the next query reconnects.
   pool.on('error', () => undefined);
+  // Nor may a checked-out client's: the pool listens only to idle ones, and a connection terminated between two
+  // statements of a transaction (pg_terminate_backend, a restart) emits 'error' on the client, which crashed the
+  // worker or server (found by bench/chaos). The statement in flight, if any, is rejected with the error anyway;
+  // the client is unusable after it and the pool drops it on release.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return pool;
 }
 

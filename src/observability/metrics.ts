@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** One registry per process, served at GET /metrics. Metric names are part of the operator's interface. */
 export function createMetrics() {
@@ -9,6 +9,14 @@ export function createMetrics() {
     httpRequests: new Counter({ name: 'isync_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['route', 'status'], registers: [registry] }),
     sourceEvents: new Counter({ name: 'isync_source_events_total', help: 'Source events received, by source and outcome', labelNames: ['source', 'outcome'], registers: [registry] }),
     webhooks: new Counter({ name: 'isync_webhooks_total', help: 'Shopify webhook deliveries, by topic and outcome', labelNames: ['topic', 'outcome'], registers: [registry] }),
+    groupCommitWaiting: new Gauge({ name: 'isync_group_commit_waiting', help: 'Requests waiting for a group commit (queued behind the one in flight, or in it), by route', labelNames: ['route'], registers: [registry] }),
+    groupCommitSize: new Histogram({
+      name: 'isync_group_commit_size',
+      help: 'Requests per group-committed transaction, by route',
+      labelNames: ['route'],
+      buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500],
+      registers: [registry],
+    }),
     handoffSeconds: new Histogram({
       name: 'isync_handoff_seconds',
       help: 'Time from request to durable hand-off (recorded, signalled)',

@@ -14,18 +14,31 @@ export interface ReconcileProgress {
   alerted: number;
   /** Orders found without a reservation (their webhooks were lost) and handed to their workflows. */
   ordersStarted: number;
+  /** Runs that read Shopify through one bulk export: lines of its file done, of how many. */
+  linesDone?: number;
+  linesTotal?: number;
+  /** Export lines that did not parse (skipped, named in reconciliation_problems). */
+  badLines?: number;
+  /** Mappings whose inventory item Shopify no longer lists (reported, not written). */
+  missing?: number;
   done: boolean;
 }
 
 export interface ReconcileInput {
   shopId: string;
   /** Carried over continue-as-new. */
-  resume?: { progress: ReconcileProgress; after: MappingCursor };
+  resume?: { progress: ReconcileProgress; after: MappingCursor; mode?: 'export' };
 }
 
 export const reconcileProgressQuery = defineQuery<ReconcileProgress>('progress');
 
 const { startReconciliation, reconcilePage, startMissingReservations, finishReconciliation } = proxyActivities<Activities>({ ...defaultActivityOptions, startToCloseTimeout: '5 minutes' });
+/**
+ * A slice of the export: its first call waits for Shopify's bulk operation, then each takes ~5 s of the file.
+ * It heartbeats every chunk: a worker killed mid-slice is noticed after 20 s and the slice resumes at its last
+ * checkpoint on another worker.
+ */
+const { reconcileExportSlice } = proxyActivities<Activities>({ ...defaultActivityOptions, startToCloseTimeout: '30 minutes', heartbeatTimeout: '20 seconds' });
 
 /**
  * Nightly (reconciliation.schedule) for one shop: every mapped key's Shopify quantity against ATS, drift corrected
@@ -43,18 +56,41 @@ export async function reconcileWorkflow(input: ReconcileInput): Promise<Reconcil
     if (!input.resume && patched('reconcile-missing-orders')) {
       progress.ordersStarted = (await startMissingReservations({ runId, shopId: input.shopId })).started;
     }
-    do {
-      const page = await reconcilePage({ runId, shopId: input.shopId, after });
-      progress.pages++;
-      progress.checked += page.checked;
-      progress.drifted += page.drifted;
-      progress.corrected += page.corrected;
-      progress.alerted += page.alerted;
-      after = page.next;
-      if (after && workflowInfo().continueAsNewSuggested) {
-        await continueAsNew<typeof reconcileWorkflow>({ shopId: input.shopId, resume: { progress, after } });
+    // Runs started before this patch page through the mappings, reading Shopify 250 pairs at a time; runs started
+    // after it read one bulk export (and a run continued as new keeps the mode it started with).
+    const byExport = input.resume ? input.resume.mode === 'export' : patched('reconcile-bulk-export');
+    if (byExport) {
+      for (;;) {
+        const slice = await reconcileExportSlice({ runId, shopId: input.shopId });
+        // A slice answers with the run's totals: chunks an attempt committed before its worker died count too.
+        progress.pages++;
+        progress.checked = slice.checked;
+        progress.drifted = slice.drifted;
+        progress.corrected = slice.corrected;
+        progress.alerted = slice.alerted;
+        progress.badLines = slice.badLines;
+        progress.missing = slice.missing;
+        progress.linesDone = slice.linesDone;
+        progress.linesTotal = slice.linesTotal;
+        if (slice.done) break;
+        if (workflowInfo().continueAsNewSuggested) {
+          await continueAsNew<typeof reconcileWorkflow>({ shopId: input.shopId, resume: { progress, after: null, mode: 'export' } });
+        }
       }
-    } while (after);
+    } else {
+      do {
+        const page = await reconcilePage({ runId, shopId: input.shopId, after });
+        progress.pages++;
+        progress.checked += page.checked;
+        progress.drifted += page.drifted;
+        progress.corrected += page.corrected;
+        progress.alerted += page.alerted;
+        after = page.next;
+        if (after && workflowInfo().continueAsNewSuggested) {
+          await continueAsNew<typeof reconcileWorkflow>({ shopId: input.shopId, resume: { progress, after } });
+        }
+      } while (after);
+    }
   } catch (err) {
     // Continuing as new is not a failure: the next run carries the progress and finishes the same report.
     // (Runs recorded before this patch marked the report failed at every continue-as-new.)

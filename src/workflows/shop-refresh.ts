@@ -7,6 +7,7 @@ import {
   defineQuery,
   defineSignal,
   log,
+  patched,
   proxyActivities,
   setHandler,
   sleep,
@@ -56,6 +57,15 @@ export const shopRefreshStateQuery = defineQuery<ShopRefreshView>('shopRefreshSt
 
 /** One Shopify call takes at most 250 quantities. */
 export const FLUSH_BATCH = 250;
+/** Flushes in flight at once (runs started after patch 'refresh-concurrent-flushes'), each on keys of its own. */
+export const MAX_CONCURRENT_FLUSHES = 4;
+/**
+ * Pending keys a run carries over continue-as-new at most (runs after patch 'refresh-concurrent-flushes'): the
+ * carried state is the new run's input, which Temporal limits (2 MB by default; ~100 bytes a key): 100,000 and
+ * then 20,000 pending keys were refused and the workflow stuck. With more pending, the run keeps flushing and
+ * continues as new once it is under this.
+ */
+export const MAX_CARRIED_KEYS = 5_000;
 const DEFAULT_FAILURE_BACKOFF_MS = 5_000;
 
 const { refreshKeys } = proxyActivities<Activities>({
@@ -96,16 +106,8 @@ export async function shopRefreshWorkflow(state: ShopRefreshState): Promise<void
   const coalesceWindowMs = state.coalesceWindowMs ?? (await refreshSettings()).coalesceWindowMs;
   const failureBackoffMs = state.failureBackoffMs ?? DEFAULT_FAILURE_BACKOFF_MS;
 
-  for (;;) {
-    await condition(() => pending.size > 0 || workflowInfo().continueAsNewSuggested);
-    if (workflowInfo().continueAsNewSuggested) {
-      await condition(allHandlersFinished);
-      await continueAsNew<typeof shopRefreshWorkflow>({ shopId: state.shopId, pending: [...pending], coalesceWindowMs, failureBackoffMs });
-    }
-    const wait = windowLeft();
-    if (pending.size < FLUSH_BATCH && wait > 0) await condition(() => pending.size >= FLUSH_BATCH, wait);
-    const batch = [...pending.entries()].slice(0, FLUSH_BATCH);
-    for (const [id] of batch) pending.delete(id);
+  /** One flush of a batch; a failed one hands its keys back (or drops them, when retrying cannot help). */
+  const flush = async (batch: [string, PendingKey][]) => {
     const triggers = [...new Set(batch.flatMap(([, e]) => e.triggers))].sort();
     view.flushes++;
     try {
@@ -117,11 +119,70 @@ export async function shopRefreshWorkflow(state: ShopRefreshState): Promise<void
       if (cause instanceof ApplicationFailure && cause.nonRetryable) {
         // Retrying cannot fix it (the activity audited why); keep the loop alive for the shop's other keys.
         log.error('refresh flush failed for good; keys dropped', { shopId: state.shopId, keys: batch.length, type: cause.type });
-        continue;
+        return;
       }
       log.warn('refresh flush failed; keys go back to the queue', { shopId: state.shopId, keys: batch.length });
       for (const [, e] of batch) add(e.key, e.triggers, e.since);
       await sleep(failureBackoffMs);
     }
+  };
+
+  // Runs started before this patch flush one batch at a time. After it, up to MAX_CONCURRENT_FLUSHES batches are
+  // in flight, each of keys no other flush holds (a key dirtied again while its flush runs waits for that flush):
+  // one flush at a time left the pipeline waiting on round trips (issue 17: 0.15 of the bare client's rate).
+  if (patched('refresh-concurrent-flushes')) {
+    const inFlight = new Set<string>();
+    let running = 0;
+    let finished = 0;
+    for (;;) {
+      const mayContinue = () => workflowInfo().continueAsNewSuggested && pending.size <= MAX_CARRIED_KEYS;
+      await condition(() => (pending.size > 0 && running < MAX_CONCURRENT_FLUSHES) || mayContinue());
+      if (mayContinue()) {
+        await condition(() => running === 0);
+        await condition(allHandlersFinished);
+        // Keys that arrived meanwhile may have taken it over the limit again: then flush on first.
+        if (pending.size <= MAX_CARRIED_KEYS) {
+          await continueAsNew<typeof shopRefreshWorkflow>({ shopId: state.shopId, pending: [...pending], coalesceWindowMs, failureBackoffMs });
+        }
+        continue;
+      }
+      const wait = windowLeft();
+      if (pending.size < FLUSH_BATCH && wait > 0) await condition(() => pending.size >= FLUSH_BATCH, wait);
+      const batch: [string, PendingKey][] = [];
+      for (const entry of pending) {
+        if (inFlight.has(entry[0])) continue;
+        batch.push(entry);
+        if (batch.length === FLUSH_BATCH) break;
+      }
+      if (batch.length === 0) {
+        // Every pending key is being flushed already: wait for one of those flushes to end.
+        const seen = finished;
+        await condition(() => finished !== seen);
+        continue;
+      }
+      for (const [id] of batch) {
+        pending.delete(id);
+        inFlight.add(id);
+      }
+      running++;
+      void flush(batch).finally(() => {
+        for (const [id] of batch) inFlight.delete(id);
+        running--;
+        finished++;
+      });
+    }
+  }
+
+  for (;;) {
+    await condition(() => pending.size > 0 || workflowInfo().continueAsNewSuggested);
+    if (workflowInfo().continueAsNewSuggested) {
+      await condition(allHandlersFinished);
+      await continueAsNew<typeof shopRefreshWorkflow>({ shopId: state.shopId, pending: [...pending], coalesceWindowMs, failureBackoffMs });
+    }
+    const wait = windowLeft();
+    if (pending.size < FLUSH_BATCH && wait > 0) await condition(() => pending.size >= FLUSH_BATCH, wait);
+    const batch = [...pending.entries()].slice(0, FLUSH_BATCH);
+    for (const [id] of batch) pending.delete(id);
+    await flush(batch);
   }
 }

@@ -44,7 +44,7 @@ describe('operations: worker metrics, alerts, progress', () => {
     writeFileSync(
       configFile,
       stringify({
-        inventory_sync: { safety_buffers: { strategy: 'static', static_units: 0 }, reconciliation: { discrepancy_threshold: 5 }, alerts },
+        inventory_sync: { safety_buffers: { strategy: 'static', static_units: 0 }, reconciliation: { discrepancy_threshold: 5, export_chunk_lines: 300, export_slice_seconds: 0 }, alerts },
         shops: [{ id: shopId, domain, plan: 'plus', access_token_env: 'OPS_TOKEN', webhook_secret_env: 'OPS_SECRET' }],
         sources: [{ name: `${shopId}-erp`, role: 'erp', type: 'postgres' }],
       }),
@@ -121,7 +121,13 @@ describe('operations: worker metrics, alerts, progress', () => {
   it('reconcile shows progress as plain lines when not a TTY, and the worker counts its Shopify calls, writes and drift', async () => {
     const ids = catalog.ids.get('OPS-010|WH1')!;
     emu.emulator.setQuantities(domain, ids.inventoryItemId, ids.locationId, { available: 31 }); // +11: corrected and alerted
-    // Each Shopify call takes 600 ms, so the progress query sees every page; the first call fails once (retried).
+    // One more drift in each of the export's other chunks (300 lines: 100 items and their 200 levels), under the
+    // threshold: each chunk writes to Shopify once.
+    for (const sku of ['OPS-110', 'OPS-210']) {
+      const other = catalog.ids.get(`${sku}|WH1`)!;
+      emu.emulator.setQuantities(domain, other.inventoryItemId, other.locationId, { available: 21 });
+    }
+    // Each Shopify call takes 600 ms, so the progress query sees every chunk; the first call fails once (retried).
     emu.emulator.setFaults(domain, { latencyMs: 600 });
     emu.emulator.failNextRequests(domain, 1, { status: 503 });
     const run = runCli(cli.file, ['reconcile', '--shop', shopId], env);
@@ -129,10 +135,10 @@ describe('operations: worker metrics, alerts, progress', () => {
     emu.emulator.setFaults(domain, {});
     const out = run.stdout();
     expect(out).toContain(`reconcile ${shopId}: 0/600 (0%) looking for orders whose webhooks were lost`);
-    expect(out).toMatch(new RegExp(`reconcile ${shopId}: 250/600 \\(41%\\) 1 drifted, 1 corrected, ETA \\d+s`));
-    expect(out).toMatch(new RegExp(`reconcile ${shopId}: 500/600 \\(83%\\)`));
-    expect(out).toContain(`reconcile ${shopId}: 600/600 (100%) 1 drifted, 1 corrected`);
-    expect(out).toMatch(new RegExp(`${shopId}: run \\d+, 600 key\\(s\\) checked, 1 drifted, 1 corrected, 1 alert\\(s\\)`));
+    expect(out).toMatch(new RegExp(`reconcile ${shopId}: 200/600 \\(33%\\) 1 drifted, 1 corrected, export line 300 of 900, ETA \\d+s`));
+    expect(out).toMatch(new RegExp(`reconcile ${shopId}: 400/600 \\(66%\\) 2 drifted, 2 corrected, export line 600 of 900`));
+    expect(out).toContain(`reconcile ${shopId}: 600/600 (100%) 3 drifted, 3 corrected`);
+    expect(out).toMatch(new RegExp(`${shopId}: run \\d+, 600 key\\(s\\) checked, 3 drifted, 3 corrected, 1 alert\\(s\\), 0 bad export line\\(s\\), 0 mapping\\(s\\) Shopify no longer lists`));
     expect(out).not.toContain('\u001b['); // no cursor movement in a pipe
     expect(emu.emulator.getLevel(domain, ids.inventoryItemId, ids.locationId).available).toBe(20);
 
@@ -141,11 +147,11 @@ describe('operations: worker metrics, alerts, progress', () => {
     expect(value(text, 'isync_shopify_calls_total', { shop: domain, status: '503' })).toBe(1);
     expect(value(text, 'isync_shopify_faults_total', { shop: domain, kind: 'retry' })).toBe(1);
     expect(value(text, 'isync_shopify_cost_points_total', { shop: domain, operation: 'readLevels' })).toBeGreaterThan(0);
-    expect(value(text, 'isync_shopify_calls_total', { shop: domain, operation: 'inventorySetQuantities', status: '200' })).toBe(1);
-    expect(value(text, 'isync_writes_total', { shop: shopId, outcome: 'applied' })).toBe(1);
+    expect(value(text, 'isync_shopify_calls_total', { shop: domain, operation: 'inventorySetQuantities', status: '200' })).toBe(3);
+    expect(value(text, 'isync_writes_total', { shop: shopId, outcome: 'applied' })).toBe(3);
     expect(value(text, 'isync_reconcile_keys_total', { shop: shopId, result: 'checked' })).toBe(600);
-    expect(value(text, 'isync_reconcile_keys_total', { shop: shopId, result: 'corrected' })).toBe(1);
-    expect(value(text, 'isync_drift_units_total', { shop: shopId })).toBe(11);
+    expect(value(text, 'isync_reconcile_keys_total', { shop: shopId, result: 'corrected' })).toBe(3);
+    expect(value(text, 'isync_drift_units_total', { shop: shopId })).toBe(13);
     expect(text).toMatch(/^isync_guard_keys \d+/m);
     expect(text).toMatch(/^isync_webhook_outbox_pending \d+/m);
     // The Temporal SDK's own metrics, from the runtime's exporter, on the same port.

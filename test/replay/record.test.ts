@@ -157,7 +157,7 @@ describe.runIf(process.env.RECORD_HISTORIES === '1')('record workflow histories'
 
     // Reconciliation past the continue-as-new hint: the first run, which ends continued.
     const long = opts('reconcile-long');
-    const longConfig = { ...config, inventory_sync: { ...config.inventory_sync, reconciliation: { ...config.inventory_sync.reconciliation, page_size: 1 } } };
+    const longConfig = { ...config, inventory_sync: { ...config.inventory_sync, reconciliation: { ...config.inventory_sync.reconciliation, page_size: 1, export_chunk_lines: 1, export_slice_seconds: 0 } } };
     const manySkus = Array.from({ length: 45 }, (_, i) => `M${String(i).padStart(2, '0')}`);
     await seedCatalog(emu.emulator, svc.db, { shopId: 'replay-many', domain: 'replay-many.myshopify.com', accessToken: 'tok-many', locations: ['WH1'], skus: manySkus, initialAvailable: () => 3 });
     await recordSourceChanges(svc.db, 'replay-erp', manySkus.map((sku) => ({ shopId: 'replay-many', sku, locationId: 'WH1', quantity: 3, occurredAt: new Date().toISOString() })));

@@ -45,6 +45,7 @@ describe('reconciliation: continue-as-new, failure, and the alert threshold', ()
     stops.push(() => worker.stop());
     return {
       shopId,
+      domain,
       drift(sku: string, available: number) {
         const ids = catalog.ids.get(`${sku}|WH1`)!;
         emu.emulator.setQuantities(domain, ids.inventoryItemId, ids.locationId, { available });
@@ -58,14 +59,14 @@ describe('reconciliation: continue-as-new, failure, and the alert threshold', ()
 
   it('a run past the history limit continues as new carrying its progress, and its one report ends completed', async () => {
     const skus = Array.from({ length: 50 }, (_, i) => `CAN-${String(i).padStart(2, '0')}`);
-    const shop = await shopWith(skus, { page_size: 1 });
+    // One line of the export per chunk, one chunk per slice: 100 lines (50 items, 50 levels), 100 activities.
+    const shop = await shopWith(skus, { export_chunk_lines: 1, export_slice_seconds: 0 });
     shop.drift('CAN-03', 26);
     shop.drift('CAN-47', 11);
     const handle = await shop.start();
     const result = await handle.result();
 
-    // 50 full pages of one key, then the empty page that tells the end.
-    expect(result).toMatchObject({ pages: 51, checked: 50, drifted: 2, corrected: 2, alerted: 2, done: true });
+    expect(result).toMatchObject({ pages: 100, linesDone: 100, linesTotal: 100, checked: 50, drifted: 2, corrected: 2, alerted: 2, done: true });
     // The first run continued as new (the test server suggests it at 200 events) without finishing the report.
     const first = await svc.temporal.workflow.getHandle(handle.workflowId, handle.firstExecutionRunId).fetchHistory();
     const events = first.events ?? [];
@@ -104,5 +105,38 @@ describe('reconciliation: continue-as-new, failure, and the alert threshold', ()
     const result = await (await shop.start()).result();
     expect(result).toMatchObject({ drifted: 3, corrected: 3, alerted: 2 });
     expect(await shop.alerts()).toEqual(['EDGE-AT|WH1', 'EDGE-BELOW|WH1']);
+  });
+
+  it('bad rows do not stop a run: an unparseable export line is skipped, counted and named; a mapping to an item Shopify no longer has is reported, not retried', async () => {
+    const shop = await shopWith(['BAD-0', 'BAD-1', 'BAD-2', 'BAD-3'], {});
+    shop.drift('BAD-3', 9);
+    // A mapping whose inventory item Shopify does not have (deleted after the mapping was made).
+    await svc.db.query(
+      `INSERT INTO mappings (shop_id, sku, location_id, inventory_item_id, shopify_location_id) SELECT $1, 'GHOST', 'WH1', 'gid://shopify/InventoryItem/999999999', shopify_location_id FROM mappings WHERE shop_id = $1 LIMIT 1`,
+      [shop.shopId],
+    );
+    await recordSourceChanges(svc.db, `${shop.shopId}-erp`, [{ shopId: shop.shopId, sku: 'GHOST', locationId: 'WH1', quantity: 20, occurredAt: new Date().toISOString() }]);
+    // The export: item, level, item, level, ... Line 1 is BAD-0's item line, line 4 BAD-1's level line.
+    emu.emulator.corruptNextBulkLines(shop.domain, [1, 4]);
+    const result = await (await shop.start()).result();
+
+    expect(result).toMatchObject({ checked: 3, drifted: 1, corrected: 1, badLines: 2, missing: 2, linesTotal: 8, done: true });
+    const problems = (await svc.db.query<{ kind: string; line: string | null; sku: string | null; detail: string }>(
+      'SELECT kind, line::int, sku, detail FROM reconciliation_problems WHERE run_id = $1 ORDER BY kind, line, sku',
+      [result.runId],
+    )).rows;
+    expect(problems.map((p) => [p.kind, p.line, p.sku])).toEqual([
+      ['bad_line', 1, null],
+      ['bad_line', 4, null],
+      ['missing_in_shopify', null, 'BAD-1'],
+      ['missing_in_shopify', null, 'GHOST'],
+    ]);
+    expect(problems[0]!.detail).toMatch(/^not JSON \(.+\): \{"id":"gid:\/\/shopify\/Inve/);
+    expect(problems[3]!.detail).toContain('gid://shopify/InventoryItem/999999999');
+    const run = (await svc.db.query('SELECT status, bad_lines, missing_in_shopify FROM reconciliation_runs WHERE id = $1', [result.runId])).rows[0];
+    expect(run).toEqual({ status: 'completed', bad_lines: 2, missing_in_shopify: 2 });
+    // Nothing was written for the ghost, and nothing was tried for it.
+    const audit = (await svc.db.query(`SELECT count(*)::int AS n FROM audit_log WHERE shop_id = $1 AND sku = 'GHOST'`, [shop.shopId])).rows[0];
+    expect(audit.n).toBe(0);
   });
 });

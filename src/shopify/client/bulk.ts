@@ -27,26 +27,44 @@ interface BulkOperation {
   partialDataUrl: string | null;
 }
 
-/**
- * Runs a bulk query and yields its JSONL rows (child rows carry `__parentId`). Polling costs one point,
- * so it shares the shop budget without crowding out writes.
- */
-export async function* runBulkQuery(
-  call: GraphqlCaller,
-  fetchImpl: typeof fetch,
-  query: string,
-  opts: BulkQueryOptions = {},
-): AsyncGenerator<Record<string, unknown>> {
-  const operation = await waitForBulk(call, await startOrJoin(call, query, opts), opts);
-  if (operation.url === null) return; // Shopify gives no file when the query matched nothing.
+/** A finished bulk export: where its JSONL is, and how many lines it holds. */
+export interface BulkExport {
+  id: string;
+  /** Null when the query matched nothing (Shopify gives no file then). */
+  url: string | null;
+  objectCount: number;
+}
 
-  const details = { bulkOperationId: operation.id };
+/** Starts a bulk query (or joins the one already running for it) and waits until its file is ready. */
+export async function runBulkExport(call: GraphqlCaller, query: string, opts: BulkQueryOptions = {}): Promise<BulkExport> {
+  const op = await waitForBulk(call, await startOrJoin(call, query, opts), opts);
+  return { id: op.id, url: op.url, objectCount: Number(op.objectCount) };
+}
+
+/** One line of a bulk result file, numbered from 1, unparsed. */
+export interface BulkLine {
+  n: number;
+  text: string;
+}
+
+export interface BulkLinesOptions extends BulkQueryOptions {
+  /** Lines already processed (a resumed reader): counted, never parsed. */
+  skipLines?: number;
+  bulkOperationId?: string;
+}
+
+/**
+ * Streams a bulk result file's lines (Shopify's file stays downloadable for a week, so a reader that stopped can
+ * download it again and skip what it did). Bounded in bytes and time; a download that breaks off throws retryable.
+ */
+export async function* streamBulkLines(fetchImpl: typeof fetch, url: string, opts: BulkLinesOptions = {}): AsyncGenerator<BulkLine> {
+  const details = opts.bulkOperationId === undefined ? {} : { bulkOperationId: opts.bulkOperationId };
   const maxBytes = opts.maxDownloadBytes ?? 2 * 1024 ** 3;
   const timeout = AbortSignal.timeout(opts.downloadTimeoutMs ?? 10 * 60_000);
   const signal = opts.signal === undefined ? timeout : AbortSignal.any([opts.signal, timeout]);
   let response: Response;
   try {
-    response = await fetchImpl(operation.url, { signal });
+    response = await fetchImpl(url, { signal });
   } catch (err) {
     if (opts.signal?.aborted) throw opts.signal.reason as Error;
     throw Errors.ShopifyUnavailable(`bulk result download failed: ${(err as Error).message}`, details, { cause: err });
@@ -56,20 +74,22 @@ export async function* runBulkQuery(
   }
   const declared = Number(response.headers.get('content-length') ?? NaN);
   if (declared > maxBytes) throw Errors.PayloadTooLarge(`bulk result is ${declared} bytes, over the limit of ${maxBytes}`, { ...details, maxBytes });
+  const skip = opts.skipLines ?? 0;
   const decoder = new TextDecoder();
-  let buffer = '';
+  let pending = '';
   let received = 0;
+  let n = 0;
   try {
     for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
       received += chunk.byteLength;
       if (received > maxBytes) throw Errors.PayloadTooLarge(`bulk result exceeded the limit of ${maxBytes} bytes`, { ...details, maxBytes });
-      buffer += decoder.decode(chunk, { stream: true });
-      let newline = buffer.indexOf('\n');
-      while (newline >= 0) {
-        const line = buffer.slice(0, newline).trim();
-        buffer = buffer.slice(newline + 1);
-        if (line !== '') yield parseRow(line, details);
-        newline = buffer.indexOf('\n');
+      const parts = (pending + decoder.decode(chunk, { stream: true })).split('\n');
+      pending = parts.pop()!;
+      for (const part of parts) {
+        n += 1;
+        if (n <= skip) continue;
+        const text = part.trim();
+        if (text !== '') yield { n, text };
       }
     }
   } catch (err) {
@@ -77,8 +97,25 @@ export async function* runBulkQuery(
     if (opts.signal?.aborted) throw opts.signal.reason as Error;
     throw Errors.ShopifyUnavailable(`bulk result download broke off: ${(err as Error).message}`, details, { cause: err });
   }
-  const last = (buffer + decoder.decode()).trim();
-  if (last !== '') yield parseRow(last, details);
+  const last = (pending + decoder.decode()).trim();
+  n += 1;
+  if (last !== '' && n > skip) yield { n, text: last };
+}
+
+/**
+ * Runs a bulk query and yields its JSONL rows (child rows carry `__parentId`). Polling costs one point,
+ * so it shares the shop budget without crowding out writes. A line that is not JSON fails the read.
+ */
+export async function* runBulkQuery(
+  call: GraphqlCaller,
+  fetchImpl: typeof fetch,
+  query: string,
+  opts: BulkQueryOptions = {},
+): AsyncGenerator<Record<string, unknown>> {
+  const op = await runBulkExport(call, query, opts);
+  if (op.url === null) return; // Shopify gives no file when the query matched nothing.
+  const details = { bulkOperationId: op.id };
+  for await (const line of streamBulkLines(fetchImpl, op.url, { ...opts, bulkOperationId: op.id })) yield parseRow(line.text, details);
 }
 
 interface CurrentBulk {

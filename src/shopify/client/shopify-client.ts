@@ -1,6 +1,6 @@
 import { createGraphqlTransport, DEFAULT_API_VERSION } from './admin-client.js';
 import { sharedShopBudget, type ShopBudget } from './budget.js';
-import { runBulkQuery, type BulkQueryOptions } from './bulk.js';
+import { runBulkExport, runBulkQuery, streamBulkLines, type BulkLinesOptions, type BulkQueryOptions } from './bulk.js';
 import { createGraphqlCaller, withBounds, type GraphqlCaller } from './graphql-call.js';
 import { adjustAvailable, setAvailable } from './inventory.js';
 import { DEFAULT_LEVEL_NAMES, fetchOrderFulfillment, listLocations, probeActiveLocations, listOpenOrdersUpdatedSince, listVariantsBySku, readLevels } from './reads.js';
@@ -83,6 +83,9 @@ export function createShopifyClient(opts: ShopifyClientOptions) {
     forgetLocations: () => void (memo = undefined),
     listOpenOrdersUpdatedSince: (since: Date) => listOpenOrdersUpdatedSince(call, since),
     runBulkQuery: (query: string, bulkOpts?: BulkQueryOptions) => runBulkQuery(withBounds(call, bulkOpts), fetchImpl, query, bulkOpts),
+    /** A bulk export started (or joined) and finished; its file is read with `bulkLines`. */
+    runBulkExport: (query: string, bulkOpts?: BulkQueryOptions) => runBulkExport(withBounds(call, bulkOpts), query, bulkOpts),
+    bulkLines: (url: string, linesOpts?: BulkLinesOptions) => streamBulkLines(fetchImpl, url, linesOpts),
     /** Escape hatch for documents the typed operations do not cover; same pacing and retries. */
     request: call,
   };

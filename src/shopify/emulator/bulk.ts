@@ -15,8 +15,12 @@ export interface BulkOperationRecord {
   query: string;
   type: 'QUERY' | 'MUTATION';
   groupObjects: boolean;
-  jsonl: string | null;
+  /** The result file, in the chunks it was written in (one per window of root nodes). */
+  jsonl: Buffer[] | null;
 }
+
+/** Root nodes per window of a bulk run: the run never holds more than this many roots' results at once. */
+export const BULK_WINDOW = 2_000;
 
 /** Shopify allows up to 5 bulk queries per shop at once (2026-01+). */
 export const MAX_RUNNING_BULK = 5;
@@ -55,7 +59,7 @@ function connectionNodes(v: unknown): Obj[] | undefined {
  * Flattens a query result into JSONL rows the way Shopify does: every connection node becomes its own line,
  * nested connection nodes carry `__parentId` (the id of the enclosing node) and follow their parent.
  */
-export function flattenToJsonl(data: Obj): { lines: string[]; rootCount: number } {
+export function flattenToJsonl(data: Obj, connectionsOnly = false): { lines: string[]; rootCount: number } {
   const lines: string[] = [];
   let rootCount = 0;
   const emit = (node: Obj, parentId: string | undefined) => {
@@ -73,7 +77,8 @@ export function flattenToJsonl(data: Obj): { lines: string[]; rootCount: number 
   };
   for (const v of Object.values(data)) {
     const nodes = connectionNodes(v);
-    const roots = nodes ?? (v && typeof v === 'object' ? [v as Obj] : []);
+    // A windowed run repeats the query per window: a root object that is not a connection is written once.
+    const roots = nodes ?? (!connectionsOnly && v && typeof v === 'object' ? [v as Obj] : []);
     for (const n of roots) {
       rootCount += 1;
       emit(n, undefined);

@@ -8,6 +8,11 @@ export interface RequestContext {
   requestId: string;
   /** Bulk runs read every page: page sizes are ignored. */
   bulk: boolean;
+  /**
+   * A bulk run executes its query over a window of the root connection's nodes at a time (a million levels are
+   * never one result in memory); a root resolver takes `[start, start + size)` and says whether more follow.
+   */
+  bulkWindow?: { start: number; size: number; more: boolean };
   now: string;
   newId(): number;
   /** Inventory mutations found by preflight, by response key. */

@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import type { Emulator } from './emulator.js';
@@ -153,6 +154,8 @@ export function registerControlRoutes(app: FastifyInstance, emulator: Emulator):
     const m = /^(\d+)\.jsonl$/.exec(file);
     const body = m ? emulator.bulkResult(domain, Number(m[1])) : undefined;
     if (body === undefined) return reply.code(404).send({ error: 'no such bulk result' });
-    return reply.type('application/jsonl').send(body);
+    // Streamed chunk by chunk with its length, as a file download is: a large export is never copied into one buffer.
+    reply.header('content-length', body.reduce((n, c) => n + c.length, 0));
+    return reply.type('application/jsonl').send(Readable.from(body));
   });
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { execute, type DocumentNode } from 'graphql';
-import { MAX_RUNNING_BULK, checkBulkQuery, flattenToJsonl, isRunning, type BulkOperationRecord } from './bulk.js';
+import { BULK_WINDOW, MAX_RUNNING_BULK, checkBulkQuery, flattenToJsonl, isRunning, type BulkOperationRecord } from './bulk.js';
 import type { RequestContext } from './context.js';
 import { EmulatorOrders } from './emulator-orders.js';
 import { gid } from './ids.js';
@@ -55,17 +55,37 @@ export class EmulatorBulk extends EmulatorOrders {
 
   protected async finishBulk(shop: ShopState, op: BulkOperationRecord, doc: DocumentNode): Promise<void> {
     if (op.status !== 'RUNNING') return;
-    const result = await this.runQuery(shop, doc, {}, true);
-    if ((op.status as string) !== 'RUNNING') return;
-    if (result.errors?.length || !result.data) {
+    // Window by window of root nodes, yielding between windows: a million levels are never one result object,
+    // and the shop keeps answering while its export runs (as Shopify's does).
+    const chunks: Buffer[] = [];
+    let objectCount = 0;
+    let rootCount = 0;
+    let failed = false;
+    for (let start = 0; ; start += BULK_WINDOW) {
+      const window = { start, size: BULK_WINDOW, more: false };
+      const result = await this.runQuery(shop, doc, {}, true, window);
+      if ((op.status as string) !== 'RUNNING') return;
+      if (result.errors?.length || !result.data) {
+        failed = true;
+        break;
+      }
+      const flat = flattenToJsonl(result.data as Record<string, unknown>, start > 0);
+      const lines = flat.lines.map((line, i) => (shop.bulkCorruptLines.has(objectCount + i + 1) ? line.slice(0, Math.ceil(line.length / 2)) : line));
+      if (lines.length > 0) chunks.push(Buffer.from(`${lines.join('\n')}\n`));
+      objectCount += lines.length;
+      rootCount += flat.rootCount;
+      if (!window.more) break;
+      await new Promise((r) => setImmediate(r));
+    }
+    if (failed) {
       op.status = 'FAILED';
       op.errorCode = 'INTERNAL_SERVER_ERROR';
     } else {
-      const { lines, rootCount } = flattenToJsonl(result.data as Record<string, unknown>);
-      op.jsonl = lines.length ? `${lines.join('\n')}\n` : '';
-      op.objectCount = lines.length;
+      shop.bulkCorruptLines.clear();
+      op.jsonl = chunks;
+      op.objectCount = objectCount;
       op.rootObjectCount = rootCount;
-      op.fileSize = Buffer.byteLength(op.jsonl);
+      op.fileSize = chunks.reduce((n, c) => n + c.length, 0);
       op.status = 'COMPLETED';
     }
     op.completedAt = new Date().toISOString();
@@ -89,19 +109,25 @@ export class EmulatorBulk extends EmulatorOrders {
   };
 
   bulkUrl = (shop: ShopState, op: BulkOperationRecord): string | null =>
-    op.status === 'COMPLETED' && op.jsonl ? `${this.baseUrl}/_emulator/bulk/${encodeURIComponent(shop.config.domain)}/${op.id}.jsonl` : null;
+    op.status === 'COMPLETED' && op.jsonl && op.jsonl.length > 0 ? `${this.baseUrl}/_emulator/bulk/${encodeURIComponent(shop.config.domain)}/${op.id}.jsonl` : null;
 
-  bulkResult(domain: string, id: number): string | undefined {
+  bulkResult(domain: string, id: number): Buffer[] | undefined {
     return this.shops.get(domain)?.bulkOperations.get(id)?.jsonl ?? undefined;
   }
 
+  /** Fault: the next bulk result of the shop has these lines (1-based) cut short, as a broken write would leave them. */
+  corruptNextBulkLines(domain: string, lines: number[]): void {
+    const shop = this.shop(domain);
+    for (const n of lines) shop.bulkCorruptLines.add(n);
+  }
+
   /** Executes a parsed, validated query for a shop (used by bulk runs: every page at once, no cost). */
-  async runQuery(shop: ShopState, document: DocumentNode, variables: Record<string, unknown>, bulk: boolean) {
+  async runQuery(shop: ShopState, document: DocumentNode, variables: Record<string, unknown>, bulk: boolean, bulkWindow?: RequestContext['bulkWindow']) {
     return execute({
       schema: emulatorSchema(),
       document,
       variableValues: variables,
-      contextValue: this.context(shop, randomUUID(), bulk, new Map()),
+      contextValue: { ...this.context(shop, randomUUID(), bulk, new Map()), ...(bulkWindow ? { bulkWindow } : {}) },
       fieldResolver,
       typeResolver,
     });

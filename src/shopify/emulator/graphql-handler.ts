@@ -190,6 +190,7 @@ export async function handleGraphql(emulator: Emulator, req: GraphqlHttpRequest)
   if (late?.timeout) return timeoutAnswer(shop, faults.timeoutMode, faults.timeoutMs);
   if (late || emulator.faults.roll(domain, faults.failAfterApply5xxRate)) {
     shop.counters.errors5xx += 1;
+    shop.counters.errors5xxAfterApply += 1;
     return { status: late?.status ?? 500, body: { errors: 'Internal Server Error' } };
   }
   const out: Record<string, unknown> = {};

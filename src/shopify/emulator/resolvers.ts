@@ -118,6 +118,14 @@ function idempotent(ctx: RequestContext, info: GraphQLResolveInfo, run: () => Mu
   return outcome.payload;
 }
 
+/** In a windowed bulk run, the root connection's window of nodes (and whether more follow); otherwise all. */
+function rootWindow<T>(ctx: RequestContext, all: T[]): T[] {
+  const w = ctx.bulkWindow;
+  if (!ctx.bulk || w === undefined) return all;
+  w.more ||= w.start + w.size < all.length;
+  return all.slice(w.start, w.start + w.size);
+}
+
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- resolver parents differ per type; graphql-js checks the shapes
 const resolvers: Record<string, Record<string, R<any>>> = {
   Query: {
@@ -131,7 +139,7 @@ const resolvers: Record<string, Record<string, R<any>>> = {
     nodes: (_s, a, ctx) => (a.ids as string[]).map((id) => lookupNode(ctx.shop, id)),
     inventoryItems: (_s, a, ctx) =>
       paginate(
-        [...ctx.shop.items.values()].filter((i) => matchesSearch(a.query as string | undefined, { sku: i.sku, id: i.id })),
+        rootWindow(ctx, [...ctx.shop.items.values()].filter((i) => matchesSearch(a.query as string | undefined, { sku: i.sku, id: i.id }))),
         (i) => String(i.id),
         page(a),
         ctx.bulk,
@@ -143,7 +151,7 @@ const resolvers: Record<string, Record<string, R<any>>> = {
     },
     productVariants: (_s, a, ctx) =>
       paginate(
-        [...ctx.shop.variants.values()].filter((v) => matchesSearch(a.query as string | undefined, { sku: v.sku, id: v.id, product_id: v.productId, title: v.title })),
+        rootWindow(ctx, [...ctx.shop.variants.values()].filter((v) => matchesSearch(a.query as string | undefined, { sku: v.sku, id: v.id, product_id: v.productId, title: v.title }))),
         (v) => String(v.id),
         page(a),
         ctx.bulk,
@@ -152,7 +160,7 @@ const resolvers: Record<string, Record<string, R<any>>> = {
     product: (_s, a, ctx) => ctx.shop.products.get(idOf(a.id as string, 'Product') ?? -1) ?? null,
     locations: (_s, a, ctx) =>
       paginate(
-        [...ctx.shop.locations.values()].filter((l) => (a.includeInactive || l.isActive) && matchesSearch(a.query as string | undefined, { name: l.name, id: l.id })),
+        rootWindow(ctx, [...ctx.shop.locations.values()].filter((l) => (a.includeInactive || l.isActive) && matchesSearch(a.query as string | undefined, { name: l.name, id: l.id }))),
         (l) => String(l.id),
         page(a),
         ctx.bulk,
@@ -165,7 +173,7 @@ const resolvers: Record<string, Record<string, R<any>>> = {
     order: (_s, a, ctx) => ctx.shop.orders.get(idOf(a.id as string, 'Order') ?? -1) ?? null,
     orders: (_s, a, ctx) =>
       paginate(
-        [...ctx.shop.orders.values()].filter((o) =>
+        rootWindow(ctx, [...ctx.shop.orders.values()].filter((o) =>
           matchesSearch(a.query as string | undefined, {
             id: o.id,
             updated_at: o.updatedAt,
@@ -174,7 +182,7 @@ const resolvers: Record<string, Record<string, R<any>>> = {
             fulfillment_status: fulfillmentStatus(o) ?? 'unfulfilled',
             source_name: o.sourceName,
           }),
-        ),
+        )),
         (o) => String(o.id),
         page(a),
         ctx.bulk,

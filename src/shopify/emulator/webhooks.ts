@@ -72,6 +72,7 @@ export class WebhookDispatcher {
     }
     if (this.faults.roll(shop.config.domain, f.webhookReorder)) {
       // Held back until a later event has gone out.
+      shop.counters.webhooksReordered += 1;
       this.held.push(d);
       return;
     }

@@ -70,7 +70,7 @@ export async function reconcileWithProgress(
     const handle = await client.workflow.start('reconcileWorkflow', { taskQueue, workflowId: `${workflowIds.reconcile(shop.id)}:manual-${Date.now()}`, args: [{ shopId: shop.id }] });
     try {
       const result = await followProgress<ReconcileProgress>(handle, (p) => {
-        if (p && p.pages > 0) reporter.update(p.checked, total, `${p.drifted} drifted, ${p.corrected} corrected`);
+        if (p && p.pages > 0) reporter.update(p.checked, total, `${p.drifted} drifted, ${p.corrected} corrected${p.linesTotal ? `, export line ${p.linesDone} of ${p.linesTotal}` : ''}`);
       });
       reporter.update(result.checked, Math.max(total, result.checked), `${result.drifted} drifted, ${result.corrected} corrected`);
       results.push(result);

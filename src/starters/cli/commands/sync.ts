@@ -51,7 +51,7 @@ export function registerSyncCommands(program: Command): void {
         await withDb(env.DATABASE_URL, async (db) => {
           const results = await reconcileWithProgress(client, db, config, env.TEMPORAL_TASK_QUEUE, opts.shop, (shop) => progressReporter(`reconcile ${shop}`, out, 'keys'));
           for (const r of results) {
-            out(`${r.shopId}: run ${r.runId}, ${r.checked} key(s) checked, ${r.drifted} drifted, ${r.corrected} corrected, ${r.alerted} alert(s)`);
+            out(`${r.shopId}: run ${r.runId}, ${r.checked} key(s) checked, ${r.drifted} drifted, ${r.corrected} corrected, ${r.alerted} alert(s)${r.badLines === undefined ? '' : `, ${r.badLines} bad export line(s), ${r.missing ?? 0} mapping(s) Shopify no longer lists (reconciliation_problems)`}`);
           }
         });
       }),

@@ -1,0 +1,209 @@
+/**
+ * bench/ingest: single-event requests. The HTTP server and the worker each run in their own process, as deployed;
+ * this process runs the emulator and the load generator (autocannon).
+ *
+ *   baseline     a bare Fastify server answering 202 to the same POST (bench/bare-server.ts), as fast as it goes:
+ *                the machine's ceiling for HTTP alone, measured in the same run
+ *   max          POST /sources/:source/events, one event per request, BENCH_CONNECTIONS concurrent senders, as fast
+ *                as the server answers (each 202 after its group commit)
+ *   at rate      the same at BENCH_RATE requests/s for BENCH_SECONDS: achieved rate, ack latency, and
+ *                event-to-Shopify latency (from the request's send to the emulator applying the new ATS)
+ *   wms          POST /wms/allocations, one allocation per request (a new order each), as fast as it goes
+ *
+ * The per-token rate limit is raised for the bench (inventory_sync.http.rate_limit): a source sending 1,000
+ * requests/s needs that in production too. Prints figures only.
+ * Run: npx vitest run --config bench/vitest.bench.config.ts bench/ingest
+ */
+import { readFileSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { afterAll, beforeAll, it } from 'vitest';
+import { seedCatalog, type SeededCatalog } from '../src/demo/seed-catalog.js';
+import { startEmulator, type RunningEmulator } from '../src/shopify/emulator/index.js';
+import globalSetup from '../test/support/global-setup.js';
+import { buildProcessEntry, buildWorkerProcess, spawnProcess, spawnWorker, type ChildWorker } from '../test/reservations/fixtures/worker-process-build.js';
+import { connectTestServices, testConfig, type TestServices } from '../test/support/services.js';
+
+const RATE = Number(process.env.BENCH_RATE ?? 1000);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
+const MAX_SECONDS = Number(process.env.BENCH_MAX_SECONDS ?? 10);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 100);
+/** BENCH_CPU_PROF=<dir>: the server's CPU profile is written there when the bench ends. */
+const CPU_PROF_DIR = process.env.BENCH_CPU_PROF;
+
+let teardown: (() => Promise<void>) | undefined;
+const provided: Record<string, string> = {};
+let svc: TestServices;
+let emu: RunningEmulator;
+let catalog: SeededCatalog;
+const children: ChildWorker[] = [];
+const builds: { dir: string }[] = [];
+const print = (line: string) => console.log(`[bench/ingest] ${line}`);
+const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+const env = { ING_SHOP_TOKEN: 'tok-ing', ING_SECRET: 'x', ING_ERP_TOKEN: 'erp-ing', ING_WMS_TOKEN: 'wms-ing' };
+let shopId = '';
+let domain = '';
+let serverUrl = '';
+let bareUrl = '';
+/** Keys used by each phase: one request per key, so a key's new ATS names the request that caused it. */
+const KEYS = MAX_SECONDS * 4000 + SECONDS * RATE + 1000;
+const skus = Array.from({ length: KEYS }, (_, i) => `ING-${String(i).padStart(6, '0')}`);
+
+beforeAll(async () => {
+  teardown = await globalSetup({ provide: (k: string, v: string) => void (provided[k] = v) } as never);
+  svc = await connectTestServices({
+    addresses: { databaseUrl: provided.databaseUrl!, redisUrl: provided.redisUrl!, temporalAddress: provided.temporalAddress!, workflowBundlePath: provided.workflowBundlePath! },
+    logLevel: 'ERROR',
+    poolSize: 5,
+    prefix: 'bench',
+  });
+  shopId = svc.uid('ing');
+  domain = `${shopId}.myshopify.com`;
+  emu = await startEmulator({ port: 0, logger: false });
+  catalog = await seedCatalog(emu.emulator, svc.db, { shopId, domain, accessToken: env.ING_SHOP_TOKEN, plan: 'plus', locations: ['WH1'], skus, initialAvailable: () => 0 });
+  const config = testConfig({
+    inventory_sync: { safety_buffers: { strategy: 'static', static_units: 0 }, http: { rate_limit: { max_requests: 100_000_000 } } },
+    shops: [{ id: shopId, domain, plan: 'plus', access_token_env: 'ING_SHOP_TOKEN', webhook_secret_env: 'ING_SECRET' }],
+    sources: [
+      { name: `${shopId}-erp`, role: 'erp', type: 'postgres', token_env: 'ING_ERP_TOKEN' },
+      { name: `${shopId}-wms`, role: 'wms', type: 'postgres', token_env: 'ING_WMS_TOKEN' },
+    ],
+  });
+  const serverBuild = await buildProcessEntry(fileURLToPath(new URL('./flash-sale-server.ts', import.meta.url)));
+  builds.push(serverBuild);
+  const server = spawnProcess(
+    serverBuild.file,
+    { FLASH_SERVER_SPEC: JSON.stringify({ temporalAddress: provided.temporalAddress!, taskQueue: svc.taskQueue, databaseUrl: provided.databaseUrl!, redisUrl: provided.redisUrl!, redisPrefix: svc.redisPrefix, config, env }) },
+    CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF_DIR}`] : [],
+  );
+  children.push(server);
+  await server.printed('server-url ', 60_000);
+  serverUrl = /server-url (\S+)/.exec(server.output())![1]!;
+  const bareBuild = await buildProcessEntry(fileURLToPath(new URL('./bare-server.ts', import.meta.url)));
+  builds.push(bareBuild);
+  const bare = spawnProcess(bareBuild.file, {});
+  children.push(bare);
+  await bare.printed('server-url ', 60_000);
+  bareUrl = /server-url (\S+)/.exec(bare.output())![1]!;
+  const built = await buildWorkerProcess();
+  builds.push(built);
+  const worker = spawnWorker(built.file, {
+    temporalAddress: provided.temporalAddress!,
+    taskQueue: svc.taskQueue,
+    databaseUrl: provided.databaseUrl!,
+    redisUrl: provided.redisUrl!,
+    redisPrefix: svc.redisPrefix,
+    config,
+    env,
+    emulatorUrl: emu.url,
+    bundlePath: provided.workflowBundlePath!,
+  });
+  children.push(worker);
+  await worker.printed('worker-ready', 120_000);
+}, 600_000);
+
+afterAll(async () => {
+  if (CPU_PROF_DIR && children[0]) {
+    children[0].child.kill('SIGUSR2');
+    await Promise.race([children[0].exited, new Promise((r) => setTimeout(r, 10_000))]);
+  }
+  for (const c of children) c.child.kill('SIGKILL');
+  await svc?.temporal.workflow.getHandle(`refresh:${shopId}`).terminate('bench over').catch(() => undefined);
+  await emu?.close();
+  for (const b of builds) rmSync(b.dir, { recursive: true, force: true });
+  await svc?.close();
+  await teardown?.();
+}, 120_000);
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] ?? NaN;
+};
+
+interface Phase {
+  rps: number;
+  ok: number;
+  other: number;
+  errors: number;
+  p50: number;
+  p99: number;
+}
+
+/** One autocannon run; `body(i)` is the i-th request's JSON. */
+async function run(url: string, path: string, token: string, body: (i: number) => unknown, opts: { seconds: number; rate?: number }, onSend?: (i: number) => void): Promise<Phase> {
+  let i = 0;
+  const result = await autocannon({
+    url,
+    connections: CONNECTIONS,
+    duration: opts.seconds,
+    ...(opts.rate ? { overallRate: opts.rate } : {}),
+    requests: [
+      {
+        method: 'POST',
+        path,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        setupRequest: (req) => {
+          const n = i++;
+          onSend?.(n);
+          return { ...req, body: JSON.stringify(body(n)) };
+        },
+      },
+    ],
+  });
+  return { rps: result.requests.average, ok: result['2xx'], other: result.non2xx, errors: result.errors + result.timeouts, p50: result.latency.p50, p99: result.latency.p99 };
+}
+
+it('ingest: single-event requests per second, ack and event-to-Shopify latency', async () => {
+  const erpPath = `/sources/${shopId}-erp/events`;
+  let keyBase = 0;
+  const event = (n: number, quantity: number) => ({ events: [{ shopId, sku: skus[keyBase + n]!, locationId: 'WH1', quantity, occurredAt: new Date().toISOString() }] });
+  const line = (name: string, p: Phase) =>
+    `${name}: ${Math.round(p.rps)} requests/s, ${p.ok} answered 2xx, ${p.other} other, ${p.errors} errors/timeouts; ack p50 ${p.p50} ms, p99 ${p.p99} ms; load ${load()}`;
+
+  const bare = await run(bareUrl, erpPath, env.ING_ERP_TOKEN, (n) => event(n, 1), { seconds: MAX_SECONDS });
+  print(line('baseline (bare Fastify, same request)', bare));
+
+  const max = await run(serverUrl, erpPath, env.ING_ERP_TOKEN, (n) => event(n, 5), { seconds: MAX_SECONDS });
+  print(line('POST /sources/:source/events, as fast as it answers', max));
+  print(`  ratio to the bare server: ${(max.rps / bare.rps).toFixed(2)}`);
+  keyBase += max.ok + max.other + max.errors + CONNECTIONS;
+
+  // At the target rate: when each event's new ATS reaches Shopify.
+  const base = keyBase;
+  const sentAt = new Map<number, number>();
+  const arrived = new Map<number, number>();
+  const itemIndex = new Map<number, number>();
+  for (let k = base; k < skus.length; k++) {
+    const gid = catalog.ids.get(`${skus[k]}|WH1`)!.inventoryItemId;
+    itemIndex.set(Number(gid.split('/').pop()), k - base);
+  }
+  const QTY = 7;
+  const original = emu.emulator.levelsChanged;
+  emu.emulator.levelsChanged = (shop, levels) => {
+    const now = performance.now();
+    for (const level of levels) {
+      const n = itemIndex.get(level.itemId);
+      if (n !== undefined && level.quantities.available === QTY && !arrived.has(n)) arrived.set(n, now);
+    }
+    original(shop, levels);
+  };
+  const atRate = await run(serverUrl, erpPath, env.ING_ERP_TOKEN, (n) => event(n, QTY), { seconds: SECONDS, rate: RATE }, (n) => sentAt.set(n, performance.now()));
+  const deadline = performance.now() + 30_000;
+  while (arrived.size < atRate.ok && performance.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  emu.emulator.levelsChanged = original;
+  const toShopify = [...arrived].map(([n, t]) => t - sentAt.get(n)!);
+  print(line(`POST /sources/:source/events at ${RATE}/s`, atRate));
+  print(`  event-to-Shopify: ${toShopify.length} of ${atRate.ok} arrived; p50 ${Math.round(pct(toShopify, 50))} ms, p99 ${Math.round(pct(toShopify, 99))} ms, max ${Math.round(pct(toShopify, 100))} ms`);
+  keyBase = base + sentAt.size + CONNECTIONS;
+
+  // The WMS confirms one allocation per request, each of a new order (signal-with-start of its workflow).
+  const wms = await run(
+    serverUrl,
+    '/wms/allocations',
+    env.ING_WMS_TOKEN,
+    (n) => ({ shopId, orderId: `bench-${n}`, allocationId: `a-${n}`, occurredAt: new Date().toISOString(), lines: [{ lineId: '1', sku: skus[n % 1000]!, locationId: 'WH1', quantity: 1 }] }),
+    { seconds: MAX_SECONDS },
+  );
+  print(line('POST /wms/allocations, as fast as it answers', wms));
+  print(`  ratio to the bare server: ${(wms.rps / bare.rps).toFixed(2)}`);
+});

@@ -1,0 +1,91 @@
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seedCatalog } from '../../src/demo/seed-catalog.js';
+import { createLogger } from '../../src/observability/logger.js';
+import { createMetrics } from '../../src/observability/metrics.js';
+import { createShopifyClients } from '../../src/runtime/shopify-clients.js';
+import { startEmulator, type RunningEmulator } from '../../src/shopify/emulator/index.js';
+import { buildHttpServer } from '../../src/starters/http/server.js';
+import { connectTestServices, testConfig, type TestServices } from '../support/services.js';
+
+/**
+ * POST /sources/:source/events under concurrency: requests share transactions (group commit), and none is
+ * answered before the transaction holding its event committed. Forced: the test holds a lock the commit needs,
+ * sees the commit waiting on it in pg_stat_activity, and sees no answer and no committed row until it lets go.
+ */
+describe('source events: group commit', () => {
+  let svc: TestServices;
+  let emu: RunningEmulator;
+  let app: FastifyInstance;
+  const metrics = createMetrics();
+  const waiting = async () => (await metrics.groupCommitWaiting.get()).values.find((v) => v.labels.route === '/sources/:source/events')?.value ?? 0;
+  const shopId = `gc-${Date.now().toString(36)}`;
+  const domain = `${shopId}.myshopify.com`;
+  const erp = `${shopId}-erp`;
+  const env = { GC_SHOP_TOKEN: 'tok-gc', GC_SECRET: 'whsec', GC_ERP_TOKEN: 'erp-gc' };
+  const config = testConfig({
+    inventory_sync: { safety_buffers: { strategy: 'static', static_units: 0 } },
+    shops: [{ id: shopId, domain, access_token_env: 'GC_SHOP_TOKEN', webhook_secret_env: 'GC_SECRET' }],
+    sources: [{ name: erp, role: 'erp', type: 'postgres', token_env: 'GC_ERP_TOKEN' }],
+  });
+  const skus = Array.from({ length: 40 }, (_, i) => `GC-${i}`);
+
+  beforeAll(async () => {
+    svc = await connectTestServices({ poolSize: 10 });
+    emu = await startEmulator({ port: 0 });
+    await seedCatalog(emu.emulator, svc.db, { shopId, domain, accessToken: env.GC_SHOP_TOKEN, locations: ['WH1'], skus, initialAvailable: () => 0 });
+    await svc.startWorker(svc.activities(config, createShopifyClients(config, { baseUrl: emu.url, env })));
+    app = buildHttpServer({ db: svc.db, redis: svc.redis, config, temporal: svc.temporal, taskQueue: svc.taskQueue, metrics, logger: createLogger('silent'), env });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+  });
+  afterAll(async () => {
+    await svc?.temporal.workflow.getHandle(`refresh:${shopId}`).terminate('test over').catch(() => undefined);
+    await app?.close();
+    await svc?.close();
+    await emu?.close();
+  });
+
+  it('forty concurrent single-event requests: no answer before their commit, then all 202 from a few transactions', { timeout: 60_000 }, async () => {
+    const url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}/sources/${erp}/events`;
+    // Hold the snapshot table: a commit can insert into the change feed but not fold into the snapshot.
+    const holder = await svc.db.connect();
+    let answered = 0;
+    let requests: Promise<{ status: number; body: { recorded: number } }>[] | undefined;
+    try {
+      await holder.query('BEGIN');
+      await holder.query('LOCK TABLE source_snapshots IN SHARE ROW EXCLUSIVE MODE');
+      const occurredAt = new Date().toISOString();
+      requests = skus.map(async (sku, i) => {
+        const res = await fetch(url, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${env.GC_ERP_TOKEN}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ events: [{ shopId, sku, locationId: 'WH1', quantity: 100 + i, occurredAt, eventId: `gc-${i}` }] }),
+        });
+        answered++;
+        return { status: res.status, body: (await res.json()) as { recorded: number } };
+      });
+      // The first request's commit is waiting on our lock; every other request has arrived and queued behind it.
+      await expect
+        .poll(async () => (await svc.db.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'INSERT INTO source_snapshots%'`)).rows[0].n, { timeout: 20_000, interval: 50 })
+        .toBe(1);
+      await expect.poll(waiting, { timeout: 20_000, interval: 50 }).toBe(40);
+      expect(answered).toBe(0);
+      // Nothing is committed yet: another connection sees none of the events.
+      const visible = (await svc.db.query('SELECT count(*)::int AS n FROM source_changes WHERE source = $1', [erp])).rows[0].n;
+      expect(visible).toBe(0);
+      expect(answered).toBe(0);
+    } finally {
+      await holder.query('COMMIT');
+      holder.release();
+    }
+    const results = await Promise.all(requests!);
+    expect(results.map((r) => r.status)).toEqual(skus.map(() => 202));
+    expect(results.every((r) => r.body.recorded === 1)).toBe(true);
+    // All forty rows, from few transactions: the first alone, then the ones queued behind it together.
+    const { rows } = await svc.db.query<{ transactions: number; n: number }>('SELECT count(DISTINCT xmin::text)::int AS transactions, count(*)::int AS n FROM source_changes WHERE source = $1', [erp]);
+    expect(rows[0]!.n).toBe(40);
+    expect(rows[0]!.transactions).toBeLessThanOrEqual(3);
+    const snap = (await svc.db.query('SELECT count(*)::int AS n FROM source_snapshots WHERE source = $1', [erp])).rows[0].n;
+    expect(snap).toBe(40);
+  });
+});
