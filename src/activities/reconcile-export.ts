@@ -1,12 +1,11 @@
 import { Context } from '@temporalio/activity';
 import type { Config } from '../config/schema.js';
 import type { Db } from '../db/pool.js';
-import { computeAts } from '../domain/ats.js';
 import { Errors } from '../domain/errors.js';
 import { driftUnits, reconcileKeys } from '../observability/worker-metrics.js';
 import type { BulkExport, BulkLine, BulkLinesOptions, BulkQueryOptions } from '../shopify/client/bulk.js';
 import type { SourceAdapter } from '../sources/adapter.js';
-import { skuLocationKey } from '../domain/sku-location.js';
+import { correctDrifts, findDrifts } from './reconcile-drift.js';
 import { readComponents } from '../sources/components.js';
 import type { RefreshInput, RefreshSummary } from './refresh.js';
 import { LEVELS_EXPORT } from './shopify-warmup.js';
@@ -178,18 +177,8 @@ export function createReconcileExportActivities(deps: ReconcileExportDeps) {
       );
       const keys = mappings.map((m) => ({ sku: m.sku, locationId: m.location_id }));
       const components = keys.length > 0 ? await readComponents(deps, shopId, keys) : new Map();
-      const drifts = mappings.flatMap((m) => {
-        const c = components.get(skuLocationKey({ sku: m.sku, locationId: m.location_id }));
-        const shopifyQty = pairs.get(`${m.inventory_item_id}|${m.shopify_location_id}`)!.available;
-        if (c?.status !== 'ok') return [];
-        const ats = computeAts(c.components);
-        return shopifyQty === ats ? [] : [{ sku: m.sku, locationId: m.location_id, shopifyQty, ats, drift: shopifyQty - ats }];
-      });
-      let corrected = new Set<string>();
-      if (drifts.length > 0) {
-        const summary = await deps.refreshKeys({ shopId, keys: drifts.map((d) => ({ sku: d.sku, locationId: d.locationId })), trigger: 'reconciliation' });
-        corrected = new Set(Object.keys(summary.written));
-      }
+      const drifts = findDrifts(mappings, components, (m) => pairs.get(`${m.inventory_item_id}|${m.shopify_location_id}`)!.available);
+      const corrected = await correctDrifts(deps.refreshKeys, shopId, drifts);
       for (const m of mappings) seen.add(Number(m.seq) - base);
       const breaches = reconciliation.alert_on_breach ? drifts.filter((d) => Math.abs(d.drift) >= reconciliation.discrepancy_threshold) : [];
 

@@ -1,7 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type { Config } from '../config/schema.js';
 import type { Db } from '../db/pool.js';
-import { computeAts } from '../domain/ats.js';
 import { ORDER_EVENT_SIGNAL, STATUS_QUERY, reservationTtlSeconds, type OrderEvent, type ReservationStatus } from '../domain/reservation-model.js';
 import { signalOrder } from '../temporal/handoff.js';
 import type { OrderSummary } from '../shopify/client/reads.js';
@@ -9,6 +8,7 @@ import type { SourceAdapter } from '../sources/adapter.js';
 import { driftUnits, reconcileKeys } from '../observability/worker-metrics.js';
 import { readComponents } from '../sources/components.js';
 import type { RefreshInput, RefreshSummary, ShopifyInventoryPort } from './refresh.js';
+import { correctDrifts, findDrifts } from './reconcile-drift.js';
 import { skuLocationKey } from '../domain/sku-location.js';
 
 /** Reconciliation's way to see orders whose webhooks may have been lost. */
@@ -76,19 +76,8 @@ export function createReconcileActivities(deps: ReconcileDeps & { refreshKeys: (
       deps.shopify(shopId).readLevels(mappings.map((m) => ({ inventoryItemId: m.inventory_item_id, locationId: m.shopify_location_id })), ['available']),
       readComponents(deps, shopId, keys),
     ]);
-    const drifts = mappings.flatMap((m) => {
-      const c = components.get(skuLocationKey({ sku: m.sku, locationId: m.location_id }));
-      const shopifyQty = levels.get(`${m.inventory_item_id}|${m.shopify_location_id}`)?.available;
-      if (c?.status !== 'ok' || shopifyQty === undefined) return [];
-      const ats = computeAts(c.components);
-      return shopifyQty === ats ? [] : [{ sku: m.sku, locationId: m.location_id, shopifyQty, ats, drift: shopifyQty - ats }];
-    });
-
-    let corrected = new Set<string>();
-    if (drifts.length > 0) {
-      const summary = await deps.refreshKeys({ shopId, keys: drifts.map((d) => ({ sku: d.sku, locationId: d.locationId })), trigger: 'reconciliation' });
-      corrected = new Set(Object.keys(summary.written));
-    }
+    const drifts = findDrifts(mappings, components, (m) => levels.get(`${m.inventory_item_id}|${m.shopify_location_id}`)?.available);
+    const corrected = await correctDrifts(deps.refreshKeys, shopId, drifts);
     const breaches = reconciliation.alert_on_breach ? drifts.filter((d) => Math.abs(d.drift) >= reconciliation.discrepancy_threshold) : [];
     await deps.db.query(
       `INSERT INTO reconciliation_rows (run_id, sku, location_id, shopify_qty, ats, drift, corrected)

@@ -161,3 +161,18 @@ export async function settleState(client: PoolClient, shopId: string, orderId: s
   await client.query('UPDATE reservations SET state = $3, updated_at = now() WHERE shop_id = $1 AND order_id = $2', [shopId, orderId, next]);
   return next;
 }
+
+/** Units our claim lines of Shopify orders still hold, per key (absent: none). */
+export async function heldForShopifyOrders(db: Db, shopId: string, keys: SkuLocation[]): Promise<Map<string, number>> {
+  if (keys.length === 0) return new Map();
+  const { rows } = await db.query<{ sku: string; location_id: string; held: number }>(
+    `SELECT c.sku, c.location_id, sum(c.claimed + greatest(0, c.allocated - c.fulfilled))::int AS held
+       FROM claim_lines c
+       JOIN reservations r ON r.shop_id = c.shop_id AND r.order_id = c.order_id AND r.origin = 'shopify'
+       JOIN unnest($2::text[], $3::text[]) AS k(sku, location_id) ON k.sku = c.sku AND k.location_id = c.location_id
+      WHERE c.shop_id = $1
+      GROUP BY c.sku, c.location_id`,
+    [shopId, keys.map((k) => k.sku), keys.map((k) => k.locationId)],
+  );
+  return new Map(rows.map((r) => [skuLocationKey({ sku: r.sku, locationId: r.location_id }), r.held]));
+}

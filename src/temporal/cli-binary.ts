@@ -16,7 +16,8 @@ export function cacheBinDir(env: NodeJS.ProcessEnv = process.env): string {
   return join(base, 'bin');
 }
 
-function isExecutable(file: string): boolean {
+/** Whether this file exists and may be run. */
+export function isExecutable(file: string): boolean {
   try {
     accessSync(file, constants.X_OK);
     return true;

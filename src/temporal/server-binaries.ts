@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process';
-import { accessSync, constants, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Errors } from '../domain/errors.js';
-import { cacheBinDir } from './cli-binary.js';
+import { cacheBinDir, isExecutable } from './cli-binary.js';
 
 const run = promisify(execFile);
 
@@ -40,14 +40,6 @@ export const UI_SERVER_BINARY: GoBinary = {
   what: 'the Temporal Web UI server',
 };
 
-function isExecutable(file: string): boolean {
-  try {
-    accessSync(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** The cached binary, or undefined when it has not been built. */
 export function findGoBinary(b: GoBinary, env: NodeJS.ProcessEnv = process.env): string | undefined {
