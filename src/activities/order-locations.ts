@@ -7,7 +7,10 @@ import type { AdjustAvailableChange, AdjustAvailableOptions, OrderFulfillment } 
 
 /** What the reservation activities need from a shop's Admin API; the budget-aware client implements it. */
 export interface ShopifyOrderPort {
-  fetchOrderFulfillment(orderId: string): Promise<OrderFulfillment | null>;
+  /** `lineCount` (from the webhook) sizes the query; without it the read pages at 5 fulfillment orders x 60 lines. */
+  fetchOrderFulfillment(orderId: string, opts?: { lineCount?: number }): Promise<OrderFulfillment | null>;
+  /** The shop's only active location as Shopify lists it (cached by the client), or null when it has more than one. */
+  singleActiveLocation?(): Promise<string | null>;
   adjustAvailable(changes: AdjustAvailableChange[], opts: AdjustAvailableOptions): Promise<AdjustAvailableResult[]>;
 }
 
@@ -48,10 +51,17 @@ async function mapPairs(db: Db, shopId: string, variants: string[]): Promise<Map
   return new Map(rows.map((r) => [`${numericId(r.variantId)}@${numericId(r.shopifyLocationId)}`, { sku: r.sku, locationId: r.locationId }]));
 }
 
+/** The shop's only active Shopify location, when the port can tell (the client caches it per shop). */
+async function onlyLocation(deps: OrderLocationDeps, shopId: string): Promise<string | null> {
+  const port = deps.shopify(shopId);
+  return port.singleActiveLocation ? port.singleActiveLocation() : null;
+}
+
 /**
  * Where each line of a Shopify order is committed, in our sku and location terms. Line items carry no location:
- * POS orders carry the order's location; every other order is read from its fulfillment orders, whose assigned
- * location is where Shopify committed the units (and follows a move).
+ * POS orders carry the order's location; in a shop with one active location every line is committed there; every
+ * other order is read from its fulfillment orders, whose assigned location is where Shopify committed the units
+ * (and follows a move), in a query sized from the webhook's line count.
  */
 export async function resolveShopifyLines(deps: OrderLocationDeps, input: ResolveShopifyLinesInput): Promise<ResolvedLines> {
   const placed: { lineId: string; variantId: string; shopifyLocationId: string; quantity: number; fulfilled: number }[] = [];
@@ -59,8 +69,18 @@ export async function resolveShopifyLines(deps: OrderLocationDeps, input: Resolv
     for (const l of input.lines ?? []) {
       if (l.variantId) placed.push({ lineId: numericId(l.lineId), variantId: l.variantId, shopifyLocationId: input.posShopifyLocationId, quantity: l.quantity, fulfilled: 0 });
     }
+  } else if (input.lines && input.lines.length > 0 && input.lines.every((l) => l.variantId && l.fulfillable !== undefined) && (await onlyLocation(deps, input.shopId))) {
+    // One active location in the shop (Shopify says so, not our mappings): every unit of the order is committed
+    // there, so the webhook's lines say all the fulfillment orders would. No read.
+    const location = (await onlyLocation(deps, input.shopId))!;
+    for (const l of input.lines) {
+      if (l.fulfillable! > 0) {
+        placed.push({ lineId: numericId(l.lineId), variantId: l.variantId!, shopifyLocationId: location, quantity: l.fulfillable!, fulfilled: Math.max(0, l.quantity - l.fulfillable!) });
+      }
+    }
   } else {
-    const fulfillment = await deps.shopify(input.shopId).fetchOrderFulfillment(gid('Order', input.orderId));
+    const lineCount = input.lines && input.lines.length > 0 ? input.lines.length : undefined;
+    const fulfillment = await deps.shopify(input.shopId).fetchOrderFulfillment(gid('Order', input.orderId), lineCount === undefined ? {} : { lineCount });
     if (!fulfillment) return { found: false, lines: [], unmapped: [] };
     const foIds = fulfillment.fulfillmentOrders.map((fo) => numericId(fo.id));
     await rememberFulfillmentOrders(deps.db, input.shopId, foIds, input.orderId);

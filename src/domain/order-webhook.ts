@@ -79,7 +79,13 @@ export function parseOrderWebhook(topic: string, body: unknown, meta: { delivery
     throw Errors.WebhookTopicMismatch(`X-Shopify-Topic ${topic} contradicts the signed payload, which is ${stated === 'open' ? 'neither cancelled nor fulfilled' : stated}`, { topic, payload: stated });
   }
   const effective: OrderEventKind = stated === 'open' ? kind : stated;
-  const lines: OrderLineRef[] = o.line_items.map((l) => ({ lineId: l.id, variantId: l.variant_id ?? null, sku: l.sku ?? null, quantity: l.current_quantity ?? l.quantity }));
+  const lines: OrderLineRef[] = o.line_items.map((l) => ({
+    lineId: l.id,
+    variantId: l.variant_id ?? null,
+    sku: l.sku ?? null,
+    quantity: l.current_quantity ?? l.quantity,
+    ...(l.fulfillable_quantity === undefined ? {} : { fulfillable: l.fulfillable_quantity }),
+  }));
   return {
     target: 'order',
     orderId: shopifyOrderId(o.id),

@@ -30,6 +30,8 @@ export interface OrderLineRef {
   variantId?: string | null;
   sku?: string | null;
   locationId?: string | null;
+  /** Shopify's `fulfillable_quantity`: the units still to fulfil (absent when the payload did not say). */
+  fulfillable?: number;
 }
 
 export type OrderEventKind = 'created' | 'updated' | 'edited' | 'cancelled' | 'fulfilled' | 'moved';

@@ -7,6 +7,7 @@ const OPERATION_OF_DOCUMENT: Record<string, string> = {
   AdjustAvailable: 'inventoryAdjustQuantities',
   VariantsBySku: 'listVariantsBySku',
   Locations: 'listLocations',
+  ActiveLocations: 'activeLocations',
   OrderFulfillment: 'fetchOrderFulfillment',
   FulfillmentOrderLines: 'fetchOrderFulfillment',
   BulkRun: 'bulkOperationRunQuery',

@@ -79,7 +79,14 @@ describe('POST /webhooks/shopify', () => {
     expect(stored).not.toContain(order.email);
     expect(stored).not.toContain(order.customer.last_name);
     expect(stored).not.toContain(order.shipping_address.address1);
-    expect(rows[0].handoff.payload.lines[0]).toEqual({ lineId: String(order.line_items[0].id), variantId: String(order.line_items[0].variant_id), sku: 'TEE-RED-M', quantity: 1 });
+    // `fulfillable` (Shopify's fulfillable_quantity) is a quantity too: a single-location shop claims from it.
+    expect(rows[0].handoff.payload.lines[0]).toEqual({
+      lineId: String(order.line_items[0].id),
+      variantId: String(order.line_items[0].variant_id),
+      sku: 'TEE-RED-M',
+      quantity: 1,
+      ...(order.line_items[0].fulfillable_quantity === undefined ? {} : { fulfillable: order.line_items[0].fulfillable_quantity }),
+    });
   });
 
   it('Temporal down: answers 200 once the delivery is recorded; the sweeper hands it off later, exactly once', async () => {

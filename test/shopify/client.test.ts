@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InventorySyncError } from '../../src/domain/errors.js';
 import { createShopifyClient, ShopBudget, type SetAvailableEntry } from '../../src/shopify/client/index.js';
 import { startEmulator, type RunningEmulator } from '../../src/shopify/emulator/index.js';
+import { DEFAULT_API_VERSION } from '../../src/shopify/client/admin-client.js';
+import { ACTIVE_LOCATIONS_PROBE_COST, ORDER_FULFILLMENT, orderFulfillmentCost, orderFulfillmentPage, orderFulfillmentQuery } from '../../src/shopify/client/documents.js';
 
 let running: RunningEmulator;
 beforeAll(async () => {
@@ -326,6 +328,54 @@ describe('Shopify client against the emulator: reads', () => {
     expect(fulfillment?.fulfillmentOrders).toHaveLength(1);
     expect(fulfillment?.fulfillmentOrders[0]).toMatchObject({ locationId: shop.locations[1], lines: [{ sku: shop.skus[0], remainingQuantity: 2, totalQuantity: 2 }] });
     expect(await clientFor(shop).fetchOrderFulfillment('gid://shopify/Order/987654321')).toBeNull();
+  });
+
+  it("sizes the fulfillment-order read from the order's line count: what Shopify's cost rule requests is what we reserve, and it is small", async () => {
+    const shop = seedShop(3, 2, 10);
+    const variants = await clientFor(shop).listVariantsBySku(shop.skus);
+    const requestedOf = async (query: string, id: string) => {
+      const res = await fetch(`${running.url}/admin/api/${DEFAULT_API_VERSION}/graphql.json`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-shopify-access-token': shop.token },
+        body: JSON.stringify({ query, variables: { id } }),
+      });
+      return ((await res.json()) as { extensions: { cost: { requestedQueryCost: number } } }).extensions.cost.requestedQueryCost;
+    };
+    for (const n of [1, 3]) {
+      const order = running.emulator.placeOrder(shop.domain, {
+        lines: shop.skus.slice(0, n).map((sku) => ({ variantId: variants.get(sku)![0]!.variantId, quantity: 1 })),
+        locationId: shop.locations[1]!,
+      });
+      const page = orderFulfillmentPage(n);
+      expect(page).toEqual({ fos: n, lines: n });
+      expect(await requestedOf(orderFulfillmentQuery(page.fos, page.lines), order.id)).toBe(orderFulfillmentCost(page.fos, page.lines));
+      const before = counters(shop).requestedCost;
+      const read = await clientFor(shop).fetchOrderFulfillment(order.id, { lineCount: n });
+      expect(read?.fulfillmentOrders.flatMap((fo) => fo.lines.map((l) => l.sku)).sort()).toEqual(shop.skus.slice(0, n).sort());
+      expect(counters(shop).requestedCost - before).toBe(orderFulfillmentCost(n, n));
+    }
+    expect(orderFulfillmentCost(1, 1)).toBe(11);
+    expect(await requestedOf(ORDER_FULFILLMENT, 'gid://shopify/Order/1')).toBe(928);
+    // A large order stays under the 1,000-point cap of one query and pages on.
+    const big = orderFulfillmentPage(250);
+    expect(orderFulfillmentCost(big.fos, big.lines)).toBeLessThanOrEqual(1000);
+  });
+
+  it('learns whether the shop has one active location from Shopify (one probe of 4 points, cached until forgotten)', async () => {
+    const shop = seedShop(1, 1);
+    const client = clientFor(shop);
+    expect(await Promise.all([client.singleActiveLocation(), client.singleActiveLocation()])).toEqual([shop.locations[0], shop.locations[0]]);
+    expect(counters(shop).rootFields.locations).toBe(1);
+    expect(counters(shop).requestedCost).toBe(ACTIVE_LOCATIONS_PROBE_COST);
+    expect(ACTIVE_LOCATIONS_PROBE_COST).toBe(4);
+    running.emulator.createLocation(shop.domain, { name: 'Second' });
+    expect(await client.singleActiveLocation()).toBe(shop.locations[0]);
+    client.forgetLocations();
+    expect(await client.singleActiveLocation()).toBeNull();
+    const expired = clientFor(shop, { locationsTtlMs: 0 });
+    running.emulator.createLocation(shop.domain, { name: 'Inactive', isActive: false });
+    expect(await expired.singleActiveLocation()).toBeNull();
+    expect(counters(shop).rootFields.locations).toBe(3);
   });
 
   it('runs a bulk query and yields its JSONL rows', async () => {

@@ -79,6 +79,56 @@ query OrderFulfillment($id: ID!, $after: String) {
 }`;
 export const ORDER_FULFILLMENT_COST = 1 + 2 + FO_PAGE * (1 + 2 + 2 + FO_LINES_PAGE * 3);
 
+/**
+ * Whether the shop has one active location or more: `locations` lists active locations unless includeInactive is
+ * set, so two nodes at most answer the question. Requested cost 2 + 2 x 1 = 4 (a connection is 2 plus `first`
+ * times each node's cost; an object is 1 and its scalars are free).
+ */
+export const ACTIVE_LOCATIONS_PROBE = /* GraphQL */ `
+query ActiveLocations {
+  locations(first: 2) { nodes { id } }
+}`;
+export const ACTIVE_LOCATIONS_PROBE_COST = 2 + 2 * 1;
+
+/**
+ * One order's fulfillment orders, sized from what the webhook said: an order of n lines has at most n open
+ * fulfillment orders (each holds at least one line) of at most n lines each; more pages follow when Shopify says so.
+ * Its requested cost is orderFulfillmentCost(fos, lines): the order 1, the connection 2 + fos x (the fulfillment
+ * order 1, assignedLocation 1, location 1, the lines connection 2 + lines x (line 1, lineItem 1, variant 1)).
+ */
+export function orderFulfillmentQuery(fos: number, lines: number): string {
+  return /* GraphQL */ `
+query OrderFulfillment($id: ID!, $after: String) {
+  order(id: $id) {
+    id
+    fulfillmentOrders(first: ${fos}, after: $after) {
+      nodes {
+        id status
+        assignedLocation { location { id } }
+        lineItems(first: ${lines}) { nodes { ${FULFILLMENT_LINE} } pageInfo { hasNextPage endCursor } }
+      }
+      pageInfo { hasNextPage endCursor }
+    }
+  }
+}`;
+}
+export function orderFulfillmentCost(fos: number, lines: number): number {
+  return 1 + 2 + fos * (1 + 2 + 2 + lines * 3);
+}
+
+/** The largest (fulfillment orders, lines) page for an order of n lines whose requested cost stays under the 1,000-point cap. */
+export function orderFulfillmentPage(lineCount: number): { fos: number; lines: number } {
+  const n = Math.max(1, Math.min(250, Math.floor(lineCount)));
+  let fos = Math.min(n, FO_PAGE);
+  let lines = n;
+  while (orderFulfillmentCost(fos, lines) > MAX_QUERY_COST) {
+    if (lines > FO_LINES_PAGE) lines = Math.max(FO_LINES_PAGE, Math.floor((MAX_QUERY_COST - 3 - fos * 5) / (fos * 3)));
+    else if (fos > 1) fos -= 1;
+    else lines -= 1;
+  }
+  return { fos, lines };
+}
+
 export const FULFILLMENT_ORDER_LINES = /* GraphQL */ `
 query FulfillmentOrderLines($id: ID!, $after: String) {
   fulfillmentOrder(id: $id) {

@@ -121,6 +121,15 @@ export async function listLocations(call: GraphqlCaller): Promise<LocationRef[]>
   return out;
 }
 
+/** Up to two active locations of the shop: enough to tell a single-location shop from the others. */
+export async function probeActiveLocations(call: GraphqlCaller): Promise<Gid[]> {
+  const { data } = await call<{ locations: { nodes: { id: Gid }[] } }>(D.ACTIVE_LOCATIONS_PROBE, {}, {
+    operation: 'activeLocations',
+    estimatedCost: D.ACTIVE_LOCATIONS_PROBE_COST,
+  });
+  return data.locations.nodes.map((n) => n.id);
+}
+
 export interface OrderSummary {
   orderId: Gid;
   updatedAt: string;
@@ -177,14 +186,18 @@ type RawFulfillmentOrder = {
  * Where an order's units are committed: the assigned location of each fulfillment order, with its lines.
  * Line items carry no location themselves (see the reference document).
  */
-export async function fetchOrderFulfillment(call: GraphqlCaller, orderId: Gid): Promise<OrderFulfillment | null> {
+export async function fetchOrderFulfillment(call: GraphqlCaller, orderId: Gid, opts: { lineCount?: number } = {}): Promise<OrderFulfillment | null> {
   const fulfillmentOrders: OrderFulfillmentOrder[] = [];
+  // Sized from the webhook's line count when known (an order of one line requests 11 points, not 928).
+  const page = opts.lineCount !== undefined && opts.lineCount > 0 ? D.orderFulfillmentPage(opts.lineCount) : { fos: D.FO_PAGE, lines: D.FO_LINES_PAGE };
+  const query = page.fos === D.FO_PAGE && page.lines === D.FO_LINES_PAGE ? D.ORDER_FULFILLMENT : D.orderFulfillmentQuery(page.fos, page.lines);
+  const estimatedCost = D.orderFulfillmentCost(page.fos, page.lines);
   let after: string | null = null;
   for (;;) {
     const { data }: { data: { order: { id: Gid; fulfillmentOrders: Connection<RawFulfillmentOrder> } | null } } = await call(
-      D.ORDER_FULFILLMENT,
+      query,
       { id: orderId, after },
-      { operation: 'fetchOrderFulfillment', estimatedCost: D.ORDER_FULFILLMENT_COST },
+      { operation: 'fetchOrderFulfillment', estimatedCost },
     );
     if (data.order === null) return null;
     for (const fo of data.order.fulfillmentOrders.nodes) {

@@ -3,7 +3,7 @@ import { sharedShopBudget, type ShopBudget } from './budget.js';
 import { runBulkExport, runBulkQuery, streamBulkLines, type BulkLinesOptions, type BulkQueryOptions } from './bulk.js';
 import { createGraphqlCaller, withBounds, type GraphqlCaller } from './graphql-call.js';
 import { adjustAvailable, setAvailable } from './inventory.js';
-import { DEFAULT_LEVEL_NAMES, fetchOrderFulfillment, listLocations, listOpenOrdersUpdatedSince, listVariantsBySku, readLevels } from './reads.js';
+import { DEFAULT_LEVEL_NAMES, fetchOrderFulfillment, listLocations, probeActiveLocations, listOpenOrdersUpdatedSince, listVariantsBySku, readLevels } from './reads.js';
 import { resolveRetryPolicy } from './retry.js';
 import type { CallBounds, ClientFault, ClientLogger, RetryPolicy } from './types.js';
 
@@ -20,6 +20,17 @@ export interface ShopifyClientOptions {
   /** Told of every retry and throttle (the worker counts them). */
   onFault?: (fault: ClientFault) => void;
   fetchImpl?: typeof fetch;
+  /**
+   * How long the shop's active-location count is trusted (default 5 minutes). A location added within that time
+   * is learned at the next probe; until then orders are resolved as if the shop still had one location.
+   */
+  locationsTtlMs?: number;
+}
+
+/** What the client last learned of the shop's active locations (at most two: one, or more than one). */
+interface ActiveLocationsMemo {
+  ids: string[];
+  at: number;
 }
 
 /** One shop's Admin API, paced by its cost budget; every error it throws is an InventorySyncError. */
@@ -44,6 +55,19 @@ export function createShopifyClient(opts: ShopifyClientOptions) {
     onFault: opts.onFault,
   });
   const deps = { shopDomain: opts.shopDomain, call };
+  const locationsTtlMs = opts.locationsTtlMs ?? 5 * 60_000;
+  let memo: ActiveLocationsMemo | undefined;
+  let probing: Promise<ActiveLocationsMemo> | undefined;
+  /** The shop's only active location, or null when it has more than one (or none); one probe at a time, cached. */
+  const singleActiveLocation = async (): Promise<string | null> => {
+    if (memo === undefined || Date.now() - memo.at >= locationsTtlMs) {
+      probing ??= probeActiveLocations(call)
+        .then((ids) => (memo = { ids, at: Date.now() }))
+        .finally(() => (probing = undefined));
+      await probing;
+    }
+    return memo!.ids.length === 1 ? memo!.ids[0]! : null;
+  };
 
   return {
     shopDomain: opts.shopDomain,
@@ -53,7 +77,10 @@ export function createShopifyClient(opts: ShopifyClientOptions) {
     readLevels: (pairs: Parameters<typeof readLevels>[1], names: readonly string[] = DEFAULT_LEVEL_NAMES, bounds?: CallBounds) => readLevels(withBounds(call, bounds), pairs, names),
     listVariantsBySku: (skus: string[]) => listVariantsBySku(call, skus),
     listLocations: () => listLocations(call),
-    fetchOrderFulfillment: (orderId: string) => fetchOrderFulfillment(call, orderId),
+    fetchOrderFulfillment: (orderId: string, readOpts?: { lineCount?: number }) => fetchOrderFulfillment(call, orderId, readOpts),
+    singleActiveLocation,
+    /** Drops what was learned of the shop's locations (a locations webhook, or a test); the next order probes again. */
+    forgetLocations: () => void (memo = undefined),
     listOpenOrdersUpdatedSince: (since: Date) => listOpenOrdersUpdatedSince(call, since),
     runBulkQuery: (query: string, bulkOpts?: BulkQueryOptions) => runBulkQuery(withBounds(call, bulkOpts), fetchImpl, query, bulkOpts),
     /** A bulk export started (or joined) and finished; its file is read with `bulkLines`. */

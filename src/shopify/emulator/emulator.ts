@@ -44,7 +44,7 @@ export class Emulator extends EmulatorBulk {
 
   counters(domain: string): ShopCounters & { throttleStatus: ReturnType<ShopState['bucket']['status']> } {
     const shop = this.shop(domain);
-    return { ...shop.counters, mutationsAppliedByKey: { ...shop.counters.mutationsAppliedByKey }, throttleStatus: shop.bucket.status() };
+    return { ...shop.counters, mutationsAppliedByKey: { ...shop.counters.mutationsAppliedByKey }, rootFields: { ...shop.counters.rootFields }, throttleStatus: shop.bucket.status() };
   }
 
   webhookLog(domain: string): DeliveryRecord[] {

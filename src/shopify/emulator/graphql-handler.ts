@@ -185,6 +185,7 @@ export async function handleGraphql(emulator: Emulator, req: GraphqlHttpRequest)
   shop.counters.requestedCost += requested;
 
   const rootFields = operation.selectionSet.selections.flatMap((sel) => (sel.kind === 'Field' ? [sel.name.value] : []));
+  for (const f of rootFields) shop.counters.rootFields[f] = (shop.counters.rootFields[f] ?? 0) + 1;
   const late = emulator.faults.takeOneShot(domain, 'after', rootFields);
   if (late?.timeout) return timeoutAnswer(shop, faults.timeoutMode, faults.timeoutMs);
   if (late || emulator.faults.roll(domain, faults.failAfterApply5xxRate)) {

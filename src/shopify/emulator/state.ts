@@ -109,6 +109,8 @@ export interface ShopCounters {
   /** Held back by the webhookReorder fault until a later event had gone out. */
   webhooksReordered: number;
   bulkOperations: number;
+  /** Executed queries and mutations by top-level field (`order`, `locations`, `inventorySetQuantities`, ...). */
+  rootFields: Record<string, number>;
 }
 
 export function emptyCounters(): ShopCounters {
@@ -129,6 +131,7 @@ export function emptyCounters(): ShopCounters {
     webhooksDuplicated: 0,
     webhooksReordered: 0,
     bulkOperations: 0,
+    rootFields: {},
   };
 }
 
