@@ -223,7 +223,7 @@ function keyCard(e: KeyExplanation, points: HistoryPoint[]): HTMLElement {
     ),
     e.note ? h('p', { class: 'error' }, e.note) : null,
     e.shopify.error ? h('p', { class: 'error' }, `Shopify could not be read: ${e.shopify.error}`) : null,
-    h('p', { class: 'equation mono' }, `max(0, ${c.erpOnHand} on hand − ${c.wmsAllocated} allocated − ${c.posPending} POS pending − ${c.openClaims} claimed − ${c.safetyBuffer} buffer) = ${num(e.ats)}`),
+    h('p', { class: 'equation mono' }, `max(0, ${c.erpOnHand} on hand − ${c.wmsAllocated} allocated − ${c.posPending} POS pending − ${c.openClaims} claimed − ${c.safetyBuffer} buffer − ${c.shopifyUnclaimed ?? 0} unclaimed on Shopify) = ${num(e.ats)}`),
     h('div', { class: 'cols' },
       h('div', {},
         h('h3', {}, 'Components'),

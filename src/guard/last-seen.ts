@@ -63,3 +63,10 @@ export async function rememberLastSeen(redis: Redis, shopId: string, values: [Sk
   }
   await pipeline.exec();
 }
+
+/** The committed reading kept for one key and when it was read, or undefined when none is kept (for `explain`). */
+export async function readCommitted(redis: Redis, shopId: string, key: SkuLocation): Promise<{ committed: number; at: number } | undefined> {
+  const [c, ct] = await redis.hmget(guardKey({ shopId, ...key }), COMMITTED_FIELD, COMMITTED_AT_FIELD);
+  if (c === null || c === undefined || Date.now() - Number(ct ?? 0) > COMMITTED_READING_TTL_MS) return undefined;
+  return { committed: Number(c), at: Number(ct) };
+}

@@ -4,6 +4,9 @@ import { TERMINAL_STATES } from '../domain/reservation-model.js';
 import type { BucketModel } from '../shopify/client/budget.js';
 import type { CallBounds, LevelPair, LevelQuantities } from '../shopify/client/types.js';
 import { requireShop } from './lookup.js';
+import type { HistoryPoint, ShopHealth } from './views.js';
+
+export type { HistoryPoint, ShopHealth } from './views.js';
 
 /** What the console reads Shopify through: a level read, and the shop's cost bucket as Shopify last reported it. */
 export interface ShopifyHealthPort {
@@ -19,40 +22,6 @@ export interface ConsoleDeps {
 
 /** A bucket older than this is refreshed by one small level read before the console shows it. */
 const BUCKET_FRESH_MS = 60_000;
-
-export interface ShopHealth {
-  shopId: string;
-  domain: string;
-  mappedKeys: number;
-  lastWrite: { at: string; sku: string; locationId: string; outcome: string; ageSeconds: number } | null;
-  /** Audit rows of the last hour by outcome (applied, unchanged, stale_exhausted, error, ...). */
-  writesLastHour: Record<string, number>;
-  /**
-   * From a source reading being recorded to the write that carried it to Shopify: for each key written in the
-   * last hour because of a source, its latest such write (the measure of isync_event_to_shopify_seconds).
-   */
-  lag: { samples: number; p50Seconds: number; p95Seconds: number; maxSeconds: number } | null;
-  throttle: {
-    /** Shopify's cost bucket for this shop, as its last answer reported it; null when Shopify could not be asked. */
-    bucket: { currentlyAvailable: number; maximumAvailable: number; restoreRate: number; observedAt: string } | null;
-    /** Writes of the last hour that failed on THROTTLED after every retry. */
-    throttledWritesLastHour: number;
-    state: 'ok' | 'low' | 'throttled' | 'unknown';
-  };
-  reconciliation: {
-    startedAt: string;
-    finishedAt: string | null;
-    status: string;
-    keysChecked: number;
-    drifted: number;
-    corrected: number;
-    driftUnits: number;
-    worst: { sku: string; locationId: string; shopify: number | null; ats: number | null; drift: number; corrected: boolean }[];
-  } | null;
-  /** Reservations not yet cancelled, fulfilled or expired, by state. */
-  openReservations: Record<string, number>;
-  alerts: { id: number; at: string; kind: string; subject: string; details: Record<string, unknown> }[];
-}
 
 async function bucketOf(deps: ConsoleDeps, shopId: string): Promise<ShopHealth['throttle']['bucket']> {
   const port = deps.shopify(shopId);
@@ -167,17 +136,6 @@ export async function shopHealth(deps: ConsoleDeps, shopId: string): Promise<Sho
 }
 
 const round2 = (n: number) => Math.round(n * 100) / 100;
-
-/** Points for the console's chart, oldest first: ATS each write computed, and Shopify's `available` before and after. */
-export interface HistoryPoint {
-  at: string;
-  ats: number | null;
-  shopifyBefore: number | null;
-  /** What Shopify holds after the write: the ATS when applied, else what it held. */
-  shopifyAfter: number | null;
-  outcome: string;
-  trigger: string;
-}
 
 export async function keyHistory(db: Db, shopId: string, key: { sku: string; locationId: string }, limit = 500): Promise<HistoryPoint[]> {
   const { rows } = await db.query<{ at: Date; ats: number | null; previous_shopify: number | null; outcome: string; trigger: string }>(

@@ -21,7 +21,7 @@ export function formatExplanation(e: KeyExplanation): string {
   lines.push(`  ATS ${num(e.ats)} = ${e.formula}`);
   if (e.note) lines.push(`  note: ${e.note}`);
   const c = Object.fromEntries(e.components.map((x) => [x.name, x.units]));
-  lines.push(`      = max(0, ${c.erpOnHand} - ${c.wmsAllocated} - ${c.posPending} - ${c.openClaims} - ${c.safetyBuffer})`);
+  lines.push(`      = max(0, ${c.erpOnHand} - ${c.wmsAllocated} - ${c.posPending} - ${c.openClaims} - ${c.safetyBuffer} - ${c.shopifyUnclaimed ?? 0})`);
   lines.push('');
   lines.push('  components');
   const rows: string[][] = [];

@@ -5,13 +5,19 @@ import type { Config } from '../config/schema.js';
 import type { Db } from '../db/pool.js';
 import { computeAts, type AtsComponents } from '../domain/ats.js';
 import { workflowIds } from '../domain/keys.js';
-import { explainSafetyBuffer, bufferStrategyOf, type BufferDerivation } from '../domain/safety-buffer.js';
+import { explainSafetyBuffer, bufferStrategyOf } from '../domain/safety-buffer.js';
 import { inspectGuard } from '../guard/inspect.js';
+import { readCommitted } from '../guard/last-seen.js';
+import { heldForShopifyOrders } from '../db/claims.js';
+import { unclaimedUnits } from '../activities/shopify-unclaimed.js';
 import type { CallBounds, LevelPair, LevelQuantities } from '../shopify/client/types.js';
 import type { SourceAdapter } from '../sources/adapter.js';
 import { skuLocationKey } from '../domain/sku-location.js';
 import type { PendingKey } from '../workflows/shop-refresh.js';
 import { resolveKeys, type MappedKey } from './lookup.js';
+import type { ClaimView, ComponentView, InFlightView, KeyExplanation, SourceReading, WriteView } from './views.js';
+
+export type { ClaimView, ComponentView, InFlightView, KeyExplanation, SourceReading, WriteView } from './views.js';
 
 /** What explain reads Shopify through: the budget-aware client's level read. */
 export interface ShopifyLevelsPort {
@@ -27,77 +33,10 @@ export interface ExplainDeps {
   temporal: Client;
 }
 
-export const ATS_FORMULA = 'max(0, erpOnHand - wmsAllocated - posPending - openClaims - safetyBuffer)';
+export const ATS_FORMULA = 'max(0, erpOnHand - wmsAllocated - posPending - openClaims - safetyBuffer - shopifyUnclaimed)';
 export const DEFAULT_EXPLAIN_WRITES = 10;
 /** Bounds the slow parts (Shopify, a Temporal query): explain answers in time even when one of them does not. */
 const PART_TIMEOUT_MS = 3000;
-
-export interface SourceReading {
-  source: string;
-  role: string;
-  /** null: the source has no record of the key (or failed: see error). */
-  units: number | null;
-  /** The source did not answer (timeout, failure): ATS cannot be computed, as a refresh would write nothing. */
-  error?: string;
-  /** When the reading we hold was last recorded (pushed events, synced snapshots); null for a live-only source. */
-  recordedAt: string | null;
-  ageSeconds: number | null;
-}
-
-export interface ComponentView {
-  name: keyof AtsComponents;
-  units: number;
-  /** Where the number comes from, in words (for the buffer and the claims) or by source. */
-  from: string;
-  sources?: SourceReading[];
-  ageSeconds?: number | null;
-}
-
-export interface ClaimView {
-  orderId: string;
-  units: number;
-  state: string;
-  updatedAt: string;
-}
-
-export interface WriteView {
-  at: string;
-  trigger: string;
-  version: string | null;
-  ats: number | null;
-  previousShopify: number | null;
-  delta: number | null;
-  outcome: string;
-  errorCode: string | null;
-}
-
-export interface InFlightView {
-  /** Waiting in the shop's refresh workflow for its next flush; null when not dirty (or unknown). */
-  dirty: { triggers: string[]; since: string | null } | null;
-  /** Set when the pending keys could not be asked (no worker, Temporal down). */
-  dirtyUnknown?: string;
-  /** A computation is between its guard check and the end of its Shopify write. */
-  lease: { version: string; attempt: number; expiresInMs: number } | null;
-  /** The newest computation the guard let write, and Shopify's quantity as last seen. */
-  guard: { version: string | null; quantity: number | null; lastSeenShopify: number | null };
-}
-
-export interface KeyExplanation {
-  shopId: string;
-  sku: string;
-  locationId: string;
-  ats: number | null;
-  formula: string;
-  /** Why ats is null (no ERP has a record of the key). */
-  note?: string;
-  components: ComponentView[];
-  claims: ClaimView[];
-  buffer: BufferDerivation;
-  shopify: { available: number | null; committed: number | null; error?: string; inventoryItemId: string; locationId: string };
-  writes: WriteView[];
-  inFlight: InFlightView;
-  explainedAt: string;
-}
 
 function timeout<T>(work: Promise<T>, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -185,6 +124,22 @@ async function pendingKeys(temporal: Client, shopId: string, sku: string): Promi
 }
 
 /**
+ * Units Shopify committed to orders whose claim we do not hold yet, as the refresh subtracts them
+ * (src/activities/shopify-unclaimed.ts): from the committed reading kept in the key's guard hash (at most
+ * COMMITTED_READING_TTL_MS old) less what our Shopify-origin claims hold at the key. 0 when no reading is kept.
+ */
+async function readUnclaimed(deps: ExplainDeps, shopId: string, key: MappedKey): Promise<{ units: number; from: string; ageSeconds: number | null }> {
+  const reading = await readCommitted(deps.redis, shopId, key);
+  if (reading === undefined) return { units: 0, from: 'no Shopify order waiting for its claim (no committed reading kept)', ageSeconds: null };
+  const held = (await heldForShopifyOrders(deps.db, shopId, [key])).get(skuLocationKey(key)) ?? 0;
+  return {
+    units: unclaimedUnits(reading.committed, held),
+    from: `Shopify committed ${reading.committed}, our Shopify-order claims hold ${held}: the difference is orders whose webhook we have not handled yet`,
+    ageSeconds: Math.max(0, Math.round((Date.now() - reading.at) / 1000)),
+  };
+}
+
+/**
  * Why a number is what it is (`inventory-sync explain`, GET /explain/:shop/:sku): for each location of the SKU
  * (or the one asked), ATS with every component, its source and its age; the open claims by order id (never
  * anything about the customer); the buffer and how it was derived; Shopify's `available` and `committed` now;
@@ -206,11 +161,12 @@ export async function explainSku(deps: ExplainDeps, shopId: string, sku: string,
 
   return Promise.all(
     keys.map(async (key) => {
-      const [readings, claims, history, inFlight] = await Promise.all([
+      const [readings, claims, history, inFlight, unclaimed] = await Promise.all([
         readSources(deps, shopId, key),
         readClaims(deps.db, shopId, key),
         recentWrites(deps.db, shopId, key, writes),
         readInFlight(deps, shopId, key, pending),
+        readUnclaimed(deps, shopId, key),
       ]);
       const byRole = (role: string) => readings.filter((r) => r.role === role);
       const sum = (role: string) => byRole(role).reduce((a, r) => a + (r.units ?? 0), 0);
@@ -220,7 +176,7 @@ export async function explainSku(deps: ExplainDeps, shopId: string, sku: string,
       const erpOnHand = sum('erp');
       const openClaims = claims.reduce((a, c) => a + c.units, 0);
       const buffer = explainSafetyBuffer(buffers, { sku, erpOnHand, ...(sales ? { dailySales: sales } : {}) });
-      const components: AtsComponents = { erpOnHand, wmsAllocated: sum('wms'), posPending: sum('pos'), openClaims, safetyBuffer: buffer.units };
+      const components: AtsComponents = { erpOnHand, wmsAllocated: sum('wms'), posPending: sum('pos'), openClaims, safetyBuffer: buffer.units, shopifyUnclaimed: unclaimed.units };
       const roleView = (name: Exclude<keyof AtsComponents, 'shopifyUnclaimed'>, role: string): ComponentView => ({
         name,
         units: components[name],
@@ -253,6 +209,7 @@ export async function explainSku(deps: ExplainDeps, shopId: string, sku: string,
             ageSeconds: lastClaim ? Math.max(0, Math.round((Date.now() - Date.parse(lastClaim.updatedAt)) / 1000)) : null,
           },
           { name: 'safetyBuffer', units: buffer.units, from: buffer.rule },
+          { name: 'shopifyUnclaimed', units: unclaimed.units, from: unclaimed.from, ageSeconds: unclaimed.ageSeconds },
         ],
         claims,
         buffer,

@@ -80,7 +80,7 @@ describe.skipIf(!available)(`the operator console in a real browser (${CHROMIUM}
     expect(await wh1.locator('#shopify-available').innerText()).toBe('33');
     const text = await wh1.innerText();
     expect(text).toContain(`order ${scene.orderId}`);
-    expect(text).toContain('max(0, 36 on hand − 0 allocated − 0 POS pending − 3 claimed − 0 buffer) = 33');
+    expect(text).toContain('max(0, 36 on hand − 0 allocated − 0 POS pending − 3 claimed − 0 buffer − 0 unclaimed on Shopify) = 33');
     // uPlot drew the chart: a canvas with both series in its legend.
     await wh1.locator('.chart canvas').waitFor();
     expect(await wh1.locator('.chart .u-legend').innerText()).toMatch(/ATS[\s\S]*Shopify available/);

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { stringify } from 'yaml';
+import { forgetCommitted, rememberLastSeen } from '../../src/guard/last-seen.js';
 import { checkVersion, releaseLeases } from '../../src/guard/version-guard.js';
 import { explainSku, type KeyExplanation } from '../../src/reads/explain.js';
 import { formatExplanation } from '../../src/reads/explain-format.js';
@@ -86,6 +87,25 @@ describe('explain: GET /explain/:shop/:sku and inventory-sync explain', () => {
       await releaseLeases(rig.svc.redis, [key], writer);
     }
     expect((await explain('WH2')).inFlight.lease).toBeNull();
+  });
+
+  it("shows Shopify's units committed to orders whose claim we do not hold yet, as the refresh subtracts them", async () => {
+    // A stale compare's re-read kept committed 5 at WH1 while our claims hold 2 there: 3 units belong to orders
+    // whose webhook has not been handled yet, and the refresh would write 20 - 2 - 3 = 15, not 18.
+    const key = { sku: SKU, locationId: 'WH1' };
+    expect((await explain()).components.find((x) => x.name === 'shopifyUnclaimed')).toMatchObject({ units: 0, ageSeconds: null });
+    await rememberLastSeen(rig.svc.redis, rig.shopId, [[key, 18, 5]]);
+    try {
+      const e = await explain();
+      expect(e.ats).toBe(15);
+      const part = e.components.find((x) => x.name === 'shopifyUnclaimed')!;
+      expect(part).toMatchObject({ units: 3, ageSeconds: expect.any(Number) });
+      expect(part.from).toContain('Shopify committed 5, our Shopify-order claims hold 2');
+      expect(formatExplanation({ ...e, writes: [] })).toContain('= max(0, 20 - 0 - 0 - 2 - 0 - 3)');
+    } finally {
+      await forgetCommitted(rig.svc.redis, rig.shopId, [key]);
+    }
+    expect((await explain()).ats).toBe(18);
   });
 
   it("shows a key that is dirty: pending in the shop's refresh workflow, with its trigger", async () => {
@@ -176,8 +196,8 @@ describe('explain: GET /explain/:shop/:sku and inventory-sync explain', () => {
     it('inventory-sync explain SHOP SKU LOCATION prints a readable explanation', async () => {
       const { out } = await run('explain', rig.shopId, SKU, 'WH1');
       expect(out).toContain(`${SKU} @ WH1`);
-      expect(out).toContain('ATS 18 = max(0, erpOnHand - wmsAllocated - posPending - openClaims - safetyBuffer)');
-      expect(out).toContain('= max(0, 20 - 0 - 0 - 2 - 0)');
+      expect(out).toContain('ATS 18 = max(0, erpOnHand - wmsAllocated - posPending - openClaims - safetyBuffer - shopifyUnclaimed)');
+      expect(out).toContain('= max(0, 20 - 0 - 0 - 2 - 0 - 0)');
       expect(out).toMatch(new RegExp(`order ${orderId}\\s+2 unit\\(s\\)\\s+claimed`));
       expect(out).toContain('Shopify now: available 18, committed 2');
       expect(out).toMatch(/last \d+ write\(s\), newest first/);
