@@ -57,7 +57,12 @@ export async function startFaults(topo: Topology, profile: Profile, enabled: Set
 
   let running = true;
   const loops: Promise<void>[] = [];
-  const adminDb = () => new pg.Client({ connectionString: topo.adminDatabaseUrl, connectionTimeoutMillis: 3000 });
+  const adminDb = () => {
+    const client = new pg.Client({ connectionString: topo.adminDatabaseUrl, connectionTimeoutMillis: 3000 });
+    // A pg-restart may cut this connection mid-query: the query rejects; the event must not kill the harness.
+    client.on('error', () => undefined);
+    return client;
+  };
   const jitter = (r: Random, every: number) => every * 1000 * (0.6 + 0.8 * r());
 
   /** One loop per kind: wait (jittered), fire, repeat; a failed fault is recorded, never fatal. */

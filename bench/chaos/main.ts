@@ -68,7 +68,7 @@ async function main(): Promise<number> {
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
   let violations: Invariant[];
   try {
-    topo = await startTopology({ runDir, shops: [shop], secrets: makeSecrets(opts.seed), reconcileCron: p.reconcileCron, deltaSyncMinutes: 1, log });
+    topo = await startTopology({ runDir, shops: [shop], secrets: makeSecrets(opts.seed), reconcileCron: p.reconcileCron, deltaSyncMinutes: 1, missedOrderGraceSeconds: Math.max(2, Math.round(120 / p.webhookRetryCompression)), log });
     const trace = chaosTrace(opts.seed, p.faultSeconds, p.ordersPerSecond, p.skus);
     const [schedules, seeded] = await Promise.all([topo.cli('schedules', ['schedules', 'apply']), setUpShop(topo, shop, trace)]);
     log(schedules.trim());
@@ -103,7 +103,8 @@ async function main(): Promise<number> {
       { name: 'traffic (trace events)', value: Object.entries(trace.events.reduce<Record<string, number>>((m, e) => ({ ...m, [e.kind]: (m[e.kind] ?? 0) + 1 }), {})).map(([k, n]) => `${k} ${n}`).join(', ') },
       { name: 'orders accepted (open / allocated / cancelled at the end)', value: (['open', 'allocated', 'cancelled'] as const).map((st) => [...traffic.orders.values()].filter((o) => o.state === st).length).join(' / ') },
       { name: 'driver lag behind the trace (worst)', value: `${((traffic.drive?.maxLagMs ?? 0) / 1000).toFixed(1)} s` },
-      { name: 'driver requests / retries (server down, 5xx)', value: `${traffic.stats.requests} / ${traffic.stats.retries}` },
+      { name: 'orders as the system was told them (open / allocated / cancelled / never delivered)', value: (['open', 'allocated', 'cancelled', 'absent'] as const).map((st) => [...traffic.orders.values()].filter((o) => traffic.effectiveState(o) === st).length).join(' / ') },
+      { name: 'driver requests / HTTP attempts / retries (server down, 5xx)', value: `${traffic.stats.deliveries} / ${traffic.stats.requests} / ${traffic.stats.retries}` },
       { name: 'components that exited on their own (restarted by the supervisor)', value: unplanned.join(', ') || 'none' },
     ];
     process.stdout.write(table(`Faults injected (profile ${opts.profile}, seed ${opts.seed}, ${p.faultSeconds} s)`, ['fault', 'count', 'detail'], faultRows(opts, ledger, traffic, counters)));

@@ -65,14 +65,14 @@ export const CHANNEL = 'marketplace';
 export const TASK_QUEUE = 'inventory-sync-chaos';
 
 /** The YAML configuration every process reads (INVENTORY_SYNC_CONFIG), as an operator would write it. */
-export function writeConfig(file: string, shops: ShopPlan[], opts: { reconcileCron: string; deltaSyncMinutes: number }): void {
+export function writeConfig(file: string, shops: ShopPlan[], opts: { reconcileCron: string; deltaSyncMinutes: number; missedOrderGraceSeconds: number }): void {
   const shopIds = shops.map((s) => s.id);
   const doc = {
     inventory_sync: {
       aggregation: { parallel_fetch_timeout_ms: 5000, coalesce_window_ms: 200 },
       reservations: { ttl_hours: 24, auto_release_enabled: true },
       delta_sync: { interval_minutes: opts.deltaSyncMinutes, batch_size: 250, deduplication: true },
-      reconciliation: { schedule: opts.reconcileCron, discrepancy_threshold: 5, alert_on_breach: true, page_size: 250 },
+      reconciliation: { schedule: opts.reconcileCron, discrepancy_threshold: 5, alert_on_breach: true, page_size: 250, missed_order_grace_seconds: opts.missedOrderGraceSeconds },
       safety_buffers: { strategy: 'static', static_units: 0 },
       http: { rate_limit: { max_requests: 100_000, window_ms: 60_000 } },
       source_events: { max_clock_skew_seconds: 300 },
@@ -129,6 +129,7 @@ function pgUser(): { uid: number; gid: number } | undefined {
 
 async function pgAnswers(url: string): Promise<boolean> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000 });
+  client.on('error', () => undefined);
   try {
     await client.connect();
     await client.query('SELECT 1');
@@ -140,7 +141,16 @@ async function pgAnswers(url: string): Promise<boolean> {
   }
 }
 
-export async function startTopology(opts: { runDir: string; shops: ShopPlan[]; secrets: Secrets; reconcileCron: string; deltaSyncMinutes: number; log: (s: string) => void }): Promise<Topology> {
+export async function startTopology(opts: {
+  runDir: string;
+  shops: ShopPlan[];
+  secrets: Secrets;
+  reconcileCron: string;
+  deltaSyncMinutes: number;
+  /** Reconciliation's grace for young orders, compressed with Shopify's webhook retry schedule. */
+  missedOrderGraceSeconds: number;
+  log: (s: string) => void;
+}): Promise<Topology> {
   const { runDir, secrets, log } = opts;
   const logDir = join(runDir, 'logs');
   mkdirSync(logDir, { recursive: true });
@@ -174,6 +184,7 @@ export async function startTopology(opts: { runDir: string; shops: ShopPlan[]; s
   const postgresUp = (async () => {
     await postgres.start();
     const admin = new pg.Client({ connectionString: adminDatabaseUrl });
+    admin.on('error', () => undefined);
     await admin.connect();
     await admin.query('CREATE DATABASE inventory_sync');
     await admin.end();
@@ -220,7 +231,7 @@ export async function startTopology(opts: { runDir: string; shops: ShopPlan[]; s
   await Promise.all([postgresUp, redisUp, temporalUp, emulator.start().then(() => log(`emulator on ${emulatorUrl}`))]);
 
   const configFile = join(runDir, 'inventory-sync.yaml');
-  writeConfig(configFile, opts.shops, { reconcileCron: opts.reconcileCron, deltaSyncMinutes: opts.deltaSyncMinutes });
+  writeConfig(configFile, opts.shops, { reconcileCron: opts.reconcileCron, deltaSyncMinutes: opts.deltaSyncMinutes, missedOrderGraceSeconds: opts.missedOrderGraceSeconds });
   const serverPort = await freePort();
   const serverUrl = `http://127.0.0.1:${serverPort}`;
   const redisPrefix = 'isync-chaos:';

@@ -31,8 +31,26 @@ export interface OrderTruth {
   sku: string;
   locationId: string;
   quantity: number;
+  /** What the channel and the WMS believe (their books). */
   state: 'open' | 'allocated' | 'cancelled';
+  /**
+   * Requests about this order the sender gave up on after its whole retry budget ("refused for good"): the order
+   * itself (it never reached the system, unless the audit finds the system holds it: a timed-out attempt may have
+   * been taken), its cancellation, or the WMS's confirmation of its allocation.
+   */
+  refused?: { order?: boolean; cancel?: boolean; allocation?: boolean };
+  /** Set by `resolveRefusedOrders`: a refused order the system holds all the same. */
+  takenAfterAll?: boolean;
+  /** The WMS's allocated total for the key that includes this order's units (once its confirmation was taken). */
+  wmsTotalAfter?: number;
 }
+
+/**
+ * The order's state as the system was told it, from which its units must be counted: `absent` (the order never
+ * reached the system), `open` (held by its claim: also an allocation whose WMS total the system has not received,
+ * a cancellation or an allocation refused for good), `allocated` (held by the WMS total) or `cancelled`.
+ */
+export type EffectiveState = 'absent' | 'open' | 'allocated' | 'cancelled';
 
 export interface KeyTruth {
   sku: string;
@@ -67,13 +85,19 @@ export function chaosTrace(seed: number, seconds: number, rate: number, skus: nu
 
 export class ChaosTraffic {
   readonly orders = new Map<string, OrderTruth>();
-  /** The newest reading sent per source and key (what must be in effect at the end). */
+  /** The orders by their id in our database. */
+  private readonly byDbId = new Map<string, OrderTruth>();
+  /** The newest reading per source and key the server took (what must be in effect at the end). */
   readonly readings = new Map<string, { quantity: number; occurredAt: string }>();
+  /** The newest reading per source and key the sources sent (their books; the held ones included). */
+  readonly sentReadings = new Map<string, { quantity: number; occurredAt: string }>();
+  /** Refused for good, by kind of request (each also in stats.gaveUp). */
+  readonly gaveUp = { orders: 0, cancels: 0, allocations: 0, sourceEvents: 0 };
   readonly stats = new DeliveryStats();
   readonly sourceFaults = { resent: 0, delayed: 0, overtaken: 0 };
   /** Personal data the run put into orders: no log line or workflow history may contain any of it. */
   readonly personalData = new Set<string>();
-  /** Every source event sent, by source name: the audit checks each is recorded. */
+  /** Every source event the server took (or said it recorded), by source name: the audit checks each is recorded. */
   readonly sourceEventIds = new Map<string, Set<string>>();
   private readonly wmsTotals = new Map<string, number>();
   private readonly inflight = new Set<Promise<void>>();
@@ -103,7 +127,7 @@ export class ChaosTraffic {
   }
 
   private track(p: Promise<void>): void {
-    const q: Promise<void> = p.catch((e: unknown) => void this.stats.refused.push(`driver: ${(e as Error).message}`)).finally(() => this.inflight.delete(q));
+    const q: Promise<void> = p.catch((e: unknown) => void this.stats.refused.push(`driver: ${(e as Error).message}`)).finally(() => void this.inflight.delete(q));
     this.inflight.add(q);
   }
 
@@ -126,13 +150,17 @@ export class ChaosTraffic {
       }
     }
     const r = await deliver(url, token, body, this.stats);
-    if (path === '/wms/allocations' && r.status >= 200 && r.status < 300) {
+    const taken = r.outcome === 'delivered' || r.recorded;
+    if (r.outcome === 'gave-up' && !taken) this.refusedForGood(path, body);
+    if (path === '/wms/allocations' && taken) {
       // The WMS reports its allocated total only after the confirmation was taken.
-      const alloc = body as { allocationId: string; lines: { sku: string; locationId: string; quantity: number }[] };
+      const alloc = body as { orderId: string; channel?: string; allocationId: string; lines: { sku: string; locationId: string; quantity: number }[] };
+      const truth = this.byDbId.get(alloc.channel ? `ext:${alloc.channel}:${alloc.orderId}` : alloc.orderId);
       for (const [i, l] of alloc.lines.entries()) {
         const k = keyOf(l.sku, l.locationId);
         const total = (this.wmsTotals.get(k) ?? 0) + l.quantity;
         this.wmsTotals.set(k, total);
+        if (truth) truth.wmsTotalAfter = total;
         const events = [{ shopId: this.shop.id, sku: l.sku, locationId: l.locationId, quantity: total, occurredAt: this.now(), eventId: `wms-total-${alloc.allocationId}-${i}` }];
         const sent = await this.sendSourceEvents(SOURCE_NAMES.wms, this.topo.secrets.wmsToken, { events });
         if (sent.status >= 300) return sent;
@@ -141,20 +169,83 @@ export class ChaosTraffic {
     return { status: r.status, text: JSON.stringify(r.body) };
   };
 
+  /**
+   * A request the sender gave up on after its whole retry budget leaves its books, as it leaves a real channel's
+   * or WMS's: the ground truth then holds what the system was told, and the audit measures only what it lost.
+   */
+  private refusedForGood(path: string, body: unknown): void {
+    if (path === '/orders') {
+      const o = body as { orderId: string; status: string };
+      const truth = this.byDbId.get(`ext:${CHANNEL}:${o.orderId}`);
+      if (!truth) return;
+      truth.refused ??= {};
+      if (o.status === 'open') {
+        truth.refused.order = true;
+        this.gaveUp.orders += 1;
+      } else {
+        truth.refused.cancel = true;
+        this.gaveUp.cancels += 1;
+      }
+    } else if (path === '/wms/allocations') {
+      const a = body as { orderId: string; channel?: string; lines: { sku: string; locationId: string; quantity: number }[] };
+      const truth = this.byDbId.get(a.channel ? `ext:${a.channel}:${a.orderId}` : a.orderId);
+      if (truth) (truth.refused ??= {}).allocation = true;
+      // The WMS did not get its confirmation through: it does not count the units as allocated.
+      for (const l of a.lines) this.book.add('wms', l.sku, l.locationId, -l.quantity);
+      this.gaveUp.allocations += 1;
+    }
+  }
+
+  effectiveState(o: OrderTruth): EffectiveState {
+    if (o.refused?.order && !o.takenAfterAll) return 'absent';
+    if (o.state === 'cancelled') return o.refused?.cancel ? 'open' : 'cancelled';
+    if (o.state === 'allocated') {
+      if (o.refused?.allocation || o.wmsTotalAfter === undefined) return 'open';
+      // Converted from claim to allocation once the system has a WMS total that includes it.
+      const wms = this.readings.get(`${SOURCE_NAMES.wms}|${keyOf(o.sku, o.locationId)}`)?.quantity ?? 0;
+      return wms >= o.wmsTotalAfter ? 'allocated' : 'open';
+    }
+    return 'open';
+  }
+
+  /** Refused orders the system holds all the same (an attempt that timed out on our side may have been taken). */
+  resolveRefusedOrders(heldBySystem: Set<string>): number {
+    let n = 0;
+    for (const o of this.orders.values()) {
+      if (o.refused?.order && heldBySystem.has(o.dbOrderId)) {
+        o.takenAfterAll = true;
+        n += 1;
+      }
+    }
+    return n;
+  }
+
+  get refusedOrderIds(): string[] {
+    return [...this.orders.values()].filter((o) => o.refused?.order).map((o) => o.dbOrderId);
+  }
+
   /** One source request, with the run's source faults: held back past newer readings, re-sent with the same ids. */
   private async sendSourceEvents(source: string, token: string, body: { events: { sku: string; locationId: string; quantity: number; occurredAt: string; eventId: string }[] }): Promise<{ status: number; text: string }> {
     const ids = this.sourceEventIds.get(source) ?? new Set<string>();
-    for (const e of body.events) {
-      ids.add(e.eventId);
-      const k = `${source}|${keyOf(e.sku, e.locationId)}`;
-      const prev = this.readings.get(k);
-      if (!prev || prev.occurredAt < e.occurredAt) this.readings.set(k, { quantity: e.quantity, occurredAt: e.occurredAt });
-    }
+    const newest = (map: Map<string, { quantity: number; occurredAt: string }>) => {
+      for (const e of body.events) {
+        const k = `${source}|${keyOf(e.sku, e.locationId)}`;
+        const prev = map.get(k);
+        if (!prev || prev.occurredAt < e.occurredAt) map.set(k, { quantity: e.quantity, occurredAt: e.occurredAt });
+      }
+    };
+    newest(this.sentReadings);
     this.sourceEventIds.set(source, ids);
     const url = `${this.topo.serverUrl}/sources/${source}/events`;
     const go = async () => {
       const r = await deliver(url, token, body, this.stats);
-      return { status: r.status, text: JSON.stringify(r.body) };
+      // Taken (or recorded, though the refresh hand-off failed): in effect at the end. Refused for good: the source
+      // gave up; a later reading of the key (absolute quantities) supersedes it.
+      if (r.outcome === 'delivered' || r.recorded) {
+        newest(this.readings);
+        for (const e of body.events) ids.add(e.eventId);
+      } else if (r.outcome === 'gave-up') this.gaveUp.sourceEvents += 1;
+      return { status: r.status, text: JSON.stringify(r.body), outcome: r.outcome };
     };
     if (this.faults.has('source-resend') && this.rng() < 0.2) {
       this.sourceFaults.resent += 1;
@@ -168,10 +259,10 @@ export class ChaosTraffic {
       const delay = 1000 + this.rng() * 2500;
       this.track(
         sleep(delay).then(async () => {
-          const overtaken = body.events.some((e) => this.readings.get(`${source}|${keyOf(e.sku, e.locationId)}`)!.occurredAt > e.occurredAt);
+          const overtaken = body.events.some((e) => this.sentReadings.get(`${source}|${keyOf(e.sku, e.locationId)}`)!.occurredAt > e.occurredAt);
           if (overtaken) this.sourceFaults.overtaken += 1;
-          const r = await go();
-          if (r.status >= 300) throw new Error(`held source event refused: ${r.status} ${r.text}`);
+          // A 4xx is in stats.refused (a violation), refused for good in stats.gaveUp: nothing more to do here.
+          await go();
         }),
       );
       return { status: 202, text: '{"status":"held by the chaos harness"}' };
@@ -201,15 +292,18 @@ export class ChaosTraffic {
       const key = `${o.channel}:${o.orderId}`;
       const known = this.orders.get(key);
       if (known) known.state = state;
-      else
-        this.orders.set(key, {
+      else {
+        const truth: OrderTruth = {
           channel: o.channel,
           dbOrderId: o.channel === 'storefront' ? o.shopifyOrderId! : `ext:${CHANNEL}:${o.orderId}`,
           sku: o.sku,
           locationId: o.locationId,
           quantity: o.quantity,
           state,
-        });
+        };
+        this.orders.set(key, truth);
+        this.byDbId.set(truth.dbOrderId, truth);
+      }
     };
     this.drive = await driveTrace(
       this.trace,
@@ -232,7 +326,8 @@ export class ChaosTraffic {
       },
       { timeScale: 1, sources: this.book, attempts: 1 },
     );
-    for (const e of this.drive.errors) this.stats.refused.push(`driver ${e.target}: ${e.status} ${e.body}`);
+    // Requests to our server were classified by this transport already (stats.refused, stats.gaveUp).
+    for (const e of this.drive.errors) if (!e.target.startsWith('/')) this.stats.refused.push(`driver ${e.target}: ${e.status} ${e.body}`);
     await this.collectStorefrontPersonalData();
   }
 
@@ -267,7 +362,7 @@ export class ChaosTraffic {
   expected(): Map<string, KeyTruth & { openClaims: number; ats: number }> {
     const claims = new Map<string, number>();
     for (const o of this.orders.values()) {
-      if (o.state === 'open') claims.set(keyOf(o.sku, o.locationId), (claims.get(keyOf(o.sku, o.locationId)) ?? 0) + o.quantity);
+      if (this.effectiveState(o) === 'open') claims.set(keyOf(o.sku, o.locationId), (claims.get(keyOf(o.sku, o.locationId)) ?? 0) + o.quantity);
     }
     const reading = (role: SourceRole, sku: string, locationId: string) => this.readings.get(`${SOURCE_NAMES[role]}|${keyOf(sku, locationId)}`)?.quantity ?? 0;
     const out = new Map<string, KeyTruth & { openClaims: number; ats: number }>();
@@ -284,7 +379,7 @@ export class ChaosTraffic {
     const out: string[] = [];
     for (const { sku, locationId } of this.keys) {
       for (const role of ['erp', 'wms', 'pos'] as const) {
-        const sent = this.readings.get(`${SOURCE_NAMES[role]}|${keyOf(sku, locationId)}`)?.quantity ?? 0;
+        const sent = this.sentReadings.get(`${SOURCE_NAMES[role]}|${keyOf(sku, locationId)}`)?.quantity ?? 0;
         const book = this.book.get(role, sku, locationId);
         if (sent !== book) out.push(`${role} ${sku}@${locationId}: book ${book}, reported ${sent}`);
       }
@@ -293,7 +388,8 @@ export class ChaosTraffic {
   }
 
   writeTruth(dir: string): void {
-    writeFileSync(join(dir, 'truth.json'), JSON.stringify({ orders: [...this.orders.values()], expected: Object.fromEntries(this.expected()) }, null, 1));
+    const orders = [...this.orders.values()].map((o) => ({ ...o, effective: this.effectiveState(o) }));
+    writeFileSync(join(dir, 'truth.json'), JSON.stringify({ orders, gaveUp: this.gaveUp, refusedForGood: this.stats.gaveUp, expected: Object.fromEntries(this.expected()) }, null, 1));
   }
 }
 

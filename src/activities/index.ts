@@ -3,6 +3,7 @@ import { withFailureTypes } from './failures.js';
 import { createMarkDirtyActivities } from './mark-dirty.js';
 import type { MarkDirtyDeps } from '../temporal/handoff.js';
 import { createReconcileActivities, type ReconcileDeps } from './reconcile.js';
+import { createMissedOrderActivities } from './reconcile-missed-orders.js';
 import { createReconcileExportActivities, type ReconcileExportDeps } from './reconcile-export.js';
 import { createRefreshActivities, type RefreshDeps } from './refresh.js';
 import { createReservationActivities, type ReservationDeps } from './reservation-activities.js';
@@ -16,6 +17,7 @@ export function createActivities(deps: ActivityDeps) {
   return withFailureTypes({
     ...refresh,
     ...createReconcileActivities({ ...deps, refreshKeys: refresh.refreshKeys }),
+    ...createMissedOrderActivities(deps),
     ...createReconcileExportActivities({ ...deps, refreshKeys: refresh.refreshKeys }),
     ...dirty,
     ...createReservationActivities({ ...deps, markDirty: dirty.markDirty }),

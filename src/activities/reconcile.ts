@@ -1,8 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type { Config } from '../config/schema.js';
 import type { Db } from '../db/pool.js';
-import { ORDER_EVENT_SIGNAL, STATUS_QUERY, reservationTtlSeconds, type OrderEvent, type ReservationStatus } from '../domain/reservation-model.js';
-import { signalOrder } from '../temporal/handoff.js';
 import type { OrderSummary } from '../shopify/client/reads.js';
 import type { SourceAdapter } from '../sources/adapter.js';
 import { driftUnits, reconcileKeys } from '../observability/worker-metrics.js';
@@ -15,8 +13,6 @@ import {
   insertDriftAlerts,
   mappingsPageAfter,
   openReconciliationRun,
-  ordersWithReservation,
-  recordOrdersStarted,
   saveReconciliationRows,
 } from '../db/reconciliation.js';
 
@@ -44,9 +40,6 @@ export interface ReconcilePageResult {
   alerted: number;
   next: MappingCursor;
 }
-
-/** How long reconciliation waits for the claims of orders it found without a reservation. */
-const CLAIM_WAIT_MS = 30_000;
 
 
 export function createReconcileActivities(deps: ReconcileDeps & { refreshKeys: (input: RefreshInput) => Promise<RefreshSummary> }) {
@@ -88,60 +81,9 @@ export function createReconcileActivities(deps: ReconcileDeps & { refreshKeys: (
     return result;
   }
 
-  /**
-   * Shopify does not guarantee webhooks. Open, unfulfilled orders updated within the reservation TTL that have no
-   * reservation are handed to their workflow as if their orders/create had arrived (signal-with-start: a
-   * webhook arriving at the same moment lands in the same workflow, whose claims are idempotent).
-   */
-  async function startMissingReservations(input: { runId: number; shopId: string }): Promise<{ started: number }> {
-    const settings = deps.config.inventory_sync.reservations;
-    const since = new Date(Date.now() - reservationTtlSeconds(settings) * 1000);
-    const numericId = (id: string) => id.replace(/^gid:\/\/shopify\/[A-Za-z]+\//, '');
-    let started = 0;
-    const startedIds: string[] = [];
-    const handOn = async (orders: OrderSummary[]) => {
-      const ids = orders.map((o) => numericId(o.orderId));
-      const known = await ordersWithReservation(deps.db, input.shopId, ids);
-      for (const order of orders) {
-        const orderId = numericId(order.orderId);
-        const lines = order.lines.filter((l) => l.quantity > 0);
-        if (known.has(orderId) || lines.length === 0) continue;
-        const event: OrderEvent = {
-          kind: 'created',
-          origin: 'shopify',
-          at: order.updatedAt,
-          deliveryId: `reconciliation:${input.runId}`,
-          lines: lines.map((l) => ({ lineId: numericId(l.lineItemId), variantId: l.variantId ? numericId(l.variantId) : null, sku: l.sku, quantity: l.quantity })),
-        };
-        startedIds.push(await signalOrder(deps, { shopId: input.shopId, orderId, signal: ORDER_EVENT_SIGNAL, payload: event }));
-        started++;
-      }
-    };
-    let page: OrderSummary[] = [];
-    for await (const order of deps.shopify(input.shopId).listOpenOrdersUpdatedSince(since)) {
-      page.push(order);
-      if (page.length === 100) {
-        await handOn(page);
-        page = [];
-      }
-    }
-    await handOn(page);
-    // Drift is judged against ATS right after this: wait (bounded) until the new claims are in, or the page would
-    // "correct" Shopify back up by the very units these orders hold.
-    const deadline = Date.now() + CLAIM_WAIT_MS;
-    for (const id of startedIds) {
-      const handle = deps.temporal.workflow.getHandle(id);
-      while (Date.now() < deadline && (await handle.query<ReservationStatus>(STATUS_QUERY)).state === 'pending') {
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
-    if (started > 0) await recordOrdersStarted(deps.db, input.shopId, input.runId, started);
-    return { started };
-  }
-
   async function finishReconciliation(input: { runId: number; status: 'completed' | 'failed' }): Promise<void> {
     await finishReconciliationRun(deps.db, input.runId, input.status);
   }
 
-  return { startReconciliation, reconcilePage, startMissingReservations, finishReconciliation };
+  return { startReconciliation, reconcilePage, finishReconciliation };
 }

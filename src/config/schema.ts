@@ -82,6 +82,11 @@ const reconciliation = z.strictObject({
   export_chunk_lines: z.number().int().min(1).max(50_000, 'expected at most 50000 (a chunk is held in memory)').default(5_000),
   /** A run reports progress to its workflow (and the CLI) after about this many seconds of the export. */
   export_slice_seconds: nonNegative.max(300, 'expected at most 300').default(5),
+  /**
+   * The missed-order step passes over orders updated more recently than this: their webhook may still be on its
+   * way (Shopify retries; a backlog after a sale delays it). The next run takes them if it never came.
+   */
+  missed_order_grace_seconds: nonNegative.max(86_400, 'expected at most 86400 (one day)').default(120),
 });
 
 /** Where alerts go (docs/operations.md): a generic JSON POST or a Slack incoming webhook; a secret URL by url_env. */

@@ -1,11 +1,39 @@
 import { Redis } from 'ioredis';
 import { Errors } from '../domain/errors.js';
+import { createLogger, type Logger } from '../observability/logger.js';
 import { redactUrl, redactUrlsIn } from '../observability/redact.js';
 
 export type RedisClient = Redis;
 
-export function createRedis(url: string, keyPrefix: string): Redis {
-  return new Redis(url, { keyPrefix, maxRetriesPerRequest: 3, lazyConnect: false, enableAutoPipelining: true });
+export interface RedisClientOptions {
+  /** Where a lost connection is reported: once per outage, and once when it is back. Default: a pino logger. */
+  log?: Pick<Logger, 'warn' | 'info'>;
+  /** Called with every connection error (tests count them). */
+  onError?: (err: Error) => void;
+}
+
+/**
+ * A Redis client that rides out a Redis restart: ioredis reconnects by itself, and its connection errors are
+ * handled here. Without an 'error' listener ioredis prints a stack trace to stderr at every reconnect attempt
+ * (and an EventEmitter without one would throw): one warning per outage instead, the URL redacted.
+ */
+export function createRedis(url: string, keyPrefix: string, opts: RedisClientOptions = {}): Redis {
+  const redis = new Redis(url, { keyPrefix, maxRetriesPerRequest: 3, lazyConnect: false, enableAutoPipelining: true });
+  let log = opts.log;
+  const logger = () => (log ??= createLogger(undefined, 'inventory-sync:redis'));
+  let down = false;
+  redis.on('error', (err: Error) => {
+    opts.onError?.(err);
+    if (down) return;
+    down = true;
+    logger().warn({ redis: redactUrl(url), err: redactUrlsIn(err.message) }, 'Redis connection lost; reconnecting (commands wait or fail until it is back)');
+  });
+  redis.on('ready', () => {
+    if (!down) return;
+    down = false;
+    logger().info({ redis: redactUrl(url) }, 'Redis connection back');
+  });
+  return redis;
 }
 
 export async function assertRedisAnswers(redis: Redis, url: string): Promise<void> {

@@ -34,6 +34,13 @@ export const reconcileProgressQuery = defineQuery<ReconcileProgress>('progress')
 
 const { startReconciliation, reconcilePage, startMissingReservations, finishReconciliation } = proxyActivities<Activities>({ ...defaultActivityOptions, startToCloseTimeout: '5 minutes' });
 /**
+ * Runs started after the patch `reconcile-short-steps`: the report's bookkeeping (one row each) times out after
+ * 30 s rather than 5 minutes, so an attempt lost with a killed worker is retried at once; the missed-order step
+ * heartbeats, so a killed worker's attempt is retried after 20 s and resumes from its last heartbeat.
+ */
+const shortSteps = proxyActivities<Activities>({ ...defaultActivityOptions, startToCloseTimeout: '30 seconds' });
+const missedOrders = proxyActivities<Activities>({ ...defaultActivityOptions, startToCloseTimeout: '10 minutes', heartbeatTimeout: '20 seconds' });
+/**
  * A slice of the export: its first call waits for Shopify's bulk operation, then each takes ~5 s of the file.
  * It heartbeats every chunk: a worker killed mid-slice is noticed after 20 s and the slice resumes at its last
  * checkpoint on another worker.
@@ -48,13 +55,16 @@ export async function reconcileWorkflow(input: ReconcileInput): Promise<Reconcil
   upsertSearchAttributes([{ key: ShopIdKey, value: input.shopId }]);
   const progress: ReconcileProgress = input.resume?.progress ?? { shopId: input.shopId, runId: null, pages: 0, checked: 0, drifted: 0, corrected: 0, alerted: 0, ordersStarted: 0, done: false };
   setHandler(reconcileProgressQuery, () => progress);
-  const runId = progress.runId ?? (await startReconciliation({ shopId: input.shopId, workflowId: workflowInfo().workflowId }));
+  const short = patched('reconcile-short-steps');
+  const start = short ? shortSteps.startReconciliation : startReconciliation;
+  const finish = short ? shortSteps.finishReconciliation : finishReconciliation;
+  const runId = progress.runId ?? (await start({ shopId: input.shopId, workflowId: workflowInfo().workflowId }));
   progress.runId = runId;
   let after = input.resume?.after ?? null;
   try {
     // Orders whose webhooks were lost first: their claims must be in ATS before drift is judged.
     if (!input.resume && patched('reconcile-missing-orders')) {
-      progress.ordersStarted = (await startMissingReservations({ runId, shopId: input.shopId })).started;
+      progress.ordersStarted = (await (short ? missedOrders.startMissingReservations : startMissingReservations)({ runId, shopId: input.shopId })).started;
     }
     // Runs started before this patch page through the mappings, reading Shopify 250 pairs at a time; runs started
     // after it read one bulk export (and a run continued as new keeps the mode it started with).
@@ -95,10 +105,10 @@ export async function reconcileWorkflow(input: ReconcileInput): Promise<Reconcil
     // Continuing as new is not a failure: the next run carries the progress and finishes the same report.
     // (Runs recorded before this patch marked the report failed at every continue-as-new.)
     if (err instanceof ContinueAsNew && patched('reconcile-continue-is-not-failure')) throw err;
-    await finishReconciliation({ runId, status: 'failed' });
+    await finish({ runId, status: 'failed' });
     throw err;
   }
-  await finishReconciliation({ runId, status: 'completed' });
+  await finish({ runId, status: 'completed' });
   progress.done = true;
   return progress;
 }

@@ -23,7 +23,8 @@ describe.runIf(process.env.RECORD_HISTORIES === '1')('record workflow histories'
   const shopId = 'replay-shop';
   const domain = 'replay-shop.myshopify.com';
   const config = testConfig({
-    inventory_sync: { delta_sync: { batch_size: 2 }, reservations: { ttl_seconds: 3600 } },
+    // Grace 0: an order placed just before a reconciliation is taken by its missed-order step.
+    inventory_sync: { delta_sync: { batch_size: 2 }, reservations: { ttl_seconds: 3600 }, reconciliation: { missed_order_grace_seconds: 0 } },
     shops: [
       { id: shopId, domain, access_token_env: 'REPLAY_TOKEN', webhook_secret_env: 'REPLAY_SECRET' },
       // Shopify refuses this shop's token: the failure branches.
@@ -109,6 +110,19 @@ describe.runIf(process.env.RECORD_HISTORIES === '1')('record workflow histories'
     const continued = await svc.temporal.workflow.getHandle(busy.handle.workflowId, firstRun).fetchHistory();
     writeFileSync(new URL(`./histories/reservationWorkflow.${LABEL}-continued.json`, import.meta.url), `${historyToJSON(continued)}\n`);
     await svc.temporal.workflow.getHandle(busy.handle.workflowId).terminate('recorded');
+  });
+
+  /**
+   * Reconciliation after the patch reconcile-short-steps, with an order whose webhook never came (the missed-order
+   * step hands it off, heartbeating):
+   *   RECORD_HISTORIES=1 HISTORY_LABEL=18-reconcile-short-steps npx vitest run test/replay/record.test.ts -t 'short steps'
+   */
+  it('records the reconciliation with its short steps', async () => {
+    emu.emulator.placeOrder(domain, { lines: [{ sku: 'A', quantity: 1 }] });
+    const reconcile = opts('reconcile-short');
+    const result = await svc.temporal.workflow.execute('reconcileWorkflow', { ...reconcile, args: [{ shopId }] });
+    expect(result).toMatchObject({ ordersStarted: 1 });
+    await save(reconcile.workflowId, 'reconcileWorkflow');
   });
 
   /**

@@ -14,7 +14,8 @@ describe('reconciliation', () => {
   const domain = `${shopId}.myshopify.com`;
   const skus = Array.from({ length: 130 }, (_, i) => `SKU-${String(i).padStart(3, '0')}`);
   const config = testConfig({
-    inventory_sync: { safety_buffers: { strategy: 'static', static_units: 0 }, reconciliation: { discrepancy_threshold: 5 } },
+    // Grace 0: the order placed below is taken at once (the grace period is tested in reconcile-missed-orders.test.ts).
+    inventory_sync: { safety_buffers: { strategy: 'static', static_units: 0 }, reconciliation: { discrepancy_threshold: 5, missed_order_grace_seconds: 0 } },
     shops: [{ id: shopId, domain, access_token_env: 'RC_TOKEN', webhook_secret_env: 'RC_SECRET' }],
     sources: [{ name: `${shopId}-erp`, role: 'erp', type: 'postgres' }],
   });
