@@ -68,7 +68,7 @@ async function main(): Promise<number> {
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
   let violations: Invariant[];
   try {
-    topo = await startTopology({ runDir, shops: [shop], secrets: makeSecrets(opts.seed), reconcileCron: p.reconcileCron, deltaSyncMinutes: 1, missedOrderGraceSeconds: Math.max(2, Math.round(120 / p.webhookRetryCompression)), log });
+    topo = await startTopology({ runDir, shops: [shop], secrets: makeSecrets(opts.seed), reconcileCron: p.reconcileCron, deltaSyncMinutes: 1, missedOrderGraceSeconds: Math.max(2, Math.round(120 / p.webhookRetryCompression)), temporalServer: opts.temporal, log });
     const trace = chaosTrace(opts.seed, p.faultSeconds, p.ordersPerSecond, p.skus);
     const [schedules, seeded] = await Promise.all([topo.cli('schedules', ['schedules', 'apply']), setUpShop(topo, shop, trace)]);
     log(schedules.trim());

@@ -27,6 +27,10 @@ export type FaultKind = (typeof FAULT_KINDS)[number];
 export const PROFILES = ['short', 'soak'] as const;
 export type ProfileName = (typeof PROFILES)[number];
 
+/** The Temporal server the run uses: the CLI's dev server on a SQLite file, or the server on PostgreSQL (issue 14). */
+export const TEMPORAL_SERVERS = ['dev', 'postgres'] as const;
+export type TemporalServerKind = (typeof TEMPORAL_SERVERS)[number];
+
 export interface Profile {
   /** How long traffic and faults run. */
   faultSeconds: number;
@@ -94,6 +98,7 @@ export interface ChaosOptions {
   seed: number;
   faults: Set<FaultKind>;
   keep: boolean;
+  temporal: TemporalServerKind;
 }
 
 function faultList(value: string): FaultKind[] {
@@ -130,15 +135,20 @@ export function parseChaosOptions(argv: string[], onOutput?: { writeOut(s: strin
     .option('--faults <list>', `only these faults (comma-separated): ${FAULT_KINDS.join(', ')}`, faultList)
     .option('--without <list>', 'every fault but these (comma-separated)', faultList)
     .option('--keep', 'keep the run directory (logs, PostgreSQL data, Temporal database) after a green run')
+    .addOption(
+      new Option('--temporal <server>', "the Temporal server: dev (the CLI's dev server on a SQLite file) or postgres (the server on PostgreSQL, in the harness's own cluster)")
+        .choices(TEMPORAL_SERVERS)
+        .default('dev'),
+    )
     .exitOverride()
     .allowExcessArguments(false);
   if (onOutput) program.configureOutput(onOutput);
   program.parse(argv, { from: 'user' });
-  const o = program.opts<{ profile: ProfileName; seed?: number; minutes?: number; rate?: number; faults?: FaultKind[]; without?: FaultKind[]; keep?: boolean }>();
+  const o = program.opts<{ profile: ProfileName; seed?: number; minutes?: number; rate?: number; faults?: FaultKind[]; without?: FaultKind[]; keep?: boolean; temporal: TemporalServerKind }>();
   const settings = { ...PROFILE_SETTINGS[o.profile], every: { ...PROFILE_SETTINGS[o.profile].every } };
   if (o.minutes !== undefined) settings.faultSeconds = Math.round(o.minutes * 60);
   if (o.rate !== undefined) settings.ordersPerSecond = o.rate;
   const faults = new Set<FaultKind>(o.faults ?? FAULT_KINDS);
   for (const f of o.without ?? []) faults.delete(f);
-  return { profile: o.profile, settings, seed: o.seed ?? Math.floor(Math.random() * 2 ** 31), faults, keep: !!o.keep };
+  return { profile: o.profile, settings, seed: o.seed ?? Math.floor(Math.random() * 2 ** 31), faults, keep: !!o.keep, temporal: o.temporal };
 }

@@ -13,6 +13,9 @@ import { stringify } from 'yaml';
 import { temporalAnswers } from '../../src/temporal/dev-server.js';
 import { findTemporalCli } from '../../src/temporal/cli-binary.js';
 import { SEARCH_ATTRIBUTE_FLAGS } from '../../src/temporal/search-attributes.js';
+import { startPostgresServer } from '../../src/temporal/postgres-server.js';
+import { ensureGoBinary, SERVER_BINARY } from '../../src/temporal/server-binaries.js';
+import type { TemporalServerKind } from './options.js';
 import { Supervisor, type Supervised } from './supervisor.js';
 
 /** The repository (the launcher compiles this file elsewhere and says where it came from). */
@@ -149,6 +152,7 @@ export async function startTopology(opts: {
   deltaSyncMinutes: number;
   /** Reconciliation's grace for young orders, compressed with Shopify's webhook retry schedule. */
   missedOrderGraceSeconds: number;
+  temporalServer: TemporalServerKind;
   log: (s: string) => void;
 }): Promise<Topology> {
   const { runDir, secrets, log } = opts;
@@ -202,21 +206,55 @@ export async function startTopology(opts: {
   });
   const redisUp = redis.start().then(() => log(`redis on ${redisUrl}`));
 
-  // --- Temporal: the dev server persisting to a SQLite file, so a SIGKILL and restart keeps its state.
-  const temporalCli = findTemporalCli();
-  if (!temporalCli) throw new Error('the Temporal CLI is not installed: run `node bin/inventory-sync.js temporal install`');
-  const temporalPort = await freePort();
-  const temporalAddress = `127.0.0.1:${temporalPort}`;
-  const temporalArgs = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(temporalPort), '--headless', '--log-level', 'warn', '--db-filename', join(runDir, 'temporal.db')];
-  for (const sa of SEARCH_ATTRIBUTE_FLAGS) temporalArgs.push('--search-attribute', sa);
-  const temporal = supervisor.add({
-    name: 'temporal',
-    command: temporalCli,
-    args: temporalArgs,
-    ready: () => temporalAnswers(temporalAddress, 1000),
-    readyTimeoutMs: 90_000,
-  });
-  const temporalUp = temporal.start().then(() => log(`temporal on ${temporalAddress}`));
+  // --- Temporal: the dev server persisting to a SQLite file, so a SIGKILL and restart keeps its state; or
+  // (--temporal postgres) the server on PostgreSQL as production runs it, its databases in our own cluster.
+  let addressOf: () => Promise<string>;
+  let temporal: Supervised;
+  let temporalUp: Promise<void>;
+  if (opts.temporalServer === 'postgres') {
+    const serverBinary = await ensureGoBinary(SERVER_BINARY, { log });
+    const workDir = join(runDir, 'temporal-postgres');
+    let resolveAddress!: (a: string) => void;
+    const address = new Promise<string>((r) => (resolveAddress = r));
+    const supervised = supervisor.add({
+      name: 'temporal',
+      command: serverBinary,
+      args: ['--root', workDir, '--config', 'config', '--env', 'inventory-sync', '--allow-no-auth', 'start'],
+      ready: async () => temporalAnswers(await address, 1000),
+      readyTimeoutMs: 90_000,
+    });
+    temporal = supervised;
+    temporalUp = (async () => {
+      await postgresUp;
+      // Schemas, config (fixed ports), namespace and search attributes, once; then the same server, with the same
+      // config, runs under the supervisor, which SIGKILLs and restarts it.
+      const setup = await startPostgresServer({ postgresUrl: `postgres://postgres@127.0.0.1:${pgPort}`, database: 'temporal', port: 0, headless: true, workDir, logFile: join(logDir, 'temporal-setup.log'), log });
+      await setup.stop();
+      resolveAddress(setup.address);
+      await supervised.start();
+      log(`temporal (server on PostgreSQL, databases temporal and temporal_visibility) on ${setup.address}`);
+    })();
+    addressOf = async () => {
+      await temporalUp;
+      return address;
+    };
+  } else {
+    const temporalCli = findTemporalCli();
+    if (!temporalCli) throw new Error('the Temporal CLI is not installed: run `node bin/inventory-sync.js temporal install`');
+    const temporalPort = await freePort();
+    const address = `127.0.0.1:${temporalPort}`;
+    addressOf = async () => address;
+    const temporalArgs = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(temporalPort), '--headless', '--log-level', 'warn', '--db-filename', join(runDir, 'temporal.db')];
+    for (const sa of SEARCH_ATTRIBUTE_FLAGS) temporalArgs.push('--search-attribute', sa);
+    temporal = supervisor.add({
+      name: 'temporal',
+      command: temporalCli,
+      args: temporalArgs,
+      ready: () => temporalAnswers(address, 1000),
+      readyTimeoutMs: 90_000,
+    });
+    temporalUp = temporal.start().then(() => log(`temporal on ${address}`));
+  }
 
   // --- The Shopify emulator, as `inventory-sync emulator` runs it.
   const emulatorPort = await freePort();
@@ -229,6 +267,7 @@ export async function startTopology(opts: {
   });
   // The four services start at once; the application needs all of them.
   await Promise.all([postgresUp, redisUp, temporalUp, emulator.start().then(() => log(`emulator on ${emulatorUrl}`))]);
+  const temporalAddress = await addressOf();
 
   const configFile = join(runDir, 'inventory-sync.yaml');
   writeConfig(configFile, opts.shops, { reconcileCron: opts.reconcileCron, deltaSyncMinutes: opts.deltaSyncMinutes, missedOrderGraceSeconds: opts.missedOrderGraceSeconds });

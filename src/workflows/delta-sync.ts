@@ -1,4 +1,4 @@
-import { continueAsNew, defineQuery, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { continueAsNew, defineQuery, patched, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { SyncBatchInput } from '../activities/delta-sync.js';
 import { SourceKey } from '../temporal/search-attributes.js';
@@ -18,6 +18,8 @@ export interface DeltaSyncProgress {
 export const syncProgressQuery = defineQuery<DeltaSyncProgress>('progress');
 
 const { syncBatch } = proxyActivities<Activities>({ ...defaultActivityOptions, startToCloseTimeout: '5 minutes' });
+/** Runs started after patch delta-sync-heartbeat: a batch lost with a killed worker is retried after 20 s. */
+const heartbeating = proxyActivities<Activities>({ ...defaultActivityOptions, startToCloseTimeout: '5 minutes', heartbeatTimeout: '20 seconds' });
 
 /**
  * One source's sync run, started by its Temporal Schedule (or `inventory-sync sync`). Reads batch after batch
@@ -28,9 +30,10 @@ export async function deltaSyncWorkflow(input: SyncBatchInput & { carried?: Omit
   upsertSearchAttributes([{ key: SourceKey, value: input.source }]);
   const progress: DeltaSyncProgress = { source: input.source, mode: input.mode, batches: 0, read: 0, keysMarked: 0, cursor: null, ...input.carried };
   setHandler(syncProgressQuery, () => progress);
+  const batchOf = patched('delta-sync-heartbeat') ? heartbeating.syncBatch : syncBatch;
   for (;;) {
     // `force` is only present when asked for, so the activity input of every other run is what it always was.
-    const batch = await syncBatch({ source: input.source, mode: input.mode, ...(input.force ? { force: true } : {}) });
+    const batch = await batchOf({ source: input.source, mode: input.mode, ...(input.force ? { force: true } : {}) });
     progress.batches++;
     progress.read += batch.read;
     progress.keysMarked += batch.keysMarked;

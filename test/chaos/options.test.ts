@@ -42,6 +42,14 @@ describe('npm run chaos: knobs', () => {
     expect(said).toContain('short, soak');
   });
 
+  it('--temporal picks the Temporal server (dev by default, or postgres); another name is refused', () => {
+    expect(parse([]).temporal).toBe('dev');
+    expect(parse(['--temporal', 'postgres']).temporal).toBe('postgres');
+    const said = refusal(['--temporal', 'cassandra']);
+    expect(said).toContain("'cassandra'");
+    expect(said).toContain('dev, postgres');
+  });
+
   it('an unknown fault is refused, naming it (also inside a list, and in --without)', () => {
     expect(refusal(['--faults', 'worker-kill,disk-full'])).toMatch(/unknown fault "disk-full"; known faults: worker-kill, /);
     expect(refusal(['--without', 'cosmic-ray'])).toContain('unknown fault "cosmic-ray"');

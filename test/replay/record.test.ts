@@ -126,6 +126,17 @@ describe.runIf(process.env.RECORD_HISTORIES === '1')('record workflow histories'
   });
 
   /**
+   * A delta sync after the patch delta-sync-heartbeat (its batches heartbeat, 20 s heartbeat timeout):
+   *   RECORD_HISTORIES=1 HISTORY_LABEL=18-delta-sync-heartbeat npx vitest run test/replay/record.test.ts -t 'heartbeat'
+   */
+  it('records the delta sync with its heartbeat', async () => {
+    await recordSourceChanges(svc.db, 'replay-erp', [{ shopId, ...keys[1]!, quantity: 44, occurredAt: new Date().toISOString() }]);
+    const sync = opts('delta-sync-heartbeat');
+    await svc.temporal.workflow.execute('deltaSyncWorkflow', { ...sync, args: [{ source: 'replay-erp', mode: 'delta' }] });
+    await save(sync.workflowId, 'deltaSyncWorkflow');
+  });
+
+  /**
    * The branches a plain run never takes, so that replay guards them too:
    *   RECORD_HISTORIES=1 HISTORY_LABEL=3-rare npx vitest run test/replay/record.test.ts -t 'rare branches'
    */
