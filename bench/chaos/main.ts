@@ -58,8 +58,8 @@ async function main(): Promise<number> {
     throw e;
   }
   const p = opts.settings;
-  log(`profile ${opts.profile}: ${p.faultSeconds} s of traffic (${p.ordersPerSecond} events/s) and faults, seed ${opts.seed}; faults: ${[...opts.faults].join(', ') || 'none'}`);
-  log(`replay this run: npm run chaos -- --profile ${opts.profile} --seed ${opts.seed}${opts.profile === 'soak' ? ` --minutes ${p.faultSeconds / 60}` : ''}`);
+  log(`profile ${opts.profile}: ${p.faultSeconds} s of traffic (${p.ordersPerSecond} events/s) and faults, seed ${opts.seed}, Temporal ${opts.temporal === 'postgres' ? 'server on PostgreSQL' : 'dev server'}; faults: ${[...opts.faults].join(', ') || 'none'}`);
+  log(`replay this run: npm run chaos -- --profile ${opts.profile} --seed ${opts.seed}${opts.profile === 'soak' ? ` --minutes ${p.faultSeconds / 60}` : ''}${opts.temporal === 'postgres' ? ' --temporal postgres' : ''}`);
   const runDir = mkdtempSync(join(tmpdir(), 'isync-chaos-'));
   const shop: ShopPlan = { id: 'chaos', domain: 'chaos-store.myshopify.com', plan: 'advanced' };
   let topo: Topology | undefined;
