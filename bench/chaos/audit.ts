@@ -84,17 +84,6 @@ export async function quiesce(topo: Topology, traffic: Traffic, timeoutMs: numbe
   for (const id of [`reconcile:${traffic.shop.id}`, ...Object.values(SOURCE_NAMES).map((s) => `delta-sync:${s}`)]) {
     await temporal.schedule.getHandle(id).pause('chaos: audit').catch((e) => log(`pause ${id}: ${(e as Error).message}`));
   }
-  // Orders the channel gave up sending: does the system hold them all the same (an attempt that timed out on the
-  // channel's side may have been taken)? Those count as delivered.
-  const refusedIds = traffic.refusedOrderIds;
-  if (refusedIds.length > 0) {
-    const { rows } = await db.query<{ order_id: string }>(
-      `SELECT order_id FROM reservations WHERE shop_id = $1 AND order_id = ANY($2::text[]) UNION SELECT order_id FROM claim_lines WHERE shop_id = $1 AND order_id = ANY($2::text[])`,
-      [traffic.shop.id, refusedIds],
-    );
-    const taken = traffic.resolveRefusedOrders(new Set(rows.map((r) => r.order_id)));
-    figures.push({ name: 'orders the channel gave up sending that the system holds all the same', value: `${taken} of ${refusedIds.length}` });
-  }
   const t0 = Date.now();
   await Promise.race([emulatorControl(topo.emulatorUrl, '/webhooks/drain'), sleep(Math.max(5_000, deadline - Date.now()))]);
   figures.push({ name: 'webhooks drained after the faults stopped', value: `${((Date.now() - t0) / 1000).toFixed(1)} s` });
@@ -106,6 +95,32 @@ export async function quiesce(topo: Topology, traffic: Traffic, timeoutMs: numbe
       break;
     }
     await sleep(500);
+  }
+  // The ingest routes' outboxes (issue 17: source events, allocations and orders answered 202 once committed, handed
+  // to Temporal by the server's sweeper), where the schema has them: every row handed off.
+  const { rows: outboxes } = await db.query<{ name: string }>(
+    `SELECT name FROM unnest(ARRAY['refresh_handoffs', 'reservation_handoffs']) AS name WHERE to_regclass(name) IS NOT NULL`,
+  );
+  for (const { name } of outboxes) {
+    for (;;) {
+      const { rows } = await db.query<{ n: string }>(`SELECT count(*) AS n FROM ${name}`);
+      if (Number(rows[0]!.n) === 0 || Date.now() > deadline) {
+        figures.push({ name: `${name} rows left in the outbox`, value: rows[0]!.n });
+        break;
+      }
+      await sleep(500);
+    }
+  }
+  // Orders the channel gave up sending: does the system hold them all the same (an attempt that timed out on the
+  // channel's side may have been taken; asked once the outboxes are empty)? Those count as delivered.
+  const refusedIds = traffic.refusedOrderIds;
+  if (refusedIds.length > 0) {
+    const { rows } = await db.query<{ order_id: string }>(
+      `SELECT order_id FROM reservations WHERE shop_id = $1 AND order_id = ANY($2::text[]) UNION SELECT order_id FROM claim_lines WHERE shop_id = $1 AND order_id = ANY($2::text[])`,
+      [traffic.shop.id, refusedIds],
+    );
+    const taken = traffic.resolveRefusedOrders(new Set(rows.map((r) => r.order_id)));
+    figures.push({ name: 'orders the channel gave up sending that the system holds all the same', value: `${taken} of ${refusedIds.length}` });
   }
   // A scheduled run in progress (paused schedules start no new ones) ends before the final reconciliation.
   const s0 = Date.now();
