@@ -97,6 +97,24 @@ describe('Shopify client against the emulator: guarded writes', () => {
     shop.items.forEach((item, i) => expect(available(shop, item, shop.locations[0]!)).toBe(i + 5));
   });
 
+  it('backs off when Shopify throttles with a full bucket, and succeeds once the burst ends', async () => {
+    // The bucket holds far more than the cost, yet every call is THROTTLED for 1.5 s (the chaos harness's burst).
+    // The refill wait is 0 ms: retrying at once spent the 40 attempts within milliseconds and failed.
+    const shop = seedShop(3, 1, 10);
+    running.emulator.setFaults(shop.domain, { forceThrottle: true });
+    const stopForcing = setTimeout(() => running.emulator.clearFaults(shop.domain), 1500);
+    try {
+      const results = await clientFor(shop).setAvailable(entriesFor(shop, () => 6, 10), { keySalt: 'full-bucket' });
+      expect(results.map((r) => r.status)).toEqual(['applied', 'applied', 'applied']);
+    } finally {
+      clearTimeout(stopForcing);
+    }
+    const c = counters(shop);
+    expect(c.throttled).toBeGreaterThan(0);
+    expect(c.throttled).toBeLessThan(40);
+    expect(c.mutationsApplied).toBe(1);
+  });
+
   it('retries a 5xx that came after the write applied with the same key, and it applies once', async () => {
     const shop = seedShop(3, 1, 10);
     running.emulator.failNextRequests(shop.domain, 1, { afterApply: true, status: 500 });

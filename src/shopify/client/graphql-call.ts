@@ -104,7 +104,11 @@ export function createGraphqlCaller(deps: CallerDeps): GraphqlCaller {
         const status = reply.cost?.throttleStatus;
         if (requested !== undefined && requested !== null) cost = Math.max(cost, requested);
         const refill = status === undefined ? undefined : refillDelay(Math.min(cost, status.maximumAvailable), status);
-        const delay = Math.max(verdict.delayMs ?? 0, refill ?? (verdict.delayMs === undefined ? backoffDelay(throttles, retry) : 0));
+        // A bucket that already holds the cost says nothing about when to retry (Shopify throttled for another
+        // reason): back off. Waiting 0 ms spent all 40 attempts in a few milliseconds of a 1-4 s THROTTLED burst
+        // and failed the activity (found by bench/chaos: reconciliation's order listing failed for minutes).
+        const fromBucket = refill !== undefined && refill > 0 ? refill : undefined;
+        const delay = Math.max(verdict.delayMs ?? 0, fromBucket ?? (verdict.delayMs === undefined ? backoffDelay(throttles, retry) : 0));
         report(
           { kind: 'throttled', ...base, attempt: throttles, delayMs: delay, requestedCost: requested ?? null, currentlyAvailable: status?.currentlyAvailable ?? null },
           'shopify throttled; waiting for the bucket to hold the requested cost',
