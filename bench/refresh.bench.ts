@@ -60,6 +60,43 @@ function counted(source: SourceAdapter, tally: { calls: number; keys: number }):
   };
 }
 
+/**
+ * The per-flush breakdown: how long each step of `refreshKeys` took, summed over a phase of the bench, and how
+ * many flushes were in flight on average (activity time over wall time).
+ */
+class FlushProfile {
+  private ms = new Map<string, number>();
+  private flushes = 0;
+  private keys = 0;
+  private started = performance.now();
+  readonly record = (phase: string, ms: number, keys: number) => {
+    this.ms.set(phase, (this.ms.get(phase) ?? 0) + ms);
+    if (phase === 'total') {
+      this.flushes++;
+      this.keys += keys;
+    }
+  };
+  reset(): void {
+    this.ms.clear();
+    this.flushes = 0;
+    this.keys = 0;
+    this.started = performance.now();
+  }
+  summary(): string {
+    const wall = performance.now() - this.started;
+    const total = this.ms.get('total') ?? 0;
+    const n = Math.max(1, this.flushes);
+    const steps = ['hop', 'mappings', 'version', 'compare', 'sources', 'guard', 'shopify', 'record', 'release']
+      .map((p) => `${p} ${((this.ms.get(p) ?? 0) / n).toFixed(0)}`)
+      .join(', ');
+    const inSteps = ['mappings', 'version', 'compare', 'sources', 'guard', 'shopify', 'record', 'release'].reduce((a, p) => a + (this.ms.get(p) ?? 0), 0);
+    return (
+      `${this.flushes} flushes of ${(this.keys / n).toFixed(0)} keys; per flush ms: ${steps}; activity ${(total / n).toFixed(0)} ` +
+      `(steps not timed ${((total - inSteps) / n).toFixed(0)}); flushes in flight on average ${(total / wall).toFixed(2)}`
+    );
+  }
+}
+
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
 
 it('refresh: 10,000 dirty keys, cold and steady, and event-to-Shopify latency', async () => {
@@ -108,7 +145,8 @@ it('refresh: 10,000 dirty keys, cold and steady, and event-to-Shopify latency', 
 
     const tally = { calls: 0, keys: 0 };
     const shopify = createShopifyClient({ shopDomain: domain, accessToken: token, baseUrl: emu.url });
-    const activities = createActivities({ db, redis, config, sources: createSources(config, db).map((s) => counted(s, tally)), shopify: () => shopify, temporal, taskQueue });
+    const profile = new FlushProfile();
+    const activities = createActivities({ db, redis, config, profile: profile.record, sources: createSources(config, db).map((s) => counted(s, tally)), shopify: () => shopify, temporal, taskQueue });
     const bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') });
     const worker = await createInventoryWorker({ connection: native, namespace: 'default', taskQueue, activities, overrides: { workflowBundle: { code: bundle.code }, shutdownGraceTime: '2 seconds' } });
     const running = worker.run();
@@ -120,6 +158,7 @@ it('refresh: 10,000 dirty keys, cold and steady, and event-to-Shopify latency', 
       const before = emu.emulator.counters(domain);
       tally.calls = 0;
       tally.keys = 0;
+      profile.reset();
       const started = performance.now();
       // In signals of 10,000 keys: one signal of 100,000 is past Temporal's message size.
       for (let k = 0; k < keys.length; k += 10_000) await markDirty({ temporal, taskQueue }, { shopId, keys: keys.slice(k, k + 10_000), trigger: 'bench' });
@@ -138,6 +177,7 @@ it('refresh: 10,000 dirty keys, cold and steady, and event-to-Shopify latency', 
           `(writes ${after.mutationsApplied - before.mutationsApplied}, throttled ${after.throttled - before.throttled}, 5xx ${after.errors5xx - before.errors5xx}); ` +
           `source calls ${tally.calls} for ${tally.keys} key reads = ${(tally.calls / keys.length).toFixed(4)} calls per key per source set, ${(tally.keys / keys.length).toFixed(2)} reads per key; load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`,
       );
+      print(`  ${profile.summary()}`);
       return flushSeconds;
     };
 
