@@ -11,7 +11,8 @@
  * Run: npx vitest run --config bench/vitest.bench.config.ts bench/refresh
  */
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -44,6 +45,8 @@ const PLAN = (process.env.BENCH_PLAN ?? 'plus') as ShopifyPlan;
 const EVENTS_PER_SECOND = Number(process.env.BENCH_EVENTS_PER_SECOND ?? 200);
 const EVENT_SECONDS = Number(process.env.BENCH_EVENT_SECONDS ?? 15);
 const COALESCE_MS = Number(process.env.BENCH_COALESCE_MS ?? 200);
+/** BENCH_CPU_PROF=<dir>: a CPU profile of this process's main thread (activities, client, emulator) per steady phase. */
+const CPU_PROF_DIR = process.env.BENCH_CPU_PROF;
 /** A source sends the events due since its last request in one request (up to 1000 are allowed). */
 const EVENTS_PER_REQUEST = Number(process.env.BENCH_EVENTS_PER_REQUEST ?? 10);
 
@@ -159,7 +162,14 @@ it('refresh: 10,000 dirty keys, cold and steady, and event-to-Shopify latency', 
       tally.calls = 0;
       tally.keys = 0;
       profile.reset();
+      const cpu = CPU_PROF_DIR && name.startsWith('steady') ? new Session() : undefined;
+      if (cpu) {
+        cpu.connect();
+        await cpu.post('Profiler.enable');
+        await cpu.post('Profiler.start');
+      }
       const started = performance.now();
+      const cpuBefore = process.cpuUsage();
       // In signals of 10,000 keys: one signal of 100,000 is past Temporal's message size.
       for (let k = 0; k < keys.length; k += 10_000) await markDirty({ temporal, taskQueue }, { shopId, keys: keys.slice(k, k + 10_000), trigger: 'bench' });
       // The workflow's own counters say when every key was flushed; then Shopify is checked once.
@@ -171,13 +181,22 @@ it('refresh: 10,000 dirty keys, cold and steady, and event-to-Shopify latency', 
       if (wrong > 0) print(`${name}: ${wrong} keys do not hold their ATS`);
       const seconds = (performance.now() - started) / 1000;
       flushSeconds = seconds;
+      if (cpu) {
+        const { profile: taken } = await cpu.post('Profiler.stop');
+        mkdirSync(CPU_PROF_DIR!, { recursive: true });
+        const file = join(CPU_PROF_DIR!, `refresh-${name.split(' ').slice(0, 2).join('-').replace(/[^a-z-]/g, '')}-${Date.now()}.cpuprofile`);
+        writeFileSync(file, JSON.stringify(taken));
+        cpu.disconnect();
+        print(`  CPU profile: ${file}`);
+      }
       const after = emu.emulator.counters(domain);
       print(
         `${name}: ${keys.length} keys in ${seconds.toFixed(1)} s; Shopify calls ${after.calls - before.calls} ` +
           `(writes ${after.mutationsApplied - before.mutationsApplied}, throttled ${after.throttled - before.throttled}, 5xx ${after.errors5xx - before.errors5xx}); ` +
           `source calls ${tally.calls} for ${tally.keys} key reads = ${(tally.calls / keys.length).toFixed(4)} calls per key per source set, ${(tally.keys / keys.length).toFixed(2)} reads per key; load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`,
       );
-      print(`  ${profile.summary()}`);
+      const cpuUsed = process.cpuUsage(cpuBefore);
+      print(`  ${profile.summary()}; bench process CPU ${((cpuUsed.user + cpuUsed.system) / 1e6).toFixed(2)} s (worker, workflow thread, emulator)`);
       return flushSeconds;
     };
 
@@ -189,16 +208,18 @@ it('refresh: 10,000 dirty keys, cold and steady, and event-to-Shopify latency', 
     // call, budget-paced), from the quantities the pipeline left. Then the pipeline again, so a drift in the
     // machine's load shows as a difference between the two pipeline runs.
     const bareStarted = performance.now();
+    const bareCpuBefore = process.cpuUsage();
     const bareResults = await shopify.setAvailable(
       keys.map((_, i) => ({ ...shopifyIds[i]!, quantity: 30 + (i % 90), changeFromQuantity: 20 + (i % 90) })),
       { keySalt: `bare-${Date.now()}` },
     );
     const bareSeconds = (performance.now() - bareStarted) / 1000;
+    const bareCpu = process.cpuUsage(bareCpuBefore);
     const bareApplied = bareResults.filter((r) => r.status === 'applied').length;
     // The guard remembers the pipeline's last writes as Shopify's quantity: tell it what the bare client left (what
     // a warm-up from a bulk export does), or the next compare-and-swap would go stale on every key.
     await rememberLastSeen(redis, shopId, keys.map((k, i) => [k, 30 + (i % 90)]));
-    print(`bare client: ${keys.length} keys in ${bareSeconds.toFixed(1)} s (${Math.round(keys.length / bareSeconds)} keys/s, ${bareApplied} applied); load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
+    print(`bare client: ${keys.length} keys in ${bareSeconds.toFixed(1)} s (${Math.round(keys.length / bareSeconds)} keys/s, ${bareApplied} applied; bench process CPU ${((bareCpu.user + bareCpu.system) / 1e6).toFixed(2)} s); load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
     const again = await phase('steady state again (after the bare client)', (i) => 40 + (i % 90));
     const pipelineRate = keys.length / Math.min(steady, again);
     print(
