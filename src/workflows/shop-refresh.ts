@@ -85,8 +85,10 @@ const { refreshSettings } = proxyActivities<Activities>({ startToCloseTimeout: '
 /**
  * One long-running workflow per shop that coalesces dirty keys from events, claims, syncs and reconciliation.
  * A flush starts when 250 keys are pending or `coalesceWindowMs` after the first pending key arrived, so a
- * burst costs one computation and one write per key per flush. Flushes run one at a time: one computation per
- * key at a time. A key dirtied again during a flush is flushed again (its event may postdate the reads).
+ * burst costs one computation and one write per key per flush. Up to MAX_CONCURRENT_FLUSHES flushes run at once
+ * (runs after patch 'refresh-concurrent-flushes'), each on keys no other flush holds, so there is one computation
+ * per key at a time; a backlog goes in flushes of up to MAX_FLUSH_KEYS (patch 'refresh-large-flushes'). A key
+ * dirtied again during a flush is flushed again (its event may postdate the reads).
  */
 export async function shopRefreshWorkflow(state: ShopRefreshState): Promise<void> {
   const pending = new Map(state.pending);
