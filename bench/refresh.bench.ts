@@ -175,7 +175,17 @@ it('refresh: 10,000 dirty keys, cold and steady, and event-to-Shopify latency', 
       // The workflow's own counters say when every key was flushed; then Shopify is checked once.
       const handle = temporal.workflow.getHandle(`refresh:${shopId}`);
       const target = flushedBefore + keys.length;
-      while (((await handle.query(shopRefreshStateQuery).catch(() => undefined))?.keysFlushed ?? 0) < target) await new Promise((r) => setTimeout(r, 100));
+      let lastProgress = performance.now();
+      for (;;) {
+        const state = await handle.query(shopRefreshStateQuery).catch(() => undefined);
+        if ((state?.keysFlushed ?? 0) >= target) break;
+        // Every 10 s: how far the phase is, and the process's memory (a 100,000-key run takes minutes).
+        if (performance.now() - lastProgress > 10_000) {
+          lastProgress = performance.now();
+          print(`  ${name.split(' ')[0]} t=${((lastProgress - started) / 1000).toFixed(0)} s: flushed ${(state?.keysFlushed ?? 0) - flushedBefore}, pending ${state?.pending ?? '?'}, RSS ${Math.round(process.memoryUsage().rss / 2 ** 20)} MB; load ${readFileSync('/proc/loadavg', 'utf8').split(' ')[0]}`);
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
       flushedBefore = target;
       const wrong = keys.filter((_, i) => available(i) !== quantity(i)).length;
       if (wrong > 0) print(`${name}: ${wrong} keys do not hold their ATS`);
