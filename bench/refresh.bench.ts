@@ -11,7 +11,8 @@
  * Run: npx vitest run --config bench/vitest.bench.config.ts bench/refresh
  */
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -44,6 +45,8 @@ const PLAN = (process.env.BENCH_PLAN ?? 'plus') as ShopifyPlan;
 const EVENTS_PER_SECOND = Number(process.env.BENCH_EVENTS_PER_SECOND ?? 200);
 const EVENT_SECONDS = Number(process.env.BENCH_EVENT_SECONDS ?? 15);
 const COALESCE_MS = Number(process.env.BENCH_COALESCE_MS ?? 200);
+/** BENCH_CPU_PROF=<dir>: a CPU profile of this process's main thread (activities, client, emulator) per steady phase. */
+const CPU_PROF_DIR = process.env.BENCH_CPU_PROF;
 /** A source sends the events due since its last request in one request (up to 1000 are allowed). */
 const EVENTS_PER_REQUEST = Number(process.env.BENCH_EVENTS_PER_REQUEST ?? 10);
 
@@ -58,6 +61,43 @@ function counted(source: SourceAdapter, tally: { calls: number; keys: number }):
       return source.getComponents(shopId, keys, signal);
     },
   };
+}
+
+/**
+ * The per-flush breakdown: how long each step of `refreshKeys` took, summed over a phase of the bench, and how
+ * many flushes were in flight on average (activity time over wall time).
+ */
+class FlushProfile {
+  private ms = new Map<string, number>();
+  private flushes = 0;
+  private keys = 0;
+  private started = performance.now();
+  readonly record = (phase: string, ms: number, keys: number) => {
+    this.ms.set(phase, (this.ms.get(phase) ?? 0) + ms);
+    if (phase === 'total') {
+      this.flushes++;
+      this.keys += keys;
+    }
+  };
+  reset(): void {
+    this.ms.clear();
+    this.flushes = 0;
+    this.keys = 0;
+    this.started = performance.now();
+  }
+  summary(): string {
+    const wall = performance.now() - this.started;
+    const total = this.ms.get('total') ?? 0;
+    const n = Math.max(1, this.flushes);
+    const steps = ['hop', 'mappings', 'version', 'compare', 'sources', 'guard', 'shopify', 'record', 'release']
+      .map((p) => `${p} ${((this.ms.get(p) ?? 0) / n).toFixed(0)}`)
+      .join(', ');
+    const inSteps = ['mappings', 'version', 'compare', 'sources', 'guard', 'shopify', 'record', 'release'].reduce((a, p) => a + (this.ms.get(p) ?? 0), 0);
+    return (
+      `${this.flushes} flushes of ${(this.keys / n).toFixed(0)} keys; per flush ms: ${steps}; activity ${(total / n).toFixed(0)} ` +
+      `(steps not timed ${((total - inSteps) / n).toFixed(0)}); flushes in flight on average ${(total / wall).toFixed(2)}`
+    );
+  }
 }
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
@@ -108,7 +148,8 @@ it('refresh: 10,000 dirty keys, cold and steady, and event-to-Shopify latency', 
 
     const tally = { calls: 0, keys: 0 };
     const shopify = createShopifyClient({ shopDomain: domain, accessToken: token, baseUrl: emu.url });
-    const activities = createActivities({ db, redis, config, sources: createSources(config, db).map((s) => counted(s, tally)), shopify: () => shopify, temporal, taskQueue });
+    const profile = new FlushProfile();
+    const activities = createActivities({ db, redis, config, profile: profile.record, sources: createSources(config, db).map((s) => counted(s, tally)), shopify: () => shopify, temporal, taskQueue });
     const bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') });
     const worker = await createInventoryWorker({ connection: native, namespace: 'default', taskQueue, activities, overrides: { workflowBundle: { code: bundle.code }, shutdownGraceTime: '2 seconds' } });
     const running = worker.run();
@@ -120,24 +161,62 @@ it('refresh: 10,000 dirty keys, cold and steady, and event-to-Shopify latency', 
       const before = emu.emulator.counters(domain);
       tally.calls = 0;
       tally.keys = 0;
+      profile.reset();
+      const cpu = CPU_PROF_DIR && name.startsWith('steady') ? new Session() : undefined;
+      if (cpu) {
+        cpu.connect();
+        await cpu.post('Profiler.enable');
+        await cpu.post('Profiler.start');
+      }
       const started = performance.now();
+      const cpuBefore = process.cpuUsage();
       // In signals of 10,000 keys: one signal of 100,000 is past Temporal's message size.
       for (let k = 0; k < keys.length; k += 10_000) await markDirty({ temporal, taskQueue }, { shopId, keys: keys.slice(k, k + 10_000), trigger: 'bench' });
-      // The workflow's own counters say when every key was flushed; then Shopify is checked once.
+      // Done when nothing is pending and Shopify holds every key's ATS. (The workflow's flush counter alone is not
+      // enough: it restarts when the run continues as new, which a 100,000-key phase does, and the bench waited
+      // for a count it would never reach; that was the "100k run that did not finish".)
       const handle = temporal.workflow.getHandle(`refresh:${shopId}`);
       const target = flushedBefore + keys.length;
-      while (((await handle.query(shopRefreshStateQuery).catch(() => undefined))?.keysFlushed ?? 0) < target) await new Promise((r) => setTimeout(r, 100));
-      flushedBefore = target;
+      let lastProgress = performance.now();
+      let lastCheck = 0;
+      let flushedNow = flushedBefore;
+      for (;;) {
+        const state = await handle.query(shopRefreshStateQuery).catch(() => undefined);
+        flushedNow = state?.keysFlushed ?? flushedNow;
+        if ((state?.keysFlushed ?? 0) >= target) break;
+        if (state?.pending === 0 && performance.now() - lastCheck > 500) {
+          lastCheck = performance.now();
+          if (keys.every((_, i) => available(i) === quantity(i))) break;
+        }
+        // Every 10 s: how far the phase is, and the process's memory (a 100,000-key run takes minutes).
+        if (performance.now() - lastProgress > 10_000) {
+          lastProgress = performance.now();
+          print(`  ${name.split(' ')[0]} t=${((lastProgress - started) / 1000).toFixed(0)} s: flushed ${(state?.keysFlushed ?? 0) - flushedBefore}, pending ${state?.pending ?? '?'}, RSS ${Math.round(process.memoryUsage().rss / 2 ** 20)} MB; load ${readFileSync('/proc/loadavg', 'utf8').split(' ')[0]}`);
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      // The counter of the run now going (it may have continued as new during the phase).
+      flushedBefore = flushedNow;
       const wrong = keys.filter((_, i) => available(i) !== quantity(i)).length;
       if (wrong > 0) print(`${name}: ${wrong} keys do not hold their ATS`);
       const seconds = (performance.now() - started) / 1000;
       flushSeconds = seconds;
+      if (cpu) {
+        const { profile: taken } = await cpu.post('Profiler.stop');
+        mkdirSync(CPU_PROF_DIR!, { recursive: true });
+        const file = join(CPU_PROF_DIR!, `refresh-${name.split(' ').slice(0, 2).join('-').replace(/[^a-z-]/g, '')}-${Date.now()}.cpuprofile`);
+        writeFileSync(file, JSON.stringify(taken));
+        cpu.disconnect();
+        print(`  CPU profile: ${file}`);
+      }
       const after = emu.emulator.counters(domain);
       print(
         `${name}: ${keys.length} keys in ${seconds.toFixed(1)} s; Shopify calls ${after.calls - before.calls} ` +
           `(writes ${after.mutationsApplied - before.mutationsApplied}, throttled ${after.throttled - before.throttled}, 5xx ${after.errors5xx - before.errors5xx}); ` +
           `source calls ${tally.calls} for ${tally.keys} key reads = ${(tally.calls / keys.length).toFixed(4)} calls per key per source set, ${(tally.keys / keys.length).toFixed(2)} reads per key; load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`,
       );
+      const cpuUsed = process.cpuUsage(cpuBefore);
+      print(`  ${profile.summary()}; bench process CPU ${((cpuUsed.user + cpuUsed.system) / 1e6).toFixed(2)} s (worker, workflow thread, emulator)`);
       return flushSeconds;
     };
 
@@ -149,16 +228,18 @@ it('refresh: 10,000 dirty keys, cold and steady, and event-to-Shopify latency', 
     // call, budget-paced), from the quantities the pipeline left. Then the pipeline again, so a drift in the
     // machine's load shows as a difference between the two pipeline runs.
     const bareStarted = performance.now();
+    const bareCpuBefore = process.cpuUsage();
     const bareResults = await shopify.setAvailable(
       keys.map((_, i) => ({ ...shopifyIds[i]!, quantity: 30 + (i % 90), changeFromQuantity: 20 + (i % 90) })),
       { keySalt: `bare-${Date.now()}` },
     );
     const bareSeconds = (performance.now() - bareStarted) / 1000;
+    const bareCpu = process.cpuUsage(bareCpuBefore);
     const bareApplied = bareResults.filter((r) => r.status === 'applied').length;
     // The guard remembers the pipeline's last writes as Shopify's quantity: tell it what the bare client left (what
     // a warm-up from a bulk export does), or the next compare-and-swap would go stale on every key.
     await rememberLastSeen(redis, shopId, keys.map((k, i) => [k, 30 + (i % 90)]));
-    print(`bare client: ${keys.length} keys in ${bareSeconds.toFixed(1)} s (${Math.round(keys.length / bareSeconds)} keys/s, ${bareApplied} applied); load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
+    print(`bare client: ${keys.length} keys in ${bareSeconds.toFixed(1)} s (${Math.round(keys.length / bareSeconds)} keys/s, ${bareApplied} applied; bench process CPU ${((bareCpu.user + bareCpu.system) / 1e6).toFixed(2)} s); load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
     const again = await phase('steady state again (after the bare client)', (i) => 40 + (i % 90));
     const pipelineRate = keys.length / Math.min(steady, again);
     print(

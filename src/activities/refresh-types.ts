@@ -29,7 +29,18 @@ export interface RefreshDeps {
   logger?: ClientLogger;
   /** Which attempt this is and its abort signal; by default from the Temporal activity context (attempt-scope.ts). */
   openAttempt?: () => AttemptScope;
+  /** Told how long each step of a refresh took (bench/refresh prints the per-flush breakdown). */
+  profile?: RefreshProfiler;
 }
+
+/**
+ * The steps of one `refreshKeys` a profiler is told about: `hop` is the wait between the workflow scheduling the
+ * activity and a worker starting it; `mappings`, `version` (the sequence and the retry memo), `compare` (Shopify's
+ * last-seen quantities, or a read), `sources` (components and claims), `guard` (the Lua guard with leases),
+ * `shopify` (the write calls, fence included), `record` (audit rows and last-seen), `release` (leases).
+ */
+export type RefreshPhase = 'hop' | 'mappings' | 'version' | 'compare' | 'sources' | 'guard' | 'shopify' | 'record' | 'release' | 'total';
+export type RefreshProfiler = (phase: RefreshPhase, ms: number, keys: number) => void;
 
 export interface RefreshInput {
   shopId: string;
@@ -63,6 +74,21 @@ export interface RefreshRuntime {
   race: RefreshRacePoints;
   leaseMs: number;
   logger: ClientLogger;
+  /** Runs a step and tells the profiler (if any) how long it took. */
+  timed: <T>(phase: RefreshPhase, keys: number, step: () => Promise<T>) => Promise<T>;
+}
+
+/** The runtime's `timed`: a plain call without a profiler. */
+export function timerOf(profile: RefreshProfiler | undefined): RefreshRuntime['timed'] {
+  if (!profile) return (_phase, _keys, step) => step();
+  return async (phase, keys, step) => {
+    const started = performance.now();
+    try {
+      return await step();
+    } finally {
+      profile(phase, performance.now() - started, keys);
+    }
+  };
 }
 
 /** The attempt's bounds for a Shopify call made on its behalf. */

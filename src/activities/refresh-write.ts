@@ -32,7 +32,7 @@ export async function writeRound(rt: RefreshRuntime, shopId: string, trigger: st
       byLevel.set(levelKey(m.inventoryItemId, m.shopifyLocationId), w);
       return { inventoryItemId: m.inventoryItemId, locationId: m.shopifyLocationId, quantity: w.ats, changeFromQuantity: known.get(skuLocationKey(w.key)) ?? null };
     });
-    results = await rt.deps.shopify(shopId).setAvailable(entries, {
+    results = await rt.timed('shopify', entries.length, () => rt.deps.shopify(shopId).setAvailable(entries, {
       reason: 'correction',
       referenceDocumentUri: `gid://inventory-sync/Refresh/${version}`,
       keySalt: idempotencyKey,
@@ -56,7 +56,7 @@ export async function writeRound(rt: RefreshRuntime, shopId: string, trigger: st
         }
         return drops;
       },
-    });
+    }));
   } catch (err) {
     // Abandoned: this attempt sent nothing after it lost the right to (its retry or a newer version writes).
     // Otherwise the guard already holds this version; the retry carries the same one and the guard lets it through.
@@ -102,7 +102,7 @@ export async function writeRound(rt: RefreshRuntime, shopId: string, trigger: st
     audit.push(row);
   });
   if (dropped.length > 0) noteDropped(rt, shopId, writer, dropped, 'superseded', 'a newer version took the keys while this write waited');
-  await Promise.all([rememberLastSeen(rt.deps.redis, shopId, seen), writeAudit(rt.deps.db, audit)]);
+  await rt.timed('record', audit.length, () => Promise.all([rememberLastSeen(rt.deps.redis, shopId, seen), writeAudit(rt.deps.db, audit)]));
   return stale;
 }
 

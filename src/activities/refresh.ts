@@ -1,3 +1,4 @@
+import { Context } from '@temporalio/activity';
 import { type AuditRow, writeAudit } from '../db/audit.js';
 import { type ShopifyMapping, shopifyMappingsOf } from '../db/mappings.js';
 import { computeAts } from '../domain/ats.js';
@@ -13,7 +14,7 @@ import { unclaimedUnits } from './shopify-unclaimed.js';
 import { heldForShopifyOrders } from '../db/claims.js';
 import { forgetCommitted } from '../guard/last-seen.js';
 import { guardWithLease, renewLeasesWhileWriting } from './refresh-lease.js';
-import type { RefreshDeps, RefreshInput, RefreshRuntime, RefreshSettings, RefreshSummary } from './refresh-types.js';
+import { type RefreshDeps, type RefreshInput, type RefreshRuntime, type RefreshSettings, type RefreshSummary, timerOf } from './refresh-types.js';
 import { activityExecutionId, recallVersion, rememberVersion } from './refresh-version.js';
 import { nextVersion } from '../db/ats-version.js';
 import { writeRound, type Planned } from './refresh-write.js';
@@ -36,7 +37,9 @@ export function createRefreshActivities(deps: RefreshDeps) {
     race: deps.racePoints ?? {},
     leaseMs: deps.leaseMs ?? GUARD_LEASE_MS,
     logger: deps.logger ?? createLogger(undefined, 'refresh'),
+    timed: timerOf(deps.profile),
   };
+  const { timed } = rt;
   const race = rt.race;
 
   /** The first round's version: the caller's, else this activity execution's earlier one (a retry), else a new one. */
@@ -115,8 +118,10 @@ export function createRefreshActivities(deps: RefreshDeps) {
   async function refreshKeys(input: RefreshInput): Promise<RefreshSummary> {
     const executionId = activityExecutionId();
     const scope = (deps.openAttempt ?? openAttemptScope)();
+    const hop = scheduleToStartMs();
+    if (hop !== undefined) deps.profile?.('hop', hop, input.keys.length);
     try {
-      return await refreshIn(input, executionId, scope);
+      return await timed('total', input.keys.length, () => refreshIn(input, executionId, scope));
     } finally {
       scope.close();
     }
@@ -125,13 +130,16 @@ export function createRefreshActivities(deps: RefreshDeps) {
   async function refreshIn(input: RefreshInput, executionId: string | undefined, scope: AttemptScope): Promise<RefreshSummary> {
     const { shopId, trigger } = input;
     const summary: RefreshSummary = { version: '', applied: 0, unchanged: 0, skipped: 0, failed: 0, written: {} };
-    const mappings = await shopifyMappingsOf(db, shopId, input.keys);
+    const mappings = await timed('mappings', input.keys.length, () => shopifyMappingsOf(db, shopId, input.keys));
     let pending = await mappedKeysOnly(input, mappings, summary);
 
     for (let round = 0; round < MAX_STALE_ROUNDS && pending.length > 0; round++) {
       // The version is taken before any source is read, so a computation that read older data carries an older version.
-      const version = round === 0 ? await firstVersion(input, executionId) : await nextVersion(db);
-      if (executionId !== undefined) await rememberVersion(redis, executionId, version);
+      const version = await timed('version', pending.length, async () => {
+        const v = round === 0 ? await firstVersion(input, executionId) : await nextVersion(db);
+        if (executionId !== undefined) await rememberVersion(redis, executionId, v);
+        return v;
+      });
       const writer = { version, attempt: scope.attempt };
       summary.version = version.toString();
       scope.heartbeat();
@@ -141,12 +149,12 @@ export function createRefreshActivities(deps: RefreshDeps) {
       const audit: AuditRow[] = [];
       // Shopify's quantities are known before the sources are read: an order placed after our read then always
       // fails the compare. Read after, the compare would already include that order while our ATS does not.
-      const { known, committed } = await knownShopifyQuantities(rt, shopId, pending, mappings, scope);
+      const { known, committed } = await timed('compare', pending.length, () => knownShopifyQuantities(rt, shopId, pending, mappings, scope));
       let components: Awaited<ReturnType<typeof readComponents>>;
       let held: Map<string, number>;
       try {
         const withReading = pending.filter((k) => committed.has(skuLocationKey(k)));
-        [components, held] = await Promise.all([readComponents(deps, shopId, pending), heldForShopifyOrders(db, shopId, withReading)]);
+        [components, held] = await timed('sources', pending.length, () => Promise.all([readComponents(deps, shopId, pending), heldForShopifyOrders(db, shopId, withReading)]));
       } catch (err) {
         // Never write an ATS that treated a missing component as zero: the whole batch fails and is retried.
         await writeAudit(db, pending.map((k) => ({ shopId, ...k, trigger, version, outcome: 'source_failed', errorCode: errorCodeOf(err), detail: (err as Error).message })));
@@ -158,7 +166,7 @@ export function createRefreshActivities(deps: RefreshDeps) {
       // Readings whose orders are all claimed now are dropped: later rounds need nothing for those keys.
       await forgetCommitted(deps.redis, shopId, planned.filter((p) => committed.has(skuLocationKey(p.key)) && !p.components.shopifyUnclaimed).map((p) => p.key));
       try {
-        const toWrite = await admitByGuard(input, planned, writer, scope, point, audit, summary);
+        const toWrite = await timed('guard', planned.length, () => admitByGuard(input, planned, writer, scope, point, audit, summary));
         if (toWrite.length === 0) {
           await writeAudit(db, audit);
           pending = [];
@@ -175,7 +183,7 @@ export function createRefreshActivities(deps: RefreshDeps) {
       } finally {
         // Every key this attempt asked for: releasing is a no-op where it holds no lease. A release that fails
         // (Redis gone) must not hide why the write ended: the lease lapses on its own.
-        await releaseLeases(redis, planned.map((w) => ({ shopId, ...w.key })), writer).catch(() => undefined);
+        await timed('release', planned.length, () => releaseLeases(redis, planned.map((w) => ({ shopId, ...w.key })), writer).catch(() => undefined));
       }
     }
     if (pending.length > 0) {
@@ -191,6 +199,15 @@ export function createRefreshActivities(deps: RefreshDeps) {
   }
 
   return { refreshKeys, refreshSettings };
+}
+
+/** How long this activity attempt waited between being scheduled and starting; undefined outside an activity. */
+function scheduleToStartMs(): number | undefined {
+  try {
+    return Math.max(0, Date.now() - Context.current().info.currentAttemptScheduledTimestampMs);
+  } catch {
+    return undefined;
+  }
 }
 
 function dedupe(keys: SkuLocation[]): SkuLocation[] {

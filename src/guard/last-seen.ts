@@ -1,6 +1,29 @@
-import type { Redis } from 'ioredis';
+import { readFileSync } from 'node:fs';
+import type { Redis, Result } from 'ioredis';
 import { type SkuLocation, skuLocationKey } from '../domain/sku-location.js';
 import { GUARD_TTL_SECONDS, guardKey } from './version-guard.js';
+
+const READ_SCRIPT = readFileSync(new URL('./last-seen-read.lua', import.meta.url), 'utf8');
+const WRITE_SCRIPT = readFileSync(new URL('./last-seen-write.lua', import.meta.url), 'utf8');
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    /** numKeys, then the keys' guard hashes: {s, c, ct} per key. */
+    inventoryLastSeenRead(numKeys: number, ...keys: string[]): Result<(string | null)[][], Context>;
+    /** numKeys, the keys' guard hashes, ttl, onlyIfUnknown, now, then available and committed ('' for none) per key. */
+    inventoryLastSeenWrite(numKeys: number, ...keysThenArgs: string[]): Result<number, Context>;
+  }
+}
+
+/** Keys per script call: a bulk export remembers a whole shop, and one script must not hold Redis for long. */
+const SCRIPT_KEYS = 5_000;
+
+/** One script call per batch, not a pipeline of a command or three per key (fewer replies to parse and collect). */
+function registerLastSeen(redis: Redis): void {
+  if (typeof (redis as Partial<Redis>).inventoryLastSeenRead === 'function') return;
+  redis.defineCommand('inventoryLastSeenRead', { lua: READ_SCRIPT });
+  redis.defineCommand('inventoryLastSeenWrite', { lua: WRITE_SCRIPT });
+}
 
 /**
  * Shopify's `available` as we last saw it, kept in the key's guard hash (field `s`) beside the version and the
@@ -22,9 +45,12 @@ export const COMMITTED_READING_TTL_MS = 120_000;
  * still kept (by `skuLocationKey`).
  */
 export async function readLastSeen(redis: Redis, shopId: string, keys: SkuLocation[]): Promise<{ known: Map<string, number | null>; unknown: SkuLocation[]; committed: Map<string, number> }> {
-  const pipeline = redis.pipeline();
-  for (const k of keys) pipeline.hmget(guardKey({ shopId, ...k }), LAST_SEEN_FIELD, COMMITTED_FIELD, COMMITTED_AT_FIELD);
-  const cached = ((await pipeline.exec()) ?? []).map(([, v]) => (v as (string | null)[] | null) ?? [null, null, null]);
+  registerLastSeen(redis);
+  const cached: (string | null)[][] = [];
+  for (let i = 0; i < keys.length; i += SCRIPT_KEYS) {
+    const chunk = keys.slice(i, i + SCRIPT_KEYS);
+    cached.push(...(await redis.inventoryLastSeenRead(chunk.length, ...chunk.map((k) => guardKey({ shopId, ...k })))));
+  }
   const known = new Map<string, number | null>();
   const committed = new Map<string, number>();
   const unknown: SkuLocation[] = [];
@@ -52,16 +78,19 @@ export async function forgetCommitted(redis: Redis, shopId: string, keys: SkuLoc
  */
 export async function rememberLastSeen(redis: Redis, shopId: string, values: [SkuLocation, number, (number | null)?][], onlyIfUnknown = false): Promise<void> {
   if (values.length === 0) return;
-  const pipeline = redis.pipeline();
-  for (const [k, qty, committed] of values) {
-    const key = guardKey({ shopId, ...k });
-    if (onlyIfUnknown) pipeline.hsetnx(key, LAST_SEEN_FIELD, String(qty));
-    else pipeline.hset(key, LAST_SEEN_FIELD, String(qty));
+  registerLastSeen(redis);
+  for (let i = 0; i < values.length; i += SCRIPT_KEYS) {
+    const chunk = values.slice(i, i + SCRIPT_KEYS);
     // `committed` read with this `available` (a stale compare's re-read, a level read): see shopify-unclaimed.ts.
-    if (committed !== undefined && committed !== null) pipeline.hset(key, COMMITTED_FIELD, String(committed), COMMITTED_AT_FIELD, String(Date.now()));
-    pipeline.expire(key, GUARD_TTL_SECONDS);
+    await redis.inventoryLastSeenWrite(
+      chunk.length,
+      ...chunk.map(([k]) => guardKey({ shopId, ...k })),
+      String(GUARD_TTL_SECONDS),
+      onlyIfUnknown ? '1' : '0',
+      String(Date.now()),
+      ...chunk.flatMap(([, qty, committed]) => [String(qty), committed === undefined || committed === null ? '' : String(committed)]),
+    );
   }
-  await pipeline.exec();
 }
 
 /** The committed reading kept for one key and when it was read, or undefined when none is kept (for `explain`). */

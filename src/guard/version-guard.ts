@@ -7,8 +7,10 @@ const RELEASE_SCRIPT = readFileSync(new URL('./release-lease.lua', import.meta.u
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    inventoryGuard(key: string, version: string, quantity: string, ttlSeconds: string, leaseMs: string, attempt: string): Result<[number, number], Context>;
-    inventoryGuardRelease(key: string, version: string, attempt: string): Result<number, Context>;
+    /** numKeys, the keys' guard hashes, then version, ttlSeconds, leaseMs, attempt and one quantity per key. */
+    inventoryGuardBatch(numKeys: number, ...keysThenArgs: string[]): Result<number[], Context>;
+    /** numKeys, the keys' guard hashes, then version and attempt. */
+    inventoryGuardReleaseBatch(numKeys: number, ...keysThenArgs: string[]): Result<number, Context>;
   }
 }
 
@@ -40,12 +42,13 @@ export function guardKey(k: InventoryKey): string {
 
 /** Registers the Lua scripts once per connection (EVALSHA with a fallback to EVAL, handled by ioredis). */
 export function registerVersionGuard(redis: Redis): void {
-  if (typeof (redis as Partial<Redis>).inventoryGuard === 'function') return;
-  redis.defineCommand('inventoryGuard', { numberOfKeys: 1, lua: GUARD_SCRIPT });
-  redis.defineCommand('inventoryGuardRelease', { numberOfKeys: 1, lua: RELEASE_SCRIPT });
+  if (typeof (redis as Partial<Redis>).inventoryGuardBatch === 'function') return;
+  // No fixed number of keys: each call passes how many it judges (one per key of the batch).
+  redis.defineCommand('inventoryGuardBatch', { lua: GUARD_SCRIPT });
+  redis.defineCommand('inventoryGuardReleaseBatch', { lua: RELEASE_SCRIPT });
 }
 
-function verdictOf([ok, stored]: [number, number]): GuardVerdict {
+function verdictOf(ok: number, stored: number): GuardVerdict {
   switch (ok) {
     case 1:
       return { allowed: true };
@@ -62,23 +65,27 @@ const asWriter = (w: Writer | bigint | number): Writer => (typeof w === 'object'
 
 /** `leaseMs` > 0 also takes (or renews) the key's write lease (refresh does; release it with releaseLeases). */
 export async function checkVersion(redis: Redis, k: InventoryKey, writer: Writer | bigint | number, quantity: number, leaseMs = 0): Promise<GuardVerdict> {
-  registerVersionGuard(redis);
-  const { version, attempt } = asWriter(writer);
-  return verdictOf(await redis.inventoryGuard(guardKey(k), String(version), String(quantity), String(GUARD_TTL_SECONDS), String(leaseMs), String(attempt)));
+  return (await checkVersions(redis, [{ key: k, quantity }], writer, leaseMs))[0]!;
 }
 
-/** `checkVersion` for many keys of one computation in one round trip (pipelined); verdicts in the keys' order. */
+/**
+ * `checkVersion` for many keys of one computation in one script call (one round trip, one script run);
+ * verdicts in the keys' order. The keys must belong to one shop (they share its hash slot).
+ */
 export async function checkVersions(redis: Redis, items: { key: InventoryKey; quantity: number }[], writer: Writer | bigint | number, leaseMs = 0): Promise<GuardVerdict[]> {
   if (items.length === 0) return [];
   registerVersionGuard(redis);
   const { version, attempt } = asWriter(writer);
-  const pipeline = redis.pipeline();
-  for (const { key, quantity } of items) pipeline.inventoryGuard(guardKey(key), String(version), String(quantity), String(GUARD_TTL_SECONDS), String(leaseMs), String(attempt));
-  const replies = (await pipeline.exec()) ?? [];
-  return replies.map(([err, reply]) => {
-    if (err) throw err;
-    return verdictOf(reply as [number, number]);
-  });
+  const reply = await redis.inventoryGuardBatch(
+    items.length,
+    ...items.map((i) => guardKey(i.key)),
+    String(version),
+    String(GUARD_TTL_SECONDS),
+    String(leaseMs),
+    String(attempt),
+    ...items.map((i) => String(i.quantity)),
+  );
+  return items.map((_, i) => verdictOf(reply[2 * i]!, reply[2 * i + 1]!));
 }
 
 /** Releases the leases this attempt holds, once its Shopify call has returned (applied, stale, failed or dropped). */
@@ -86,7 +93,5 @@ export async function releaseLeases(redis: Redis, keys: InventoryKey[], writer: 
   if (keys.length === 0) return;
   registerVersionGuard(redis);
   const { version, attempt } = asWriter(writer);
-  const pipeline = redis.pipeline();
-  for (const k of keys) pipeline.inventoryGuardRelease(guardKey(k), String(version), String(attempt));
-  await pipeline.exec();
+  await redis.inventoryGuardReleaseBatch(keys.length, ...keys.map(guardKey), String(version), String(attempt));
 }

@@ -264,10 +264,14 @@ export class ShopState {
   ): QuantityChange[] {
     const changes: QuantityChange[] = [];
     const onHandBefore = new Map<string, number>();
+    // Levels a delta of a state other than `incoming` touched: their on_hand change is listed (a Set, not a scan
+    // of every delta per level, which was quadratic in a 250-entry call).
+    const touchesOnHand = new Set<string>();
     for (const d of deltas) {
       const level = this.ensureLevel(d.itemId, d.locationId, now);
       const key = levelKey(d.itemId, d.locationId);
       if (!onHandBefore.has(key)) onHandBefore.set(key, onHand(level));
+      if (d.name !== 'incoming') touchesOnHand.add(key);
       level.quantities[d.name] += d.delta;
       level.updatedAt[d.name] = now;
       changes.push({
@@ -283,8 +287,7 @@ export class ShopState {
       const level = this.levels.get(key)!;
       const after = onHand(level);
       if (after !== before) level.updatedAt.on_hand = now;
-      const touchesOnHand = deltas.some((d) => levelKey(d.itemId, d.locationId) === key && d.name !== 'incoming');
-      if (touchesOnHand) {
+      if (touchesOnHand.has(key)) {
         changes.push({ itemId: level.itemId, locationId: level.locationId, name: 'on_hand', delta: after - before, quantityAfterChange: after });
       }
     }

@@ -1,0 +1,7 @@
+-- Shopify's last-seen `available` (s), and the `committed` reading kept with it (c, read at ct ms), of each key.
+-- KEYS[i] = guard hash of key i (all of one shop). Returns {s, c, ct} per key, in the keys' order (nil where unset).
+local out = {}
+for i, key in ipairs(KEYS) do
+  out[i] = redis.call('HMGET', key, 's', 'c', 'ct')
+end
+return out
