@@ -76,10 +76,16 @@ export function createDirtyBatcher(deps: MarkDirtyDeps) {
         queued.delete(shopId);
         if (waiters.length === 0) return;
         const byTrigger = new Map<string, Waiter[]>();
-        for (const w of waiters) byTrigger.set(w.trigger, [...(byTrigger.get(w.trigger) ?? []), w]);
+        // Appended in place: copying the list per waiter made a burst of n waiters cost n^2.
+        for (const w of waiters) {
+          const group = byTrigger.get(w.trigger);
+          if (group) group.push(w);
+          else byTrigger.set(w.trigger, [w]);
+        }
         await Promise.all(
           [...byTrigger].map(async ([trigger, group]) => {
-            const keys = new Map(group.flatMap((w) => w.keys.map((k) => [skuLocationKey(k), k] as const)));
+            const keys = new Map<string, SkuLocation>();
+            for (const w of group) for (const k of w.keys) keys.set(skuLocationKey(k), k);
             try {
               await markDirty(deps, { shopId, keys: [...keys.values()], trigger });
               for (const w of group) w.resolve();

@@ -66,7 +66,7 @@ describe('source events: group commit', () => {
       });
       // The first request's commit is waiting on our lock; every other request has arrived and queued behind it.
       await expect
-        .poll(async () => (await svc.db.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'INSERT INTO source_snapshots%'`)).rows[0].n, { timeout: 20_000, interval: 50 })
+        .poll(async () => (await svc.db.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO source_snapshots%'`)).rows[0].n, { timeout: 20_000, interval: 50 })
         .toBe(1);
       await expect.poll(waiting, { timeout: 20_000, interval: 50 }).toBe(40);
       expect(answered).toBe(0);

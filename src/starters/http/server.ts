@@ -6,6 +6,7 @@ import { registerAlertMetrics } from '../../observability/alert-metrics.js';
 import type { HttpDeps } from './deps.js';
 import { BODY_LIMIT_BYTES } from './bounds.js';
 import { errorHandler } from './errors.js';
+import { IngestQuietLogController } from './request-logging.js';
 import { atsRoutes } from './routes/ats.js';
 import { healthRoutes } from './routes/health.js';
 import { orderRoutes } from './routes/orders.js';
@@ -18,6 +19,7 @@ function fastify(deps: HttpDeps): FastifyInstance {
   const limits = deps.config.inventory_sync.http;
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
+    logController: new IngestQuietLogController(),
     bodyLimit: BODY_LIMIT_BYTES,
     // A request must arrive whole in time, and idle sockets close: slow senders cannot hold connections open.
     requestTimeout: limits.request_timeout_ms,
