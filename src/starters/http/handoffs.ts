@@ -1,4 +1,4 @@
-import { claimRefreshHandoffs, claimReservationHandoffs, deleteHandoffs, type RefreshHandoffRow, type ReservationHandoffRow } from '../../db/handoffs.js';
+import { claimRefreshHandoffs, claimReservationHandoffs, deleteHandoffs, type Outbox, type RefreshHandoffRow, type ReservationHandoffRow } from '../../db/handoffs.js';
 import { inTransaction } from '../../db/pool.js';
 import { HANDOFF_DEADLINE_MS, markDirty, signalOrder } from '../../temporal/handoff.js';
 import type { HttpDeps } from './deps.js';
@@ -101,7 +101,7 @@ async function reservationPass(deps: SweepDeps, shops: string[], minAgeMs: numbe
  * Hands off every row of this configuration's shops at least `minAgeMs` old, batch after batch, until the outboxes
  * are empty or a hand-off fails. Tests call it directly to force the sweep.
  */
-export async function drainHandoffs(deps: SweepDeps, opts: { minAgeMs?: number } = {}): Promise<DrainResult> {
+export async function drainHandoffs(deps: SweepDeps, opts: { minAgeMs?: number; outboxes?: ReadonlySet<Outbox> } = {}): Promise<DrainResult> {
   const shops = deps.config.shops.map((s) => s.id);
   const minAgeMs = opts.minAgeMs ?? 0;
   const result: DrainResult = { refresh: 0, reservation: 0, failed: false };
@@ -109,6 +109,7 @@ export async function drainHandoffs(deps: SweepDeps, opts: { minAgeMs?: number }
     ['refresh', refreshPass],
     ['reservation', reservationPass],
   ] as const) {
+    if (opts.outboxes && !opts.outboxes.has(outbox)) continue;
     for (;;) {
       const r = await pass(deps, shops, minAgeMs);
       result[outbox] += r.done;
@@ -120,8 +121,8 @@ export async function drainHandoffs(deps: SweepDeps, opts: { minAgeMs?: number }
 }
 
 export interface HandoffSweeper {
-  /** A route committed rows: hand them off now (or right after the sweep in flight). */
-  kick(): void;
+  /** A route committed rows to `outbox`: hand them off now (or right after the sweep in flight). */
+  kick(outbox: Outbox): void;
   /** Starts the periodic sweep (rows another process left, or a retry after a failure). */
   start(): void;
   /** Stops the timers and waits for the sweep in flight. */
@@ -139,6 +140,11 @@ export function createHandoffSweeper(deps: SweepDeps & Pick<HttpDeps, 'logger'>,
   const periodicMinAgeMs = opts.periodicMinAgeMs ?? 5000;
   let running: Promise<void> | null = null;
   let again = false;
+  // The outboxes kicked since the drain in flight began (a kick for one outbox does not sweep the other).
+  let kicked = new Set<Outbox>();
+  const BOTH: ReadonlySet<Outbox> = new Set(['refresh', 'reservation']);
+  const REFRESH: ReadonlySet<Outbox> = new Set(['refresh']);
+  const RESERVATION: ReadonlySet<Outbox> = new Set(['reservation']);
   let failures = 0;
   let retry: NodeJS.Timeout | undefined;
   let periodic: NodeJS.Timeout | undefined;
@@ -149,13 +155,14 @@ export function createHandoffSweeper(deps: SweepDeps & Pick<HttpDeps, 'logger'>,
     const delay = Math.min(10_000, 250 * 2 ** (failures - 1));
     retry = setTimeout(() => {
       retry = undefined;
-      sweep(0);
+      sweep(0, BOTH);
     }, delay);
     retry.unref();
   };
 
-  function sweep(minAgeMs: number): void {
+  function sweep(minAgeMs: number, outboxes: ReadonlySet<Outbox>): void {
     if (stopped) return;
+    for (const o of outboxes) kicked.add(o);
     if (running) {
       again = true;
       return;
@@ -165,8 +172,11 @@ export function createHandoffSweeper(deps: SweepDeps & Pick<HttpDeps, 'logger'>,
       try {
         do {
           again = false;
-          const r = await drainHandoffs(deps, { minAgeMs });
+          const these = kicked;
+          kicked = new Set();
+          const r = await drainHandoffs(deps, { minAgeMs, outboxes: these });
           if (r.failed) {
+            for (const o of these) kicked.add(o);
             if (failures === 0) deps.logger.warn('Temporal did not take a hand-off; the rows wait in the outbox and the sweeper retries');
             backoff();
             return;
@@ -185,10 +195,10 @@ export function createHandoffSweeper(deps: SweepDeps & Pick<HttpDeps, 'logger'>,
   }
 
   return {
-    kick: () => sweep(0),
+    kick: (outbox) => sweep(0, outbox === 'refresh' ? REFRESH : RESERVATION),
     start() {
       if (periodic || stopped) return;
-      periodic = setInterval(() => sweep(periodicMinAgeMs), intervalMs);
+      periodic = setInterval(() => sweep(periodicMinAgeMs, BOTH), intervalMs);
       periodic.unref();
     },
     async stop() {

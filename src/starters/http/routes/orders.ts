@@ -46,7 +46,7 @@ export function orderRoutes(app: FastifyInstance, deps: HttpDeps, handoffs: Hand
       lines: body.lines,
     };
     await commit.submit({ handoff: { shopId: body.shopId, orderId, signal: ORDER_EVENT_SIGNAL, payload: event } });
-    handoffs.kick();
+    handoffs.kick('reservation');
     deps.metrics.handoffSeconds.observe({ route }, (performance.now() - started) / 1000);
     reply.status(202).send({ status: 'accepted', orderId, workflowId: workflowIds.reservation(body.shopId, orderId) });
   });

@@ -116,7 +116,7 @@ export function sourceEventRoutes(app: FastifyInstance, deps: HttpDeps, handoffs
       keys.set(skuLocationKey(e), { sku: e.sku, locationId: e.locationId });
       dirty.set(e.shopId, keys);
     });
-    if (dirty.size > 0) handoffs.kick();
+    if (dirty.size > 0) handoffs.kick('refresh');
     const trigger = `source_event:${source.name}`; // as recordChangeGroups writes it into the outbox
     const audit: AuditRow[] = unmapped.map((u) => ({
       shopId: u.shopId,

@@ -57,7 +57,7 @@ export function wmsAllocationRoutes(app: FastifyInstance, deps: HttpDeps, handof
     const orderId = body.channel ? externalOrderId(body.channel, body.orderId) : body.orderId;
     const event: AllocationEvent = { allocationId: body.allocationId, source: source.name, occurredAt: body.occurredAt, lines: body.lines };
     await commit.submit({ handoff: { shopId: body.shopId, orderId, signal: ALLOCATION_SIGNAL, payload: event }, allocation: event });
-    handoffs.kick();
+    handoffs.kick('reservation');
     deps.metrics.handoffSeconds.observe({ route }, (performance.now() - started) / 1000);
     reply.status(202).send({ status: 'accepted', workflowId: workflowIds.reservation(body.shopId, orderId) });
   });
