@@ -1,8 +1,10 @@
 -- Up Migration
 
 -- Transactional outboxes of the ingest routes (issue 17). A route commits what it received and the hand-off in
--- one statement and answers; a sweeper in the server process hands the rows to Temporal (one signal per shop for
--- many keys) and deletes them. Temporal being slow or down no longer fails the request, and nothing is lost.
+-- one statement and answers; a sweeper in the server process claims rows for a while (claimed_until: a lease, so
+-- no transaction stays open across Temporal calls and holds back the change feed's pg_snapshot_xmin), hands them
+-- to Temporal (one signal per shop for many keys) and deletes them; a sweeper that dies leaves its claim to expire.
+-- Temporal being slow or down no longer fails the request, and nothing is lost.
 
 -- Keys to hand to a shop's refresh workflow (POST /sources/:source/events). One row per key and event, never
 -- merged: a sweeper deletes exactly the rows it handed off, so a key marked again meanwhile stays marked.
@@ -12,7 +14,8 @@ CREATE TABLE refresh_handoffs (
   sku          text NOT NULL,
   location_id  text NOT NULL,
   trigger      text NOT NULL,
-  created_at   timestamptz NOT NULL DEFAULT now()
+  created_at   timestamptz NOT NULL DEFAULT now(),
+  claimed_until timestamptz
 );
 CREATE INDEX refresh_handoffs_shop ON refresh_handoffs (shop_id, id);
 
@@ -25,7 +28,8 @@ CREATE TABLE reservation_handoffs (
   order_id     text NOT NULL,
   signal       text NOT NULL,
   payload      jsonb NOT NULL,
-  created_at   timestamptz NOT NULL DEFAULT now()
+  created_at   timestamptz NOT NULL DEFAULT now(),
+  claimed_until timestamptz
 );
 CREATE INDEX reservation_handoffs_shop ON reservation_handoffs (shop_id, id);
 

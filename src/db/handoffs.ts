@@ -1,4 +1,3 @@
-import type { PoolClient } from 'pg';
 import { claimLineId, type AllocationEvent } from '../domain/reservation-model.js';
 import type { SkuLocation } from '../domain/sku-location.js';
 import type { OrderHandoff } from '../temporal/handoff.js';
@@ -7,10 +6,12 @@ import type { Db } from './pool.js';
 /**
  * The hand-off outboxes of the ingest routes (migration handoff-outboxes): `refresh_handoffs` (keys for a shop's
  * refresh workflow) and `reservation_handoffs` (signals for an order's reservation workflow). A route commits its
- * rows with what it received, in one statement; the sweeper (src/starters/http/handoffs.ts) claims rows with
- * FOR UPDATE SKIP LOCKED, hands them to Temporal, and deletes the ones Temporal took, in the same transaction.
- * Several server processes sweep side by side; a process that dies mid-sweep releases its rows with its
- * connection. Hand-off is at least once, which the workflows absorb (keys are a set; order events carry ids).
+ * rows with what it received, in one statement; the sweeper (src/starters/http/handoffs.ts) claims rows for a
+ * lease (one UPDATE), hands them to Temporal outside any transaction, deletes the ones Temporal took and releases
+ * the others. No transaction stays open across Temporal calls: one would hold back pg_snapshot_xmin, which the
+ * change feed's readers wait on (migration change-feed-commit-order). Several server processes sweep side by side;
+ * a process that dies mid-sweep leaves its lease to expire. Hand-off is at least once, which the workflows absorb
+ * (keys are a set; order events carry ids).
  */
 
 export interface RefreshHandoffRow {
@@ -30,32 +31,51 @@ export interface ReservationHandoffRow {
 export type Outbox = 'refresh' | 'reservation';
 const TABLES: Record<Outbox, string> = { refresh: 'refresh_handoffs', reservation: 'reservation_handoffs' };
 
-/** Claims up to `limit` rows of these shops, oldest first, at least `minAgeMs` old; rows another sweeper holds are skipped. */
-export async function claimRefreshHandoffs(client: PoolClient, opts: { shops: string[]; limit: number; minAgeMs: number }): Promise<RefreshHandoffRow[]> {
-  const { rows } = await client.query<{ id: string; shop_id: string; sku: string; location_id: string; trigger: string; created_at: Date }>(
-    `SELECT id::text, shop_id, sku, location_id, trigger, created_at FROM refresh_handoffs
-      WHERE shop_id = ANY($1::text[]) AND created_at <= now() - make_interval(secs => $3::double precision / 1000)
-      ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED`,
-    [opts.shops, opts.limit, opts.minAgeMs],
+interface ClaimOptions {
+  shops: string[];
+  limit: number;
+  /** Only rows at least this old (the periodic sweep leaves young rows to the process that wrote them). */
+  minAgeMs: number;
+  /** How long the claim holds: past it, another sweeper takes the rows (this one died or hangs). */
+  leaseMs: number;
+}
+
+/** Claims up to `limit` unclaimed (or expired) rows of these shops, oldest first, in one short statement. */
+async function claim<R>(db: Pick<Db, 'query'>, outbox: Outbox, columns: string, opts: ClaimOptions): Promise<(R & { id: string; created_at: Date })[]> {
+  const table = TABLES[outbox];
+  const { rows } = await db.query<R & { id: string; created_at: Date }>(
+    `UPDATE ${table} SET claimed_until = clock_timestamp() + make_interval(secs => $4::double precision / 1000)
+      WHERE id IN (SELECT id FROM ${table}
+                    WHERE shop_id = ANY($1::text[]) AND created_at <= now() - make_interval(secs => $3::double precision / 1000)
+                      AND (claimed_until IS NULL OR claimed_until < clock_timestamp())
+                    ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED)
+      RETURNING id::text, created_at, ${columns}`,
+    [opts.shops, opts.limit, opts.minAgeMs, opts.leaseMs],
   );
+  // RETURNING has no order: the hand-off goes in commit order.
+  return rows.sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
+}
+
+export async function claimRefreshHandoffs(db: Pick<Db, 'query'>, opts: ClaimOptions): Promise<RefreshHandoffRow[]> {
+  const rows = await claim<{ shop_id: string; sku: string; location_id: string; trigger: string }>(db, 'refresh', 'shop_id, sku, location_id, trigger', opts);
   return rows.map((r) => ({ id: r.id, shopId: r.shop_id, key: { sku: r.sku, locationId: r.location_id }, trigger: r.trigger, createdAt: r.created_at }));
 }
 
-/** As claimRefreshHandoffs, for the reservation outbox. */
-export async function claimReservationHandoffs(client: PoolClient, opts: { shops: string[]; limit: number; minAgeMs: number }): Promise<ReservationHandoffRow[]> {
-  const { rows } = await client.query<{ id: string; shop_id: string; order_id: string; signal: OrderHandoff['signal']; payload: OrderHandoff['payload']; created_at: Date }>(
-    `SELECT id::text, shop_id, order_id, signal, payload, created_at FROM reservation_handoffs
-      WHERE shop_id = ANY($1::text[]) AND created_at <= now() - make_interval(secs => $3::double precision / 1000)
-      ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED`,
-    [opts.shops, opts.limit, opts.minAgeMs],
-  );
+export async function claimReservationHandoffs(db: Pick<Db, 'query'>, opts: ClaimOptions): Promise<ReservationHandoffRow[]> {
+  const rows = await claim<{ shop_id: string; order_id: string; signal: OrderHandoff['signal']; payload: OrderHandoff['payload'] }>(db, 'reservation', 'shop_id, order_id, signal, payload', opts);
   return rows.map((r) => ({ id: r.id, handoff: { shopId: r.shop_id, orderId: r.order_id, signal: r.signal, payload: r.payload } as OrderHandoff, createdAt: r.created_at }));
 }
 
 /** Deletes handed-off rows (by id: a row written after the claim stays for the next sweep). */
-export async function deleteHandoffs(client: PoolClient, outbox: Outbox, ids: string[]): Promise<void> {
+export async function deleteHandoffs(db: Pick<Db, 'query'>, outbox: Outbox, ids: string[]): Promise<void> {
   if (ids.length === 0) return;
-  await client.query(`DELETE FROM ${TABLES[outbox]} WHERE id = ANY($1::bigint[])`, [ids]);
+  await db.query(`DELETE FROM ${TABLES[outbox]} WHERE id = ANY($1::bigint[])`, [ids]);
+}
+
+/** Gives claimed rows back at once (their hand-off failed): the next sweep, of any process, takes them. */
+export async function releaseHandoffs(db: Pick<Db, 'query'>, outbox: Outbox, ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await db.query(`UPDATE ${TABLES[outbox]} SET claimed_until = NULL WHERE id = ANY($1::bigint[])`, [ids]);
 }
 
 /** Rows waiting in an outbox, and the age of the oldest (seconds, 0 when none). */

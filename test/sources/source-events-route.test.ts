@@ -9,6 +9,7 @@ import { createShopifyClients } from '../../src/runtime/shopify-clients.js';
 import { startEmulator, type RunningEmulator } from '../../src/shopify/emulator/index.js';
 import type { HttpDeps } from '../../src/starters/http/deps.js';
 import { buildHttpServer } from '../../src/starters/http/server.js';
+import { claimRefreshHandoffs } from '../../src/db/handoffs.js';
 import { drainHandoffs } from '../../src/starters/http/handoffs.js';
 import { HANDOFF_DEADLINE_MS } from '../../src/temporal/handoff.js';
 import { connectTestServices, testConfig, type TestServices } from '../support/services.js';
@@ -162,6 +163,19 @@ describe('POST /sources/:source/events', () => {
     expect(await outboxRows('CAP')).toEqual([]);
     // Nothing is lost: the event is recorded and reaches Shopify (35 - 1 buffer).
     await expect.poll(() => available('CAP'), { timeout: 40_000 }).toBe(34);
+  });
+
+  it('a hand-off claimed by a sweeper that died waits out its lease, then any sweeper hands it off', async () => {
+    const { rows } = await svc.db.query<{ id: string }>(`INSERT INTO refresh_handoffs (shop_id, sku, location_id, trigger) VALUES ($1, 'MUG', 'WH1', 'lease-test') RETURNING id::text`, [shopId]);
+    const id = rows[0]!.id;
+    // A sweeper claims it and dies before handing it off.
+    expect((await claimRefreshHandoffs(svc.db, { shops: [shopId], limit: 10, minAgeMs: 0, leaseMs: 3_600_000 })).map((r) => r.id)).toEqual([id]);
+    expect((await drainHandoffs(deps)).refresh).toBe(0);
+    expect(await outboxRows('MUG')).toEqual([{ trigger: 'lease-test' }]);
+    // Its lease runs out (forced, not waited for): the next sweep takes the row.
+    await svc.db.query(`UPDATE refresh_handoffs SET claimed_until = now() - interval '1 second' WHERE id = $1`, [id]);
+    expect(await drainHandoffs(deps)).toMatchObject({ refresh: 1, failed: false });
+    expect(await outboxRows('MUG')).toEqual([]);
   });
 
   // Last in this file. Its connection is deliberately left open: the SDK's gRPC retry interceptor keeps a backoff

@@ -1,5 +1,4 @@
-import { claimRefreshHandoffs, claimReservationHandoffs, deleteHandoffs, type Outbox, type RefreshHandoffRow, type ReservationHandoffRow } from '../../db/handoffs.js';
-import { inTransaction } from '../../db/pool.js';
+import { claimRefreshHandoffs, claimReservationHandoffs, deleteHandoffs, releaseHandoffs, type Outbox, type RefreshHandoffRow, type ReservationHandoffRow } from '../../db/handoffs.js';
 import { HANDOFF_DEADLINE_MS, markDirty, signalOrder } from '../../temporal/handoff.js';
 import type { HttpDeps } from './deps.js';
 
@@ -21,80 +20,98 @@ export interface DrainResult {
   failed: boolean;
 }
 
-/** Rows per claim; a pass hands them off in a few signals (refresh) or up to ORDER_CONCURRENCY at a time (orders). */
-const BATCH = 2000;
+/** Rows per claim. Refresh rows go out as a few signals whatever their number; order rows one signal-with-start each. */
+const REFRESH_BATCH = 2000;
+const RESERVATION_BATCH = 256;
 /** Reservation workflows signalled at once: signal-with-start is one call per order. */
 const ORDER_CONCURRENCY = 32;
+/** A claim outlives any pass (each call is bounded by HANDOFF_DEADLINE_MS); past it, another sweeper may take the rows. */
+const LEASE_MS = 30_000;
 
 const withinDeadline = <T>(deps: SweepDeps, work: () => Promise<T>) => deps.temporal.withDeadline(Date.now() + HANDOFF_DEADLINE_MS, work);
 
-async function refreshPass(deps: SweepDeps, shops: string[], minAgeMs: number): Promise<{ done: number; claimed: number; failed: boolean }> {
-  return inTransaction(deps.db, async (client) => {
-    const rows = await claimRefreshHandoffs(client, { shops, limit: BATCH, minAgeMs });
-    const groups = new Map<string, RefreshHandoffRow[]>();
-    for (const r of rows) {
-      const id = `${r.shopId}\u0000${r.trigger}`;
-      const group = groups.get(id);
-      if (group) group.push(r);
-      else groups.set(id, [r]);
-    }
-    const handed: string[] = [];
-    let failed = false;
-    await Promise.all(
-      [...groups.values()].map(async (group) => {
-        const keys = new Map(group.map((r) => [`${r.key.sku}\u0000${r.key.locationId}`, r.key]));
+interface PassResult {
+  done: number;
+  claimed: number;
+  failed: boolean;
+}
+
+/** Deletes what Temporal took, gives the rest back at once (not after the lease) for the next sweep. */
+async function settle(deps: SweepDeps, outbox: Outbox, claimed: { id: string }[], handed: string[]): Promise<void> {
+  const done = new Set(handed);
+  await deleteHandoffs(deps.db, outbox, handed);
+  await releaseHandoffs(
+    deps.db,
+    outbox,
+    claimed.filter((r) => !done.has(r.id)).map((r) => r.id),
+  );
+}
+
+async function refreshPass(deps: SweepDeps, shops: string[], minAgeMs: number): Promise<PassResult> {
+  const rows = await claimRefreshHandoffs(deps.db, { shops, limit: REFRESH_BATCH, minAgeMs, leaseMs: LEASE_MS });
+  if (rows.length === 0) return { done: 0, claimed: 0, failed: false };
+  const groups = new Map<string, RefreshHandoffRow[]>();
+  for (const r of rows) {
+    const id = `${r.shopId}\u0000${r.trigger}`;
+    const group = groups.get(id);
+    if (group) group.push(r);
+    else groups.set(id, [r]);
+  }
+  const handed: string[] = [];
+  let failed = false;
+  await Promise.all(
+    [...groups.values()].map(async (group) => {
+      const keys = new Map(group.map((r) => [`${r.key.sku}\u0000${r.key.locationId}`, r.key]));
+      try {
+        await withinDeadline(deps, () => markDirty(deps, { shopId: group[0]!.shopId, keys: [...keys.values()], trigger: group[0]!.trigger }));
+      } catch {
+        failed = true;
+        return;
+      }
+      const now = Date.now();
+      for (const r of group) {
+        handed.push(r.id);
+        deps.metrics?.handoffLagSeconds.observe({ outbox: 'refresh' }, (now - r.createdAt.getTime()) / 1000);
+      }
+    }),
+  );
+  await settle(deps, 'refresh', rows, handed);
+  return { done: handed.length, claimed: rows.length, failed };
+}
+
+async function reservationPass(deps: SweepDeps, shops: string[], minAgeMs: number): Promise<PassResult> {
+  const rows = await claimReservationHandoffs(deps.db, { shops, limit: RESERVATION_BATCH, minAgeMs, leaseMs: LEASE_MS });
+  if (rows.length === 0) return { done: 0, claimed: 0, failed: false };
+  // Per order, in id order: an order's events reach its workflow in the order the route committed them.
+  const byOrder = new Map<string, ReservationHandoffRow[]>();
+  for (const r of rows) {
+    const id = `${r.handoff.shopId}\u0000${r.handoff.orderId}`;
+    const list = byOrder.get(id);
+    if (list) list.push(r);
+    else byOrder.set(id, [r]);
+  }
+  const orders = [...byOrder.values()];
+  const handed: string[] = [];
+  let failed = false;
+  let next = 0;
+  const lane = async () => {
+    while (!failed && next < orders.length) {
+      const list = orders[next++]!;
+      for (const r of list) {
         try {
-          await withinDeadline(deps, () => markDirty(deps, { shopId: group[0]!.shopId, keys: [...keys.values()], trigger: group[0]!.trigger }));
+          await withinDeadline(deps, () => signalOrder(deps, r.handoff));
         } catch {
           failed = true;
           return;
         }
-        const now = Date.now();
-        for (const r of group) {
-          handed.push(r.id);
-          deps.metrics?.handoffLagSeconds.observe({ outbox: 'refresh' }, (now - r.createdAt.getTime()) / 1000);
-        }
-      }),
-    );
-    await deleteHandoffs(client, 'refresh', handed);
-    return { done: handed.length, claimed: rows.length, failed };
-  });
-}
-
-async function reservationPass(deps: SweepDeps, shops: string[], minAgeMs: number): Promise<{ done: number; claimed: number; failed: boolean }> {
-  return inTransaction(deps.db, async (client) => {
-    const rows = await claimReservationHandoffs(client, { shops, limit: BATCH, minAgeMs });
-    // Per order, in id order: an order's events reach its workflow in the order the route committed them.
-    const byOrder = new Map<string, ReservationHandoffRow[]>();
-    for (const r of rows) {
-      const id = `${r.handoff.shopId}\u0000${r.handoff.orderId}`;
-      const list = byOrder.get(id);
-      if (list) list.push(r);
-      else byOrder.set(id, [r]);
-    }
-    const orders = [...byOrder.values()];
-    const handed: string[] = [];
-    let failed = false;
-    let next = 0;
-    const lane = async () => {
-      while (!failed && next < orders.length) {
-        const list = orders[next++]!;
-        for (const r of list) {
-          try {
-            await withinDeadline(deps, () => signalOrder(deps, r.handoff));
-          } catch {
-            failed = true;
-            return;
-          }
-          handed.push(r.id);
-          deps.metrics?.handoffLagSeconds.observe({ outbox: 'reservation' }, (Date.now() - r.createdAt.getTime()) / 1000);
-        }
+        handed.push(r.id);
+        deps.metrics?.handoffLagSeconds.observe({ outbox: 'reservation' }, (Date.now() - r.createdAt.getTime()) / 1000);
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(ORDER_CONCURRENCY, orders.length) }, lane));
-    await deleteHandoffs(client, 'reservation', handed);
-    return { done: handed.length, claimed: rows.length, failed };
-  });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(ORDER_CONCURRENCY, orders.length) }, lane));
+  await settle(deps, 'reservation', rows, handed);
+  return { done: handed.length, claimed: rows.length, failed };
 }
 
 /**
@@ -105,16 +122,16 @@ export async function drainHandoffs(deps: SweepDeps, opts: { minAgeMs?: number; 
   const shops = deps.config.shops.map((s) => s.id);
   const minAgeMs = opts.minAgeMs ?? 0;
   const result: DrainResult = { refresh: 0, reservation: 0, failed: false };
-  for (const [outbox, pass] of [
-    ['refresh', refreshPass],
-    ['reservation', reservationPass],
+  for (const [outbox, pass, batch] of [
+    ['refresh', refreshPass, REFRESH_BATCH],
+    ['reservation', reservationPass, RESERVATION_BATCH],
   ] as const) {
     if (opts.outboxes && !opts.outboxes.has(outbox)) continue;
     for (;;) {
       const r = await pass(deps, shops, minAgeMs);
       result[outbox] += r.done;
       if (r.failed) result.failed = true;
-      if (r.failed || r.claimed < BATCH) break;
+      if (r.failed || r.claimed < batch) break;
     }
   }
   return result;
