@@ -68,7 +68,7 @@ describe('source events: group commit', () => {
       });
       // The first request's commit is waiting on our lock; every other request has arrived and queued behind it.
       await expect
-        .poll(async () => (await svc.db.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO source_snapshots%'`)).rows[0].n, { timeout: 20_000, interval: 50 })
+        .poll(async () => (await svc.db.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'WITH incoming AS%'`)).rows[0].n, { timeout: 20_000, interval: 50 })
         .toBe(1);
       await expect.poll(waiting, { timeout: 20_000, interval: 50 }).toBe(40);
       expect(answered).toBe(0);
@@ -113,7 +113,7 @@ describe('source events: group commit', () => {
       await holder.query('LOCK TABLE source_snapshots IN SHARE ROW EXCLUSIVE MODE');
       const first = send(good[0]!);
       // The first commit waits on our lock; everything sent now queues behind it as one group.
-      await expect.poll(async () => (await svc.db.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO source_snapshots%'`)).rows[0].n, { timeout: 20_000, interval: 50 }).toBe(1);
+      await expect.poll(async () => (await svc.db.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'WITH incoming AS%'`)).rows[0].n, { timeout: 20_000, interval: 50 }).toBe(1);
       results = [first, ...good.slice(1, 5).map(send), ...bad.map(([e]) => send(e)), ...good.slice(5).map(send)];
       await expect.poll(waiting, { timeout: 20_000, interval: 50 }).toBe(10);
     } finally {
