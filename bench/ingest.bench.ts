@@ -40,7 +40,7 @@ const children: ChildWorker[] = [];
 const builds: { dir: string }[] = [];
 const print = (line: string) => console.log(`[bench/ingest] ${line}`);
 const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
-const env = { ING_SHOP_TOKEN: 'tok-ing', ING_SECRET: 'x', ING_ERP_TOKEN: 'erp-ing', ING_WMS_TOKEN: 'wms-ing' };
+const env = { ING_SHOP_TOKEN: 'tok-ing', ING_SECRET: 'x', ING_ERP_TOKEN: 'erp-ing', ING_WMS_TOKEN: 'wms-ing', ING_OPERATOR_TOKEN: 'op-ing' };
 let shopId = '';
 let domain = '';
 let serverUrl = '';
@@ -68,6 +68,7 @@ beforeAll(async () => {
       { name: `${shopId}-erp`, role: 'erp', type: 'postgres', token_env: 'ING_ERP_TOKEN' },
       { name: `${shopId}-wms`, role: 'wms', type: 'postgres', token_env: 'ING_WMS_TOKEN' },
     ],
+    operator: { token_env: 'ING_OPERATOR_TOKEN' },
   });
   const serverBuild = await buildProcessEntry(fileURLToPath(new URL('./flash-sale-server.ts', import.meta.url)));
   builds.push(serverBuild);
@@ -119,6 +120,24 @@ const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] ?? NaN;
 };
+
+/** The server's isync_handoff_lag_seconds buckets of one outbox (cumulative counts by upper bound). */
+async function lagBuckets(outbox: 'refresh' | 'reservation'): Promise<Map<string, number>> {
+  const res = await fetch(`${serverUrl}/metrics`, { headers: { authorization: `Bearer ${env.ING_OPERATOR_TOKEN}` } });
+  const text = await res.text();
+  const buckets = new Map<string, number>();
+  for (const m of text.matchAll(/^isync_handoff_lag_seconds_bucket\{le="([^"]+)",outbox="([a-z]+)"\} (\d+)/gm)) if (m[2] === outbox) buckets.set(m[1]!, Number(m[3]));
+  return buckets;
+}
+
+/** The bucket bound under which a share `q` of the rows handed off between two snapshots waited (an upper bound). */
+function lagQuantile(before: Map<string, number>, after: Map<string, number>, q: number): string {
+  const rows = [...after].map(([le, n]) => [le, n - (before.get(le) ?? 0)] as const);
+  const total = rows.find(([le]) => le === '+Inf')?.[1] ?? 0;
+  if (total === 0) return 'n/a';
+  const hit = rows.find(([, n]) => n >= q * total);
+  return hit ? (hit[0] === '+Inf' ? '> 60 s' : `<= ${Number(hit[0]) * 1000} ms`) : 'n/a';
+}
 
 interface Phase {
   rps: number;
@@ -187,6 +206,7 @@ it('ingest: single-event requests per second, ack and event-to-Shopify latency',
     }
     original(shop, levels);
   };
+  const lagBefore = await lagBuckets('refresh');
   const atRate = await run(serverUrl, erpPath, env.ING_ERP_TOKEN, (n) => event(n, QTY), { seconds: SECONDS, rate: RATE }, (n) => sentAt.set(n, performance.now()));
   const deadline = performance.now() + 30_000;
   while (arrived.size < atRate.ok && performance.now() < deadline) await new Promise((r) => setTimeout(r, 100));
@@ -194,6 +214,9 @@ it('ingest: single-event requests per second, ack and event-to-Shopify latency',
   const toShopify = [...arrived].map(([n, t]) => t - sentAt.get(n)!);
   print(line(`POST /sources/:source/events at ${RATE}/s`, atRate));
   print(`  event-to-Shopify: ${toShopify.length} of ${atRate.ok} arrived; p50 ${Math.round(pct(toShopify, 50))} ms, p99 ${Math.round(pct(toShopify, 99))} ms, max ${Math.round(pct(toShopify, 100))} ms`);
+  // The share of that which is the hand-off: commit to the refresh workflow's signal acknowledged (the outbox wait).
+  const lagAfter = await lagBuckets('refresh');
+  print(`  of which in the refresh outbox (commit to signal taken; bucket bounds): p50 ${lagQuantile(lagBefore, lagAfter, 0.5)}, p99 ${lagQuantile(lagBefore, lagAfter, 0.99)}`);
   keyBase = base + sentAt.size + CONNECTIONS;
 
   // The WMS confirms one allocation per request, each of a new order (signal-with-start of its workflow).
@@ -205,5 +228,16 @@ it('ingest: single-event requests per second, ack and event-to-Shopify latency',
     { seconds: MAX_SECONDS },
   );
   print(line('POST /wms/allocations, as fast as it answers', wms));
+  // Each allocation's signal-with-start happens after its 202: how long they waited, and how many still wait.
+  const resLag = await lagBuckets('reservation');
+  const handedOff = await (async () => {
+    const deadline = performance.now() + 60_000;
+    for (;;) {
+      const { rows } = await svc.db.query<{ n: number }>('SELECT count(*)::int AS n FROM reservation_handoffs');
+      if (rows[0]!.n === 0 || performance.now() > deadline) return { waiting: rows[0]!.n, seconds: (performance.now() - deadline + 60_000) / 1000 };
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  })();
+  print(`  allocations' hand-off to their workflows: ${handedOff.waiting} still in the outbox ${handedOff.seconds.toFixed(1)} s after the phase; waited p50 ${lagQuantile(new Map(), resLag, 0.5)}, p99 ${lagQuantile(new Map(), resLag, 0.99)} (at the phase's end)`);
   print(`  ratio to the bare server: ${(wms.rps / bare.rps).toFixed(2)}`);
 });

@@ -3,6 +3,7 @@ import { createServer as createNetServer, type AddressInfo, type Server as NetSe
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Redis } from 'ioredis';
 import type { Db } from '../db/pool.js';
+import { pendingHandoffs, type Outbox } from '../db/handoffs.js';
 import { Errors } from '../domain/errors.js';
 import { faultRegistry } from './fault-metrics.js';
 import { workerRegistry } from './worker-metrics.js';
@@ -72,6 +73,31 @@ function stateGauges(registry: Registry, opts: WorkerMetricsServerOptions): void
     registers: [registry],
     collect() {
       this.set(webhookOldest);
+    },
+  });
+  const handoffOldest: Record<Outbox, number> = { refresh: 0, reservation: 0 };
+  new Gauge({
+    name: 'isync_handoff_outbox_pending',
+    help: 'Hand-offs of the ingest routes committed but not yet taken by Temporal, by outbox (refresh: keys of source events; reservation: allocations and orders)',
+    labelNames: ['outbox'],
+    registers: [registry],
+    async collect() {
+      await quietly(async () => {
+        for (const outbox of ['refresh', 'reservation'] as const) {
+          const { n, oldestSeconds } = await pendingHandoffs(db, outbox);
+          this.set({ outbox }, n);
+          handoffOldest[outbox] = oldestSeconds;
+        }
+      });
+    },
+  });
+  new Gauge({
+    name: 'isync_handoff_outbox_oldest_seconds',
+    help: 'Age of the oldest hand-off not yet taken by Temporal, by outbox (0 when none)',
+    labelNames: ['outbox'],
+    registers: [registry],
+    collect() {
+      for (const outbox of ['refresh', 'reservation'] as const) this.set({ outbox }, handoffOldest[outbox]);
     },
   });
   new Gauge({

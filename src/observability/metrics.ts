@@ -19,9 +19,16 @@ export function createMetrics() {
     }),
     handoffSeconds: new Histogram({
       name: 'isync_handoff_seconds',
-      help: 'Time from request to durable hand-off (recorded, signalled)',
+      help: 'Time from request to answer: the request is durably recorded (with its hand-off in an outbox, or signalled)',
       labelNames: ['route'],
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers: [registry],
+    }),
+    handoffLagSeconds: new Histogram({
+      name: 'isync_handoff_lag_seconds',
+      help: 'Time a hand-off waited in its outbox, from the commit to Temporal taking it, by outbox (refresh, reservation)',
+      labelNames: ['outbox'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers: [registry],
     }),
   };

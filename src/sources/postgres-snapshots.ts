@@ -32,11 +32,13 @@ export class PostgresSnapshotSource implements SourceAdapter {
   async changesSince(cursor: string | null, limit: number): Promise<SourceChange[]> {
     const [xid, seq] = cursor === null ? ['0', '0'] : parseFeedCursor(cursor);
     const { rows } = await this.db.query<{ cursor: string; xid: string; shop_id: string; sku: string; location_id: string; quantity: number; occurred_at: Date }>(
-      `SELECT cursor::text, xid::text, shop_id, sku, location_id, quantity, occurred_at
-         FROM source_changes
-        WHERE source = $1 AND (xid, cursor) > ($2::xid8, $3::bigint)
-          AND xid < pg_snapshot_xmin(pg_current_snapshot())
-        ORDER BY xid, cursor LIMIT $4`,
+      // Ordered by the columns, qualified: a bare `ORDER BY xid, cursor` names the text output columns, and sorted
+      // '10' before '9', so a batch could end on a smaller cursor than rows it had not read (skipped for good).
+      `SELECT c.cursor::text AS cursor, c.xid::text AS xid, c.shop_id, c.sku, c.location_id, c.quantity, c.occurred_at
+         FROM source_changes c
+        WHERE c.source = $1 AND (c.xid, c.cursor) > ($2::xid8, $3::bigint)
+          AND c.xid < pg_snapshot_xmin(pg_current_snapshot())
+        ORDER BY c.xid, c.cursor LIMIT $4`,
       [this.name, xid, seq, limit],
     );
     return rows.map((r) => ({

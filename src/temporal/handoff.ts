@@ -1,5 +1,4 @@
 import type { Client } from '@temporalio/client';
-import { Errors } from '../domain/errors.js';
 import { KEYS_DIRTY_SIGNAL, SHOP_REFRESH_WORKFLOW_TYPE, workflowIds } from '../domain/keys.js';
 import {
   RESERVATION_WORKFLOW_TYPE,
@@ -76,10 +75,16 @@ export function createDirtyBatcher(deps: MarkDirtyDeps) {
         queued.delete(shopId);
         if (waiters.length === 0) return;
         const byTrigger = new Map<string, Waiter[]>();
-        for (const w of waiters) byTrigger.set(w.trigger, [...(byTrigger.get(w.trigger) ?? []), w]);
+        // Appended in place: copying the list per waiter made a burst of n waiters cost n^2.
+        for (const w of waiters) {
+          const group = byTrigger.get(w.trigger);
+          if (group) group.push(w);
+          else byTrigger.set(w.trigger, [w]);
+        }
         await Promise.all(
           [...byTrigger].map(async ([trigger, group]) => {
-            const keys = new Map(group.flatMap((w) => w.keys.map((k) => [skuLocationKey(k), k] as const)));
+            const keys = new Map<string, SkuLocation>();
+            for (const w of group) for (const k of w.keys) keys.set(skuLocationKey(k), k);
             try {
               await markDirty(deps, { shopId, keys: [...keys.values()], trigger });
               for (const w of group) w.resolve();
@@ -134,19 +139,10 @@ export async function signalOrder(deps: OrderHandoffDeps, h: OrderHandoff): Prom
   return workflowId;
 }
 
-/** Shopify gives a delivery 5 s: fail well before, so the answer is a 503 it retries rather than a timeout. */
+/** How long one hand-off may take: after it the caller (the webhook route, the outbox sweeper) leaves the row for a later sweep. */
 export const HANDOFF_DEADLINE_MS = 2000;
 
-/** `signalOrder` within the hand-off deadline (the caller is waiting on an HTTP answer). */
+/** `signalOrder` within the hand-off deadline. */
 export async function handOff(deps: OrderHandoffDeps, h: OrderHandoff): Promise<string> {
   return deps.temporal.withDeadline(Date.now() + HANDOFF_DEADLINE_MS, () => signalOrder(deps, h));
-}
-
-/** The routes that answer 202 after a hand-off: the order's workflow took it, or 503 so the caller retries. */
-export async function handOffOrUnavailable(deps: OrderHandoffDeps, h: OrderHandoff, whenDown: string): Promise<string> {
-  try {
-    return await handOff(deps, h);
-  } catch (err) {
-    throw Errors.DependencyUnavailable(whenDown, undefined, { cause: err });
-  }
 }

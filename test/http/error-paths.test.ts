@@ -6,6 +6,9 @@ import { createMetrics } from '../../src/observability/metrics.js';
 import type { HttpDeps } from '../../src/starters/http/deps.js';
 import { buildHttpServer } from '../../src/starters/http/server.js';
 import { signWebhook } from '../../src/shopify/emulator/index.js';
+import { ALLOCATION_SIGNAL, ORDER_EVENT_SIGNAL } from '../../src/domain/reservation-model.js';
+import { drainHandoffs } from '../../src/starters/http/handoffs.js';
+import { HANDOFF_DEADLINE_MS } from '../../src/temporal/handoff.js';
 import { startRig, type Rig } from '../reservations/rig.js';
 
 const SKU = 'ERR-1';
@@ -40,6 +43,19 @@ describe('HTTP error paths', () => {
     await app.listen({ port: 0, host: '127.0.0.1' });
     return `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
   }
+  /**
+   * A server of its own whose Temporal is dead, closed before returning: closing waits for the sweep its requests
+   * kicked off (which fails), so the rows are left in the outbox, unlocked, for the test to sweep.
+   */
+  async function whileTemporalDown(work: (url: string) => Promise<void>): Promise<void> {
+    const app = buildHttpServer(deps({ temporal: dead }));
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      await work(`http://127.0.0.1:${(app.server.address() as { port: number }).port}`);
+    } finally {
+      await app.close();
+    }
+  }
   const postJson = (url: string, path: string, body: unknown, token: string) =>
     fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
   const allocation = (orderId: string, over: Record<string, unknown> = {}) => ({
@@ -50,6 +66,8 @@ describe('HTTP error paths', () => {
     lines: [{ lineId: 'l1', sku: SKU, locationId: WH, quantity: 2 }],
     ...over,
   });
+  const outboxRows = async (orderId: string) =>
+    (await rig.svc.db.query<{ signal: string }>('SELECT signal FROM reservation_handoffs WHERE shop_id = $1 AND order_id = $2 ORDER BY id', [rig.shopId, orderId])).rows;
   const allocationRows = async (orderId: string) =>
     (await rig.svc.db.query<{ quantity: number }>('SELECT quantity FROM wms_allocations WHERE shop_id = $1 AND order_id = $2', [rig.shopId, orderId])).rows;
 
@@ -103,7 +121,7 @@ describe('HTTP error paths', () => {
       }
     });
 
-    it('has no 404: an allocation for an order not seen yet is recorded and accepted (202), its workflow started', async () => {
+    it('has no 404: an allocation for an order not seen yet is recorded and accepted (202), its workflow started by the hand-off', async () => {
       // The route documents it: a confirmation may arrive before its order, so it is recorded, never refused.
       const orderId = `unseen-${Date.now()}`;
       const res = await postJson(rig.url, '/wms/allocations', allocation(orderId), rig.wmsToken);
@@ -111,18 +129,27 @@ describe('HTTP error paths', () => {
       const body = (await res.json()) as { status: string; workflowId: string };
       expect(body).toEqual({ status: 'accepted', workflowId: `reservation:${rig.shopId}:${orderId}` });
       expect(await allocationRows(orderId)).toEqual([{ quantity: 2 }]);
-      const described = await rig.svc.temporal.workflow.getHandle(body.workflowId).describe();
-      expect(described.type).toBe('reservationWorkflow');
+      // Started by the hand-off that follows the answer.
+      await expect.poll(async () => (await rig.svc.temporal.workflow.getHandle(body.workflowId).describe().catch(() => undefined))?.type, { timeout: 20_000 }).toBe('reservationWorkflow');
     });
 
-    it('answers 503 when Temporal does not take the allocation, which stays recorded for the retry', async () => {
+    it('answers 202 while Temporal is down, the allocation and its signal committed in the outbox; the sweeper hands it off once Temporal answers', async () => {
       const orderId = `down-${Date.now()}`;
-      const started = performance.now();
-      const res = await postJson(downUrl, '/wms/allocations', allocation(orderId), rig.wmsToken);
-      expect(res.status).toBe(503);
-      expect(await res.json()).toMatchObject({ code: 'ISYNC_DEPENDENCY_UNAVAILABLE', message: expect.stringContaining('Temporal did not take the allocation; it is recorded') });
-      expect(performance.now() - started).toBeLessThan(8000);
+      await whileTemporalDown(async (url) => {
+        const started = performance.now();
+        const res = await postJson(url, '/wms/allocations', allocation(orderId), rig.wmsToken);
+        expect(res.status).toBe(202);
+        expect(await res.json()).toEqual({ status: 'accepted', workflowId: `reservation:${rig.shopId}:${orderId}` });
+        // The answer follows the commit, not Temporal (the old route waited up to the hand-off deadline for a 503).
+        expect(performance.now() - started).toBeLessThan(HANDOFF_DEADLINE_MS);
+      });
       expect(await allocationRows(orderId)).toEqual([{ quantity: 2 }]);
+      expect(await outboxRows(orderId)).toEqual([{ signal: ALLOCATION_SIGNAL }]);
+      // Temporal answers again: a sweep (forced here, not waited for) starts the order's workflow with the allocation.
+      expect((await drainHandoffs(deps())).failed).toBe(false);
+      expect(await outboxRows(orderId)).toEqual([]);
+      const described = await rig.svc.temporal.workflow.getHandle(`reservation:${rig.shopId}:${orderId}`).describe();
+      expect(described.type).toBe('reservationWorkflow');
     });
   });
 
@@ -135,12 +162,17 @@ describe('HTTP error paths', () => {
       ...over,
     });
 
-    it('answers 503 when Temporal does not take the order, and no reservation exists', async () => {
+    it('answers 202 only once the order is recorded, while Temporal is down; the sweeper hands it to the order workflow once Temporal answers', async () => {
       const orderId = `down-${Date.now()}`;
-      const res = await postJson(downUrl, '/orders', order(orderId), rig.orderToken);
-      expect(res.status).toBe(503);
-      expect(await res.json()).toMatchObject({ code: 'ISYNC_DEPENDENCY_UNAVAILABLE', message: expect.stringContaining('Temporal did not take the order; retry the request') });
-      expect(await rig.reservation(rig.ext(orderId))).toBeUndefined();
+      await whileTemporalDown(async (url) => {
+        const res = await postJson(url, '/orders', order(orderId), rig.orderToken);
+        expect(res.status).toBe(202);
+        expect(await res.json()).toEqual({ status: 'accepted', orderId: rig.ext(orderId), workflowId: `reservation:${rig.shopId}:${rig.ext(orderId)}` });
+      });
+      expect(await outboxRows(rig.ext(orderId))).toEqual([{ signal: ORDER_EVENT_SIGNAL }]);
+      expect((await drainHandoffs(deps())).failed).toBe(false);
+      expect(await outboxRows(rig.ext(orderId))).toEqual([]);
+      await expect.poll(async () => (await rig.reservation(rig.ext(orderId)))?.state, { timeout: 20_000 }).toBeDefined();
     });
 
     it('refuses an open order with no lines (empty or omitted) with 400 naming lines; a cancel needs none', async () => {

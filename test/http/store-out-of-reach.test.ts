@@ -44,7 +44,7 @@ describe('PostgreSQL out of reach during a request', () => {
   const post = (path: string, body: unknown, token: string) =>
     fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
 
-  it('a WMS confirmation and a source event are answered 503 ISYNC_DEPENDENCY_UNAVAILABLE, not 500', async () => {
+  it('a WMS confirmation, a source event and an order are answered 503 ISYNC_DEPENDENCY_UNAVAILABLE, not 500', async () => {
     const occurredAt = new Date().toISOString();
     const wms = await post('/wms/allocations', { shopId: rig.shopId, orderId: '77', allocationId: 'a-77', occurredAt, lines: [{ lineId: 'l1', sku: 'DOWN-1', locationId: 'WH1', quantity: 1 }] }, rig.wmsToken);
     expect(wms.status).toBe(503);
@@ -52,6 +52,10 @@ describe('PostgreSQL out of reach during a request', () => {
     const source = await post(`/sources/${rig.config.sources.find((s) => s.role === 'erp')!.name}/events`, { events: [{ shopId: rig.shopId, sku: 'DOWN-1', locationId: 'WH1', quantity: 3, occurredAt }] }, rig.erpToken);
     expect(source.status).toBe(503);
     expect(((await source.json()) as { code: string }).code).toBe('ISYNC_DEPENDENCY_UNAVAILABLE');
+    // An order is answered only once recorded (its hand-off waits in PostgreSQL): no PostgreSQL, no 202.
+    const order = await post('/orders', { shopId: rig.shopId, orderId: 'o-77', updatedAt: occurredAt, lines: [{ lineId: 'l1', sku: 'DOWN-1', locationId: 'WH1', quantity: 1 }] }, rig.orderToken);
+    expect(order.status).toBe(503);
+    expect(((await order.json()) as { code: string }).code).toBe('ISYNC_DEPENDENCY_UNAVAILABLE');
   });
 
   it('a connection terminated by the server (57P01) counts as out of reach; a constraint violation does not', async () => {

@@ -6,6 +6,8 @@ import { createMetrics } from '../../src/observability/metrics.js';
 import { createShopifyClients } from '../../src/runtime/shopify-clients.js';
 import { startEmulator, type RunningEmulator } from '../../src/shopify/emulator/index.js';
 import { buildHttpServer } from '../../src/starters/http/server.js';
+import { createGroupCommit } from '../../src/db/group-commit.js';
+import { recordChangeGroups, type ChangeGroup, type GroupRecorded } from '../../src/db/source-changes.js';
 import { connectTestServices, testConfig, type TestServices } from '../support/services.js';
 
 /**
@@ -66,7 +68,7 @@ describe('source events: group commit', () => {
       });
       // The first request's commit is waiting on our lock; every other request has arrived and queued behind it.
       await expect
-        .poll(async () => (await svc.db.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'INSERT INTO source_snapshots%'`)).rows[0].n, { timeout: 20_000, interval: 50 })
+        .poll(async () => (await svc.db.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'WITH incoming AS%'`)).rows[0].n, { timeout: 20_000, interval: 50 })
         .toBe(1);
       await expect.poll(waiting, { timeout: 20_000, interval: 50 }).toBe(40);
       expect(answered).toBe(0);
@@ -87,5 +89,59 @@ describe('source events: group commit', () => {
     expect(rows[0]!.transactions).toBeLessThanOrEqual(3);
     const snap = (await svc.db.query('SELECT count(*)::int AS n FROM source_snapshots WHERE source = $1', [erp])).rows[0].n;
     expect(snap).toBe(40);
+  });
+
+  it('a malformed event in a forced group fails only its own request, naming the field; the others commit together', { timeout: 60_000 }, async () => {
+    const url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}/sources/${erp}/events`;
+    const send = (event: Record<string, unknown>) =>
+      fetch(url, { method: 'POST', headers: { authorization: `Bearer ${env.GC_ERP_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ events: [event] }) }).then(async (r) => ({
+        status: r.status,
+        body: (await r.json()) as { code?: string; message?: string; details?: { field?: string } },
+      }));
+    const occurredAt = new Date().toISOString();
+    const good = skus.slice(0, 10).map((sku, i) => ({ shopId, sku, locationId: 'WH1', quantity: 200 + i, occurredAt, eventId: `gm-${i}` }));
+    // Values a schema of types alone lets through but PostgreSQL refuses (a year 0000, a NUL in text): before the
+    // edge refused them, such a request failed its whole group, then alone with a 500.
+    const bad: [Record<string, unknown>, string][] = [
+      [{ ...good[0]!, eventId: 'gm-bad-1', occurredAt: '0000-06-01T00:00:00Z' }, 'events.0.occurredAt'],
+      [{ ...good[0]!, eventId: 'gm-bad-2', sku: 'GC-\u0000' }, 'events.0.sku'],
+    ];
+    const holder = await svc.db.connect();
+    let results: Promise<{ status: number; body: { code?: string; message?: string; details?: { field?: string } } }>[];
+    try {
+      await holder.query('BEGIN');
+      await holder.query('LOCK TABLE source_snapshots IN SHARE ROW EXCLUSIVE MODE');
+      const first = send(good[0]!);
+      // The first commit waits on our lock; everything sent now queues behind it as one group.
+      await expect.poll(async () => (await svc.db.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'WITH incoming AS%'`)).rows[0].n, { timeout: 20_000, interval: 50 }).toBe(1);
+      results = [first, ...good.slice(1, 5).map(send), ...bad.map(([e]) => send(e)), ...good.slice(5).map(send)];
+      await expect.poll(waiting, { timeout: 20_000, interval: 50 }).toBe(10);
+    } finally {
+      await holder.query('COMMIT');
+      holder.release();
+    }
+    const answers = await Promise.all(results);
+    const refused = answers.slice(5, 7);
+    expect(refused.map((a) => a.status)).toEqual([400, 400]);
+    refused.forEach((a, i) => {
+      expect(a.body).toMatchObject({ code: 'ISYNC_PAYLOAD_INVALID', details: { field: bad[i]![1] } });
+      expect(a.body.message).toContain(bad[i]![1]);
+    });
+    expect([...answers.slice(0, 5), ...answers.slice(7)].map((a) => a.status)).toEqual(good.map(() => 202));
+    const { rows } = await svc.db.query<{ transactions: number; n: number }>(
+      `SELECT count(DISTINCT xmin::text)::int AS transactions, count(*)::int AS n FROM source_changes WHERE source = $1 AND external_id LIKE 'gm-%'`,
+      [erp],
+    );
+    expect(rows[0]).toEqual({ transactions: 2, n: 10 });
+  });
+
+  it('a value PostgreSQL refuses inside a group fails only its own item (the group is retried one by one)', async () => {
+    const commit = createGroupCommit<ChangeGroup, GroupRecorded>({ commit: (groups) => recordChangeGroups(svc.db, groups) });
+    const at = new Date().toISOString();
+    const item = (sku: string, occurredAt = at) => ({ source: erp, changes: [{ shopId, sku, locationId: 'WH1', quantity: 1, occurredAt }] });
+    // Submitted in one tick: the first goes alone, the other three as one group that fails and is retried item by item.
+    const outcomes = await Promise.allSettled([commit.submit(item('GC-0')), commit.submit(item('GC-1')), commit.submit(item('GC-2', '0000-06-01T00:00:00Z')), commit.submit(item('GC-3'))]);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+    expect(((outcomes[2] as PromiseRejectedResult).reason as { code: string }).code).toBe('22008');
   });
 });

@@ -9,6 +9,8 @@ import { createShopifyClients } from '../../src/runtime/shopify-clients.js';
 import { startEmulator, type RunningEmulator } from '../../src/shopify/emulator/index.js';
 import type { HttpDeps } from '../../src/starters/http/deps.js';
 import { buildHttpServer } from '../../src/starters/http/server.js';
+import { claimRefreshHandoffs } from '../../src/db/handoffs.js';
+import { drainHandoffs } from '../../src/starters/http/handoffs.js';
 import { HANDOFF_DEADLINE_MS } from '../../src/temporal/handoff.js';
 import { connectTestServices, testConfig, type TestServices } from '../support/services.js';
 
@@ -126,7 +128,10 @@ describe('POST /sources/:source/events', () => {
     }
   });
 
-  it('when Temporal answers slowly, the answer is a 503 within the hand-off deadline, and the recorded event still reaches Shopify', { timeout: 60_000 }, async () => {
+  const outboxRows = async (sku: string) =>
+    (await svc.db.query<{ trigger: string }>('SELECT trigger FROM refresh_handoffs WHERE shop_id = $1 AND sku = $2', [shopId, sku])).rows;
+
+  it('when Temporal answers slowly, the answer is still a prompt 202 (the hand-off waits in the outbox), and the event reaches Shopify once swept', { timeout: 60_000 }, async () => {
     // A proxy in front of the run's Temporal that holds every byte towards it for 4 s: a frontend that is up but slow.
     const [host, port] = inject('temporalAddress').split(':');
     const slowProxy = createServer((client) => {
@@ -144,35 +149,60 @@ describe('POST /sources/:source/events', () => {
     try {
       const started = Date.now();
       const res = await post(erp, { events: [event('CAP', 35, { eventId: 'erp-evt-slow' })] }, env.EVT_ERP_TOKEN, slow);
-      expect(res.statusCode).toBe(503);
-      expect(res.json()).toMatchObject({ code: 'ISYNC_DEPENDENCY_UNAVAILABLE' });
-      // Bounded by HANDOFF_DEADLINE_MS (2 s), not by how slow Temporal is.
-      expect(Date.now() - started).toBeLessThan(HANDOFF_DEADLINE_MS + 1500);
-      // Nothing is lost: the event is recorded and reaches Shopify (35 - 1 buffer).
-      await expect.poll(() => available('CAP'), { timeout: 40_000 }).toBe(34);
+      expect(res.statusCode).toBe(202);
+      // Not bounded by Temporal at all: the answer follows the commit.
+      expect(Date.now() - started).toBeLessThan(HANDOFF_DEADLINE_MS);
+      expect(await outboxRows('CAP')).toEqual([{ trigger: `source_event:${erp}` }]);
     } finally {
+      // Its sweeper stops (waiting out the hand-off it is trying), leaving the row to another process's sweep.
       await slow.close();
       await slowClient.connection.close().catch(() => undefined);
       slowProxy.close();
     }
+    await drainHandoffs(deps);
+    expect(await outboxRows('CAP')).toEqual([]);
+    // Nothing is lost: the event is recorded and reaches Shopify (35 - 1 buffer).
+    await expect.poll(() => available('CAP'), { timeout: 40_000 }).toBe(34);
+  });
+
+  it('a hand-off claimed by a sweeper that died waits out its lease, then any sweeper hands it off', async () => {
+    const { rows } = await svc.db.query<{ id: string }>(`INSERT INTO refresh_handoffs (shop_id, sku, location_id, trigger) VALUES ($1, 'MUG', 'WH1', 'lease-test') RETURNING id::text`, [shopId]);
+    const id = rows[0]!.id;
+    // A sweeper claims it and dies before handing it off.
+    expect((await claimRefreshHandoffs(svc.db, { shops: [shopId], limit: 10, minAgeMs: 0, leaseMs: 3_600_000 })).map((r) => r.id)).toEqual([id]);
+    expect((await drainHandoffs(deps)).refresh).toBe(0);
+    expect(await outboxRows('MUG')).toEqual([{ trigger: 'lease-test' }]);
+    // Its lease runs out (forced, not waited for): the next sweep takes the row.
+    await svc.db.query(`UPDATE refresh_handoffs SET claimed_until = now() - interval '1 second' WHERE id = $1`, [id]);
+    expect(await drainHandoffs(deps)).toMatchObject({ refresh: 1, failed: false });
+    expect(await outboxRows('MUG')).toEqual([]);
   });
 
   // Last in this file. Its connection is deliberately left open: the SDK's gRPC retry interceptor keeps a backoff
   // timer for the abandoned call, and if the connection were closed first that timer throws "Channel has been shut
   // down" into the test run (seen in CI while the file's afterAll ran). On an open channel the retry just fails.
-  it('when Temporal does not take the refresh the events stay recorded and the answer is 503 so the source retries', async () => {
+  it('when Temporal is down the events are answered 202 with their hand-off in the outbox, and the sweeper hands it off once Temporal answers', { timeout: 60_000 }, async () => {
     // A real client on a connection to a port nothing listens on, as a Temporal outage looks to the server.
     const dead = new Client({ connection: Connection.lazy({ address: '127.0.0.1:1', connectTimeout: 200 }) });
     const down = buildHttpServer({ ...deps, temporal: dead });
     try {
-      const res = await post(erp, { events: [event('CAP', 33, { eventId: 'erp-evt-503' })] }, env.EVT_ERP_TOKEN, down);
-      expect(res.statusCode).toBe(503);
-      expect(res.json()).toMatchObject({ code: 'ISYNC_DEPENDENCY_UNAVAILABLE' });
+      const res = await post(erp, { events: [event('CAP', 33, { eventId: 'erp-evt-down' }), event('GHOST', 4)] }, env.EVT_ERP_TOKEN, down);
+      expect(res.statusCode).toBe(202);
+      expect(res.json()).toMatchObject({ status: 'accepted', recorded: 2, dirty: { [shopId]: 1 } });
       const { rows } = await svc.db.query(`SELECT quantity FROM source_snapshots WHERE source = $1 AND sku = 'CAP'`, [erp]);
       expect(rows[0].quantity).toBe(33);
+      // The mapped key waits in the outbox; the unmapped one has nothing to hand off.
+      expect(await outboxRows('CAP')).toEqual([{ trigger: `source_event:${erp}` }]);
+      expect(await outboxRows('GHOST')).toEqual([]);
     } finally {
+      // Waits for the sweep the request kicked off, which Temporal being down failed.
       await down.close();
     }
+    expect(await outboxRows('CAP')).toHaveLength(1);
+    // Temporal answers again (a server whose Temporal is up sweeps): the key reaches the shop's refresh, then Shopify.
+    const swept = await drainHandoffs(deps);
+    expect(swept.failed).toBe(false);
+    expect(await outboxRows('CAP')).toEqual([]);
+    await expect.poll(() => available('CAP'), { timeout: 40_000 }).toBe(32);
   });
-
 });

@@ -14,6 +14,12 @@ export function storeOutOfReach(error: Error): boolean {
   return /^(Connection terminated|Client has encountered a connection error|Connection is closed)/.test(error.message);
 }
 
+/** SQLSTATE class 22 (data exception): an out-of-range date, a NUL in text, a number too large. */
+function dataRefused(error: Error): boolean {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && /^22[0-9A-Z]{3}$/.test(code) && 'severity' in error;
+}
+
 /** Every error leaves as `{ code, message, details? }` with a code from the one catalogue. */
 export function errorHandler(error: FastifyError | InventorySyncError | Error, request: FastifyRequest, reply: FastifyReply): void {
   let err: InventorySyncError;
@@ -22,7 +28,10 @@ export function errorHandler(error: FastifyError | InventorySyncError | Error, r
   else if ('code' in error && (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY'))
     err = Errors.PayloadInvalid(error.message);
   else if ('statusCode' in error && error.statusCode === 400) err = Errors.PayloadInvalid(`malformed request body: ${error.message}`);
-  else if (storeOutOfReach(error)) {
+  else if (dataRefused(error)) {
+    // A value the edge let through but PostgreSQL refused (SQLSTATE class 22): the caller's data, not our fault.
+    err = Errors.PayloadInvalid(`a value was refused by the database: ${error.message.slice(0, 200)}`);
+  } else if (storeOutOfReach(error)) {
     request.log.error({ err: error }, 'a store is out of reach');
     err = Errors.DependencyUnavailable('PostgreSQL or Redis is out of reach (restarting, or the connection was cut); nothing was half-written, retry the request', {
       cause: String((error as { code?: unknown }).code ?? error.message).slice(0, 80),

@@ -6,6 +6,8 @@ import { registerAlertMetrics } from '../../observability/alert-metrics.js';
 import type { HttpDeps } from './deps.js';
 import { BODY_LIMIT_BYTES } from './bounds.js';
 import { errorHandler } from './errors.js';
+import { createHandoffSweeper } from './handoffs.js';
+import { IngestQuietLogController } from './request-logging.js';
 import { atsRoutes } from './routes/ats.js';
 import { healthRoutes } from './routes/health.js';
 import { orderRoutes } from './routes/orders.js';
@@ -18,6 +20,7 @@ function fastify(deps: HttpDeps): FastifyInstance {
   const limits = deps.config.inventory_sync.http;
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
+    logController: new IngestQuietLogController(),
     bodyLimit: BODY_LIMIT_BYTES,
     // A request must arrive whole in time, and idle sockets close: slow senders cannot hold connections open.
     requestTimeout: limits.request_timeout_ms,
@@ -55,12 +58,16 @@ export function buildHttpServer(deps: HttpDeps): FastifyInstance {
     skipOnError: true,
     errorResponseBuilder: (_req, ctx) => Errors.RateLimited(`more than ${ctx.max} requests in ${limit.window_ms} ms for this token; retry in ${ctx.after}`),
   });
+  // The ingest routes' outboxes (events, allocations, orders): swept while the server is up.
+  const handoffs = createHandoffSweeper(deps);
+  app.addHook('onReady', async () => handoffs.start());
+  app.addHook('onClose', async () => handoffs.stop());
   void app.register(async (scope) => {
     healthRoutes(scope, deps);
     shopifyWebhookRoutes(scope, deps);
-    wmsAllocationRoutes(scope, deps);
-    orderRoutes(scope, deps);
-    sourceEventRoutes(scope, deps);
+    wmsAllocationRoutes(scope, deps, handoffs);
+    orderRoutes(scope, deps, handoffs);
+    sourceEventRoutes(scope, deps, handoffs);
     atsRoutes(scope, deps);
     if (deps.config.inventory_sync.http.admin_port === undefined) readRoutes(scope, deps, { requireOperator: true });
   });

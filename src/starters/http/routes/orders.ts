@@ -1,12 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { Errors } from '../../../domain/errors.js';
-import { externalOrderId } from '../../../domain/keys.js';
+import { externalOrderId, workflowIds } from '../../../domain/keys.js';
 import { ORDER_EVENT_SIGNAL, type OrderEvent } from '../../../domain/reservation-model.js';
 import { authenticate, isChannel, requireShopScope } from '../auth.js';
-import { idField, lineList, orderLine, shopIdField } from '../bounds.js';
+import { idField, lineList, orderLine, shopIdField, timestampField } from '../bounds.js';
 import type { HttpDeps } from '../deps.js';
-import { handOffOrUnavailable } from '../../../temporal/handoff.js';
+import type { HandoffSweeper } from '../handoffs.js';
+import { reservationHandoffCommit } from './wms-allocations.js';
 import { parsePayload } from '../payload.js';
 
 const orderBody = z.object({
@@ -14,7 +15,7 @@ const orderBody = z.object({
   orderId: idField('an order id'),
   status: z.enum(['open', 'cancelled', 'fulfilled']).default('open'),
   /** The channel's timestamp of this version of the order: an older version never replaces a newer one. */
-  updatedAt: z.iso.datetime({ offset: true, error: 'expected an ISO 8601 timestamp' }),
+  updatedAt: timestampField(),
   lines: lineList(orderLine(0)).default([]),
 });
 
@@ -23,9 +24,14 @@ const orderBody = z.object({
  * Shopify's available by them (reversed exactly on cancel or expiry). Re-posting the order with a later
  * `updatedAt` changes its lines or status. Only a `channels` token, for the channel's shops; the order lives in the
  * channel's own id space (`ext:{channel}:{orderId}`), so no channel can touch a Shopify order or another's.
+ * Answered 202 once the order event is committed in the reservation outbox (one statement shared with concurrent
+ * requests); the sweeper hands it to the order's workflow (signal-with-start by workflow id; the workflow applies
+ * an event id once), so the answer never claims less than happened: no 503 for an order Temporal in fact took.
  */
-export function orderRoutes(app: FastifyInstance, deps: HttpDeps): void {
-  app.post('/orders', async (req, reply) => {
+export function orderRoutes(app: FastifyInstance, deps: HttpDeps, handoffs: HandoffSweeper): void {
+  const route = '/orders';
+  const commit = reservationHandoffCommit(deps, route);
+  app.post(route, async (req, reply) => {
     const started = performance.now();
     const channel = authenticate(deps, req, isChannel);
     const body = parsePayload(orderBody, req.body, 'order');
@@ -39,8 +45,9 @@ export function orderRoutes(app: FastifyInstance, deps: HttpDeps): void {
       deliveryId: `orders:${orderId}:${body.updatedAt}`,
       lines: body.lines,
     };
-    const workflowId = await handOffOrUnavailable(deps, { shopId: body.shopId, orderId, signal: ORDER_EVENT_SIGNAL, payload: event }, 'Temporal did not take the order; retry the request');
-    deps.metrics.handoffSeconds.observe({ route: '/orders' }, (performance.now() - started) / 1000);
-    reply.status(202).send({ status: 'accepted', orderId, workflowId });
+    await commit.submit({ handoff: { shopId: body.shopId, orderId, signal: ORDER_EVENT_SIGNAL, payload: event } });
+    handoffs.kick('reservation');
+    deps.metrics.handoffSeconds.observe({ route }, (performance.now() - started) / 1000);
+    reply.status(202).send({ status: 'accepted', orderId, workflowId: workflowIds.reservation(body.shopId, orderId) });
   });
 }

@@ -1,6 +1,5 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { createDirtyBatcher, HANDOFF_DEADLINE_MS } from '../../../temporal/handoff.js';
 import { writeAudit, type AuditRow } from '../../../db/audit.js';
 import { createGroupCommit } from '../../../db/group-commit.js';
 import { recordChangeGroups, type ChangeGroup, type GroupRecorded, type IncomingChange } from '../../../db/source-changes.js';
@@ -8,8 +7,9 @@ import type { SourceConfig } from '../../../config/schema.js';
 import { Errors } from '../../../domain/errors.js';
 import { MAX_QUANTITY, MIN_QUANTITY } from '../../../domain/quantity.js';
 import type { HttpDeps } from '../deps.js';
+import type { HandoffSweeper } from '../handoffs.js';
 import { authenticate, isSourceNamed, requireShopScope } from '../auth.js';
-import { idField, shopIdField } from '../bounds.js';
+import { idField, shopIdField, timestampField } from '../bounds.js';
 import { parsePayload } from '../payload.js';
 import { type SkuLocation, skuLocationKey } from '../../../domain/sku-location.js';
 
@@ -31,12 +31,12 @@ const eventsBody = (maxSkewSeconds: number) => z.object({
           .min(MIN_QUANTITY, `expected a quantity >= ${MIN_QUANTITY}`)
           .max(MAX_QUANTITY, `expected a quantity <= ${MAX_QUANTITY} (the most Shopify accepts)`),
         /** On the source's clock; an event older than the stored reading never replaces it. */
-        occurredAt: z.iso.datetime({ offset: true, error: 'expected an ISO 8601 timestamp' }).refine(
+        occurredAt: timestampField().refine(
           (v) => Date.parse(v) <= Date.now() + maxSkewSeconds * 1000,
           `is in the future by more than the allowed clock skew (inventory_sync.source_events.max_clock_skew_seconds: ${maxSkewSeconds}); check the source's clock`,
         ),
         /** The source's own id for the event: a repeat with the same id is recorded once. */
-        eventId: z.string().min(1).max(200).optional(),
+        eventId: idField('an event id').max(200, 'expected at most 200 characters').optional(),
       }),
     )
     .min(1, 'expected at least one event')
@@ -66,20 +66,21 @@ function refuseUnknownShops(deps: HttpDeps, events: { shopId: string }[]): void 
 }
 
 /**
- * POST /sources/:source/events: a source system reports what it holds now for some keys. Answered 202 only
- * once the events are committed (change feed + snapshot), then the mapped keys are handed to each shop's
- * refresh workflow. Events for SKUs without a mapping are recorded too (a later mapping picks them up), reported
- * in the answer, the audit log and `isync_source_events_total{outcome="unmapped"}`, and never fail the batch.
+ * POST /sources/:source/events: a source system reports what it holds now for some keys. Answered 202 once the
+ * events are committed: change feed, snapshot, and the mapped keys in the refresh outbox, in one statement shared
+ * with concurrent requests (group commit). The sweeper then hands the keys to each shop's refresh workflow; a slow
+ * or absent Temporal delays that, not the answer. Events for SKUs without a mapping are recorded too (a later
+ * mapping picks them up), reported in the answer, the audit log and `isync_source_events_total{outcome="unmapped"}`,
+ * and never fail the batch.
  */
-export function sourceEventRoutes(app: FastifyInstance, deps: HttpDeps): void {
-  const dirtyBatcher = createDirtyBatcher(deps);
+export function sourceEventRoutes(app: FastifyInstance, deps: HttpDeps, handoffs: HandoffSweeper): void {
   const maxSkewSeconds = deps.config.inventory_sync.source_events.max_clock_skew_seconds;
   const bodySchema = eventsBody(maxSkewSeconds);
-  // Concurrent requests share one transaction (each still answered only after it committed): a thousand sources
+  // Concurrent requests share one statement (each still answered only after it committed): a thousand sources
   // sending one event each cost PostgreSQL a few commits, not a thousand.
   const route = '/sources/:source/events';
   const changes = createGroupCommit<ChangeGroup, GroupRecorded>({
-    commit: (groups) => recordChangeGroups(deps.db, groups, maxSkewSeconds),
+    commit: (groups) => recordChangeGroups(deps.db, groups, maxSkewSeconds, { mapped: true, handoff: true }),
     maxItems: 500,
     onGroup: (size) => deps.metrics.groupCommitSize.observe({ route }, size),
     onWaiting: (waiting) => deps.metrics.groupCommitWaiting.set({ route }, waiting),
@@ -115,7 +116,8 @@ export function sourceEventRoutes(app: FastifyInstance, deps: HttpDeps): void {
       keys.set(skuLocationKey(e), { sku: e.sku, locationId: e.locationId });
       dirty.set(e.shopId, keys);
     });
-    const trigger = `source_event:${source.name}`;
+    if (dirty.size > 0) handoffs.kick('refresh');
+    const trigger = `source_event:${source.name}`; // as recordChangeGroups writes it into the outbox
     const audit: AuditRow[] = unmapped.map((u) => ({
       shopId: u.shopId,
       sku: u.sku,
@@ -130,14 +132,7 @@ export function sourceEventRoutes(app: FastifyInstance, deps: HttpDeps): void {
     if (events.length > recorded) deps.metrics.sourceEvents.inc({ source: source.name, outcome: 'duplicate' }, events.length - recorded);
     if (unmapped.length > 0) deps.metrics.sourceEvents.inc({ source: source.name, outcome: 'unmapped' }, unmapped.length);
 
-    try {
-      // Bounded like the order hand-offs: a Temporal that takes connections but answers slowly must not hold the
-      // source's request open. The events are recorded; the source retries (events with an eventId count once).
-      await withinHandoffDeadline(Promise.all([...dirty].map(([shopId, keys]) => dirtyBatcher.markDirty({ shopId, keys: [...keys.values()], trigger }))));
-    } catch (err) {
-      throw Errors.DependencyUnavailable('the events are recorded but Temporal did not take the refresh; retry the request (events with an eventId are recorded once)', undefined, { cause: err });
-    }
-    deps.metrics.handoffSeconds.observe({ route: '/sources/:source/events' }, (performance.now() - started) / 1000);
+    deps.metrics.handoffSeconds.observe({ route }, (performance.now() - started) / 1000);
     reply.status(202).send({
       status: 'accepted',
       recorded,
@@ -146,13 +141,4 @@ export function sourceEventRoutes(app: FastifyInstance, deps: HttpDeps): void {
       dirty: Object.fromEntries([...dirty].map(([shopId, keys]) => [shopId, keys.size])),
     });
   });
-}
-
-/** Rejects when `work` has not settled within HANDOFF_DEADLINE_MS; the work may still land later (idempotent). */
-function withinHandoffDeadline<T>(work: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`Temporal did not answer within ${HANDOFF_DEADLINE_MS} ms`)), HANDOFF_DEADLINE_MS);
-  });
-  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }

@@ -1,13 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { recordAllocation } from '../../../db/claim-conversion.js';
+import { recordReservationHandoffs, type ReservationHandoffItem } from '../../../db/handoffs.js';
+import { createGroupCommit } from '../../../db/group-commit.js';
 import { Errors } from '../../../domain/errors.js';
-import { externalOrderId } from '../../../domain/keys.js';
+import { externalOrderId, workflowIds } from '../../../domain/keys.js';
 import { ALLOCATION_SIGNAL, type AllocationEvent } from '../../../domain/reservation-model.js';
 import { authenticate, isSourceOfRole, requireShopScope } from '../auth.js';
-import { idField, lineList, orderLine, shopIdField } from '../bounds.js';
+import { idField, lineList, orderLine, shopIdField, timestampField } from '../bounds.js';
 import type { HttpDeps } from '../deps.js';
-import { handOffOrUnavailable } from '../../../temporal/handoff.js';
+import type { HandoffSweeper } from '../handoffs.js';
 import { parsePayload } from '../payload.js';
 
 const allocationBody = z.object({
@@ -18,17 +19,34 @@ const allocationBody = z.object({
   /** The WMS's id for this allocation: a repeat with the same id is applied once. */
   allocationId: idField('an allocation id'),
   /** On the WMS's clock, the same one its allocated-quantity events carry. */
-  occurredAt: z.iso.datetime({ offset: true, error: 'expected an ISO 8601 timestamp' }),
+  occurredAt: timestampField(),
   lines: lineList(orderLine(1)).min(1, 'expected at least one line'),
 });
 
+/** Concurrent requests of a route share one statement: the signals (and allocation lines) of all of them. */
+export function reservationHandoffCommit(deps: HttpDeps, route: string) {
+  return createGroupCommit<ReservationHandoffItem, void>({
+    commit: async (items) => {
+      await recordReservationHandoffs(deps.db, items);
+      return items.map(() => undefined);
+    },
+    maxItems: 500,
+    onGroup: (size) => deps.metrics.groupCommitSize.observe({ route }, size),
+    onWaiting: (waiting) => deps.metrics.groupCommitWaiting.set({ route }, waiting),
+  });
+}
+
 /**
  * POST /wms/allocations: the WMS confirms it allocated units of an order's lines. Authenticated with the token of
- * a `sources` entry of role `wms`, for its shops only (its name is the snapshot the units are folded into). The
- * confirmation is recorded before the hand-off, so a Temporal outage (503, the WMS retries) loses nothing.
+ * a `sources` entry of role `wms`, for its shops only (its name is the snapshot the units are folded into). Answered
+ * 202 once the confirmation and its signal (the reservation outbox) are committed, in one statement shared with
+ * concurrent requests; the sweeper hands the signal to the order's workflow (signal-with-start), so a Temporal
+ * outage delays the conversion, not the answer.
  */
-export function wmsAllocationRoutes(app: FastifyInstance, deps: HttpDeps): void {
-  app.post('/wms/allocations', async (req, reply) => {
+export function wmsAllocationRoutes(app: FastifyInstance, deps: HttpDeps, handoffs: HandoffSweeper): void {
+  const route = '/wms/allocations';
+  const commit = reservationHandoffCommit(deps, route);
+  app.post(route, async (req, reply) => {
     const started = performance.now();
     const source = authenticate(deps, req, isSourceOfRole('wms'));
     const body = parsePayload(allocationBody, req.body, 'allocation');
@@ -38,9 +56,9 @@ export function wmsAllocationRoutes(app: FastifyInstance, deps: HttpDeps): void 
     }
     const orderId = body.channel ? externalOrderId(body.channel, body.orderId) : body.orderId;
     const event: AllocationEvent = { allocationId: body.allocationId, source: source.name, occurredAt: body.occurredAt, lines: body.lines };
-    await recordAllocation(deps.db, body.shopId, orderId, event);
-    const workflowId = await handOffOrUnavailable(deps, { shopId: body.shopId, orderId, signal: ALLOCATION_SIGNAL, payload: event }, 'Temporal did not take the allocation; it is recorded, retry the request');
-    deps.metrics.handoffSeconds.observe({ route: '/wms/allocations' }, (performance.now() - started) / 1000);
-    reply.status(202).send({ status: 'accepted', workflowId });
+    await commit.submit({ handoff: { shopId: body.shopId, orderId, signal: ALLOCATION_SIGNAL, payload: event }, allocation: event });
+    handoffs.kick('reservation');
+    deps.metrics.handoffSeconds.observe({ route }, (performance.now() - started) / 1000);
+    reply.status(202).send({ status: 'accepted', workflowId: workflowIds.reservation(body.shopId, orderId) });
   });
 }

@@ -1,0 +1,228 @@
+import { claimRefreshHandoffs, claimReservationHandoffs, deleteHandoffs, releaseHandoffs, type Outbox, type RefreshHandoffRow, type ReservationHandoffRow } from '../../db/handoffs.js';
+import { HANDOFF_DEADLINE_MS, markDirty, signalOrder } from '../../temporal/handoff.js';
+import type { HttpDeps } from './deps.js';
+
+/**
+ * The hand-off sweeper of the ingest outboxes (the rows are `src/db/handoffs.ts`). A route commits, answers, and
+ * kicks the sweeper; the sweeper hands everything waiting to Temporal: one signal per shop and trigger for any
+ * number of refresh keys, one signal-with-start per order event (several orders at once, each order's events in
+ * order). While Temporal does not answer, rows wait and the sweeper retries with backoff; the requests were
+ * already answered, so a Temporal outage costs latency to Shopify, not refused events.
+ */
+
+type SweepDeps = Pick<HttpDeps, 'db' | 'temporal' | 'taskQueue' | 'config'> & Partial<Pick<HttpDeps, 'metrics'>>;
+
+export interface DrainResult {
+  /** Rows handed to Temporal and deleted, per outbox. */
+  refresh: number;
+  reservation: number;
+  /** Some hand-off failed (its rows stay for the next sweep). */
+  failed: boolean;
+}
+
+/** Rows per claim. Refresh rows go out as a few signals whatever their number; order rows one signal-with-start each. */
+const REFRESH_BATCH = 2000;
+const RESERVATION_BATCH = 256;
+/** Reservation workflows signalled at once: signal-with-start is one call per order. */
+const ORDER_CONCURRENCY = 32;
+/** A claim outlives any pass (each call is bounded by HANDOFF_DEADLINE_MS); past it, another sweeper may take the rows. */
+const LEASE_MS = 30_000;
+
+const withinDeadline = <T>(deps: SweepDeps, work: () => Promise<T>) => deps.temporal.withDeadline(Date.now() + HANDOFF_DEADLINE_MS, work);
+
+interface PassResult {
+  done: number;
+  claimed: number;
+  failed: boolean;
+}
+
+/** Deletes what Temporal took, gives the rest back at once (not after the lease) for the next sweep. */
+async function settle(deps: SweepDeps, outbox: Outbox, claimed: { id: string }[], handed: string[]): Promise<void> {
+  const done = new Set(handed);
+  await deleteHandoffs(deps.db, outbox, handed);
+  await releaseHandoffs(
+    deps.db,
+    outbox,
+    claimed.filter((r) => !done.has(r.id)).map((r) => r.id),
+  );
+}
+
+async function refreshPass(deps: SweepDeps, shops: string[], minAgeMs: number): Promise<PassResult> {
+  const rows = await claimRefreshHandoffs(deps.db, { shops, limit: REFRESH_BATCH, minAgeMs, leaseMs: LEASE_MS });
+  if (rows.length === 0) return { done: 0, claimed: 0, failed: false };
+  const groups = new Map<string, RefreshHandoffRow[]>();
+  for (const r of rows) {
+    const id = `${r.shopId}\u0000${r.trigger}`;
+    const group = groups.get(id);
+    if (group) group.push(r);
+    else groups.set(id, [r]);
+  }
+  const handed: string[] = [];
+  let failed = false;
+  await Promise.all(
+    [...groups.values()].map(async (group) => {
+      const keys = new Map(group.map((r) => [`${r.key.sku}\u0000${r.key.locationId}`, r.key]));
+      try {
+        await withinDeadline(deps, () => markDirty(deps, { shopId: group[0]!.shopId, keys: [...keys.values()], trigger: group[0]!.trigger }));
+      } catch {
+        failed = true;
+        return;
+      }
+      const now = Date.now();
+      for (const r of group) {
+        handed.push(r.id);
+        deps.metrics?.handoffLagSeconds.observe({ outbox: 'refresh' }, (now - r.createdAt.getTime()) / 1000);
+      }
+    }),
+  );
+  await settle(deps, 'refresh', rows, handed);
+  return { done: handed.length, claimed: rows.length, failed };
+}
+
+async function reservationPass(deps: SweepDeps, shops: string[], minAgeMs: number): Promise<PassResult> {
+  const rows = await claimReservationHandoffs(deps.db, { shops, limit: RESERVATION_BATCH, minAgeMs, leaseMs: LEASE_MS });
+  if (rows.length === 0) return { done: 0, claimed: 0, failed: false };
+  // Per order, in id order: an order's events reach its workflow in the order the route committed them.
+  const byOrder = new Map<string, ReservationHandoffRow[]>();
+  for (const r of rows) {
+    const id = `${r.handoff.shopId}\u0000${r.handoff.orderId}`;
+    const list = byOrder.get(id);
+    if (list) list.push(r);
+    else byOrder.set(id, [r]);
+  }
+  const orders = [...byOrder.values()];
+  const handed: string[] = [];
+  let failed = false;
+  let next = 0;
+  const lane = async () => {
+    while (!failed && next < orders.length) {
+      const list = orders[next++]!;
+      for (const r of list) {
+        try {
+          await withinDeadline(deps, () => signalOrder(deps, r.handoff));
+        } catch {
+          failed = true;
+          return;
+        }
+        handed.push(r.id);
+        deps.metrics?.handoffLagSeconds.observe({ outbox: 'reservation' }, (Date.now() - r.createdAt.getTime()) / 1000);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(ORDER_CONCURRENCY, orders.length) }, lane));
+  await settle(deps, 'reservation', rows, handed);
+  return { done: handed.length, claimed: rows.length, failed };
+}
+
+/**
+ * Hands off every row of this configuration's shops at least `minAgeMs` old, batch after batch, until the outboxes
+ * are empty or a hand-off fails. Tests call it directly to force the sweep.
+ */
+export async function drainHandoffs(deps: SweepDeps, opts: { minAgeMs?: number; outboxes?: ReadonlySet<Outbox> } = {}): Promise<DrainResult> {
+  const shops = deps.config.shops.map((s) => s.id);
+  const minAgeMs = opts.minAgeMs ?? 0;
+  const result: DrainResult = { refresh: 0, reservation: 0, failed: false };
+  for (const [outbox, pass, batch] of [
+    ['refresh', refreshPass, REFRESH_BATCH],
+    ['reservation', reservationPass, RESERVATION_BATCH],
+  ] as const) {
+    if (opts.outboxes && !opts.outboxes.has(outbox)) continue;
+    for (;;) {
+      const r = await pass(deps, shops, minAgeMs);
+      result[outbox] += r.done;
+      if (r.failed) result.failed = true;
+      if (r.failed || r.claimed < batch) break;
+    }
+  }
+  return result;
+}
+
+export interface HandoffSweeper {
+  /** A route committed rows to `outbox`: hand them off now (or right after the sweep in flight). */
+  kick(outbox: Outbox): void;
+  /** Starts the periodic sweep (rows another process left, or a retry after a failure). */
+  start(): void;
+  /** Stops the timers and waits for the sweep in flight. */
+  stop(): Promise<void>;
+}
+
+/**
+ * One per server process. A kick drains at once; kicks that arrive meanwhile fold into one more drain, so under
+ * load each drain takes everything that committed during the previous one (a batch per Temporal round trip).
+ * After a failure, kicks wait out a backoff (0.25 s doubling to 10 s) instead of hammering a Temporal that is down.
+ * The periodic sweep takes rows older than `periodicMinAgeMs` only: younger ones belong to a live process's kick.
+ */
+export function createHandoffSweeper(deps: SweepDeps & Pick<HttpDeps, 'logger'>, opts: { intervalMs?: number; periodicMinAgeMs?: number } = {}): HandoffSweeper {
+  const intervalMs = opts.intervalMs ?? 5000;
+  const periodicMinAgeMs = opts.periodicMinAgeMs ?? 5000;
+  let running: Promise<void> | null = null;
+  let again = false;
+  // The outboxes kicked since the drain in flight began (a kick for one outbox does not sweep the other).
+  let kicked = new Set<Outbox>();
+  const BOTH: ReadonlySet<Outbox> = new Set(['refresh', 'reservation']);
+  const REFRESH: ReadonlySet<Outbox> = new Set(['refresh']);
+  const RESERVATION: ReadonlySet<Outbox> = new Set(['reservation']);
+  let failures = 0;
+  let retry: NodeJS.Timeout | undefined;
+  let periodic: NodeJS.Timeout | undefined;
+  let stopped = false;
+
+  const backoff = () => {
+    failures++;
+    const delay = Math.min(10_000, 250 * 2 ** (failures - 1));
+    retry = setTimeout(() => {
+      retry = undefined;
+      sweep(0, BOTH);
+    }, delay);
+    retry.unref();
+  };
+
+  function sweep(minAgeMs: number, outboxes: ReadonlySet<Outbox>): void {
+    if (stopped) return;
+    for (const o of outboxes) kicked.add(o);
+    if (running) {
+      again = true;
+      return;
+    }
+    if (retry) return; // backing off; the retry drains everything waiting
+    running = (async () => {
+      try {
+        do {
+          again = false;
+          const these = kicked;
+          kicked = new Set();
+          const r = await drainHandoffs(deps, { minAgeMs, outboxes: these });
+          if (r.failed) {
+            for (const o of these) kicked.add(o);
+            if (failures === 0) deps.logger.warn('Temporal did not take a hand-off; the rows wait in the outbox and the sweeper retries');
+            backoff();
+            return;
+          }
+          if (failures > 0) deps.logger.info({ afterFailures: failures }, 'hand-offs resumed');
+          failures = 0;
+          minAgeMs = 0;
+        } while (again && !stopped);
+      } catch (err) {
+        deps.logger.warn({ err }, 'hand-off sweep failed; retrying');
+        backoff();
+      } finally {
+        running = null;
+      }
+    })();
+  }
+
+  return {
+    kick: (outbox) => sweep(0, outbox === 'refresh' ? REFRESH : RESERVATION),
+    start() {
+      if (periodic || stopped) return;
+      periodic = setInterval(() => sweep(periodicMinAgeMs, BOTH), intervalMs);
+      periodic.unref();
+    },
+    async stop() {
+      stopped = true;
+      clearInterval(periodic);
+      clearTimeout(retry);
+      await running;
+    },
+  };
+}
