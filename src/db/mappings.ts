@@ -1,5 +1,6 @@
 import { Errors } from '../domain/errors.js';
 import { type SkuLocation, skuLocationKey } from '../domain/sku-location.js';
+import { probe } from './key-probe.js';
 import { countOf, inTransaction, type Db } from './pool.js';
 
 type ShopKey = { shopId: string; sku: string; locationId: string };
@@ -13,7 +14,8 @@ export function mappedKeyString(k: ShopKey): string {
 export async function mappedKeys(db: Pick<Db, 'query'>, keys: ShopKey[]): Promise<Set<string>> {
   const { rows } = await db.query<{ shop_id: string; sku: string; location_id: string }>(
     `SELECT m.shop_id, m.sku, m.location_id
-       FROM mappings m JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(shop_id, sku, location_id) USING (shop_id, sku, location_id)`,
+       FROM unnest($1::text[], $2::text[], $3::text[]) AS k(shop_id, sku, location_id)
+       JOIN LATERAL (${probe('mappings', 'k.shop_id')}) m ON true`,
     [keys.map((e) => e.shopId), keys.map((e) => e.sku), keys.map((e) => e.locationId)],
   );
   return new Set(rows.map((r) => mappedKeyString({ shopId: r.shop_id, sku: r.sku, locationId: r.location_id })));
@@ -110,8 +112,8 @@ export interface ShopifyMapping {
 export async function shopifyMappingsOf(db: Pick<Db, 'query'>, shopId: string, keys: SkuLocation[]): Promise<Map<string, ShopifyMapping>> {
   const { rows } = await db.query<{ sku: string; location_id: string; inventory_item_id: string; shopify_location_id: string }>(
     `SELECT m.sku, m.location_id, m.inventory_item_id, m.shopify_location_id
-       FROM mappings m JOIN unnest($2::text[], $3::text[]) AS k(sku, location_id) USING (sku, location_id)
-      WHERE m.shop_id = $1`,
+       FROM unnest($2::text[], $3::text[]) AS k(sku, location_id)
+       JOIN LATERAL (${probe('mappings', '$1')}) m ON true`,
     [shopId, keys.map((k) => k.sku), keys.map((k) => k.locationId)],
   );
   return new Map(rows.map((r) => [skuLocationKey({ sku: r.sku, locationId: r.location_id }), { inventoryItemId: r.inventory_item_id, shopifyLocationId: r.shopify_location_id }]));

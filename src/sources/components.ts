@@ -35,11 +35,12 @@ export async function withTimeout<T>(source: SourceAdapter, timeoutMs: number, w
 
 async function openClaims(db: Db, shopId: string, keys: SkuLocation[]): Promise<Map<string, number>> {
   const { rows } = await db.query<{ sku: string; location_id: string; claimed: number }>(
-    `SELECT c.sku, c.location_id, sum(c.claimed)::int AS claimed
-       FROM claim_lines c
-       JOIN unnest($2::text[], $3::text[]) AS k(sku, location_id) USING (sku, location_id)
-      WHERE c.shop_id = $1 AND c.claimed > 0
-      GROUP BY c.sku, c.location_id`,
+    // One index probe per key (claim_lines_key), not a join the planner may answer by hashing every claim line of
+    // the shop: the aggregate keeps the LATERAL from being flattened into such a join.
+    `SELECT k.sku, k.location_id, c.claimed
+       FROM unnest($2::text[], $3::text[]) AS k(sku, location_id)
+       JOIN LATERAL (SELECT sum(claimed)::int AS claimed FROM claim_lines
+                      WHERE shop_id = $1 AND sku = k.sku AND location_id = k.location_id AND claimed > 0) c ON c.claimed IS NOT NULL`,
     [shopId, keys.map((k) => k.sku), keys.map((k) => k.locationId)],
   );
   return new Map(rows.map((r) => [skuLocationKey({ sku: r.sku, locationId: r.location_id }), r.claimed]));

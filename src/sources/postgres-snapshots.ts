@@ -1,3 +1,4 @@
+import { probe } from '../db/key-probe.js';
 import type { Db } from '../db/pool.js';
 import type { SnapshotPage, SourceAdapter, SourceChange, SourceRole } from './adapter.js';
 import { type SkuLocation, skuLocationKey } from '../domain/sku-location.js';
@@ -17,9 +18,8 @@ export class PostgresSnapshotSource implements SourceAdapter {
   async getComponents(shopId: string, keys: SkuLocation[]): Promise<Map<string, number>> {
     const { rows } = await this.db.query<{ sku: string; location_id: string; quantity: number }>(
       `SELECT s.sku, s.location_id, s.quantity
-         FROM source_snapshots s
-         JOIN unnest($3::text[], $4::text[]) AS k(sku, location_id) USING (sku, location_id)
-        WHERE s.source = $1 AND s.shop_id = $2`,
+         FROM unnest($3::text[], $4::text[]) AS k(sku, location_id)
+         JOIN LATERAL (${probe('source_snapshots', '$2', 'source = $1')}) s ON true`,
       [this.name, shopId, keys.map((k) => k.sku), keys.map((k) => k.locationId)],
     );
     return new Map(rows.map((r) => [skuLocationKey({ sku: r.sku, locationId: r.location_id }), r.quantity]));
