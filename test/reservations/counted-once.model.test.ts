@@ -232,9 +232,13 @@ describe('each unit is counted exactly once in ATS at every step (model-based)',
     const total = recordSourceChanges(svc.db, wms, [{ shopId, sku, locationId: LOC, quantity: 2, occurredAt: tick(2) }]);
     let totalDone = false;
     void total.finally(() => (totalDone = true));
-    // The total either waits on the conversion's row lock (seen in pg_stat_activity), or it went through.
+    // The total either waits on the conversion's row lock (a backend blocked by the conversion's, which sits idle in
+    // its transaction after its snapshot FOR UPDATE), or it went through. Other files' waits do not count.
     while (!totalDone) {
-      const { rows } = await svc.db.query(`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%source_snapshots%'`);
+      const { rows } = await svc.db.query(
+        `SELECT 1 FROM pg_stat_activity w, pg_stat_activity h
+          WHERE h.state = 'idle in transaction' AND h.query LIKE '%FOR UPDATE OF s' AND h.pid = ANY(pg_blocking_pids(w.pid))`,
+      );
       if (rows.length > 0) break;
       await new Promise((r) => setTimeout(r, 10));
     }

@@ -32,7 +32,9 @@ const LOCATIONS = ['WH-EAST', 'WH-WEST'];
 
 /** The embedded default's configuration, as the YAML the demo writes for the CLI (docs/operations.md). */
 const DEMO_CONFIG_INPUT = {
-  inventory_sync: { reservations: { ttl_seconds: 300 } },
+  // Time compressed like the reservations' TTL (5 minutes for 24 h): reconciliation passes over orders younger than
+  // 10 s, not 2 minutes, as ones whose webhook may still be on its way.
+  inventory_sync: { reservations: { ttl_seconds: 300 }, reconciliation: { missed_order_grace_seconds: 10 } },
   shops: [{ id: DEMO_SHOP.id, domain: DEMO_SHOP.domain, access_token_env: 'DEMO_SHOPIFY_ACCESS_TOKEN', webhook_secret_env: 'DEMO_SHOPIFY_WEBHOOK_SECRET' }],
   sources: [
     { name: 'erp', role: 'erp', type: 'simulator', token_env: 'ERP_EVENTS_TOKEN' },
@@ -45,8 +47,10 @@ const DEMO_CONFIG_INPUT = {
 };
 
 /** The embedded default: one demo shop on the emulator, simulated ERP/WMS/POS kept in PostgreSQL. */
-export function demoConfig(): Config {
-  return configSchema.parse(DEMO_CONFIG_INPUT);
+export function demoConfig(overrides: { missedOrderGraceSeconds?: number } = {}): Config {
+  const config = configSchema.parse(DEMO_CONFIG_INPUT);
+  if (overrides.missedOrderGraceSeconds !== undefined) config.inventory_sync.reconciliation.missed_order_grace_seconds = overrides.missedOrderGraceSeconds;
+  return config;
 }
 
 /**
@@ -60,7 +64,8 @@ export function writeDemoConfig(dataDir: string): string {
   return path;
 }
 
-export async function runDemo(opts: { durationSeconds?: number } = {}): Promise<void> {
+/** `missedOrderGraceSeconds`: for a test that runs reconciliation right after an order whose webhook reached nobody. */
+export async function runDemo(opts: { durationSeconds?: number; missedOrderGraceSeconds?: number } = {}): Promise<void> {
   const log = (s: string) => process.stdout.write(`${s}\n`);
   // Demo secrets: not secret, but still passed the way production passes them, through the environment.
   process.env.DEMO_SHOPIFY_ACCESS_TOKEN ??= 'demo-access-token';
@@ -69,7 +74,7 @@ export async function runDemo(opts: { durationSeconds?: number } = {}): Promise<
   process.env.DEMO_CHANNEL_TOKEN ??= 'demo-channel-token';
   process.env.DEMO_OPERATOR_TOKEN ??= 'demo-operator-token';
   const env = readEnv();
-  const config = env.INVENTORY_SYNC_CONFIG ? loadConfig(env.INVENTORY_SYNC_CONFIG) : demoConfig();
+  const config = env.INVENTORY_SYNC_CONFIG ? loadConfig(env.INVENTORY_SYNC_CONFIG) : demoConfig({ missedOrderGraceSeconds: opts.missedOrderGraceSeconds });
   const dataDir = resolve(env.INVENTORY_SYNC_DATA_DIR);
   // Checked before anything starts: a bad alert endpoint or a taken metrics port stops the demo here.
   const endpoints = resolveAlertEndpoints(config.inventory_sync.alerts);
