@@ -1,4 +1,4 @@
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 
 /** Shopify signs the raw body: base64 HMAC-SHA256 keyed with the app's secret. Compared in constant time. */
 export function verifyShopifyHmac(rawBody: Buffer, header: string | undefined, secret: string): boolean {
@@ -8,7 +8,3 @@ export function verifyShopifyHmac(rawBody: Buffer, header: string | undefined, s
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
-/** Constant-time string equality (digests first, so lengths do not leak either). */
-export function secretsEqual(a: string, b: string): boolean {
-  return timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest());
-}
