@@ -18,7 +18,10 @@ export interface RedisClientOptions {
  * (and an EventEmitter without one would throw): one warning per outage instead, the URL redacted.
  */
 export function createRedis(url: string, keyPrefix: string, opts: RedisClientOptions = {}): Redis {
-  const redis = new Redis(url, { keyPrefix, maxRetriesPerRequest: 3, lazyConnect: false, enableAutoPipelining: true });
+  // No auto-pipelining: our Lua scripts are defined on first use (defineCommand), and an auto-pipeline opened in
+  // the same tick before the definition throws outside any promise and kills the process (ioredis #1931;
+  // test/redis/lazy-scripts.test.ts). Concurrent commands still share the connection without waiting on each other.
+  const redis = new Redis(url, { keyPrefix, maxRetriesPerRequest: 3, lazyConnect: false });
   let log = opts.log;
   const logger = () => (log ??= createLogger(undefined, 'inventory-sync:redis'));
   let down = false;
