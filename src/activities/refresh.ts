@@ -130,16 +130,18 @@ export function createRefreshActivities(deps: RefreshDeps) {
   async function refreshIn(input: RefreshInput, executionId: string | undefined, scope: AttemptScope): Promise<RefreshSummary> {
     const { shopId, trigger } = input;
     const summary: RefreshSummary = { version: '', applied: 0, unchanged: 0, skipped: 0, failed: 0, written: {} };
-    const mappings = await timed('mappings', input.keys.length, () => shopifyMappingsOf(db, shopId, input.keys));
+    // The first version and the mappings are independent round trips: taken at once (a flush is a chain of
+    // round trips, and a key dirtied during it waits for all of them). A batch with no mapped key wastes a
+    // version: versions only need to grow, not to be dense.
+    const [mappings, firstRoundVersion] = await Promise.all([
+      timed('mappings', input.keys.length, () => shopifyMappingsOf(db, shopId, input.keys)),
+      timed('version', input.keys.length, () => firstVersion(input, executionId)),
+    ]);
     let pending = await mappedKeysOnly(input, mappings, summary);
 
     for (let round = 0; round < MAX_STALE_ROUNDS && pending.length > 0; round++) {
       // The version is taken before any source is read, so a computation that read older data carries an older version.
-      const version = await timed('version', pending.length, async () => {
-        const v = round === 0 ? await firstVersion(input, executionId) : await nextVersion(db);
-        if (executionId !== undefined) await rememberVersion(redis, executionId, v);
-        return v;
-      });
+      const version = round === 0 ? firstRoundVersion : await timed('version', pending.length, () => nextVersion(db));
       const writer = { version, attempt: scope.attempt };
       summary.version = version.toString();
       scope.heartbeat();
@@ -149,7 +151,12 @@ export function createRefreshActivities(deps: RefreshDeps) {
       const audit: AuditRow[] = [];
       // Shopify's quantities are known before the sources are read: an order placed after our read then always
       // fails the compare. Read after, the compare would already include that order while our ATS does not.
-      const { known, committed } = await timed('compare', pending.length, () => knownShopifyQuantities(rt, shopId, pending, mappings, scope));
+      // The version memo (for a retry of this activity) is stored meanwhile: it only has to be there before the
+      // guard stores the version.
+      const [{ known, committed }] = await Promise.all([
+        timed('compare', pending.length, () => knownShopifyQuantities(rt, shopId, pending, mappings, scope)),
+        executionId === undefined ? undefined : rememberVersion(redis, executionId, version),
+      ]);
       let components: Awaited<ReturnType<typeof readComponents>>;
       let held: Map<string, number>;
       try {
