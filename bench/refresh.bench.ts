@@ -154,6 +154,13 @@ it('refresh: 10,000 dirty keys, cold and steady, and event-to-Shopify latency', 
     const worker = await createInventoryWorker({ connection: native, namespace: 'default', taskQueue, activities, overrides: { workflowBundle: { code: bundle.code }, shutdownGraceTime: '2 seconds' } });
     const running = worker.run();
 
+    // The current run's history: every dirty key travels in a signal and every flush's keys in an activity input,
+    // and Temporal ends a run whose history passes 50 MB (docs.temporal.io/workflow-execution/limits), so this is the figure to watch
+    // as a backlog grows (a run continues as new only with at most MAX_CARRIED_KEYS pending).
+    const historyOf = async (h: { describe(): Promise<{ runId: string; historyLength: number; historySize?: number }> }) => {
+      const d = await h.describe().catch(() => undefined);
+      return d ? `history ${d.historyLength} events, ${((d.historySize ?? 0) / 2 ** 20).toFixed(1)} MB (run ${d.runId.slice(0, 8)})` : 'history unknown';
+    };
     let flushedBefore = 0;
     let flushSeconds = 0;
     const phase = async (name: string, quantity: (i: number) => number): Promise<number> => {
@@ -191,7 +198,7 @@ it('refresh: 10,000 dirty keys, cold and steady, and event-to-Shopify latency', 
         // Every 10 s: how far the phase is, and the process's memory (a 100,000-key run takes minutes).
         if (performance.now() - lastProgress > 10_000) {
           lastProgress = performance.now();
-          print(`  ${name.split(' ')[0]} t=${((lastProgress - started) / 1000).toFixed(0)} s: flushed ${(state?.keysFlushed ?? 0) - flushedBefore}, pending ${state?.pending ?? '?'}, RSS ${Math.round(process.memoryUsage().rss / 2 ** 20)} MB; load ${readFileSync('/proc/loadavg', 'utf8').split(' ')[0]}`);
+          print(`  ${name.split(' ')[0]} t=${((lastProgress - started) / 1000).toFixed(0)} s: flushed ${(state?.keysFlushed ?? 0) - flushedBefore}, pending ${state?.pending ?? '?'}, RSS ${Math.round(process.memoryUsage().rss / 2 ** 20)} MB, ${await historyOf(handle)}; load ${readFileSync('/proc/loadavg', 'utf8').split(' ')[0]}`);
         }
         await new Promise((r) => setTimeout(r, 100));
       }
@@ -215,6 +222,7 @@ it('refresh: 10,000 dirty keys, cold and steady, and event-to-Shopify latency', 
           `(writes ${after.mutationsApplied - before.mutationsApplied}, throttled ${after.throttled - before.throttled}, 5xx ${after.errors5xx - before.errors5xx}); ` +
           `source calls ${tally.calls} for ${tally.keys} key reads = ${(tally.calls / keys.length).toFixed(4)} calls per key per source set, ${(tally.keys / keys.length).toFixed(2)} reads per key; load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`,
       );
+      print(`  the shop's refresh workflow at the end of the phase: ${await historyOf(handle)}`);
       const cpuUsed = process.cpuUsage(cpuBefore);
       print(`  ${profile.summary()}; bench process CPU ${((cpuUsed.user + cpuUsed.system) / 1e6).toFixed(2)} s (worker, workflow thread, emulator)`);
       return flushSeconds;
