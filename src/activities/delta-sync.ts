@@ -7,7 +7,7 @@ import { writeAudit, type AuditRow } from '../db/audit.js';
 import { deleteWatermark, readWatermark, writeWatermark } from '../db/watermarks.js';
 import { storeChangedReadings, storeNewerChanges } from '../db/source-snapshots.js';
 import type { SourceAdapter } from '../sources/adapter.js';
-import { markDirty, type MarkDirtyDeps } from '../temporal/handoff.js';
+import { markDirty, waitForRefreshRoom, type MarkDirtyDeps } from '../temporal/handoff.js';
 import { type SkuLocation, skuLocationKey } from '../domain/sku-location.js';
 
 export interface DeltaSyncDeps extends MarkDirtyDeps {
@@ -150,6 +150,9 @@ export function createDeltaSyncActivities(deps: DeltaSyncDeps) {
     const handOn = input.force ? accepted : changed;
     let keysMarked = 0;
     for (const [shopId, keys] of groupByShop(handOn, true)) {
+      // A full sync (forced: every key of the catalogue) can hand on keys faster than the refresh writes them:
+      // wait while the shop's refresh has a large backlog (its history would grow past Temporal's limit otherwise).
+      await waitForRefreshRoom(deps, shopId, keys.length, { signal });
       await markDirty(deps, { shopId, keys, trigger });
       keysMarked += keys.length;
     }

@@ -21,6 +21,8 @@ export function isExternalOrderId(orderId: string): boolean {
 /** The shop's refresh workflow and its signal, as clients name them (the workflow defines them by these). */
 export const SHOP_REFRESH_WORKFLOW_TYPE = 'shopRefreshWorkflow';
 export const KEYS_DIRTY_SIGNAL = 'keysDirty';
+/** The refresh workflow's query of the number of keys waiting for a flush. */
+export const PENDING_QUERY = 'pending';
 
 /** Workflow ids users and operators can type: derived from domain ids only, never random. */
 export const workflowIds = {

@@ -1,5 +1,5 @@
 import type { Client } from '@temporalio/client';
-import { KEYS_DIRTY_SIGNAL, SHOP_REFRESH_WORKFLOW_TYPE, workflowIds } from '../domain/keys.js';
+import { KEYS_DIRTY_SIGNAL, PENDING_QUERY, SHOP_REFRESH_WORKFLOW_TYPE, workflowIds } from '../domain/keys.js';
 import {
   RESERVATION_WORKFLOW_TYPE,
   reservationInput,
@@ -48,6 +48,59 @@ export async function markDirty(deps: MarkDirtyDeps, input: MarkDirtyInput): Pro
     signal: KEYS_DIRTY_SIGNAL,
     signalArgs: [{ keys: input.keys, trigger: input.trigger }],
   });
+}
+
+/**
+ * Flow control for producers that can outpace the refresh (a forced full sync of a large catalogue, a bench): the
+ * shop's refresh workflow carries every dirty key in a signal and every flush's keys in an activity input, and a
+ * run continues as new only with at most MAX_CARRIED_KEYS (5,000, src/workflows/shop-refresh.ts) pending. A
+ * producer that piles up hundreds of thousands of pending keys grows one run's history past Temporal's 50 MB
+ * limit, which ends the run (issue 17). Before handing on `incoming` keys such a producer waits while the shop has
+ * more than `highWater` pending, until it is down to `lowWater`: the run can then continue as new, and the
+ * refresh still has a full backlog to work on.
+ */
+export interface RefreshRoom {
+  /** Wait when pending + incoming would pass this. Default 20,000. */
+  highWater?: number;
+  /** Then wait until pending is at most this. Default 5,000 (what a run may carry over continue-as-new). */
+  lowWater?: number;
+  /** Between looks at the pending count. Default 250 ms. */
+  pollMs?: number;
+  signal?: AbortSignal;
+  /** Told every pending count read (tests, progress). */
+  onPending?(pending: number): void;
+}
+
+export const REFRESH_HIGH_WATER = 20_000;
+export const REFRESH_LOW_WATER = 5_000;
+
+/** Keys waiting in the shop's refresh workflow (not those in flight); 0 when it is not running. */
+export async function refreshPending(deps: Pick<MarkDirtyDeps, 'temporal'>, shopId: string): Promise<number> {
+  try {
+    return await deps.temporal.workflow.getHandle(workflowIds.refresh(shopId)).query<number>(PENDING_QUERY);
+  } catch (err) {
+    if ((err as Error).name === 'WorkflowNotFoundError') return 0;
+    throw err;
+  }
+}
+
+/** Resolves when the shop's refresh has room for `incoming` more keys (see RefreshRoom); returns the waits it made. */
+export async function waitForRefreshRoom(deps: Pick<MarkDirtyDeps, 'temporal'>, shopId: string, incoming: number, opts: RefreshRoom = {}): Promise<number> {
+  const high = opts.highWater ?? REFRESH_HIGH_WATER;
+  const low = opts.lowWater ?? REFRESH_LOW_WATER;
+  const pollMs = opts.pollMs ?? 250;
+  let pending = await refreshPending(deps, shopId);
+  opts.onPending?.(pending);
+  if (pending + incoming <= high) return 0;
+  let waits = 0;
+  while (pending > low) {
+    opts.signal?.throwIfAborted();
+    await new Promise((r) => setTimeout(r, pollMs));
+    waits++;
+    pending = await refreshPending(deps, shopId);
+    opts.onPending?.(pending);
+  }
+  return waits;
 }
 
 interface Waiter {

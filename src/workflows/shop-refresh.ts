@@ -16,7 +16,7 @@ import {
 import type { Activities } from '../activities/index.js';
 import { defaultActivityOptions, refreshActivityOptions } from './retry-policy.js';
 import { type SkuLocation, skuLocationKey } from '../domain/sku-location.js';
-import { KEYS_DIRTY_SIGNAL } from '../domain/keys.js';
+import { KEYS_DIRTY_SIGNAL, PENDING_QUERY } from '../domain/keys.js';
 
 export interface DirtyKeys {
   keys: SkuLocation[];
@@ -49,7 +49,7 @@ export interface ShopRefreshView {
 
 export const keysDirtySignal = defineSignal<[DirtyKeys]>(KEYS_DIRTY_SIGNAL);
 /** Number of keys waiting for a flush. */
-export const pendingQuery = defineQuery<number>('pending');
+export const pendingQuery = defineQuery<number>(PENDING_QUERY);
 /** The pending keys of one SKU (at most 250), with their triggers: what `explain` shows as dirty. */
 export const pendingKeysQuery = defineQuery<PendingKey[], [string]>('pendingKeys');
 /** Counters of this run (they restart at continue-as-new). */
