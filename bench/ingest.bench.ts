@@ -121,18 +121,40 @@ const pct = (xs: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] ?? NaN;
 };
 
-/** The server's isync_handoff_lag_seconds buckets of one outbox (cumulative counts by upper bound). */
-async function lagBuckets(outbox: 'refresh' | 'reservation'): Promise<Map<string, number>> {
+/** The buckets of one of the server's histograms, for the series with these labels (cumulative counts by upper bound, `sum`). */
+async function histogram(name: string, labels: Record<string, string>): Promise<Map<string, number>> {
   const res = await fetch(`${serverUrl}/metrics`, { headers: { authorization: `Bearer ${env.ING_OPERATOR_TOKEN}` } });
   const text = await res.text();
   const buckets = new Map<string, number>();
-  for (const m of text.matchAll(/^isync_handoff_lag_seconds_bucket\{le="([^"]+)",outbox="([a-z]+)"\} (\d+)/gm)) if (m[2] === outbox) buckets.set(m[1]!, Number(m[3]));
+  const matches = (series: string) => Object.entries(labels).every(([k, v]) => series.includes(`${k}="${v}"`));
+  for (const m of text.matchAll(new RegExp(`^${name}_bucket\\{([^}]*)\\} (\\d+)`, 'gm'))) {
+    if (matches(m[1]!)) buckets.set(/le="([^"]+)"/.exec(m[1]!)![1]!, Number(m[2]));
+  }
+  for (const m of text.matchAll(new RegExp(`^${name}_sum\\{([^}]*)\\} ([0-9.e+-]+)`, 'gm'))) if (matches(m[1]!)) buckets.set('sum', Number(m[2]));
   return buckets;
+}
+
+/** The server's isync_handoff_lag_seconds buckets of one outbox. */
+const lagBuckets = (outbox: 'refresh' | 'reservation') => histogram('isync_handoff_lag_seconds', { outbox });
+/** The sweeper's passes over the refresh outbox, by step: the mean and the p99 bucket bound between two snapshots. */
+async function passSteps(): Promise<Record<string, Map<string, number>>> {
+  const out: Record<string, Map<string, number>> = {};
+  for (const step of ['claim', 'handoff', 'settle']) out[step] = await histogram('isync_handoff_pass_seconds', { outbox: 'refresh', step });
+  return out;
+}
+function passStepLine(before: Record<string, Map<string, number>>, after: Record<string, Map<string, number>>): string {
+  return Object.keys(after)
+    .map((step) => {
+      const n = (after[step]!.get('+Inf') ?? 0) - (before[step]!.get('+Inf') ?? 0);
+      const mean = n === 0 ? NaN : (((after[step]!.get('sum') ?? 0) - (before[step]!.get('sum') ?? 0)) / n) * 1000;
+      return `${step} ${n} passes, mean ${mean.toFixed(0)} ms, p99 ${lagQuantile(before[step]!, after[step]!, 0.99)}`;
+    })
+    .join('; ');
 }
 
 /** The bucket bound under which a share `q` of the rows handed off between two snapshots waited (an upper bound). */
 function lagQuantile(before: Map<string, number>, after: Map<string, number>, q: number): string {
-  const rows = [...after].map(([le, n]) => [le, n - (before.get(le) ?? 0)] as const);
+  const rows = [...after].filter(([le]) => le !== 'sum').map(([le, n]) => [le, n - (before.get(le) ?? 0)] as const);
   const total = rows.find(([le]) => le === '+Inf')?.[1] ?? 0;
   if (total === 0) return 'n/a';
   const hit = rows.find(([, n]) => n >= q * total);
@@ -207,6 +229,7 @@ it('ingest: single-event requests per second, ack and event-to-Shopify latency',
     original(shop, levels);
   };
   const lagBefore = await lagBuckets('refresh');
+  const passBefore = await passSteps();
   const atRate = await run(serverUrl, erpPath, env.ING_ERP_TOKEN, (n) => event(n, QTY), { seconds: SECONDS, rate: RATE }, (n) => sentAt.set(n, performance.now()));
   const deadline = performance.now() + 30_000;
   while (arrived.size < atRate.ok && performance.now() < deadline) await new Promise((r) => setTimeout(r, 100));
@@ -217,6 +240,7 @@ it('ingest: single-event requests per second, ack and event-to-Shopify latency',
   // The share of that which is the hand-off: commit to the refresh workflow's signal acknowledged (the outbox wait).
   const lagAfter = await lagBuckets('refresh');
   print(`  of which in the refresh outbox (commit to signal taken; bucket bounds): p50 ${lagQuantile(lagBefore, lagAfter, 0.5)}, p99 ${lagQuantile(lagBefore, lagAfter, 0.99)}`);
+  print(`  the sweeper's passes over it: ${passStepLine(passBefore, await passSteps())}`);
   keyBase = base + sentAt.size + CONNECTIONS;
 
   // The WMS confirms one allocation per request, each of a new order (signal-with-start of its workflow).

@@ -24,6 +24,13 @@ export function createMetrics() {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
       registers: [registry],
     }),
+    handoffPassSeconds: new Histogram({
+      name: 'isync_handoff_pass_seconds',
+      help: 'One pass of the hand-off sweeper, by outbox and step (claim: the rows from PostgreSQL; handoff: the Temporal calls; settle: deleting what Temporal took)',
+      labelNames: ['outbox', 'step'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
     handoffLagSeconds: new Histogram({
       name: 'isync_handoff_lag_seconds',
       help: 'Time a hand-off waited in its outbox, from the commit to Temporal taking it, by outbox (refresh, reservation)',

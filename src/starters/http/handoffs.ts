@@ -47,8 +47,18 @@ async function settle(deps: SweepDeps, outbox: Outbox, claimed: { id: string }[]
   );
 }
 
+/** Runs one step of a pass and records how long it took. */
+async function step<T>(deps: SweepDeps, outbox: Outbox, name: 'claim' | 'handoff' | 'settle', work: () => Promise<T>): Promise<T> {
+  const end = deps.metrics?.handoffPassSeconds.startTimer({ outbox, step: name });
+  try {
+    return await work();
+  } finally {
+    end?.();
+  }
+}
+
 async function refreshPass(deps: SweepDeps, shops: string[], minAgeMs: number): Promise<PassResult> {
-  const rows = await claimRefreshHandoffs(deps.db, { shops, limit: REFRESH_BATCH, minAgeMs, leaseMs: LEASE_MS });
+  const rows = await step(deps, 'refresh', 'claim', () => claimRefreshHandoffs(deps.db, { shops, limit: REFRESH_BATCH, minAgeMs, leaseMs: LEASE_MS }));
   if (rows.length === 0) return { done: 0, claimed: 0, failed: false };
   const groups = new Map<string, RefreshHandoffRow[]>();
   for (const r of rows) {
@@ -59,7 +69,7 @@ async function refreshPass(deps: SweepDeps, shops: string[], minAgeMs: number): 
   }
   const handed: string[] = [];
   let failed = false;
-  await Promise.all(
+  await step(deps, 'refresh', 'handoff', () => Promise.all(
     [...groups.values()].map(async (group) => {
       const keys = new Map(group.map((r) => [`${r.key.sku}\u0000${r.key.locationId}`, r.key]));
       try {
@@ -74,13 +84,13 @@ async function refreshPass(deps: SweepDeps, shops: string[], minAgeMs: number): 
         deps.metrics?.handoffLagSeconds.observe({ outbox: 'refresh' }, (now - r.createdAt.getTime()) / 1000);
       }
     }),
-  );
-  await settle(deps, 'refresh', rows, handed);
+  ));
+  await step(deps, 'refresh', 'settle', () => settle(deps, 'refresh', rows, handed));
   return { done: handed.length, claimed: rows.length, failed };
 }
 
 async function reservationPass(deps: SweepDeps, shops: string[], minAgeMs: number): Promise<PassResult> {
-  const rows = await claimReservationHandoffs(deps.db, { shops, limit: RESERVATION_BATCH, minAgeMs, leaseMs: LEASE_MS });
+  const rows = await step(deps, 'reservation', 'claim', () => claimReservationHandoffs(deps.db, { shops, limit: RESERVATION_BATCH, minAgeMs, leaseMs: LEASE_MS }));
   if (rows.length === 0) return { done: 0, claimed: 0, failed: false };
   // Per order, in id order: an order's events reach its workflow in the order the route committed them.
   const byOrder = new Map<string, ReservationHandoffRow[]>();
@@ -109,8 +119,8 @@ async function reservationPass(deps: SweepDeps, shops: string[], minAgeMs: numbe
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(ORDER_CONCURRENCY, orders.length) }, lane));
-  await settle(deps, 'reservation', rows, handed);
+  await step(deps, 'reservation', 'handoff', () => Promise.all(Array.from({ length: Math.min(ORDER_CONCURRENCY, orders.length) }, lane)));
+  await step(deps, 'reservation', 'settle', () => settle(deps, 'reservation', rows, handed));
   return { done: handed.length, claimed: rows.length, failed };
 }
 
@@ -147,82 +157,91 @@ export interface HandoffSweeper {
 }
 
 /**
- * One per server process. A kick drains at once; kicks that arrive meanwhile fold into one more drain, so under
- * load each drain takes everything that committed during the previous one (a batch per Temporal round trip).
- * After a failure, kicks wait out a backoff (0.25 s doubling to 10 s) instead of hammering a Temporal that is down.
- * The periodic sweep takes rows older than `periodicMinAgeMs` only: younger ones belong to a live process's kick.
+ * One per server process, with a lane per outbox: a kick drains its outbox at once; kicks that arrive meanwhile
+ * fold into one more drain, so under load each drain takes everything that committed during the previous one (a
+ * batch per Temporal round trip). The lanes run side by side: refresh keys never wait behind a drain of order
+ * signals, which Temporal takes one signal-with-start at a time (tens a second on a dev server), nor the other
+ * way round. After a failure a lane's kicks wait out a backoff (0.25 s doubling to 10 s) instead of hammering a
+ * Temporal that is down. The periodic sweep takes rows older than `periodicMinAgeMs` only: younger ones belong to
+ * a live process's kick.
  */
 export function createHandoffSweeper(deps: SweepDeps & Pick<HttpDeps, 'logger'>, opts: { intervalMs?: number; periodicMinAgeMs?: number } = {}): HandoffSweeper {
   const intervalMs = opts.intervalMs ?? 5000;
   const periodicMinAgeMs = opts.periodicMinAgeMs ?? 5000;
-  let running: Promise<void> | null = null;
-  let again = false;
-  // The outboxes kicked since the drain in flight began (a kick for one outbox does not sweep the other).
-  let kicked = new Set<Outbox>();
-  const BOTH: ReadonlySet<Outbox> = new Set(['refresh', 'reservation']);
-  const REFRESH: ReadonlySet<Outbox> = new Set(['refresh']);
-  const RESERVATION: ReadonlySet<Outbox> = new Set(['reservation']);
-  let failures = 0;
-  let retry: NodeJS.Timeout | undefined;
   let periodic: NodeJS.Timeout | undefined;
   let stopped = false;
 
-  const backoff = () => {
-    failures++;
-    const delay = Math.min(10_000, 250 * 2 ** (failures - 1));
-    retry = setTimeout(() => {
-      retry = undefined;
-      sweep(0, BOTH);
-    }, delay);
-    retry.unref();
-  };
+  const lane = (outbox: Outbox) => {
+    const only: ReadonlySet<Outbox> = new Set([outbox]);
+    let running: Promise<void> | null = null;
+    let again = false;
+    let failures = 0;
+    let retry: NodeJS.Timeout | undefined;
 
-  function sweep(minAgeMs: number, outboxes: ReadonlySet<Outbox>): void {
-    if (stopped) return;
-    for (const o of outboxes) kicked.add(o);
-    if (running) {
-      again = true;
-      return;
-    }
-    if (retry) return; // backing off; the retry drains everything waiting
-    running = (async () => {
-      try {
-        do {
-          again = false;
-          const these = kicked;
-          kicked = new Set();
-          const r = await drainHandoffs(deps, { minAgeMs, outboxes: these });
-          if (r.failed) {
-            for (const o of these) kicked.add(o);
-            if (failures === 0) deps.logger.warn('Temporal did not take a hand-off; the rows wait in the outbox and the sweeper retries');
-            backoff();
-            return;
-          }
-          if (failures > 0) deps.logger.info({ afterFailures: failures }, 'hand-offs resumed');
-          failures = 0;
-          minAgeMs = 0;
-        } while (again && !stopped);
-      } catch (err) {
-        deps.logger.warn({ err }, 'hand-off sweep failed; retrying');
-        backoff();
-      } finally {
-        running = null;
+    const backoff = () => {
+      failures++;
+      const delay = Math.min(10_000, 250 * 2 ** (failures - 1));
+      retry = setTimeout(() => {
+        retry = undefined;
+        sweep(0);
+      }, delay);
+      retry.unref();
+    };
+
+    function sweep(minAgeMs: number): void {
+      if (stopped) return;
+      if (running) {
+        again = true;
+        return;
       }
-    })();
-  }
+      if (retry) return; // backing off; the retry drains everything waiting
+      running = (async () => {
+        try {
+          do {
+            again = false;
+            const r = await drainHandoffs(deps, { minAgeMs, outboxes: only });
+            if (r.failed) {
+              if (failures === 0) deps.logger.warn({ outbox }, 'Temporal did not take a hand-off; the rows wait in the outbox and the sweeper retries');
+              backoff();
+              return;
+            }
+            if (failures > 0) deps.logger.info({ outbox, afterFailures: failures }, 'hand-offs resumed');
+            failures = 0;
+            minAgeMs = 0;
+          } while (again && !stopped);
+        } catch (err) {
+          deps.logger.warn({ outbox, err }, 'hand-off sweep failed; retrying');
+          backoff();
+        } finally {
+          running = null;
+        }
+      })();
+    }
+
+    return {
+      sweep,
+      async stop() {
+        clearTimeout(retry);
+        await running;
+      },
+    };
+  };
+  const lanes: Record<Outbox, ReturnType<typeof lane>> = { refresh: lane('refresh'), reservation: lane('reservation') };
 
   return {
-    kick: (outbox) => sweep(0, outbox === 'refresh' ? REFRESH : RESERVATION),
+    kick: (outbox) => lanes[outbox].sweep(0),
     start() {
       if (periodic || stopped) return;
-      periodic = setInterval(() => sweep(periodicMinAgeMs, BOTH), intervalMs);
+      periodic = setInterval(() => {
+        lanes.refresh.sweep(periodicMinAgeMs);
+        lanes.reservation.sweep(periodicMinAgeMs);
+      }, intervalMs);
       periodic.unref();
     },
     async stop() {
       stopped = true;
       clearInterval(periodic);
-      clearTimeout(retry);
-      await running;
+      await Promise.all([lanes.refresh.stop(), lanes.reservation.stop()]);
     },
   };
 }
