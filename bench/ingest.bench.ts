@@ -147,7 +147,8 @@ function passStepLine(before: Record<string, Map<string, number>>, after: Record
     .map((step) => {
       const n = (after[step]!.get('+Inf') ?? 0) - (before[step]!.get('+Inf') ?? 0);
       const mean = n === 0 ? NaN : (((after[step]!.get('sum') ?? 0) - (before[step]!.get('sum') ?? 0)) / n) * 1000;
-      return `${step} ${n} passes, mean ${mean.toFixed(0)} ms, p99 ${lagQuantile(before[step]!, after[step]!, 0.99)}`;
+      const over = (le: string) => n - ((after[step]!.get(le) ?? 0) - (before[step]!.get(le) ?? 0));
+      return `${step} ${n} passes, mean ${mean.toFixed(0)} ms, p99 ${lagQuantile(before[step]!, after[step]!, 0.99)}, over 250 ms ${over('0.25')}, over 1 s ${over('1')}`;
     })
     .join('; ');
 }
