@@ -29,10 +29,11 @@ describe('flow control from a producer to the shop refresh', () => {
 
   const keys = (from: number, n: number) => Array.from({ length: n }, (_, i) => ({ sku: `BP-${from + i}`, locationId: 'WH1' }));
 
-  it('waits while pending + incoming passes the high water mark, until pending is down to the low one', async () => {
-    const sourcePrefix = `bp-${Date.now().toString(36)}`;
+  /** A shop whose refresh waits an hour before flushing fewer than 250 keys, and a worker for it. */
+  async function quietShop(prefix: string) {
+    const sourcePrefix = `${prefix}-${Date.now().toString(36)}`;
     const shop = await createShopFixture(svc, emu, { skus: ['A'], locations: ['WH1'], sourcePrefix });
-    const taskQueue = `bp-${randomUUID()}`;
+    const taskQueue = `${prefix}-${randomUUID()}`;
     const config = sharedSourcesConfig(sourcePrefix);
     config.inventory_sync = { ...config.inventory_sync, aggregation: { ...config.inventory_sync.aggregation, coalesce_window_ms: 3_600_000 } };
     const worker = await startWorkerOn(
@@ -40,7 +41,11 @@ describe('flow control from a producer to the shop refresh', () => {
       createActivities({ db: svc.db, redis: svc.redis, config, sources: createSources(config, svc.db), shopify: () => shop.shopify, temporal: svc.temporal, taskQueue }),
     );
     stops.push(() => worker.stop());
-    const deps = { temporal: svc.temporal, taskQueue };
+    return { shop, deps: { temporal: svc.temporal, taskQueue } };
+  }
+
+  it('waits while pending + incoming passes the high water mark, until pending is down to the low one', async () => {
+    const { shop, deps } = await quietShop('bp');
 
     // No refresh workflow yet: nothing pending, no wait.
     expect(await refreshPending(deps, shop.shopId)).toBe(0);
@@ -70,17 +75,7 @@ describe('flow control from a producer to the shop refresh', () => {
   });
 
   it('stops waiting when its signal aborts, naming why', async () => {
-    const sourcePrefix = `bp2-${Date.now().toString(36)}`;
-    const shop = await createShopFixture(svc, emu, { skus: ['A'], locations: ['WH1'], sourcePrefix });
-    const taskQueue = `bp2-${randomUUID()}`;
-    const config = sharedSourcesConfig(sourcePrefix);
-    config.inventory_sync = { ...config.inventory_sync, aggregation: { ...config.inventory_sync.aggregation, coalesce_window_ms: 3_600_000 } };
-    const worker = await startWorkerOn(
-      taskQueue,
-      createActivities({ db: svc.db, redis: svc.redis, config, sources: createSources(config, svc.db), shopify: () => shop.shopify, temporal: svc.temporal, taskQueue }),
-    );
-    stops.push(() => worker.stop());
-    const deps = { temporal: svc.temporal, taskQueue };
+    const { shop, deps } = await quietShop('bp2');
     await markDirty(deps, { shopId: shop.shopId, keys: keys(0, 50), trigger: 'full_sync:test' });
     await expect.poll(() => refreshPending(deps, shop.shopId)).toBe(50);
 
