@@ -27,8 +27,6 @@ const RESERVATION_BATCH = 256;
 const ORDER_CONCURRENCY = 32;
 /** A claim outlives any pass (each call is bounded by HANDOFF_DEADLINE_MS); past it, another sweeper may take the rows. */
 const LEASE_MS = 30_000;
-/** A refresh drain still running this long after it started gets a second one beside it (see the lanes below). */
-const SLOW_DRAIN_MS = 250;
 
 const withinDeadline = <T>(deps: SweepDeps, work: () => Promise<T>) => deps.temporal.withDeadline(Date.now() + HANDOFF_DEADLINE_MS, work);
 
@@ -173,23 +171,14 @@ export function createHandoffSweeper(deps: SweepDeps & Pick<HttpDeps, 'logger'>,
   let periodic: NodeJS.Timeout | undefined;
   let stopped = false;
 
-  /**
-   * One lane per outbox. A lane drains once at a time, except that the refresh lane starts a second drain when a
-   * kick finds its drain slower than SLOW_DRAIN_MS: one Temporal call that takes a second (seen once in ~180 passes
-   * in bench/ingest) then holds up only its own rows, not every key committed behind it. Refresh keys are a set,
-   * so two drains may hand them off in any order; order signals must go in order per order, so that lane keeps one.
-   */
-  const lane = (outbox: Outbox, width: number) => {
+  const lane = (outbox: Outbox) => {
     const only: ReadonlySet<Outbox> = new Set([outbox]);
-    const active = new Set<Promise<void>>();
-    let startedAt = 0;
+    let running: Promise<void> | null = null;
     let again = false;
     let failures = 0;
     let retry: NodeJS.Timeout | undefined;
-    let hedge: NodeJS.Timeout | undefined;
 
     const backoff = () => {
-      if (retry) return;
       failures++;
       const delay = Math.min(10_000, 250 * 2 ** (failures - 1));
       retry = setTimeout(() => {
@@ -199,56 +188,45 @@ export function createHandoffSweeper(deps: SweepDeps & Pick<HttpDeps, 'logger'>,
       retry.unref();
     };
 
-    /** Passes until the outbox is empty (or a hand-off fails); never rejects. */
-    const passes = async (minAgeMs: number): Promise<void> => {
-      try {
-        do {
-          again = false;
-          const r = await drainHandoffs(deps, { minAgeMs, outboxes: only });
-          if (r.failed) {
-            if (failures === 0) deps.logger.warn({ outbox }, 'Temporal did not take a hand-off; the rows wait in the outbox and the sweeper retries');
-            backoff();
-            return;
-          }
-          if (failures > 0) deps.logger.info({ outbox, afterFailures: failures }, 'hand-offs resumed');
-          failures = 0;
-          minAgeMs = 0;
-        } while (again && !stopped);
-      } catch (err) {
-        deps.logger.warn({ outbox, err }, 'hand-off sweep failed; retrying');
-        backoff();
-      }
-    };
-    const drain = (minAgeMs: number) => {
-      startedAt = Date.now();
-      const running = passes(minAgeMs);
-      active.add(running);
-      void running.finally(() => active.delete(running));
-    };
-
     function sweep(minAgeMs: number): void {
-      if (stopped || retry) return; // backing off: the retry drains everything waiting
-      if (active.size === 0) return drain(minAgeMs);
-      again = true;
-      if (active.size >= width || hedge) return;
-      // A drain is running: if it is still running SLOW_DRAIN_MS after it started, a second one takes what waits.
-      hedge = setTimeout(() => {
-        hedge = undefined;
-        if (!stopped && !retry && active.size > 0 && active.size < width && Date.now() - startedAt >= SLOW_DRAIN_MS) drain(0);
-      }, Math.max(0, startedAt + SLOW_DRAIN_MS - Date.now()));
-      hedge.unref();
+      if (stopped) return;
+      if (running) {
+        again = true;
+        return;
+      }
+      if (retry) return; // backing off; the retry drains everything waiting
+      running = (async () => {
+        try {
+          do {
+            again = false;
+            const r = await drainHandoffs(deps, { minAgeMs, outboxes: only });
+            if (r.failed) {
+              if (failures === 0) deps.logger.warn({ outbox }, 'Temporal did not take a hand-off; the rows wait in the outbox and the sweeper retries');
+              backoff();
+              return;
+            }
+            if (failures > 0) deps.logger.info({ outbox, afterFailures: failures }, 'hand-offs resumed');
+            failures = 0;
+            minAgeMs = 0;
+          } while (again && !stopped);
+        } catch (err) {
+          deps.logger.warn({ outbox, err }, 'hand-off sweep failed; retrying');
+          backoff();
+        } finally {
+          running = null;
+        }
+      })();
     }
 
     return {
       sweep,
       async stop() {
         clearTimeout(retry);
-        clearTimeout(hedge);
-        await Promise.all([...active]);
+        await running;
       },
     };
   };
-  const lanes: Record<Outbox, ReturnType<typeof lane>> = { refresh: lane('refresh', 2), reservation: lane('reservation', 1) };
+  const lanes: Record<Outbox, ReturnType<typeof lane>> = { refresh: lane('refresh'), reservation: lane('reservation') };
 
   return {
     kick: (outbox) => lanes[outbox].sweep(0),
