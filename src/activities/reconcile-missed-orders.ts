@@ -1,6 +1,6 @@
 import { Context } from '@temporalio/activity';
 import type { Db } from '../db/pool.js';
-import { ordersWithReservation, recordOrdersStarted } from '../db/reconciliation.js';
+import { openShopifyReservations, ordersWithReservation, recordOrdersStarted } from '../db/reconciliation.js';
 import { ORDER_EVENT_SIGNAL, reservationTtlSeconds, type OrderEvent } from '../domain/reservation-model.js';
 import { signalOrder } from '../temporal/handoff.js';
 import type { OrderSummary } from '../shopify/client/reads.js';
@@ -19,6 +19,8 @@ const HEARTBEAT_EVERY_MS = 5_000;
  */
 export interface MissedOrdersProgress {
   handedOff: string[];
+  /** Cancelled orders whose lost cancellation was handed to their workflow (absent in older attempts' details). */
+  cancelsHandedOff?: string[];
   /** Orders passed over (young, or their webhook is in the ledger), for the report. */
   skippedYoung: number;
   skippedInLedger: number;
@@ -31,6 +33,10 @@ export interface MissedOrdersResult {
   skippedInLedger: number;
   /** Handed-off orders whose claims were not in PostgreSQL when the wait ended (their workflows claim later). */
   unclaimed: number;
+  /** Orders Shopify shows cancelled while we still held their claims: their cancellation handed to the workflow. */
+  cancelled: number;
+  /** Of those, the ones whose claims were still held when the wait ended (their workflows release them later). */
+  unreleased: number;
 }
 
 /** The activity's link to Temporal: what the previous attempt reported, and where to report. Absent in plain calls. */
@@ -104,6 +110,7 @@ export async function handOnMissedOrders(
   const previous = port?.resumeFrom();
   const progress: MissedOrdersProgress = {
     handedOff: [...(previous?.handedOff ?? [])],
+    cancelsHandedOff: [...(previous?.cancelsHandedOff ?? [])],
     skippedYoung: 0,
     skippedInLedger: 0,
     phase: 'listing',
@@ -159,19 +166,59 @@ export async function handOnMissedOrders(
     }
     await handOn(page);
 
+    // Lost cancellations: an order Shopify shows cancelled whose reservation still holds claims (its
+    // orders/cancelled and orders/updated webhooks both lost) gets its cancellation from here, or it would hold
+    // its units until the reservation expires (found by the chaos soak: 5% of webhooks dropped, 338 cancels).
+    const cancels = new Set(progress.cancelsHandedOff);
+    const handOnCancels = async (orders: OrderSummary[]) => {
+      const old = orders.filter((o) => {
+        if (cancels.has(numericId(o.orderId))) return false;
+        if (Date.parse(o.updatedAt) > youngerThan) {
+          progress.skippedYoung += 1;
+          return false;
+        }
+        return true;
+      });
+      if (old.length === 0) return;
+      const open = await openShopifyReservations(deps.db, input.shopId, old.map((o) => numericId(o.orderId)));
+      await inParallel(
+        old.filter((o) => open.has(numericId(o.orderId))),
+        HANDOFF_CONCURRENCY,
+        async (order) => {
+          const orderId = numericId(order.orderId);
+          const event: OrderEvent = { kind: 'cancelled', origin: 'shopify', at: order.updatedAt, deliveryId: `reconciliation:${input.runId}` };
+          await signalOrder(deps, { shopId: input.shopId, orderId, signal: ORDER_EVENT_SIGNAL, payload: event });
+          cancels.add(orderId);
+          progress.cancelsHandedOff!.push(orderId);
+        },
+      );
+      port?.heartbeat(progress);
+    };
+    page = [];
+    for await (const order of deps.shopify(input.shopId).listCancelledOrdersUpdatedSince(since)) {
+      page.push(order);
+      if (page.length === 100) {
+        await handOnCancels(page);
+        page = [];
+      }
+    }
+    await handOnCancels(page);
+
     progress.phase = 'waiting';
     port?.heartbeat(progress);
     const deadline = Date.now() + (opts.claimWaitMs ?? CLAIM_WAIT_MS);
     let waiting = [...done];
-    while (waiting.length > 0) {
-      const claimed = await ordersWithReservation(deps.db, input.shopId, waiting);
+    let releasing = [...cancels];
+    while (waiting.length > 0 || releasing.length > 0) {
+      const [claimed, open] = await Promise.all([ordersWithReservation(deps.db, input.shopId, waiting), openShopifyReservations(deps.db, input.shopId, releasing)]);
       waiting = waiting.filter((id) => !claimed.has(id));
-      if (waiting.length === 0 || Date.now() >= deadline) break;
+      releasing = releasing.filter((id) => open.has(id));
+      if ((waiting.length === 0 && releasing.length === 0) || Date.now() >= deadline) break;
       await sleep(250);
     }
     const started = progress.handedOff.length;
     if (started > 0) await recordOrdersStarted(deps.db, input.shopId, input.runId, started);
-    return { started, skippedYoung: progress.skippedYoung, skippedInLedger: progress.skippedInLedger, unclaimed: waiting.length };
+    return { started, skippedYoung: progress.skippedYoung, skippedInLedger: progress.skippedInLedger, unclaimed: waiting.length, cancelled: cancels.size, unreleased: releasing.length };
   } finally {
     if (beat) clearInterval(beat);
   }

@@ -19,6 +19,7 @@ import {
 /** Reconciliation's way to see orders whose webhooks may have been lost. */
 export interface ShopifyOrdersPort {
   listOpenOrdersUpdatedSince(since: Date): AsyncIterable<OrderSummary>;
+  listCancelledOrdersUpdatedSince(since: Date): AsyncIterable<OrderSummary>;
 }
 
 export interface ReconcileDeps {

@@ -1,3 +1,4 @@
+import { TERMINAL_STATES } from '../domain/reservation-model.js';
 import { Errors } from '../domain/errors.js';
 import { type SkuLocation, skuLocationKey } from '../domain/sku-location.js';
 import { inTransaction, type Db } from './pool.js';
@@ -106,6 +107,15 @@ export async function addPageTotals(db: Pick<Db, 'query'>, runId: number, totals
 /** Which of these orders (numeric ids) of the shop have a reservation. */
 export async function ordersWithReservation(db: Pick<Db, 'query'>, shopId: string, orderIds: string[]): Promise<Set<string>> {
   const { rows } = await db.query<{ order_id: string }>('SELECT order_id FROM reservations WHERE shop_id = $1 AND order_id = ANY($2)', [shopId, orderIds]);
+  return new Set(rows.map((r) => r.order_id));
+}
+
+/** Of these orders, the Shopify orders whose reservation is not in a terminal state (it may still hold claims). */
+export async function openShopifyReservations(db: Pick<Db, 'query'>, shopId: string, orderIds: string[]): Promise<Set<string>> {
+  const { rows } = await db.query<{ order_id: string }>(
+    `SELECT order_id FROM reservations WHERE shop_id = $1 AND order_id = ANY($2) AND origin = 'shopify' AND state <> ALL($3::text[])`,
+    [shopId, orderIds, TERMINAL_STATES],
+  );
   return new Set(rows.map((r) => r.order_id));
 }
 

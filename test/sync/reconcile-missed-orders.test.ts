@@ -103,4 +103,31 @@ describe("reconciliation's missed-order step", () => {
     expect(await claimed(c)).toBe(0);
     emu.emulator.cancelOrder(domain, c);
   });
+
+  it('hands a lost cancellation to the order workflow: an order Shopify shows cancelled no longer holds its claims', async () => {
+    const state = async (orderId: string) => (await svc.db.query<{ state: string }>('SELECT state FROM reservations WHERE shop_id = $1 AND order_id = $2', [shopId, orderId])).rows[0]?.state;
+    const heldUnits = async (orderId: string) =>
+      Number((await svc.db.query<{ n: string }>(`SELECT coalesce(sum(claimed), 0)::text AS n FROM claim_lines WHERE shop_id = $1 AND order_id = $2`, [shopId, orderId])).rows[0]!.n);
+    const order = place();
+    expect(await handOnMissedOrders(deps(0), { runId: await newRun(), shopId }, undefined)).toMatchObject({ started: 1, unclaimed: 0, cancelled: 0 });
+    expect(await state(order)).toBe('claimed');
+    expect(await heldUnits(order)).toBe(1);
+
+    // Cancelled in Shopify; this emulator shop has no webhook URL, so no orders/cancelled nor orders/updated reaches
+    // us, as when both are lost. Within the grace period the cancellation is left to the webhook still on its way.
+    emu.emulator.cancelOrder(domain, order);
+    expect(await handOnMissedOrders(deps(3600), { runId: await newRun(), shopId }, undefined)).toMatchObject({ cancelled: 0 });
+    expect(await state(order)).toBe('claimed');
+
+    const attempt = port();
+    const result = await handOnMissedOrders(deps(0), { runId: await newRun(), shopId }, attempt.p);
+    expect(result).toMatchObject({ started: 0, cancelled: 1, unreleased: 0 });
+    expect(attempt.beats.at(-1)!.cancelsHandedOff).toEqual([order]);
+    // Waited until the workflow released the claims: drift is judged right after.
+    expect(await state(order)).toBe('cancelled');
+    expect(await heldUnits(order)).toBe(0);
+
+    // The next run finds nothing more to do for it.
+    expect(await handOnMissedOrders(deps(0), { runId: await newRun(), shopId }, undefined)).toMatchObject({ cancelled: 0 });
+  });
 });

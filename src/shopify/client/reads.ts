@@ -140,11 +140,19 @@ export interface OrderSummary {
 }
 
 /** Open orders updated at or after `since`, oldest page first (reconciliation's net for lost webhooks). */
-export async function* listOpenOrdersUpdatedSince(call: GraphqlCaller, since: Date): AsyncGenerator<OrderSummary> {
-  type O = { id: Gid; updatedAt: string; cancelledAt: string | null; sourceName: string | null; lineItems: { nodes: { id: Gid; sku: string | null; unfulfilledQuantity: number; variant: { id: Gid } | null }[] } };
+export function listOpenOrdersUpdatedSince(call: GraphqlCaller, since: Date): AsyncGenerator<OrderSummary> {
   // Units of fulfilled lines left `committed` already; only what is still to ship can hold a claim.
-  const query = `updated_at:>=${since.toISOString()} status:open -fulfillment_status:fulfilled`;
-  for await (const o of paginate<O>(call, D.ORDERS_UPDATED_SINCE, { query }, 'orders', 'listOpenOrdersUpdatedSince', D.ORDERS_UPDATED_SINCE_COST)) {
+  return ordersMatching(call, `updated_at:>=${since.toISOString()} status:open -fulfillment_status:fulfilled`, 'listOpenOrdersUpdatedSince');
+}
+
+/** Orders cancelled and updated at or after `since` (reconciliation's net for lost orders/cancelled webhooks). */
+export function listCancelledOrdersUpdatedSince(call: GraphqlCaller, since: Date): AsyncGenerator<OrderSummary> {
+  return ordersMatching(call, `updated_at:>=${since.toISOString()} status:cancelled`, 'listCancelledOrdersUpdatedSince');
+}
+
+async function* ordersMatching(call: GraphqlCaller, query: string, operation: string): AsyncGenerator<OrderSummary> {
+  type O = { id: Gid; updatedAt: string; cancelledAt: string | null; sourceName: string | null; lineItems: { nodes: { id: Gid; sku: string | null; unfulfilledQuantity: number; variant: { id: Gid } | null }[] } };
+  for await (const o of paginate<O>(call, D.ORDERS_UPDATED_SINCE, { query }, 'orders', operation, D.ORDERS_UPDATED_SINCE_COST)) {
     yield {
       orderId: o.id,
       updatedAt: o.updatedAt,

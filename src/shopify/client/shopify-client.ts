@@ -3,7 +3,7 @@ import { sharedShopBudget, type ShopBudget } from './budget.js';
 import { runBulkExport, runBulkQuery, streamBulkLines, type BulkLinesOptions, type BulkQueryOptions } from './bulk.js';
 import { createGraphqlCaller, withBounds, type GraphqlCaller } from './graphql-call.js';
 import { adjustAvailable, setAvailable } from './inventory.js';
-import { DEFAULT_LEVEL_NAMES, fetchOrderFulfillment, listLocations, probeActiveLocations, listOpenOrdersUpdatedSince, listVariantsBySku, readLevels } from './reads.js';
+import { DEFAULT_LEVEL_NAMES, fetchOrderFulfillment, listLocations, probeActiveLocations, listCancelledOrdersUpdatedSince, listOpenOrdersUpdatedSince, listVariantsBySku, readLevels } from './reads.js';
 import { resolveRetryPolicy } from './retry.js';
 import type { CallBounds, ClientFault, ClientLogger, RetryPolicy } from './types.js';
 
@@ -82,6 +82,7 @@ export function createShopifyClient(opts: ShopifyClientOptions) {
     /** Drops what was learned of the shop's locations (a locations webhook, or a test); the next order probes again. */
     forgetLocations: () => void (memo = undefined),
     listOpenOrdersUpdatedSince: (since: Date) => listOpenOrdersUpdatedSince(call, since),
+    listCancelledOrdersUpdatedSince: (since: Date) => listCancelledOrdersUpdatedSince(call, since),
     runBulkQuery: (query: string, bulkOpts?: BulkQueryOptions) => runBulkQuery(withBounds(call, bulkOpts), fetchImpl, query, bulkOpts),
     /** A bulk export started (or joined) and finished; its file is read with `bulkLines`. */
     runBulkExport: (query: string, bulkOpts?: BulkQueryOptions) => runBulkExport(withBounds(call, bulkOpts), query, bulkOpts),
