@@ -73,6 +73,19 @@ async function ordersInLedger(db: Pick<Db, 'query'>, shopDomain: string, orderId
   return new Set(rows.map((r) => r.subject_id));
 }
 
+/** Orders a page (one PostgreSQL lookup) at a time, as Shopify lists them. */
+async function inPages(orders: AsyncIterable<OrderSummary>, fn: (page: OrderSummary[]) => Promise<void>, size = 100): Promise<void> {
+  let page: OrderSummary[] = [];
+  for await (const order of orders) {
+    page.push(order);
+    if (page.length === size) {
+      await fn(page);
+      page = [];
+    }
+  }
+  await fn(page);
+}
+
 /** Runs `fn` over `items`, at most `limit` at once. */
 async function inParallel<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
@@ -156,15 +169,7 @@ export async function handOnMissedOrders(
       });
       port?.heartbeat(progress);
     };
-    let page: OrderSummary[] = [];
-    for await (const order of deps.shopify(input.shopId).listOpenOrdersUpdatedSince(since)) {
-      page.push(order);
-      if (page.length === 100) {
-        await handOn(page);
-        page = [];
-      }
-    }
-    await handOn(page);
+    await inPages(deps.shopify(input.shopId).listOpenOrdersUpdatedSince(since), handOn);
 
     // Lost cancellations: an order Shopify shows cancelled whose reservation still holds claims (its
     // orders/cancelled and orders/updated webhooks both lost) gets its cancellation from here, or it would hold
@@ -194,15 +199,7 @@ export async function handOnMissedOrders(
       );
       port?.heartbeat(progress);
     };
-    page = [];
-    for await (const order of deps.shopify(input.shopId).listCancelledOrdersUpdatedSince(since)) {
-      page.push(order);
-      if (page.length === 100) {
-        await handOnCancels(page);
-        page = [];
-      }
-    }
-    await handOnCancels(page);
+    await inPages(deps.shopify(input.shopId).listCancelledOrdersUpdatedSince(since), handOnCancels);
 
     progress.phase = 'waiting';
     port?.heartbeat(progress);
