@@ -27,7 +27,8 @@ const app = buildHttpServer({
   temporal: new Client({ connection }),
   taskQueue: spec.taskQueue,
   metrics: createMetrics(),
-  logger: pino({ level: 'silent' }),
+  // Warnings only (a slow Temporal signal, a failed hand-off): the benches read them from this process's output.
+  logger: pino({ level: 'warn' }),
   env: spec.env,
 });
 await app.listen({ port: 0, host: '127.0.0.1' });

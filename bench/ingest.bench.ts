@@ -37,6 +37,8 @@ let svc: TestServices;
 let emu: RunningEmulator;
 let catalog: SeededCatalog;
 const children: ChildWorker[] = [];
+/** The HTTP server's process: its output holds the warnings the server logs. */
+let serverProcess: ReturnType<typeof spawnProcess> | undefined;
 const builds: { dir: string }[] = [];
 const print = (line: string) => console.log(`[bench/ingest] ${line}`);
 const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
@@ -78,6 +80,7 @@ beforeAll(async () => {
     CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF_DIR}`] : [],
   );
   children.push(server);
+  serverProcess = server;
   await server.printed('server-url ', 60_000);
   serverUrl = /server-url (\S+)/.exec(server.output())![1]!;
   const bareBuild = await buildProcessEntry(fileURLToPath(new URL('./bare-server.ts', import.meta.url)));
@@ -162,6 +165,25 @@ function lagQuantile(before: Map<string, number>, after: Map<string, number>, q:
   return hit ? (hit[0] === '+Inf' ? '> 60 s' : `<= ${Number(hit[0]) * 1000} ms`) : 'n/a';
 }
 
+/**
+ * The refresh signals Temporal took over 1 s to acknowledge (the server logs each) and the runs of the shop's refresh
+ * workflow (each continue-as-new starts one), on one timeline from `since`: whether slow signals line up with a run
+ * change.
+ */
+async function slowSignalsAndRuns(since: number): Promise<string> {
+  const slow = (serverProcess?.output() ?? '')
+    .split('\n')
+    .filter((l) => l.includes('slow to take a refresh signal'))
+    .map((l) => JSON.parse(l) as { ms: number; keys: number; sentAt: string })
+    .filter((s) => Date.parse(s.sentAt) >= since)
+    .map((s) => `${((Date.parse(s.sentAt) - since) / 1000).toFixed(2)} s (took ${s.ms} ms, ${s.keys} keys)`);
+  const runs: string[] = [];
+  for await (const w of svc.temporal.workflow.list({ query: `WorkflowId = "refresh:${shopId}"` })) {
+    if (w.startTime.getTime() >= since - 1000) runs.push(`${((w.startTime.getTime() - since) / 1000).toFixed(2)} s${w.closeTime ? ` (closed ${((w.closeTime.getTime() - since) / 1000).toFixed(2)} s, ${w.historyLength} events)` : ''}`);
+  }
+  return `slow refresh signals (sent at): ${slow.join(', ') || 'none'}; refresh runs started at: ${runs.sort((a, b) => parseFloat(a) - parseFloat(b)).join(', ') || 'none'}`;
+}
+
 interface Phase {
   rps: number;
   ok: number;
@@ -231,6 +253,7 @@ it('ingest: single-event requests per second, ack and event-to-Shopify latency',
   };
   const lagBefore = await lagBuckets('refresh');
   const passBefore = await passSteps();
+  const phaseStart = Date.now();
   const atRate = await run(serverUrl, erpPath, env.ING_ERP_TOKEN, (n) => event(n, QTY), { seconds: SECONDS, rate: RATE }, (n) => sentAt.set(n, performance.now()));
   const deadline = performance.now() + 30_000;
   while (arrived.size < atRate.ok && performance.now() < deadline) await new Promise((r) => setTimeout(r, 100));
@@ -242,6 +265,7 @@ it('ingest: single-event requests per second, ack and event-to-Shopify latency',
   const lagAfter = await lagBuckets('refresh');
   print(`  of which in the refresh outbox (commit to signal taken; bucket bounds): p50 ${lagQuantile(lagBefore, lagAfter, 0.5)}, p99 ${lagQuantile(lagBefore, lagAfter, 0.99)}`);
   print(`  the sweeper's passes over it: ${passStepLine(passBefore, await passSteps())}`);
+  print(`  ${await slowSignalsAndRuns(phaseStart)}`);
   keyBase = base + sentAt.size + CONNECTIONS;
 
   // The WMS confirms one allocation per request, each of a new order (signal-with-start of its workflow).

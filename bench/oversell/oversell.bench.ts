@@ -8,10 +8,12 @@
  * safety buffer (the same trace as the baselines) and with one unit per SKU-location; (b) the polling design;
  * (c) the source article's design (bench/oversell/polling.ts, article.ts).
  *
- * Time: the trace is a drop compressed COMPRESSION times (default 30: the 20 s trace is a 10 min drop) and is
- * replayed in real time. The baselines' intervals are real-world settings divided by the same factor (polling
- * every BENCH_POLL_SECONDS=60 s of drop time -> every 2 s; the article's 30 s cache -> 1 s; its 15 min delta sync
- * -> 30 s). Our own latency is not scaled, which favours the baselines.
+ * Time: the generated trace is a drop compressed TRACE_COMPRESSION = 30 times (the 20 s trace is a 10 min drop).
+ * It is replayed COMPRESSION times faster than the drop (default 30: at the trace's own speed; 10: three times
+ * slower, the same events in the same order). The baselines' intervals are real-world settings divided by
+ * COMPRESSION (at 30: polling every BENCH_POLL_SECONDS=60 s of drop time -> every 2 s; the article's 30 s cache ->
+ * 1 s; its 15 min delta sync -> 30 s). Our own latency is not scaled, which favours the baselines: a lower
+ * COMPRESSION shows the drop intensity at which that latency stops costing units.
  *
  * Exits non-zero naming the figure when our design misses a target: oversold <= 1% of the polling design's units
  * on the same trace; 0 units with the one-unit buffer; lost sales no higher than the polling design's.
@@ -34,6 +36,7 @@ import { buildHttpServer } from '../../src/starters/http/server.js';
 import globalSetup from '../../test/support/global-setup.js';
 import { connectTestServices, testConfig, type ServiceAddresses } from '../../test/support/services.js';
 import { driveTrace, SourceBook, type DriveResult } from '../traffic/drive.js';
+import { INCIDENT_LOOKBACK_MS } from '../traffic/ground-truth.js';
 import { generateTrace, readTrace, writeTrace, type Trace } from '../traffic/trace.js';
 import { startArticleDesign } from './article.js';
 import { naiveShopify, type Level } from './naive-shopify.js';
@@ -43,8 +46,14 @@ import { stepChartSvg } from './svg.js';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SEED = Number(process.env.BENCH_SEED ?? 12);
 const PLAN = (process.env.BENCH_PLAN ?? 'standard') as 'standard' | 'advanced' | 'plus' | 'enterprise';
-const COMPRESSION = Number(process.env.BENCH_COMPRESSION ?? 30);
+/** How much faster than the real drop the generated trace runs (its 20 s are a 10 min drop). */
+const TRACE_COMPRESSION = 30;
+const COMPRESSION = Number(process.env.BENCH_COMPRESSION ?? TRACE_COMPRESSION);
+/** Wall ms per trace ms of the replay. */
+const TIME_SCALE = TRACE_COMPRESSION / COMPRESSION;
 const POLL_SECONDS = Number(process.env.BENCH_POLL_SECONDS ?? 60);
+/** Our refresh's coalescing window (inventory_sync.aggregation.coalesce_window_ms); unset: the configured default. */
+const COALESCE_MS = process.env.BENCH_COALESCE_MS === undefined ? undefined : Number(process.env.BENCH_COALESCE_MS);
 const SVG_DIR = process.env.BENCH_SVG_DIR ?? join(ROOT, 'docs/images/oversell');
 const SAMPLE_MS = 25;
 const WARMUP_SKU = 'WARMUP-0';
@@ -74,13 +83,13 @@ type DesignRun = {
   notes: string;
 };
 
-/** Samples Shopify's `available` of one key every SAMPLE_MS, in trace ms (wall ms / timeScale = wall ms here). */
+/** Samples Shopify's `available` of one key every SAMPLE_MS, in trace ms (wall ms / TIME_SCALE). */
 function sampler(domain: string, itemId: string, locationId: string): { stop(): { t: number; v: number }[] } {
   const start = performance.now();
   const points: { t: number; v: number }[] = [];
   const take = () => {
     const v = emu.emulator.getLevel(domain, itemId, locationId).available;
-    if (points.at(-1)?.v !== v) points.push({ t: Math.round(performance.now() - start), v });
+    if (points.at(-1)?.v !== v) points.push({ t: Math.round((performance.now() - start) / TIME_SCALE), v });
   };
   take();
   const timer = setInterval(take, SAMPLE_MS);
@@ -136,6 +145,7 @@ async function runOurs(trace: Trace, buffer: number, name: string): Promise<Desi
       safety_buffers: { strategy: 'static', static_units: buffer },
       // One client sends everything here; the per-principal limit is for the Internet, not this bench.
       http: { rate_limit: { max_requests: 1_000_000, window_ms: 60_000 } },
+      ...(COALESCE_MS === undefined ? {} : { aggregation: { coalesce_window_ms: COALESCE_MS } }),
     },
     shops: [{ id: shopId, domain, plan: PLAN, access_token_env: 'OVS_SHOP_TOKEN', webhook_secret_env: 'OVS_WEBHOOK_SECRET' }],
     sources: [
@@ -194,7 +204,7 @@ async function runOurs(trace: Trace, buffer: number, name: string): Promise<Desi
       },
       server: { url, shopId, sources, tokens: { erp: env.OVS_ERP_TOKEN!, wms: env.OVS_WMS_TOKEN!, pos: env.OVS_POS_TOKEN!, marketplace: env.OVS_MARKET_TOKEN! }, channel: 'marketplace' },
     },
-    { timeScale: 1 },
+    { timeScale: TIME_SCALE },
   );
   await emu.emulator.drainWebhooks();
   await settled(domain);
@@ -252,7 +262,7 @@ async function runBaseline(trace: Trace, kind: 'polling' | 'article'): Promise<D
       },
       ...('hooks' in design ? { hooks: design.hooks } : {}),
     },
-    { timeScale: 1, sources },
+    { timeScale: TIME_SCALE, sources },
   );
   await design.stop();
   const samples = sample.stop();
@@ -293,7 +303,7 @@ it('oversell: one trace through this system, the polling design and the article 
   const trace: Trace = { ...base, buffer: 0 };
   if (process.env.BENCH_SAVE_TRACE) writeTrace(process.env.BENCH_SAVE_TRACE, trace);
   const supply = trace.initialStock.reduce((s, x) => s + x.units, 0);
-  console.log(`trace: seed ${trace.seed}, ${trace.skus.length} SKUs x ${trace.locations.length} locations, ${supply} units at start, ${trace.events.length} events over ${(trace.events.at(-1)!.t / 1000).toFixed(1)} s; plan ${PLAN}; compression ${COMPRESSION}x`);
+  console.log(`trace: seed ${trace.seed}, ${trace.skus.length} SKUs x ${trace.locations.length} locations, ${supply} units at start, ${trace.events.length} events over ${(trace.events.at(-1)!.t / 1000).toFixed(1)} s; plan ${PLAN}; replayed ${COMPRESSION}x faster than the drop (${TIME_SCALE.toFixed(2)} wall ms per trace ms)`);
 
   const runs: DesignRun[] = [];
   runs.push(await runOurs(trace, 0, '(a) this system'));
@@ -310,6 +320,11 @@ it('oversell: one trace through this system, the polling design and the article 
       `${r.name.padEnd(31)} ${String(r.buffer).padStart(6)}  ${String(s.oversoldUnits).padStart(8)}  ${String(s.lostSales).padStart(4)}  ${String(s.sold).padStart(4)}  ${refused.padStart(19)}  ${String(Math.round(r.counters.costSpent)).padStart(8)}  ${String(r.counters.calls).padStart(5)}  ${String(r.counters.mutationsApplied).padStart(6)}  ${String(r.counters.throttled).padStart(9)}  ${String(r.result.errors.length).padStart(13)}  ${r.result.maxLagMs.toFixed(0).padStart(5)} ms  ${r.notes}`,
     );
     console.log(`  by channel (storefront/pos/marketplace): oversold ${s.channels.storefront.oversoldUnits}/${s.channels.pos.oversoldUnits}/${s.channels.marketplace.oversoldUnits}, lost ${s.channels.storefront.lostUnits}/${s.channels.pos.lostUnits}/${s.channels.marketplace.lostUnits}`);
+    const incidents = r.result.truth.incidents;
+    // Every incident of ours (each is a change Shopify had not shown yet); the baselines' first few.
+    const shown = r.name.startsWith('(a)') ? incidents : incidents.slice(0, 3);
+    if (shown.length < incidents.length) console.log(`  (first ${shown.length} of ${incidents.length} incidents)`);
+    for (const i of shown) console.log(`  ${i.what} ${i.units} (${i.channel}) at ${(i.t / 1000).toFixed(2)} s, ${i.key}, unsold before ${i.unsoldBefore}; changes in the ${INCIDENT_LOOKBACK_MS} trace ms before: ${i.recent.join(', ') || 'none'}`);
     if (r.result.errors.length > 0) console.log(`  first driver error: ${JSON.stringify(r.result.errors[0]).slice(0, 300)}`);
   }
   const files = ['ours.svg', 'ours-buffer1.svg', 'polling.svg', 'article.svg'];

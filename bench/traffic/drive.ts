@@ -217,7 +217,7 @@ export async function driveTrace(trace: Trace, targets: DriveTargets, options: D
         const p = (async () => {
           const res = await control('/orders', { lines: [{ sku: e.sku, quantity: e.quantity }] });
           if (res.status === 422) {
-            truth.refuse('storefront', e.sku, trace.locations, e.quantity);
+            truth.refuse('storefront', e.sku, trace.locations, e.quantity, t);
             return undefined;
           }
           if (res.status !== 201) {
@@ -254,7 +254,7 @@ export async function driveTrace(trace: Trace, targets: DriveTargets, options: D
           listings.set(key, listing);
           const listed = listing.pushed - listing.soldSince;
           if (listed < e.quantity) {
-            truth.refuse('marketplace', e.sku, [e.locationId], e.quantity);
+            truth.refuse('marketplace', e.sku, [e.locationId], e.quantity, t);
             return undefined;
           }
           listing.soldSince += e.quantity;
@@ -271,7 +271,7 @@ export async function driveTrace(trace: Trace, targets: DriveTargets, options: D
       }
       case 'pos_sale': {
         if (truth.unsold(e.sku, e.locationId) < e.quantity) {
-          truth.refuse('pos', e.sku, [e.locationId], e.quantity);
+          truth.refuse('pos', e.sku, [e.locationId], e.quantity, t);
           return;
         }
         truth.accept('pos', e.saleId, e.sku, e.locationId, e.quantity, t);

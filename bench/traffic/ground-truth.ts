@@ -22,7 +22,14 @@ export type KeyTruth = {
 export type ChannelTally = { acceptedOrders: number; acceptedUnits: number; refusedOrders: number; refusedUnits: number; cancelledUnits: number; oversoldUnits: number; lostUnits: number };
 
 /** One point of the true sellable quantity of a key: max(0, unsold - buffer), at `t` ms from the start. */
-export type TruthPoint = { t: number; unsold: number; sellable: number };
+export type TruthPoint = { t: number; unsold: number; sellable: number; change?: string };
+
+/**
+ * A unit oversold or a sale lost, with the key's changes in the `INCIDENT_LOOKBACK_MS` before it: which change the
+ * channel that decided had not seen yet (a POS sale not yet on Shopify, a receipt not yet offered).
+ */
+export type Incident = { t: number; what: 'oversold' | 'lost'; channel: Channel; key: string; units: number; unsoldBefore: number; recent: string[] };
+export const INCIDENT_LOOKBACK_MS = 3000;
 
 const keyOf = (sku: string, locationId: string) => `${sku}|${locationId}`;
 
@@ -31,6 +38,7 @@ export class GroundTruth {
   private readonly tallies = new Map<Channel, ChannelTally>();
   private readonly sales = new Map<string, { channel: Channel; sku: string; locationId: string; quantity: number; cancelled: boolean }>();
   private readonly timelines = new Map<string, TruthPoint[]>();
+  readonly incidents: Incident[] = [];
 
   constructor(
     initialStock: StockLine[],
@@ -62,11 +70,17 @@ export class GroundTruth {
     return c;
   }
 
-  private mark(k: KeyTruth, t: number): void {
+  private mark(k: KeyTruth, t: number, change?: string): void {
     const id = keyOf(k.sku, k.locationId);
     const points = this.timelines.get(id) ?? [];
-    points.push({ t, unsold: this.unsoldOf(k), sellable: Math.max(0, this.unsoldOf(k) - this.buffer) });
+    points.push({ t, unsold: this.unsoldOf(k), sellable: Math.max(0, this.unsoldOf(k) - this.buffer), ...(change ? { change } : {}) });
     this.timelines.set(id, points);
+  }
+
+  private incident(what: Incident['what'], channel: Channel, k: KeyTruth, units: number, unsoldBefore: number, t: number): void {
+    const id = keyOf(k.sku, k.locationId);
+    const recent = (this.timelines.get(id) ?? []).filter((p) => p.change && p.t >= t - INCIDENT_LOOKBACK_MS && p.t <= t).map((p) => `${p.change}@${t - p.t}ms ago`);
+    this.incidents.push({ t, what, channel, key: id, units, unsoldBefore, recent });
   }
 
   private unsoldOf(k: KeyTruth): number {
@@ -86,7 +100,7 @@ export class GroundTruth {
   receipt(sku: string, locationId: string, quantity: number, t: number): void {
     const k = this.key(sku, locationId);
     k.supply += quantity;
-    this.mark(k, t);
+    this.mark(k, t, `receipt+${quantity}`);
   }
 
   /** A channel sold `quantity` units of the key; `saleId` lets a later cancellation give them back. */
@@ -101,7 +115,8 @@ export class GroundTruth {
     c.acceptedOrders++;
     c.acceptedUnits += quantity;
     this.sales.set(`${channel}:${saleId}`, { channel, sku, locationId, quantity, cancelled: false });
-    this.mark(k, t);
+    if (over > 0) this.incident('oversold', channel, k, over, this.unsoldOf(k) + quantity, t);
+    this.mark(k, t, `${channel}-${quantity}`);
   }
 
   /**
@@ -109,7 +124,7 @@ export class GroundTruth {
    * marketplace listing or a till; every location for a Shopify checkout, which routes): the units lost are those
    * the best of them held unsold above the buffer, up to the quantity, charged to that location.
    */
-  refuse(channel: Channel, sku: string, locationIds: string[], quantity: number): void {
+  refuse(channel: Channel, sku: string, locationIds: string[], quantity: number, t?: number): void {
     const c = this.tally(channel);
     c.refusedOrders++;
     c.refusedUnits += quantity;
@@ -121,6 +136,7 @@ export class GroundTruth {
     const lost = best ? Math.min(quantity, Math.max(0, this.unsoldOf(best) - this.buffer)) : 0;
     if (best) best.lost += lost;
     c.lostUnits += lost;
+    if (best && lost > 0 && t !== undefined) this.incident('lost', channel, best, lost, this.unsoldOf(best), t);
   }
 
   /** An accepted sale is cancelled: its units are unsold again. Unknown or already cancelled: false. */
@@ -131,7 +147,7 @@ export class GroundTruth {
     const k = this.key(s.sku, s.locationId);
     k.sold -= s.quantity;
     this.tally(channel).cancelledUnits += s.quantity;
-    this.mark(k, t);
+    this.mark(k, t, `cancel(${channel})+${s.quantity}`);
     return true;
   }
 

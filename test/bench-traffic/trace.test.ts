@@ -87,4 +87,17 @@ describe('GroundTruth', () => {
     expect(gt.summary().channels.pos).toMatchObject({ acceptedUnits: 3, refusedUnits: 5 });
     expect(gt.timeline('A', 'WH').map((p) => p.sellable)).toEqual([2, 0, 2, 0, 0, 1]);
   });
+
+  it('names, for each oversold unit and lost sale, the changes of its key in the lookback before it', () => {
+    const gt = new GroundTruth([{ sku: 'A', locationId: 'WH', units: 2 }], 0);
+    gt.accept('pos', 'p1', 'A', 'WH', 2, 100);
+    gt.accept('storefront', 'o1', 'A', 'WH', 1, 400); // nothing unsold: the POS sale 300 ms before was not seen
+    gt.receipt('A', 'WH', 3, 5_000);
+    gt.refuse('storefront', 'A', ['WH'], 1, 5_050); // 2 unsold: a loss right after the receipt
+    expect(gt.incidents).toEqual([
+      { t: 400, what: 'oversold', channel: 'storefront', key: 'A|WH', units: 1, unsoldBefore: 0, recent: ['pos-2@300ms ago'] },
+      // The receipt only: the POS sale and the checkout are past the lookback.
+      { t: 5_050, what: 'lost', channel: 'storefront', key: 'A|WH', units: 1, unsoldBefore: 2, recent: ['receipt+3@50ms ago'] },
+    ]);
+  });
 });

@@ -10,7 +10,7 @@ import type { HttpDeps } from './deps.js';
  * already answered, so a Temporal outage costs latency to Shopify, not refused events.
  */
 
-type SweepDeps = Pick<HttpDeps, 'db' | 'temporal' | 'taskQueue' | 'config'> & Partial<Pick<HttpDeps, 'metrics'>>;
+type SweepDeps = Pick<HttpDeps, 'db' | 'temporal' | 'taskQueue' | 'config'> & Partial<Pick<HttpDeps, 'metrics' | 'logger'>>;
 
 export interface DrainResult {
   /** Rows handed to Temporal and deleted, per outbox. */
@@ -25,6 +25,8 @@ const REFRESH_BATCH = 2000;
 const RESERVATION_BATCH = 256;
 /** Reservation workflows signalled at once: signal-with-start is one call per order. */
 const ORDER_CONCURRENCY = 32;
+/** A refresh signal slower than this is logged (with the shop and the keys it carried): it holds every key behind it. */
+const SLOW_SIGNAL_MS = 1000;
 /** A claim outlives any pass (each call is bounded by HANDOFF_DEADLINE_MS); past it, another sweeper may take the rows. */
 const LEASE_MS = 30_000;
 
@@ -72,6 +74,7 @@ async function refreshPass(deps: SweepDeps, shops: string[], minAgeMs: number): 
   await step(deps, 'refresh', 'handoff', () => Promise.all(
     [...groups.values()].map(async (group) => {
       const keys = new Map(group.map((r) => [`${r.key.sku}\u0000${r.key.locationId}`, r.key]));
+      const sent = Date.now();
       try {
         await withinDeadline(deps, () => markDirty(deps, { shopId: group[0]!.shopId, keys: [...keys.values()], trigger: group[0]!.trigger }));
       } catch {
@@ -79,6 +82,7 @@ async function refreshPass(deps: SweepDeps, shops: string[], minAgeMs: number): 
         return;
       }
       const now = Date.now();
+      if (now - sent > SLOW_SIGNAL_MS) deps.logger?.warn({ shopId: group[0]!.shopId, keys: keys.size, ms: now - sent, sentAt: new Date(sent).toISOString() }, 'Temporal was slow to take a refresh signal');
       for (const r of group) {
         handed.push(r.id);
         deps.metrics?.handoffLagSeconds.observe({ outbox: 'refresh' }, (now - r.createdAt.getTime()) / 1000);
