@@ -173,10 +173,10 @@ function lagQuantile(before: Map<string, number>, after: Map<string, number>, q:
 async function slowSignalsAndRuns(since: number): Promise<string> {
   const slow = (serverProcess?.output() ?? '')
     .split('\n')
-    .filter((l) => l.includes('slow to take a refresh signal'))
-    .map((l) => JSON.parse(l) as { ms: number; keys: number; sentAt: string })
+    .filter((l) => l.includes('slow to take a refresh signal') || l.includes('did not take a refresh signal'))
+    .map((l) => JSON.parse(l) as { ms: number; keys: number; sentAt: string; msg: string })
     .filter((s) => Date.parse(s.sentAt) >= since)
-    .map((s) => `${((Date.parse(s.sentAt) - since) / 1000).toFixed(2)} s (took ${s.ms} ms, ${s.keys} keys)`);
+    .map((s) => `${((Date.parse(s.sentAt) - since) / 1000).toFixed(2)} s (${s.msg.includes('did not') ? 'failed after' : 'took'} ${s.ms} ms, ${s.keys} keys)`);
   const runs: string[] = [];
   for await (const w of svc.temporal.workflow.list({ query: `WorkflowId = "refresh:${shopId}"` })) {
     if (w.startTime.getTime() >= since - 1000) runs.push(`${((w.startTime.getTime() - since) / 1000).toFixed(2)} s${w.closeTime ? ` (closed ${((w.closeTime.getTime() - since) / 1000).toFixed(2)} s, ${w.historyLength} events)` : ''}`);

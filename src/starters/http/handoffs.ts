@@ -77,8 +77,9 @@ async function refreshPass(deps: SweepDeps, shops: string[], minAgeMs: number): 
       const sent = Date.now();
       try {
         await withinDeadline(deps, () => markDirty(deps, { shopId: group[0]!.shopId, keys: [...keys.values()], trigger: group[0]!.trigger }));
-      } catch {
+      } catch (err) {
         failed = true;
+        deps.logger?.warn({ shopId: group[0]!.shopId, keys: keys.size, ms: Date.now() - sent, sentAt: new Date(sent).toISOString(), err }, 'Temporal did not take a refresh signal; its keys wait in the outbox');
         return;
       }
       const now = Date.now();
