@@ -17,6 +17,7 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { temporal } from '@temporalio/proto';
 import { afterAll, beforeAll, it } from 'vitest';
 import { seedCatalog, type SeededCatalog } from '../src/demo/seed-catalog.js';
 import { startEmulator, type RunningEmulator } from '../src/shopify/emulator/index.js';
@@ -178,10 +179,25 @@ async function slowSignalsAndRuns(since: number): Promise<string> {
     .filter((s) => Date.parse(s.sentAt) >= since)
     .map((s) => `${((Date.parse(s.sentAt) - since) / 1000).toFixed(2)} s (${s.msg.includes('did not') ? 'failed after' : 'took'} ${s.ms} ms, ${s.keys} keys)`);
   const runs: string[] = [];
+  let weighed = '';
   for await (const w of svc.temporal.workflow.list({ query: `WorkflowId = "refresh:${shopId}"` })) {
-    if (w.startTime.getTime() >= since - 1000) runs.push(`${((w.startTime.getTime() - since) / 1000).toFixed(2)} s${w.closeTime ? ` (closed ${((w.closeTime.getTime() - since) / 1000).toFixed(2)} s, ${w.historyLength} events)` : ''}`);
+    if (w.startTime.getTime() < since - 1000) continue;
+    runs.push(`${((w.startTime.getTime() - since) / 1000).toFixed(2)} s${w.closeTime ? ` (closed ${((w.closeTime.getTime() - since) / 1000).toFixed(2)} s, ${w.historyLength} events, ${((w.historySize ?? 0) / 1e6).toFixed(1)} MB)` : ''}`);
+    // What fills a closed run's history (Temporal suggests continue-as-new at 4 MB or 4,096 events): bytes per event type.
+    if (w.closeTime && !weighed) {
+      const history = await svc.temporal.workflow.getHandle(w.workflowId, w.runId).fetchHistory();
+      const bytes = new Map<string, { n: number; bytes: number }>();
+      for (const e of history.events ?? []) {
+        const type = String(e.eventType);
+        const b = bytes.get(type) ?? { n: 0, bytes: 0 };
+        b.n++;
+        b.bytes += temporal.api.history.v1.HistoryEvent.encode(e).finish().length;
+        bytes.set(type, b);
+      }
+      weighed = [...bytes].sort((a, b) => b[1].bytes - a[1].bytes).map(([t, b]) => `${t} x${b.n} ${(b.bytes / 1e3).toFixed(0)} kB`).join(', ');
+    }
   }
-  return `slow refresh signals (sent at): ${slow.join(', ') || 'none'}; refresh runs started at: ${runs.sort((a, b) => parseFloat(a) - parseFloat(b)).join(', ') || 'none'}`;
+  return `slow refresh signals (sent at): ${slow.join(', ') || 'none'}; refresh runs started at: ${runs.sort((a, b) => parseFloat(a) - parseFloat(b)).join(', ') || 'none'}; a closed run's history by event type: ${weighed || 'n/a'}`;
 }
 
 interface Phase {
