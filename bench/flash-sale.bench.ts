@@ -66,7 +66,7 @@ async function control(path: string, body: unknown): Promise<Record<string, unkn
 
 /** Emulator, worker and HTTP server each in their own process, as deployed; this process sends and measures. */
 beforeAll(async () => {
-  teardown = await globalSetup({ provide: (k: string, v: string) => void (provided[k] = v) } as never);
+  teardown = await globalSetup({ provide: (k: string, v: string) => void (provided[k] = v) } as never, { temporalDefaults: true });
   svc = await connectTestServices({
     addresses: { databaseUrl: provided.databaseUrl!, redisUrl: provided.redisUrl!, temporalAddress: provided.temporalAddress!, workflowBundlePath: provided.workflowBundlePath! },
     logLevel: 'ERROR',

@@ -53,7 +53,7 @@ const KEYS = MAX_SECONDS * 4000 + SECONDS * RATE + 1000;
 const skus = Array.from({ length: KEYS }, (_, i) => `ING-${String(i).padStart(6, '0')}`);
 
 beforeAll(async () => {
-  teardown = await globalSetup({ provide: (k: string, v: string) => void (provided[k] = v) } as never);
+  teardown = await globalSetup({ provide: (k: string, v: string) => void (provided[k] = v) } as never, { temporalDefaults: true });
   svc = await connectTestServices({
     addresses: { databaseUrl: provided.databaseUrl!, redisUrl: provided.redisUrl!, temporalAddress: provided.temporalAddress!, workflowBundlePath: provided.workflowBundlePath! },
     logLevel: 'ERROR',

@@ -40,7 +40,7 @@ const procKb = (pid: number, field: 'VmHWM' | 'VmRSS') => Number(new RegExp(`${f
 const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 
 beforeAll(async () => {
-  teardown = await globalSetup({ provide: (k: string, v: string) => void (provided[k] = v) } as never);
+  teardown = await globalSetup({ provide: (k: string, v: string) => void (provided[k] = v) } as never, { temporalDefaults: true });
   svc = await connectTestServices({
     addresses: { databaseUrl: provided.databaseUrl!, redisUrl: provided.redisUrl!, temporalAddress: provided.temporalAddress!, workflowBundlePath: provided.workflowBundlePath! },
     logLevel: 'ERROR',

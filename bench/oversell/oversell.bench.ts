@@ -64,7 +64,7 @@ let addresses: ServiceAddresses;
 let emu: RunningEmulator;
 
 beforeAll(async () => {
-  teardown = await globalSetup({ provide: (k: string, v: string) => void (provided[k] = v) } as never);
+  teardown = await globalSetup({ provide: (k: string, v: string) => void (provided[k] = v) } as never, { temporalDefaults: true });
   addresses = { databaseUrl: provided.databaseUrl!, redisUrl: provided.redisUrl!, temporalAddress: provided.temporalAddress!, workflowBundlePath: provided.workflowBundlePath! };
   emu = await startEmulator({ port: 0, logger: false, defaultPlan: PLAN, webhooks: { retryDelaysMs: [200, 400, 800, 1600, 3200], timeoutMs: 5000 } });
 }, 300_000);

@@ -28,7 +28,12 @@ declare module 'vitest' {
   }
 }
 
-export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+/**
+ * `temporalDefaults`: the dev server keeps Temporal's own continue-as-new thresholds (4,096 events or 4 MB). The
+ * tests lower the event count to 200 so that continue-as-new paths run; the benches (which call this directly)
+ * must not measure a workflow continuing as new every few seconds, which no deployment does.
+ */
+export default async function setup(project: TestProject, opts: { temporalDefaults?: boolean } = {}): Promise<() => Promise<void>> {
   const base = process.env.TEST_DATABASE_BASE_URL ?? 'postgres://postgres@127.0.0.1:5432';
   const databaseUrl = `${base}/inventory_sync_test_${process.pid}_${Date.now().toString(36)}`;
   const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -56,7 +61,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
       headless: true,
       logFile: join(tmpdir(), `inventory-sync-test-temporal-${process.pid}.log`),
       // Small thresholds so continue-as-new paths run in tests.
-      dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 200 },
+      ...(opts.temporalDefaults ? {} : { dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 200 } }),
       log: (l) => console.log(`[global-setup] ${l}`),
     });
     temporalAddress = server.address;
