@@ -175,6 +175,27 @@ describe('HTTP error paths', () => {
       await expect.poll(async () => (await rig.reservation(rig.ext(orderId)))?.state, { timeout: 20_000 }).toBeDefined();
     });
 
+    it('logs a refresh signal Temporal did not take, naming the shop, the keys and the wait, never a token; the keys wait for the next sweep', async () => {
+      const token = rig.env.RES_ERP_TOKEN!;
+      await whileTemporalDown(async (url) => {
+        const res = await postJson(url, `/sources/${rig.shopId}-erp/events`, { events: [{ shopId: rig.shopId, sku: SKU, locationId: WH, quantity: 11, occurredAt: new Date().toISOString() }] }, token);
+        expect(res.status).toBe(202);
+      });
+      const lines: Record<string, unknown>[] = [];
+      const logger = pino({ level: 'warn' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+      const waiting = async () => (await rig.svc.db.query<{ n: number }>('SELECT count(*)::int AS n FROM refresh_handoffs WHERE shop_id = $1 AND sku = $2', [rig.shopId, SKU])).rows[0]!.n;
+      expect((await drainHandoffs(deps({ temporal: dead, logger }))).failed).toBe(true);
+      expect(await waiting()).toBe(1);
+      const refused = lines.filter((l) => l.msg === 'Temporal did not take a refresh signal; its keys wait in the outbox');
+      expect(refused).toHaveLength(1);
+      expect(refused[0]).toMatchObject({ shopId: rig.shopId, keys: 1 });
+      expect(refused[0]!.ms).toBeGreaterThanOrEqual(0);
+      expect(JSON.stringify(lines)).not.toContain(token);
+      // Temporal answers again: the next sweep hands the key on.
+      expect((await drainHandoffs(deps())).failed).toBe(false);
+      expect(await waiting()).toBe(0);
+    });
+
     it('refuses an open order with no lines (empty or omitted) with 400 naming lines; a cancel needs none', async () => {
       for (const over of [{ lines: [] }, { lines: undefined }, { status: 'open', lines: [] }]) {
         const orderId = `no-lines-${Math.random().toString(36).slice(2, 8)}`;
