@@ -35,7 +35,7 @@ import { startEmulator, type RunningEmulator } from '../../src/shopify/emulator/
 import { buildHttpServer } from '../../src/starters/http/server.js';
 import globalSetup from '../../test/support/global-setup.js';
 import { connectTestServices, testConfig, type ServiceAddresses } from '../../test/support/services.js';
-import { driveTrace, SourceBook, type DriveResult } from '../traffic/drive.js';
+import { driveTrace, SourceBook, type DriveResult, type EmulatorTarget } from '../traffic/drive.js';
 import { GroundTruth, INCIDENT_LOOKBACK_MS } from '../traffic/ground-truth.js';
 import { generateTrace, readTrace, writeTrace, type Trace } from '../traffic/trace.js';
 import { startArticleDesign } from './article.js';
@@ -238,6 +238,25 @@ function seedBaselineShop(trace: Trace, name: string) {
   return { domain, token, locations, levels };
 }
 
+type BaselineShop = ReturnType<typeof seedBaselineShop>;
+
+/** The driver's view of a baseline's shop: its locations, and Shopify's `available` read from the emulator. */
+function baselineTarget(shop: BaselineShop): EmulatorTarget {
+  return {
+    url: emu.url,
+    domain: shop.domain,
+    locations: Object.fromEntries(shop.locations),
+    available: async (sku, loc) => emu.emulator.getLevel(shop.domain, shop.levels.get(`${sku}|${loc}`)!.inventoryItemId, shop.locations.get(loc)!).available,
+  };
+}
+
+/** Samples the hot key's `available` on a baseline's shop (the picture). */
+function hotSampler(trace: Trace, shop: BaselineShop) {
+  const hot = hotKey(trace);
+  const level = shop.levels.get(`${hot.sku}|${hot.locationId}`)!;
+  return sampler(shop.domain, level.inventoryItemId, level.locationId);
+}
+
 async function runBaseline(trace: Trace, kind: 'polling' | 'article'): Promise<DesignRun> {
   const shop = seedBaselineShop(trace, kind);
   const shopify = naiveShopify(emu.url, shop.domain, shop.token);
@@ -247,19 +266,12 @@ async function runBaseline(trace: Trace, kind: 'polling' | 'article'): Promise<D
     kind === 'polling'
       ? startPolling({ sources, shopify, levels: shop.levels, buffer: trace.buffer, intervalMs: (POLL_SECONDS * 1000) / COMPRESSION, onError: (e) => errors.push(e) })
       : startArticleDesign({ sources, shopify, levels: shop.levels, buffer: trace.buffer, cacheTtlMs: 30_000 / COMPRESSION, deltaSyncIntervalMs: (15 * 60_000) / COMPRESSION });
-  const hot = hotKey(trace);
-  const level = shop.levels.get(`${hot.sku}|${hot.locationId}`)!;
   const before = countersOf(shop.domain);
-  const sample = sampler(shop.domain, level.inventoryItemId, level.locationId);
+  const sample = hotSampler(trace, shop);
   const result = await driveTrace(
     trace,
     {
-      emulator: {
-        url: emu.url,
-        domain: shop.domain,
-        locations: Object.fromEntries([...shop.locations].map(([code, id]) => [code, id])),
-        available: async (sku, loc) => emu.emulator.getLevel(shop.domain, shop.levels.get(`${sku}|${loc}`)!.inventoryItemId, shop.locations.get(loc)!).available,
-      },
+      emulator: baselineTarget(shop),
       ...('hooks' in design ? { hooks: design.hooks } : {}),
     },
     { timeScale: TIME_SCALE, sources },
@@ -295,19 +307,10 @@ async function runInstant(trace: Trace, buffer: number): Promise<DesignRun> {
     }
   };
   const before = countersOf(shop.domain);
-  const hot = hotKey(trace);
-  const hotLevel = shop.levels.get(`${hot.sku}|${hot.locationId}`)!;
-  const sample = sampler(shop.domain, hotLevel.inventoryItemId, hotLevel.locationId);
+  const sample = hotSampler(trace, shop);
   const result = await driveTrace(
     withBuffer,
-    {
-      emulator: {
-        url: emu.url,
-        domain: shop.domain,
-        locations: Object.fromEntries(shop.locations),
-        available: async (sku, loc) => emu.emulator.getLevel(shop.domain, shop.levels.get(`${sku}|${loc}`)!.inventoryItemId, shop.locations.get(loc)!).available,
-      },
-    },
+    { emulator: baselineTarget(shop) },
     {
       timeScale: TIME_SCALE,
       truth,

@@ -75,15 +75,16 @@ async function refreshPass(deps: SweepDeps, shops: string[], minAgeMs: number): 
     [...groups.values()].map(async (group) => {
       const keys = new Map(group.map((r) => [`${r.key.sku}\u0000${r.key.locationId}`, r.key]));
       const sent = Date.now();
+      const waited = () => ({ shopId: group[0]!.shopId, keys: keys.size, ms: Date.now() - sent, sentAt: new Date(sent).toISOString() });
       try {
         await withinDeadline(deps, () => markDirty(deps, { shopId: group[0]!.shopId, keys: [...keys.values()], trigger: group[0]!.trigger }));
       } catch (err) {
         failed = true;
-        deps.logger?.warn({ shopId: group[0]!.shopId, keys: keys.size, ms: Date.now() - sent, sentAt: new Date(sent).toISOString(), err }, 'Temporal did not take a refresh signal; its keys wait in the outbox');
+        deps.logger?.warn({ ...waited(), err }, 'Temporal did not take a refresh signal; its keys wait in the outbox');
         return;
       }
       const now = Date.now();
-      if (now - sent > SLOW_SIGNAL_MS) deps.logger?.warn({ shopId: group[0]!.shopId, keys: keys.size, ms: now - sent, sentAt: new Date(sent).toISOString() }, 'Temporal was slow to take a refresh signal');
+      if (now - sent > SLOW_SIGNAL_MS) deps.logger?.warn(waited(), 'Temporal was slow to take a refresh signal');
       for (const r of group) {
         handed.push(r.id);
         deps.metrics?.handoffLagSeconds.observe({ outbox: 'refresh' }, (now - r.createdAt.getTime()) / 1000);
