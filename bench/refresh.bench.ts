@@ -11,9 +11,9 @@
  * Run: npx vitest run --config bench/vitest.bench.config.ts bench/refresh
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
@@ -38,6 +38,51 @@ import { WORKFLOWS_PATH } from '../src/workers/bundle.js';
 import { shopRefreshStateQuery } from '../src/workflows/index.js';
 import { createInventoryWorker } from '../src/workers/worker.js';
 import type { SkuLocation } from '../src/domain/sku-location.js';
+import { buildWorkerProcess, spawnWorker, type ChildWorker } from '../test/reservations/fixtures/worker-process-build.js';
+
+/**
+ * CPU seconds the whole machine has been busy so far (every process: worker, emulator, PostgreSQL, Redis, the
+ * Temporal server), from /proc/stat: over a phase, divided by the cores, the floor under its wall time.
+ */
+function machineBusySeconds(): number {
+  const [, ...ticks] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
+  const n = ticks.map(Number);
+  const idle = n[3]! + n[4]!;
+  return (n.reduce((a, b) => a + b, 0) - idle) / 100;
+}
+
+/** CPU seconds used so far by the machine's processes, summed by command name (postgres, redis-server, temporal, node). */
+function cpuByCommand(): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      continue; // gone meanwhile
+    }
+    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    out.set(comm, (out.get(comm) ?? 0) + (Number(fields[11]) + Number(fields[12])) / 100);
+  }
+  return out;
+}
+
+/** The CPU seconds each command used between two `cpuByCommand` readings, largest first (processes that ended are not counted). */
+function cpuSpent(before: Map<string, number>, after: Map<string, number>): string {
+  return [...after]
+    .map(([comm, s]) => [comm, s - (before.get(comm) ?? 0)] as const)
+    .filter(([, s]) => s >= 0.01)
+    .sort((a, b) => b[1] - a[1])
+    .map(([comm, s]) => `${comm} ${s.toFixed(2)}`)
+    .join(', ');
+}
+
+/** CPU seconds a process has used so far (user + system), from /proc: the worker child's share of a phase. */
+function cpuSecondsOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
 
 const SKUS = Number(process.env.BENCH_SKUS ?? 2_500);
 const LOCATIONS = ['WH1', 'WH2', 'STORE1', 'STORE2'];
@@ -47,6 +92,13 @@ const EVENT_SECONDS = Number(process.env.BENCH_EVENT_SECONDS ?? 15);
 const COALESCE_MS = Number(process.env.BENCH_COALESCE_MS ?? 200);
 /** BENCH_CPU_PROF=<dir>: a CPU profile of this process's main thread (activities, client, emulator) per steady phase. */
 const CPU_PROF_DIR = process.env.BENCH_CPU_PROF;
+/**
+ * BENCH_WORKER=process (default): the worker runs in a process of its own, as deployed (a worker never shares a
+ * process with Shopify), and this process holds the emulator and the bare client. BENCH_WORKER=inline: the worker
+ * runs here, beside the emulator, and the per-flush breakdown is printed (it needs the activities in this process).
+ */
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const WORKER_MODE = process.env.BENCH_WORKER === 'inline' ? 'inline' : 'process';
 /** A source sends the events due since its last request in one request (up to 1000 are allowed). */
 const EVENTS_PER_REQUEST = Number(process.env.BENCH_EVENTS_PER_REQUEST ?? 10);
 
@@ -112,7 +164,7 @@ it('refresh: 10,000 dirty keys, cold and steady, and event-to-Shopify latency', 
   const dev = temporalAddress && (await temporalAnswers(temporalAddress)) ? undefined : await startDevServer({ port: 0, headless: true, logFile: join(tmpdir(), `bench-refresh-temporal-${process.pid}.log`) });
   temporalAddress = dev?.address ?? temporalAddress!;
   const db = createPool(databaseUrl, Number(process.env.BENCH_DB_POOL ?? 10));
-  const redis = createRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', `isync-bench:${randomUUID().slice(0, 8)}:`);
+  const redis = createRedis(REDIS_URL, `isync-bench:${randomUUID().slice(0, 8)}:`);
   const emu = await startEmulator({ port: 0, logger: false });
   const connection = await Connection.connect({ address: temporalAddress });
   const temporal = new Client({ connection });
@@ -149,10 +201,37 @@ it('refresh: 10,000 dirty keys, cold and steady, and event-to-Shopify latency', 
     const tally = { calls: 0, keys: 0 };
     const shopify = createShopifyClient({ shopDomain: domain, accessToken: token, baseUrl: emu.url });
     const profile = new FlushProfile();
-    const activities = createActivities({ db, redis, config, profile: profile.record, sources: createSources(config, db).map((s) => counted(s, tally)), shopify: () => shopify, temporal, taskQueue });
     const bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') });
-    const worker = await createInventoryWorker({ connection: native, namespace: 'default', taskQueue, activities, overrides: { workflowBundle: { code: bundle.code }, shutdownGraceTime: '2 seconds' } });
-    const running = worker.run();
+    let stopWorker: () => Promise<void>;
+    let workerCpu: () => number;
+    if (WORKER_MODE === 'inline') {
+      const activities = createActivities({ db, redis, config, profile: profile.record, sources: createSources(config, db).map((s) => counted(s, tally)), shopify: () => shopify, temporal, taskQueue });
+      const worker = await createInventoryWorker({ connection: native, namespace: 'default', taskQueue, activities, overrides: { workflowBundle: { code: bundle.code }, shutdownGraceTime: '2 seconds' } });
+      const running = worker.run();
+      stopWorker = async () => {
+        worker.shutdown();
+        await running;
+      };
+      workerCpu = () => 0;
+    } else {
+      const built = await buildWorkerProcess();
+      mkdirSync(built.dir, { recursive: true });
+      const bundlePath = join(built.dir, 'workflow-bundle.js');
+      writeFileSync(bundlePath, bundle.code);
+      const child: ChildWorker = spawnWorker(
+        built.file,
+        { temporalAddress, taskQueue, databaseUrl, redisUrl: REDIS_URL, redisPrefix: redis.options.keyPrefix ?? '', config, env, emulatorUrl: emu.url, bundlePath },
+        CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF_DIR}`] : [],
+      );
+      await child.printed('worker-ready', 120_000);
+      stopWorker = async () => {
+        // SIGUSR2 is a clean exit, so a worker started with --cpu-prof writes its profile.
+        child.child.kill(CPU_PROF_DIR ? 'SIGUSR2' : 'SIGKILL');
+        await Promise.race([child.exited, new Promise((r) => setTimeout(r, 10_000))]);
+        rmSync(built.dir, { recursive: true, force: true });
+      };
+      workerCpu = () => cpuSecondsOf(child.child.pid!);
+    }
 
     // The current run's history: every dirty key travels in a signal and every flush's keys in an activity input,
     // and Temporal ends a run whose history passes 50 MB (docs.temporal.io/workflow-execution/limits), so this is the figure to watch
@@ -169,14 +248,17 @@ it('refresh: 10,000 dirty keys, cold and steady, and event-to-Shopify latency', 
       tally.calls = 0;
       tally.keys = 0;
       profile.reset();
-      const cpu = CPU_PROF_DIR && name.startsWith('steady') ? new Session() : undefined;
+      const cpu = CPU_PROF_DIR && WORKER_MODE === 'inline' && name.startsWith('steady') ? new Session() : undefined;
       if (cpu) {
         cpu.connect();
         await cpu.post('Profiler.enable');
         await cpu.post('Profiler.start');
       }
-      const started = performance.now();
+      const byCommandBefore = cpuByCommand();
+      const busyBefore = machineBusySeconds();
+      const workerCpuBefore = workerCpu();
       const cpuBefore = process.cpuUsage();
+      const started = performance.now();
       // In signals of 10,000 keys: one signal of 100,000 is past Temporal's message size.
       // With flow control, as a full sync hands keys on (src/temporal/handoff.ts): waiting while more than 20,000 are
       // pending keeps the workflow's history under Temporal's limit at any number of keys, and the refresh busy.
@@ -192,27 +274,42 @@ it('refresh: 10,000 dirty keys, cold and steady, and event-to-Shopify latency', 
       const target = flushedBefore + keys.length;
       let lastProgress = performance.now();
       let lastCheck = 0;
+      let lastQuery = 0;
       let flushedNow = flushedBefore;
+      // The phase ends when Shopify's last write of it landed: the emulator's applied-mutation counter is read every
+      // 10 ms (cheap), the workflow queried every 100 ms (a query is a workflow task on the worker), and the levels
+      // compared (10,000 reads) only once nothing is pending. The bare client's run is ~0.3 s, so a 100 ms
+      // resolution would be a visible share of the ratio.
+      let applied = emu.emulator.counters(domain).mutationsApplied;
+      let landedAt = performance.now();
       for (;;) {
-        const state = await handle.query(shopRefreshStateQuery).catch(() => undefined);
-        flushedNow = state?.keysFlushed ?? flushedNow;
-        if ((state?.keysFlushed ?? 0) >= target) break;
-        if (state?.pending === 0 && performance.now() - lastCheck > 500) {
-          lastCheck = performance.now();
-          if (keys.every((_, i) => available(i) === quantity(i))) break;
+        const m = emu.emulator.counters(domain).mutationsApplied;
+        if (m !== applied) {
+          applied = m;
+          landedAt = performance.now();
         }
-        // Every 10 s: how far the phase is, and the process's memory (a 100,000-key run takes minutes).
-        if (performance.now() - lastProgress > 10_000) {
-          lastProgress = performance.now();
-          print(`  ${name.split(' ')[0]} t=${((lastProgress - started) / 1000).toFixed(0)} s: flushed ${(state?.keysFlushed ?? 0) - flushedBefore}, pending ${state?.pending ?? '?'}, RSS ${Math.round(process.memoryUsage().rss / 2 ** 20)} MB, ${await historyOf(handle)}; load ${readFileSync('/proc/loadavg', 'utf8').split(' ')[0]}`);
+        if (performance.now() - lastQuery >= 100) {
+          lastQuery = performance.now();
+          const state = await handle.query(shopRefreshStateQuery).catch(() => undefined);
+          flushedNow = state?.keysFlushed ?? flushedNow;
+          if ((state?.keysFlushed ?? 0) >= target) break;
+          if (state?.pending === 0 && performance.now() - lastCheck > 500) {
+            lastCheck = performance.now();
+            if (keys.every((_, i) => available(i) === quantity(i))) break;
+          }
+          // Every 10 s: how far the phase is, and the process's memory (a 100,000-key run takes minutes).
+          if (performance.now() - lastProgress > 10_000) {
+            lastProgress = performance.now();
+            print(`  ${name.split(' ')[0]} t=${((lastProgress - started) / 1000).toFixed(0)} s: flushed ${(state?.keysFlushed ?? 0) - flushedBefore}, pending ${state?.pending ?? '?'}, RSS ${Math.round(process.memoryUsage().rss / 2 ** 20)} MB, ${await historyOf(handle)}; load ${readFileSync('/proc/loadavg', 'utf8').split(' ')[0]}`);
+          }
         }
-        await new Promise((r) => setTimeout(r, 100));
+        await new Promise((r) => setTimeout(r, 10));
       }
       // The counter of the run now going (it may have continued as new during the phase).
       flushedBefore = flushedNow;
       const wrong = keys.filter((_, i) => available(i) !== quantity(i)).length;
       if (wrong > 0) print(`${name}: ${wrong} keys do not hold their ATS`);
-      const seconds = (performance.now() - started) / 1000;
+      const seconds = (landedAt - started) / 1000;
       flushSeconds = seconds;
       if (cpu) {
         const { profile: taken } = await cpu.post('Profiler.stop');
@@ -224,36 +321,45 @@ it('refresh: 10,000 dirty keys, cold and steady, and event-to-Shopify latency', 
       }
       const after = emu.emulator.counters(domain);
       print(
-        `${name}: ${keys.length} keys in ${seconds.toFixed(1)} s; Shopify calls ${after.calls - before.calls} ` +
+        `${name}: ${keys.length} keys in ${seconds.toFixed(2)} s; Shopify calls ${after.calls - before.calls} ` +
           `(writes ${after.mutationsApplied - before.mutationsApplied}, throttled ${after.throttled - before.throttled}, 5xx ${after.errors5xx - before.errors5xx}); ` +
-          `source calls ${tally.calls} for ${tally.keys} key reads = ${(tally.calls / keys.length).toFixed(4)} calls per key per source set, ${(tally.keys / keys.length).toFixed(2)} reads per key; load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`,
+          (WORKER_MODE === 'inline' ? `source calls ${tally.calls} for ${tally.keys} key reads = ${(tally.calls / keys.length).toFixed(4)} calls per key per source set, ${(tally.keys / keys.length).toFixed(2)} reads per key; ` : '') +
+          `load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`,
       );
       print(`  the shop's refresh workflow at the end of the phase: ${await historyOf(handle)}; the producer waited ${waits} times for the pending keys to drain`);
       const cpuUsed = process.cpuUsage(cpuBefore);
-      print(`  ${profile.summary()}; bench process CPU ${((cpuUsed.user + cpuUsed.system) / 1e6).toFixed(2)} s (worker, workflow thread, emulator)`);
+      const busy = machineBusySeconds() - busyBefore;
+      print(`  machine busy ${busy.toFixed(2)} CPU s over ${seconds.toFixed(2)} s on ${availableParallelism()} cores; CPU s by command: ${cpuSpent(byCommandBefore, cpuByCommand())}`);
+      const ownCpu = ((cpuUsed.user + cpuUsed.system) / 1e6).toFixed(2);
+      if (WORKER_MODE === 'inline') print(`  ${profile.summary()}; bench process CPU ${ownCpu} s (worker, workflow thread, emulator)`);
+      else print(`  CPU: worker process ${(workerCpu() - workerCpuBefore).toFixed(2)} s, bench process ${ownCpu} s (emulator, bare client)`);
       return flushSeconds;
     };
 
-    print(`plan ${PLAN}, ${SKUS} SKUs x ${LOCATIONS.length} locations = ${keys.length} keys, coalescing window ${COALESCE_MS} ms, ${EVENTS_PER_REQUEST} events per request`);
+    print(`worker ${WORKER_MODE === 'inline' ? 'in this process, beside the emulator' : 'in a process of its own'}; plan ${PLAN}, ${SKUS} SKUs x ${LOCATIONS.length} locations = ${keys.length} keys, coalescing window ${COALESCE_MS} ms, ${EVENTS_PER_REQUEST} events per request`);
     await phase('cold start (Shopify levels unknown: one bulk export, then write)', (i) => 10 + (i % 90));
     const steady = await phase('steady state (levels known from the last write)', (i) => 20 + (i % 90));
 
     // The bare client on the same emulator and plan: the same keys written straight through setAvailable (250 a
     // call, budget-paced), from the quantities the pipeline left. Then the pipeline again, so a drift in the
     // machine's load shows as a difference between the two pipeline runs.
-    const bareStarted = performance.now();
+    const bareByCommandBefore = cpuByCommand();
+    const bareBusyBefore = machineBusySeconds();
     const bareCpuBefore = process.cpuUsage();
+    const bareStarted = performance.now();
     const bareResults = await shopify.setAvailable(
       keys.map((_, i) => ({ ...shopifyIds[i]!, quantity: 30 + (i % 90), changeFromQuantity: 20 + (i % 90) })),
       { keySalt: `bare-${Date.now()}` },
     );
     const bareSeconds = (performance.now() - bareStarted) / 1000;
     const bareCpu = process.cpuUsage(bareCpuBefore);
+    const bareBusy = machineBusySeconds() - bareBusyBefore;
+    const bareByCommand = cpuSpent(bareByCommandBefore, cpuByCommand());
     const bareApplied = bareResults.filter((r) => r.status === 'applied').length;
     // The guard remembers the pipeline's last writes as Shopify's quantity: tell it what the bare client left (what
     // a warm-up from a bulk export does), or the next compare-and-swap would go stale on every key.
     await rememberLastSeen(redis, shopId, keys.map((k, i) => [k, 30 + (i % 90)]));
-    print(`bare client: ${keys.length} keys in ${bareSeconds.toFixed(1)} s (${Math.round(keys.length / bareSeconds)} keys/s, ${bareApplied} applied; bench process CPU ${((bareCpu.user + bareCpu.system) / 1e6).toFixed(2)} s); load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
+    print(`bare client: ${keys.length} keys in ${bareSeconds.toFixed(2)} s (${Math.round(keys.length / bareSeconds)} keys/s, ${bareApplied} applied; bench process CPU ${((bareCpu.user + bareCpu.system) / 1e6).toFixed(2)} s, machine busy ${bareBusy.toFixed(2)} CPU s: ${bareByCommand}); load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
     const again = await phase('steady state again (after the bare client)', (i) => 40 + (i % 90));
     const pipelineRate = keys.length / Math.min(steady, again);
     print(
@@ -340,8 +446,7 @@ it('refresh: 10,000 dirty keys, cold and steady, and event-to-Shopify latency', 
 
     await app.close();
     await temporal.workflow.getHandle(`refresh:${shopId}`).terminate('bench over').catch(() => undefined);
-    worker.shutdown();
-    await running;
+    await stopWorker();
   } catch (err) {
     print(`failed: ${(err as Error).stack ?? String(err)}`);
     throw err;
