@@ -181,7 +181,8 @@ async function slowSignalsAndRuns(since: number): Promise<string> {
   const runs: string[] = [];
   let weighed = '';
   for await (const w of svc.temporal.workflow.list({ query: `WorkflowId = "refresh:${shopId}"` })) {
-    if (w.startTime.getTime() < since - 1000) continue;
+    // A run that began before the phase but closed during it (a continue-as-new in the phase) counts too.
+    if (w.startTime.getTime() < since - 1000 && !(w.closeTime && w.closeTime.getTime() >= since)) continue;
     runs.push(`${((w.startTime.getTime() - since) / 1000).toFixed(2)} s${w.closeTime ? ` (closed ${((w.closeTime.getTime() - since) / 1000).toFixed(2)} s, ${w.historyLength} events, ${((w.historySize ?? 0) / 1e6).toFixed(1)} MB)` : ''}`);
     // What fills a closed run's history (Temporal suggests continue-as-new at 4 MB or 4,096 events): bytes per event type.
     if (w.closeTime && !weighed) {
@@ -195,6 +196,26 @@ async function slowSignalsAndRuns(since: number): Promise<string> {
         bytes.set(type, b);
       }
       weighed = [...bytes].sort((a, b) => b[1].bytes - a[1].bytes).map(([t, b]) => `${t} x${b.n} ${(b.bytes / 1e3).toFixed(0)} kB`).join(', ');
+      // Its last 3 s, event by event (runs of the same type folded): what the run did while a signal waited.
+      const closedAt = w.closeTime.getTime();
+      const tail: string[] = [];
+      let last = '';
+      let repeat = 0;
+      for (const e of history.events ?? []) {
+        const at = Number(e.eventTime?.seconds ?? 0) * 1000 + Math.round(Number(e.eventTime?.nanos ?? 0) / 1e6);
+        if (at < closedAt - 3000) continue;
+        const type = String(temporal.api.enums.v1.EventType[e.eventType as number] ?? e.eventType).replace(/^EVENT_TYPE_/, '');
+        if (type === last) {
+          repeat++;
+          continue;
+        }
+        if (repeat > 0) tail[tail.length - 1] += ` x${repeat + 1}`;
+        repeat = 0;
+        last = type;
+        tail.push(`${((at - since) / 1000).toFixed(2)} ${type}`);
+      }
+      if (repeat > 0) tail[tail.length - 1] += ` x${repeat + 1}`;
+      weighed += `; its last 3 s: ${tail.join(', ')}`;
     }
   }
   return `slow refresh signals (sent at): ${slow.join(', ') || 'none'}; refresh runs started at: ${runs.sort((a, b) => parseFloat(a) - parseFloat(b)).join(', ') || 'none'}; a closed run's history by event type: ${weighed || 'n/a'}`;

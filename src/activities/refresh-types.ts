@@ -52,6 +52,12 @@ export interface RefreshInput {
    * Absent: refresh takes one, and a Temporal retry of the same activity reuses it.
    */
   version?: string;
+  /**
+   * Counts only: `written` comes back empty. The shop's refresh workflow asks for this (runs after patch
+   * 'refresh-small-runs'): it never reads the map, and an activity's result is stored in the workflow's history, where
+   * 1,000 keys' ATS made ~18% of a run's bytes, and so of what a worker replays after an eviction.
+   */
+  countsOnly?: boolean;
 }
 
 export interface RefreshSummary {

@@ -197,6 +197,7 @@ export function createRefreshActivities(deps: RefreshDeps) {
       await writeAudit(db, pending.map((k) => ({ shopId, ...k, trigger, outcome: 'stale_exhausted', errorCode: Errors.ShopifyStaleCompare.code, detail: `still stale after ${MAX_STALE_ROUNDS} rounds; the next refresh or reconciliation retries` })));
       summary.failed += pending.length;
     }
+    if (input.countsOnly) summary.written = {};
     return summary;
   }
 

@@ -67,12 +67,25 @@ export const MAX_CONCURRENT_FLUSHES = 4;
  */
 export const MAX_CARRIED_KEYS = 5_000;
 /**
+ * And at most this many bytes of them (runs after patch 'refresh-small-runs'): 5,000 keys of 200-character SKUs are
+ * ~2.4 MB, and Temporal refused that continue-as-new ("Input exceeds size limit") on every retry of the task, so the
+ * shop's refresh stopped. The estimate is the carried entry's JSON: the key twice (id and key) plus its triggers.
+ * 400 kB stays under the SDK's 512 kB payload warning (~3,300 keys of ordinary SKUs).
+ */
+export const MAX_CARRIED_BYTES = 400_000;
+/**
  * Keys one flush takes at most in runs started after patch 'refresh-large-flushes'. A backlog is spread over the
  * free flush slots (pending / free slots keys each, at least FLUSH_BATCH, at most this), and the activity
  * sends its keys as Shopify calls of 250 at once: 10,000 dirty keys cost 10 activities (each a Temporal round trip,
  * a version, one guard call and one audit statement), not 40. (2,500 was measured too: no faster on 2 cores.)
  */
 export const MAX_FLUSH_KEYS = 1_000;
+/**
+ * A run's history size after which it continues as new (runs after patch 'refresh-small-runs'). What a worker
+ * replays after an eviction is the run's whole history, and replay time grows with it (see the patch).
+ */
+export const RUN_HISTORY_BYTES = 1_000_000;
+export const RUN_HISTORY_EVENTS = 2_000;
 const DEFAULT_FAILURE_BACKOFF_MS = 5_000;
 
 const { refreshKeys } = proxyActivities<Activities>({
@@ -110,6 +123,16 @@ export async function shopRefreshWorkflow(state: ShopRefreshState): Promise<void
     const first = pending.values().next();
     return first.done ? coalesceWindowMs : (first.value.since ?? 0) + coalesceWindowMs - Date.now();
   };
+  /** About how many bytes `pending` takes as a continue-as-new input. */
+  const carriedBytes = () => {
+    let bytes = 0;
+    for (const [id, e] of pending) {
+      bytes += 2 * id.length + 64;
+      for (const t of e.triggers) bytes += t.length + 3;
+      if (bytes > MAX_CARRIED_BYTES) break;
+    }
+    return bytes;
+  };
   setHandler(keysDirtySignal, ({ keys, trigger }) => {
     for (const key of keys) add(key, [trigger]);
   });
@@ -120,12 +143,14 @@ export async function shopRefreshWorkflow(state: ShopRefreshState): Promise<void
   const coalesceWindowMs = state.coalesceWindowMs ?? (await refreshSettings()).coalesceWindowMs;
   const failureBackoffMs = state.failureBackoffMs ?? DEFAULT_FAILURE_BACKOFF_MS;
 
+  /** Runs after patch 'refresh-small-runs' ask their flushes for counts only (RefreshInput.countsOnly). */
+  let countsOnly = false;
   /** One flush of a batch; a failed one hands its keys back (or drops them, when retrying cannot help). */
   const flush = async (batch: [string, PendingKey][]) => {
     const triggers = [...new Set(batch.flatMap(([, e]) => e.triggers))].sort();
     view.flushes++;
     try {
-      await refreshKeys({ shopId: state.shopId, keys: batch.map(([, e]) => e.key), trigger: triggers.join(',') });
+      await refreshKeys({ shopId: state.shopId, keys: batch.map(([, e]) => e.key), trigger: triggers.join(','), ...(countsOnly ? { countsOnly } : {}) });
       view.keysFlushed += batch.length;
     } catch (err) {
       view.failedFlushes++;
@@ -150,13 +175,24 @@ export async function shopRefreshWorkflow(state: ShopRefreshState): Promise<void
     // a 100,000-key backlog take seconds (issue 17). Keys handed back after a failed flush go to the end with
     // their old time: they wait at most one window more, after the failure backoff.
     const large = patched('refresh-large-flushes');
+    // After this patch a run also continues as new once its history passes RUN_HISTORY_BYTES or RUN_HISTORY_EVENTS,
+    // well before Temporal suggests it (4 MB / 4,096 events), and its flushes return counts only. A signal that
+    // arrives while the continue-as-new task is in flight fails that task, the SDK evicts the run, and the next task
+    // replays the whole history: 1.1 s for a 4.3 MB run at 1,000 events/s (bench/ingest, 2026-12-01), during which
+    // every refresh signal of the shop waited. Small runs bound that replay.
+    const small = patched('refresh-small-runs');
+    countsOnly = small;
     const batchLimit = () => (large ? Math.min(MAX_FLUSH_KEYS, Math.max(FLUSH_BATCH, Math.ceil(pending.size / (MAX_CONCURRENT_FLUSHES - running)))) : FLUSH_BATCH);
     const waitLeft = large ? firstWindowLeft : windowLeft;
     const inFlight = new Set<string>();
     let running = 0;
     let finished = 0;
     for (;;) {
-      const mayContinue = () => workflowInfo().continueAsNewSuggested && pending.size <= MAX_CARRIED_KEYS;
+      const mayContinue = () => {
+        const info = workflowInfo();
+        const due = info.continueAsNewSuggested || (small && (info.historySize > RUN_HISTORY_BYTES || info.historyLength > RUN_HISTORY_EVENTS));
+        return due && pending.size <= MAX_CARRIED_KEYS && (!small || carriedBytes() <= MAX_CARRIED_BYTES);
+      };
       await condition(() => (pending.size > 0 && running < MAX_CONCURRENT_FLUSHES) || mayContinue());
       if (mayContinue()) {
         await condition(() => running === 0);
