@@ -189,7 +189,10 @@ describe('HTTP error paths', () => {
       const refused = lines.filter((l) => l.msg === 'Temporal did not take a refresh signal; its keys wait in the outbox');
       expect(refused).toHaveLength(1);
       expect(refused[0]).toMatchObject({ shopId: rig.shopId, keys: 1 });
-      expect(refused[0]!.ms).toBeGreaterThanOrEqual(0);
+      // Sent in tries of 400 ms until the hand-off deadline (2 s), never in a tight loop.
+      expect(refused[0]!.ms).toBeGreaterThanOrEqual(HANDOFF_DEADLINE_MS - 50);
+      expect(refused[0]!.tries).toBeGreaterThanOrEqual(2);
+      expect(refused[0]!.tries).toBeLessThanOrEqual(6);
       expect(JSON.stringify(lines)).not.toContain(token);
       // Temporal answers again: the next sweep hands the key on.
       expect((await drainHandoffs(deps())).failed).toBe(false);

@@ -30,7 +30,33 @@ const SLOW_SIGNAL_MS = 1000;
 /** A claim outlives any pass (each call is bounded by HANDOFF_DEADLINE_MS); past it, another sweeper may take the rows. */
 const LEASE_MS = 30_000;
 
+/**
+ * One try of a refresh signal. A signal that reaches the shop's refresh workflow while it continues as new fails
+ * that task; Temporal then turns signals away until the new run exists, and the client's retry backoff kept a
+ * signal waiting 1.2-1.4 s after the new run had started (bench/ingest at 1,000 events/s, 2026-12-01). Past this,
+ * the signal is sent again: a second copy is harmless, since a key marked dirty twice is refreshed once more at most.
+ */
+const SIGNAL_TRY_MS = 400;
+
 const withinDeadline = <T>(deps: SweepDeps, work: () => Promise<T>) => deps.temporal.withDeadline(Date.now() + HANDOFF_DEADLINE_MS, work);
+
+/** Sends a refresh signal in tries of SIGNAL_TRY_MS until HANDOFF_DEADLINE_MS, counting them in `count.tries`. */
+async function signalRefresh(deps: SweepDeps, input: Parameters<typeof markDirty>[1], count: { tries: number }): Promise<void> {
+  const deadline = Date.now() + HANDOFF_DEADLINE_MS;
+  for (;;) {
+    count.tries++;
+    const tryUntil = Math.min(deadline, Date.now() + SIGNAL_TRY_MS);
+    try {
+      await deps.temporal.withDeadline(tryUntil, () => markDirty(deps, input));
+      return;
+    } catch (err) {
+      if (Date.now() >= deadline - 10) throw err;
+      // A try refused at once (Temporal down) waits out its window: at most one try per SIGNAL_TRY_MS.
+      const rest = tryUntil - Date.now();
+      if (rest > 0) await new Promise((r) => setTimeout(r, rest));
+    }
+  }
+}
 
 interface PassResult {
   done: number;
@@ -75,9 +101,10 @@ async function refreshPass(deps: SweepDeps, shops: string[], minAgeMs: number): 
     [...groups.values()].map(async (group) => {
       const keys = new Map(group.map((r) => [`${r.key.sku}\u0000${r.key.locationId}`, r.key]));
       const sent = Date.now();
-      const waited = () => ({ shopId: group[0]!.shopId, keys: keys.size, ms: Date.now() - sent, sentAt: new Date(sent).toISOString() });
+      const count = { tries: 0 };
+      const waited = () => ({ shopId: group[0]!.shopId, keys: keys.size, ms: Date.now() - sent, tries: count.tries, sentAt: new Date(sent).toISOString() });
       try {
-        await withinDeadline(deps, () => markDirty(deps, { shopId: group[0]!.shopId, keys: [...keys.values()], trigger: group[0]!.trigger }));
+        await signalRefresh(deps, { shopId: group[0]!.shopId, keys: [...keys.values()], trigger: group[0]!.trigger }, count);
       } catch (err) {
         failed = true;
         deps.logger?.warn({ ...waited(), err }, 'Temporal did not take a refresh signal; its keys wait in the outbox');
@@ -85,6 +112,7 @@ async function refreshPass(deps: SweepDeps, shops: string[], minAgeMs: number): 
       }
       const now = Date.now();
       if (now - sent > SLOW_SIGNAL_MS) deps.logger?.warn(waited(), 'Temporal was slow to take a refresh signal');
+      else if (count.tries > 1) deps.logger?.info(waited(), 'a refresh signal was sent again after a try Temporal did not answer in time');
       for (const r of group) {
         handed.push(r.id);
         deps.metrics?.handoffLagSeconds.observe({ outbox: 'refresh' }, (now - r.createdAt.getTime()) / 1000);
