@@ -290,6 +290,8 @@ it('ingest: single-event requests per second, ack and event-to-Shopify latency',
   // At the target rate: when each event's new ATS reaches Shopify.
   const base = keyBase;
   const sentAt = new Map<number, number>();
+  /** Wall-clock ms minus performance.now(): to compare the bench's times with PostgreSQL's. */
+  const wallOffset = Date.now() - performance.now();
   const arrived = new Map<number, number>();
   const itemIndex = new Map<number, number>();
   for (let k = base; k < skus.length; k++) {
@@ -325,6 +327,18 @@ it('ingest: single-event requests per second, ack and event-to-Shopify latency',
     slowAt.set(at, (slowAt.get(at) ?? 0) + 1);
   }
   print(`  events over 500 ms, by when they were sent (s into the phase: count): ${[...slowAt].sort((a, b) => Number(a[0]) - Number(b[0])).map(([at, n]) => `${at}: ${n}`).join(', ') || 'none'}`);
+  // Where those waited: from the send to the server's commit (the snapshot row's time), and from there to Shopify.
+  const slow = [...arrived].filter(([n, t]) => t - sentAt.get(n)! > 500).map(([n]) => n);
+  if (slow.length > 0) {
+    const { rows } = await svc.db.query<{ sku: string; at: number }>(
+      `SELECT sku, extract(epoch FROM updated_at) * 1000 AS at FROM source_snapshots WHERE source = $1 AND shop_id = $2 AND sku = ANY($3::text[])`,
+      [`${shopId}-erp`, shopId, slow.map((n) => skus[base + n]!)],
+    );
+    const committed = new Map(rows.map((r) => [r.sku, Number(r.at) - wallOffset]));
+    const toCommit = slow.filter((n) => committed.has(skus[base + n]!)).map((n) => committed.get(skus[base + n]!)! - sentAt.get(n)!);
+    const toShop = slow.filter((n) => committed.has(skus[base + n]!)).map((n) => arrived.get(n)! - committed.get(skus[base + n]!)!);
+    print(`  of those ${slow.length}: send to the server's commit p50 ${Math.round(pct(toCommit, 50))} ms (max ${Math.round(pct(toCommit, 100))}), commit to Shopify p50 ${Math.round(pct(toShop, 50))} ms (max ${Math.round(pct(toShop, 100))})`);
+  }
   // The share of that which is the hand-off: commit to the refresh workflow's signal acknowledged (the outbox wait).
   const lagAfter = await lagBuckets('refresh');
   print(`  of which in the refresh outbox (commit to signal taken; bucket bounds): p50 ${lagQuantile(lagBefore, lagAfter, 0.5)}, p99 ${lagQuantile(lagBefore, lagAfter, 0.99)}`);
