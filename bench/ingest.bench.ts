@@ -172,7 +172,29 @@ function lagQuantile(before: Map<string, number>, after: Map<string, number>, q:
  * workflow (each continue-as-new starts one), on one timeline from `since`: whether slow signals line up with a run
  * change.
  */
-async function slowSignalsAndRuns(since: number): Promise<string> {
+/** A history's events between `from` and `to` (epoch ms), as seconds after `since`; runs of one event type folded. */
+function timeline(history: temporal.api.history.v1.IHistory, from: number, to: number, since: number): string {
+  const out: string[] = [];
+  let last = '';
+  let repeat = 0;
+  for (const e of history.events ?? []) {
+    const at = Number(e.eventTime?.seconds ?? 0) * 1000 + Math.round(Number(e.eventTime?.nanos ?? 0) / 1e6);
+    if (at < from || at > to) continue;
+    const type = String(temporal.api.enums.v1.EventType[e.eventType as number] ?? e.eventType).replace(/^EVENT_TYPE_/, '');
+    if (type === last) {
+      repeat++;
+      continue;
+    }
+    if (repeat > 0) out[out.length - 1] += ` x${repeat + 1}`;
+    repeat = 0;
+    last = type;
+    out.push(`${((at - since) / 1000).toFixed(2)} ${type}`);
+  }
+  if (repeat > 0) out[out.length - 1] += ` x${repeat + 1}`;
+  return out.join(', ');
+}
+
+async function slowSignalsAndRuns(since: number, phaseEnd?: number): Promise<string> {
   const slow = (serverProcess?.output() ?? '')
     .split('\n')
     .filter((l) => l.includes('slow to take a refresh signal') || l.includes('did not take a refresh signal'))
@@ -181,6 +203,7 @@ async function slowSignalsAndRuns(since: number): Promise<string> {
     .map((s) => `${((Date.parse(s.sentAt) - since) / 1000).toFixed(2)} s (${s.msg.includes('did not') ? 'failed after' : 'took'} ${s.ms} ms, ${s.keys} keys)`);
   const runs: string[] = [];
   let weighed = '';
+  let openTail = '';
   for await (const w of svc.temporal.workflow.list({ query: `WorkflowId = "refresh:${shopId}"` })) {
     // A run that began before the phase but closed during it (a continue-as-new in the phase) counts too.
     if (w.startTime.getTime() < since - 1000 && !(w.closeTime && w.closeTime.getTime() >= since)) continue;
@@ -197,29 +220,17 @@ async function slowSignalsAndRuns(since: number): Promise<string> {
         bytes.set(type, b);
       }
       weighed = [...bytes].sort((a, b) => b[1].bytes - a[1].bytes).map(([t, b]) => `${t} x${b.n} ${(b.bytes / 1e3).toFixed(0)} kB`).join(', ');
-      // Its last 3 s, event by event (runs of the same type folded): what the run did while a signal waited.
+      // Its last 3 s, event by event: what the run did while a signal waited.
       const closedAt = w.closeTime.getTime();
-      const tail: string[] = [];
-      let last = '';
-      let repeat = 0;
-      for (const e of history.events ?? []) {
-        const at = Number(e.eventTime?.seconds ?? 0) * 1000 + Math.round(Number(e.eventTime?.nanos ?? 0) / 1e6);
-        if (at < closedAt - 3000) continue;
-        const type = String(temporal.api.enums.v1.EventType[e.eventType as number] ?? e.eventType).replace(/^EVENT_TYPE_/, '');
-        if (type === last) {
-          repeat++;
-          continue;
-        }
-        if (repeat > 0) tail[tail.length - 1] += ` x${repeat + 1}`;
-        repeat = 0;
-        last = type;
-        tail.push(`${((at - since) / 1000).toFixed(2)} ${type}`);
-      }
-      if (repeat > 0) tail[tail.length - 1] += ` x${repeat + 1}`;
-      weighed += `; its last 3 s: ${tail.join(', ')}`;
+      weighed += `; its last 3 s: ${timeline(history, closedAt - 3000, closedAt, since)}`;
+    }
+    // The run going at the phase's end, from 0.5 s before it: what the last events of the phase waited for.
+    if (!w.closeTime && phaseEnd !== undefined) {
+      const history = await svc.temporal.workflow.getHandle(w.workflowId, w.runId).fetchHistory();
+      openTail = `; the open run from 0.5 s before the phase's end: ${timeline(history, phaseEnd - 500, phaseEnd + 2000, since)}`;
     }
   }
-  return `slow refresh signals (sent at): ${slow.join(', ') || 'none'}; refresh runs started at: ${runs.sort((a, b) => parseFloat(a) - parseFloat(b)).join(', ') || 'none'}; a closed run's history by event type: ${weighed || 'n/a'}`;
+  return `slow refresh signals (sent at): ${slow.join(', ') || 'none'}; refresh runs started at: ${runs.sort((a, b) => parseFloat(a) - parseFloat(b)).join(', ') || 'none'}; a closed run's history by event type: ${weighed || 'n/a'}${openTail}`;
 }
 
 interface Phase {
@@ -312,6 +323,7 @@ it('ingest: single-event requests per second, ack and event-to-Shopify latency',
   const passBefore = await passSteps();
   const phaseStart = Date.now();
   const atRate = await run(serverUrl, erpPath, env.ING_ERP_TOKEN, (n) => event(n, QTY), { seconds: SECONDS, rate: RATE }, (n) => sentAt.set(n, performance.now()));
+  const phaseEnd = Date.now();
   const deadline = performance.now() + 30_000;
   while (arrived.size < atRate.ok && performance.now() < deadline) await new Promise((r) => setTimeout(r, 100));
   emu.emulator.levelsChanged = original;
@@ -343,7 +355,7 @@ it('ingest: single-event requests per second, ack and event-to-Shopify latency',
   const lagAfter = await lagBuckets('refresh');
   print(`  of which in the refresh outbox (commit to signal taken; bucket bounds): p50 ${lagQuantile(lagBefore, lagAfter, 0.5)}, p99 ${lagQuantile(lagBefore, lagAfter, 0.99)}`);
   print(`  the sweeper's passes over it: ${passStepLine(passBefore, await passSteps())}`);
-  print(`  ${await slowSignalsAndRuns(phaseStart)}`);
+  print(`  ${await slowSignalsAndRuns(phaseStart, phaseEnd)}`);
   keyBase = base + sentAt.size + CONNECTIONS;
 
   // The WMS confirms one allocation per request, each of a new order (signal-with-start of its workflow).
