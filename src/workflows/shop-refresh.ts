@@ -97,9 +97,8 @@ const { refreshSettings } = proxyActivities<Activities>({ startToCloseTimeout: '
 
 /**
  * One long-running workflow per shop that coalesces dirty keys from events, claims, syncs and reconciliation.
- * A flush starts at once when no flush is running (patch 'refresh-flush-when-idle'), else when 250 keys are
- * pending, the running flushes ended, or `coalesceWindowMs` after the first pending key arrived, so a burst costs
- * one computation and one write per key per flush. Up to MAX_CONCURRENT_FLUSHES flushes run at once
+ * A flush starts when 250 keys are pending or `coalesceWindowMs` after the first pending key arrived, so a
+ * burst costs one computation and one write per key per flush. Up to MAX_CONCURRENT_FLUSHES flushes run at once
  * (runs after patch 'refresh-concurrent-flushes'), each on keys no other flush holds, so there is one computation
  * per key at a time; a backlog goes in flushes of up to MAX_FLUSH_KEYS (patch 'refresh-large-flushes'). A key
  * dirtied again during a flush is flushed again (its event may postdate the reads).
@@ -183,10 +182,6 @@ export async function shopRefreshWorkflow(state: ShopRefreshState): Promise<void
     // every refresh signal of the shop waited. Small runs bound that replay.
     const small = patched('refresh-small-runs');
     countsOnly = small;
-    // After this patch the coalescing window applies only while a flush is running (see the loop below): during a
-    // drop at 30x speed, the window was most of a hot key's lag (bench/oversell, 2026-12-01: 7-8 units oversold
-    // with the 200 ms window, 2 with none).
-    const whenIdle = patched('refresh-flush-when-idle');
     const batchLimit = () => (large ? Math.min(MAX_FLUSH_KEYS, Math.max(FLUSH_BATCH, Math.ceil(pending.size / (MAX_CONCURRENT_FLUSHES - running)))) : FLUSH_BATCH);
     const waitLeft = large ? firstWindowLeft : windowLeft;
     const inFlight = new Set<string>();
@@ -208,12 +203,8 @@ export async function shopRefreshWorkflow(state: ShopRefreshState): Promise<void
         }
         continue;
       }
-      // After patch 'refresh-flush-when-idle' a shop with no flush running flushes at once; only keys that arrive
-      // while a flush runs wait, until it ends, 250 are pending or the window passes, whichever comes first (group
-      // commit). A quiet shop's key no longer waits the window, and a busy shop still sends batches.
-      const idle = () => whenIdle && running === 0;
       const wait = waitLeft();
-      if (pending.size < FLUSH_BATCH && wait > 0 && !idle()) await condition(() => pending.size >= FLUSH_BATCH || idle(), wait);
+      if (pending.size < FLUSH_BATCH && wait > 0) await condition(() => pending.size >= FLUSH_BATCH, wait);
       // O(batch + keys in flight): pending keys a running flush holds are skipped, never more than those.
       const batch: [string, PendingKey][] = [];
       const limit = batchLimit();

@@ -1,10 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { stringify } from 'yaml';
-import { createActivities } from '../../src/activities/index.js';
 import { forgetCommitted, rememberLastSeen } from '../../src/guard/last-seen.js';
 import { checkVersion, releaseLeases } from '../../src/guard/version-guard.js';
 import { explainSku, type KeyExplanation } from '../../src/reads/explain.js';
@@ -14,7 +12,6 @@ import { createSources } from '../../src/runtime/sources.js';
 import { HttpJsonSource } from '../../src/sources/http-json.js';
 import { buildCli } from '../../src/starters/cli/main.js';
 import { keysDirtySignal, shopRefreshWorkflow } from '../../src/workflows/index.js';
-import { startWorkerOn } from '../refresh/fixture.js';
 import { orderIdOf, startRig, waitFor, type Rig } from '../reservations/rig.js';
 
 const SKU = 'EXPLAIN-1';
@@ -114,50 +111,17 @@ describe('explain: GET /explain/:shop/:sku and inventory-sync explain', () => {
   it("shows a key that is dirty: pending in the shop's refresh workflow, with its trigger", async () => {
     const refreshId = `refresh:${rig.shopId}`;
     await rig.svc.temporal.workflow.getHandle(refreshId).terminate('explain test: a queue that holds its keys').catch(() => undefined);
-    // A refresh queue whose coalescing window outlasts the test, on a worker that holds its first flush (WH1):
-    // the shop is busy, so WH2 stays pending until it is asked about (an idle shop would flush it at once).
-    const taskQueue = `explain-${randomUUID()}`;
-    let release!: () => void;
-    const released = new Promise<void>((r) => (release = r));
-    let reached!: () => void;
-    const held = new Promise<void>((r) => (reached = r));
-    const worker = await startWorkerOn(
-      taskQueue,
-      createActivities({
-        db: rig.svc.db,
-        redis: rig.svc.redis,
-        config: rig.config,
-        sources: createSources(rig.config, rig.svc.db),
-        shopify: createShopifyClients(rig.config, { baseUrl: rig.emu.url, env: rig.env }),
-        temporal: rig.svc.temporal,
-        taskQueue,
-        racePoints: {
-          async afterVersionTaken(ctx) {
-            if (ctx.shopId !== rig.shopId) return;
-            reached();
-            await released;
-          },
-        },
-      }),
-    );
-    try {
-      const handle = await rig.svc.temporal.workflow.signalWithStart(shopRefreshWorkflow, {
-        workflowId: refreshId,
-        taskQueue,
-        args: [{ shopId: rig.shopId, pending: [], coalesceWindowMs: 600_000 }],
-        signal: keysDirtySignal,
-        signalArgs: [{ keys: [{ sku: SKU, locationId: 'WH1' }], trigger: 'claim' }],
-      });
-      await held;
-      await handle.signal(keysDirtySignal, { keys: [{ sku: SKU, locationId: 'WH2' }], trigger: 'source_event' });
-      await expect.poll(async () => (await explain('WH2')).inFlight.dirty, { timeout: 15_000 }).toMatchObject({ triggers: ['source_event'], since: expect.any(String) });
-      // WH1 is being flushed, not waiting: not dirty.
-      expect((await explain('WH1')).inFlight.dirty).toBeNull();
-    } finally {
-      release();
-      await rig.svc.temporal.workflow.getHandle(refreshId).terminate('explain test over').catch(() => undefined);
-      await worker.stop();
-    }
+    // A refresh queue whose coalescing window outlasts the test: the key stays pending until it is asked about.
+    await rig.svc.temporal.workflow.signalWithStart(shopRefreshWorkflow, {
+      workflowId: refreshId,
+      taskQueue: rig.svc.taskQueue,
+      args: [{ shopId: rig.shopId, pending: [], coalesceWindowMs: 600_000 }],
+      signal: keysDirtySignal,
+      signalArgs: [{ keys: [{ sku: SKU, locationId: 'WH2' }], trigger: 'source_event' }],
+    });
+    await expect.poll(async () => (await explain('WH2')).inFlight.dirty, { timeout: 15_000 }).toMatchObject({ triggers: ['source_event'], since: expect.any(String) });
+    expect((await explain('WH1')).inFlight.dirty).toBeNull();
+    await rig.svc.temporal.workflow.getHandle(refreshId).terminate('explain test over');
   });
 
   it('a source that does not answer is shown failing, and no ATS is given (a refresh would write nothing)', async () => {

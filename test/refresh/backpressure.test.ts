@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../src/activities/index.js';
-import type { RefreshRacePoints } from '../../src/activities/race-points.js';
 import { createSources } from '../../src/runtime/sources.js';
 import { startEmulator, type RunningEmulator } from '../../src/shopify/emulator/index.js';
 import { markDirty, refreshPending, waitForRefreshRoom } from '../../src/temporal/handoff.js';
@@ -30,46 +29,25 @@ describe('flow control from a producer to the shop refresh', () => {
 
   const keys = (from: number, n: number) => Array.from({ length: n }, (_, i) => ({ sku: `BP-${from + i}`, locationId: 'WH1' }));
 
-  /**
-   * A shop whose refresh waits an hour before flushing fewer than 250 keys, and a worker for it. A shop with no
-   * flush running flushes at once (patch 'refresh-flush-when-idle'), so one flush is held open
-   * for the whole test (its mapped key A): the shop is busy, and the window applies to every key after it.
-   */
+  /** A shop whose refresh waits an hour before flushing fewer than 250 keys, and a worker for it. */
   async function quietShop(prefix: string) {
     const sourcePrefix = `${prefix}-${Date.now().toString(36)}`;
     const shop = await createShopFixture(svc, emu, { skus: ['A'], locations: ['WH1'], sourcePrefix });
     const taskQueue = `${prefix}-${randomUUID()}`;
     const config = sharedSourcesConfig(sourcePrefix);
     config.inventory_sync = { ...config.inventory_sync, aggregation: { ...config.inventory_sync.aggregation, coalesce_window_ms: 3_600_000 } };
-    let release!: () => void;
-    const released = new Promise<void>((r) => (release = r));
-    let reached!: () => void;
-    const held = new Promise<void>((r) => (reached = r));
-    const racePoints: RefreshRacePoints = {
-      async afterVersionTaken(ctx) {
-        if (!ctx.keys.some((k) => k.sku === 'A')) return;
-        reached();
-        await released;
-      },
-    };
     const worker = await startWorkerOn(
       taskQueue,
-      createActivities({ db: svc.db, redis: svc.redis, config, sources: createSources(config, svc.db), shopify: () => shop.shopify, temporal: svc.temporal, taskQueue, racePoints }),
+      createActivities({ db: svc.db, redis: svc.redis, config, sources: createSources(config, svc.db), shopify: () => shop.shopify, temporal: svc.temporal, taskQueue }),
     );
-    stops.push(async () => {
-      release();
-      await worker.stop();
-    });
-    const deps = { temporal: svc.temporal, taskQueue };
-    await markDirty(deps, { shopId: shop.shopId, keys: [{ sku: 'A', locationId: 'WH1' }], trigger: 'test' });
-    await held;
-    return { shop, deps };
+    stops.push(() => worker.stop());
+    return { shop, deps: { temporal: svc.temporal, taskQueue } };
   }
 
   it('waits while pending + incoming passes the high water mark, until pending is down to the low one', async () => {
     const { shop, deps } = await quietShop('bp');
 
-    // Nothing pending (the held flush's key is in flight), no wait.
+    // No refresh workflow yet: nothing pending, no wait.
     expect(await refreshPending(deps, shop.shopId)).toBe(0);
     expect(await waitForRefreshRoom(deps, shop.shopId, 10_000, { highWater: 100 })).toBe(0);
 

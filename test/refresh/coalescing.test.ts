@@ -9,7 +9,6 @@ import { shopRefreshStateQuery } from '../../src/workflows/index.js';
 import { connectTestServices, type TestServices } from '../support/services.js';
 import { auditRows, createShopFixture, sharedSourcesConfig, startWorkerOn, type ShopFixture } from './fixture.js';
 import type { SkuLocation } from '../../src/domain/sku-location.js';
-import type { RefreshRacePoints } from '../../src/activities/race-points.js';
 
 describe("the shop's coalescing refresh workflow", () => {
   let svc: TestServices;
@@ -36,10 +35,10 @@ describe("the shop's coalescing refresh workflow", () => {
       taskQueue,
       config,
       dirty: (keys: SkuLocation[], trigger: string) => markDirty({ temporal: svc.temporal, taskQueue }, { shopId: shop.shopId, keys, trigger }),
-      async startWorker(racePoints?: RefreshRacePoints) {
+      async startWorker() {
         const worker = await startWorkerOn(
           taskQueue,
-          createActivities({ db: svc.db, redis: svc.redis, config, sources: [...createSources(config, svc.db), ...extraSources], shopify: () => shop.shopify, temporal: svc.temporal, taskQueue, ...(racePoints ? { racePoints } : {}) }),
+          createActivities({ db: svc.db, redis: svc.redis, config, sources: [...createSources(config, svc.db), ...extraSources], shopify: () => shop.shopify, temporal: svc.temporal, taskQueue }),
         );
         stops.push(() => worker.stop());
       },
@@ -67,39 +66,16 @@ describe("the shop's coalescing refresh workflow", () => {
     await q.handle().terminate('test over');
   });
 
-  // Forced: the first flush is held after taking its version while two more keys are dirtied; the window is ten
-  // minutes, so only the rule "no flush running: flush now" can move them (patch 'refresh-flush-when-idle').
-  it('a quiet shop flushes at once; keys dirtied while a flush runs go together when it ends, not after the window', async () => {
+  it('keys dirtied within the coalescing window are flushed together', async () => {
     const skus = ['D', 'E', 'F'];
     const shop = await createShopFixture(svc, emu, { skus, locations: ['WH1'], sourcePrefix });
     for (const sku of skus) await shop.setSource('erp', sku, 'WH1', 7);
-    const q = queue(shop, 600_000);
-    let release!: () => void;
-    const released = new Promise<void>((r) => (release = r));
-    let reached!: () => void;
-    const held = new Promise<void>((r) => (reached = r));
-    let first = true;
-    await q.startWorker({
-      async afterVersionTaken(ctx) {
-        if (ctx.shopId !== shop.shopId || !first) return;
-        first = false;
-        reached();
-        await released;
-      },
-    });
-
-    await q.dirty(keysOf(['D']), 'source_event');
-    await held; // D's flush started at once, with no other key pending
-    for (const sku of ['E', 'F']) await q.dirty(keysOf([sku]), 'source_event');
-    await expect.poll(() => q.handle().query(shopRefreshStateQuery)).toMatchObject({ pending: 2, flushes: 1 });
-    release();
+    const q = queue(shop, 1500);
+    await q.startWorker();
+    for (const sku of skus) await q.dirty(keysOf([sku]), 'source_event');
 
     await expect.poll(() => skus.map((s) => shop.level(s, 'WH1').available), { timeout: 20_000 }).toEqual([7, 7, 7]);
-    await expect.poll(() => q.handle().query(shopRefreshStateQuery)).toMatchObject({ pending: 0, flushes: 2, keysFlushed: 3 });
-    const rows = (await auditRows(svc, shop.shopId)).filter((r) => r.outcome === 'applied');
-    const versionOf = (sku: string) => rows.find((r) => r.sku === sku)!.version;
-    expect(versionOf('E')).toBe(versionOf('F'));
-    expect(versionOf('D')).not.toBe(versionOf('E'));
+    await expect.poll(() => q.handle().query(shopRefreshStateQuery)).toMatchObject({ flushes: 1, keysFlushed: 3 });
     await q.handle().terminate('test over');
   });
 
