@@ -206,7 +206,35 @@ export function createRefreshActivities(deps: RefreshDeps) {
     return { coalesceWindowMs: deps.config.inventory_sync.aggregation.coalesce_window_ms };
   }
 
-  return { refreshKeys, refreshSettings };
+  /**
+   * The shop refresh's coalescing wait, kept by the worker's clock (runs after patch 'refresh-precise-window').
+   * Temporal fires a timer no sooner than about 1 s after it is set (the history service bumps a timer task due
+   * before its reader's look-ahead, `history.timerProcessorMaxTimeShift`, to after it), so a 200 ms window waited
+   * ~1 s whenever fewer than 250 keys came. An activity's completion is not on that timer queue. Ends early, with
+   * no error, when the workflow cancels it (250 keys came) or the worker shuts down.
+   */
+  async function coalesceDelay(ms: number): Promise<void> {
+    const signal = activitySignal();
+    if (signal?.aborted) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      signal?.addEventListener('abort', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  return { refreshKeys, refreshSettings, coalesceDelay };
+}
+
+/** The current activity's cancellation signal; undefined outside an activity (a direct call in a test). */
+function activitySignal(): AbortSignal | undefined {
+  try {
+    return Context.current().cancellationSignal;
+  } catch {
+    return undefined;
+  }
 }
 
 /** How long this activity attempt waited between being scheduled and starting; undefined outside an activity. */

@@ -94,6 +94,12 @@ const { refreshKeys } = proxyActivities<Activities>({
   retry: { ...defaultActivityOptions.retry, maximumAttempts: 5 },
 });
 const { refreshSettings } = proxyActivities<Activities>({ startToCloseTimeout: '10 seconds' });
+const { coalesceDelay } = proxyActivities<Activities>({ startToCloseTimeout: '10 seconds', retry: { maximumAttempts: 3 } });
+/**
+ * Windows up to this long are waited by the worker's clock, in the `coalesceDelay` activity (runs after patch
+ * 'refresh-precise-window'): a Temporal timer shorter than ~1 s fires after ~1 s. Longer ones keep the timer.
+ */
+export const PRECISE_WINDOW_MAX_MS = 2_000;
 
 /**
  * One long-running workflow per shop that coalesces dirty keys from events, claims, syncs and reconciliation.
@@ -182,6 +188,25 @@ export async function shopRefreshWorkflow(state: ShopRefreshState): Promise<void
     // every refresh signal of the shop waited. Small runs bound that replay.
     const small = patched('refresh-small-runs');
     countsOnly = small;
+    // After this patch a coalescing wait of up to PRECISE_WINDOW_MAX_MS is kept by the coalesceDelay activity, not
+    // a Temporal timer: the server fires a timer shorter than ~1 s after ~1 s (history.timerProcessorMaxTimeShift),
+    // so the 200 ms window held a quiet shop's keys ~1 s (bench/ingest, 2026-12-01: the last events of a burst
+    // reached Shopify 1 s after their commit, TIMER_STARTED -> TIMER_FIRED 1.00 s for a 200 ms wait).
+    const precise = patched('refresh-precise-window');
+    /** Waits until 250 keys are pending or `ms` passed. */
+    const coalesce = async (ms: number) => {
+      if (!precise || ms > PRECISE_WINDOW_MAX_MS) {
+        await condition(() => pending.size >= FLUSH_BATCH, ms);
+        return;
+      }
+      let elapsed = false;
+      // Not awaited: 250 keys end the wait first, and the delay's late completion changes nothing.
+      void coalesceDelay(ms).then(
+        () => void (elapsed = true),
+        () => void (elapsed = true),
+      );
+      await condition(() => pending.size >= FLUSH_BATCH || elapsed);
+    };
     const batchLimit = () => (large ? Math.min(MAX_FLUSH_KEYS, Math.max(FLUSH_BATCH, Math.ceil(pending.size / (MAX_CONCURRENT_FLUSHES - running)))) : FLUSH_BATCH);
     const waitLeft = large ? firstWindowLeft : windowLeft;
     const inFlight = new Set<string>();
@@ -204,7 +229,7 @@ export async function shopRefreshWorkflow(state: ShopRefreshState): Promise<void
         continue;
       }
       const wait = waitLeft();
-      if (pending.size < FLUSH_BATCH && wait > 0) await condition(() => pending.size >= FLUSH_BATCH, wait);
+      if (pending.size < FLUSH_BATCH && wait > 0) await coalesce(wait);
       // O(batch + keys in flight): pending keys a running flush holds are skipped, never more than those.
       const batch: [string, PendingKey][] = [];
       const limit = batchLimit();
