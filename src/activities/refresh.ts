@@ -210,8 +210,8 @@ export function createRefreshActivities(deps: RefreshDeps) {
    * The shop refresh's coalescing wait, kept by the worker's clock (runs after patch 'refresh-precise-window').
    * Temporal fires a timer no sooner than about 1 s after it is set (the history service bumps a timer task due
    * before its reader's look-ahead, `history.timerProcessorMaxTimeShift`, to after it), so a 200 ms window waited
-   * ~1 s whenever fewer than 250 keys came. An activity's completion is not on that timer queue. Ends early, with
-   * no error, when the workflow cancels it (250 keys came) or the worker shuts down.
+   * ~1 s whenever fewer than 250 keys came. An activity's completion is not on that timer queue. The workflow
+   * does not wait for it once 250 keys came; it ends early, with no error, when the worker shuts down.
    */
   async function coalesceDelay(ms: number): Promise<void> {
     const signal = activitySignal();

@@ -82,31 +82,32 @@ describe("the shop's coalescing refresh workflow", () => {
   // Temporal fires a timer shorter than ~1 s after ~1 s (history.timerProcessorMaxTimeShift): a 200 ms window waited
   // ~1 s. A short window is the coalesceDelay activity's (the worker's clock); a long one keeps a Temporal timer.
   it('a short coalescing window is kept by the coalesceDelay activity, not a Temporal timer; a long one by a timer', async () => {
-    const shop = await createShopFixture(svc, emu, { skus: ['W'], locations: ['WH1'], sourcePrefix });
-    await shop.setSource('erp', 'W', 'WH1', 5);
-    const q = queue(shop, 300);
-    await q.startWorker();
-    await q.dirty(keysOf(['W']), 'source_event');
-    await expect.poll(() => shop.level('W', 'WH1').available, { timeout: 20_000 }).toBe(5);
-    const events = (await q.handle().fetchHistory()).events ?? [];
-    const delays = events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'coalesceDelay');
+    /** One key of a fresh shop flushed through a queue with this window: the run's history once Shopify holds it. */
+    const historyOfOneFlush = async (sku: string, quantity: number, windowMs: number) => {
+      const shop = await createShopFixture(svc, emu, { skus: [sku], locations: ['WH1'], sourcePrefix });
+      await shop.setSource('erp', sku, 'WH1', quantity);
+      const q = queue(shop, windowMs);
+      await q.startWorker();
+      await q.dirty(keysOf([sku]), 'source_event');
+      await expect.poll(() => shop.level(sku, 'WH1').available, { timeout: 20_000 }).toBe(quantity);
+      const events = (await q.handle().fetchHistory()).events ?? [];
+      await q.handle().terminate('test over');
+      return events;
+    };
+    const isDelay = (e: { activityTaskScheduledEventAttributes?: { activityType?: { name?: string | null } | null } | null }) =>
+      e.activityTaskScheduledEventAttributes?.activityType?.name === 'coalesceDelay';
+
+    const short = await historyOfOneFlush('W', 5, 300);
+    const delays = short.filter(isDelay);
     expect(delays.length).toBeGreaterThanOrEqual(1);
     const waited = JSON.parse(Buffer.from(delays[0]!.activityTaskScheduledEventAttributes!.input!.payloads![0]!.data!).toString()) as number;
     expect(waited).toBeGreaterThan(0);
     expect(waited).toBeLessThanOrEqual(300);
-    expect(events.some((e) => e.timerStartedEventAttributes)).toBe(false);
-    await q.handle().terminate('test over');
+    expect(short.some((e) => e.timerStartedEventAttributes)).toBe(false);
 
-    const slow = await createShopFixture(svc, emu, { skus: ['X'], locations: ['WH1'], sourcePrefix });
-    await slow.setSource('erp', 'X', 'WH1', 6);
-    const q2 = queue(slow, 2_500);
-    await q2.startWorker();
-    await q2.dirty(keysOf(['X']), 'source_event');
-    await expect.poll(() => slow.level('X', 'WH1').available, { timeout: 20_000 }).toBe(6);
-    const events2 = (await q2.handle().fetchHistory()).events ?? [];
-    expect(events2.some((e) => e.timerStartedEventAttributes)).toBe(true);
-    expect(events2.some((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'coalesceDelay')).toBe(false);
-    await q2.handle().terminate('test over');
+    const long = await historyOfOneFlush('X', 6, 2_500);
+    expect(long.some((e) => e.timerStartedEventAttributes)).toBe(true);
+    expect(long.some(isDelay)).toBe(false);
   });
 
   it('250 pending keys flush at once without waiting for the window', async () => {
