@@ -20,7 +20,7 @@ const schemas = {
     apiVersion: z.string().optional(),
   }),
   shopPatch: z.object({ plan: plan.optional(), webhookUrl: z.string().url().nullable().optional(), webhookSecret: z.string().min(1).optional() }),
-  location: z.object({ name: z.string().min(1), isActive: z.boolean().optional() }),
+  location: z.object({ name: z.string().min(1), isActive: z.boolean().optional(), fulfillmentService: z.boolean().optional() }),
   product: z.object({
     sku: z.string().nullable(),
     title: z.string().optional(),
@@ -67,6 +67,10 @@ const schemas = {
     throttle: z.boolean().optional(),
     field: z.string().min(1).optional(),
     retryAfterSeconds: z.number().int().min(0).optional(),
+    reply: z
+      .object({ status: z.number().int().min(200).max(599), body: z.unknown(), headers: z.record(z.string(), z.string()).optional() })
+      .refine((r) => r.body !== undefined, { message: 'reply.body is required', path: ['body'] })
+      .optional(),
   }),
   bucket: z.object({ available: z.number().min(0) }),
   webhookSettings: z.object({ retryDelaysMs: z.array(z.number().int().min(0)).optional(), timeoutMs: z.number().int().positive().optional() }),

@@ -95,10 +95,10 @@ export class EmulatorCatalogue {
     return domain ? this.shops.get(domain) : undefined;
   }
 
-  createLocation(domain: string, input: { name: string; isActive?: boolean }): { id: string } {
+  createLocation(domain: string, input: { name: string; isActive?: boolean; fulfillmentService?: boolean }): { id: string } {
     const shop = this.shop(domain);
     const id = this.newId();
-    shop.locations.set(id, { __typename: 'Location', id, name: input.name, isActive: input.isActive ?? true });
+    shop.locations.set(id, { __typename: 'Location', id, name: input.name, isActive: input.isActive ?? true, isFulfillmentService: input.fulfillmentService ?? false });
     return { id: gid('Location', id) };
   }
 

@@ -63,7 +63,7 @@ export class Emulator extends EmulatorBulk {
     const shop = this.shop(domain);
     return {
       shop: { domain: shop.config.domain, plan: shop.config.plan, webhookUrl: shop.config.webhookUrl, apiVersion: shop.config.apiVersion },
-      locations: [...shop.locations.values()].map((l) => ({ id: gid('Location', l.id), name: l.name, isActive: l.isActive })),
+      locations: [...shop.locations.values()].map((l) => ({ id: gid('Location', l.id), name: l.name, isActive: l.isActive, isFulfillmentService: l.isFulfillmentService })),
       items: [...shop.items.values()].map((i) => ({
         id: gid('InventoryItem', i.id),
         sku: i.sku,

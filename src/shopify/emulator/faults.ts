@@ -34,6 +34,12 @@ export interface OneShotFault {
   /** Answer 429 THROTTLED with `Retry-After: retryAfterSeconds` (default 1); nothing runs. */
   throttle?: boolean;
   retryAfterSeconds?: number;
+  /**
+   * Answer exactly this HTTP status and JSON body; nothing runs and nothing is charged. For response shapes
+   * another Shopify-compatible server may send and this emulator never does (a code it does not produce, a
+   * string `errors`, a partial `throttleStatus`).
+   */
+  reply?: { status: number; body: unknown; headers?: Record<string, string> };
 }
 
 export type ResolvedFaults = Required<Omit<FaultConfig, 'seed' | 'throttleRetryAfterSeconds'>> & { throttleRetryAfterSeconds: number | undefined };

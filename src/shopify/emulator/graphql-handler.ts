@@ -83,6 +83,7 @@ export async function handleGraphql(emulator: Emulator, req: GraphqlHttpRequest)
   const faults = emulator.faults.resolved(domain);
 
   const early = emulator.faults.takeOneShot(domain, 'before');
+  if (early?.reply) return { status: early.reply.status, body: early.reply.body, headers: early.reply.headers ?? {} };
   if (early?.timeout) return timeoutAnswer(shop, faults.timeoutMode, faults.timeoutMs);
   if (early?.throttle) {
     shop.counters.throttled += 1;

@@ -160,7 +160,7 @@ const resolvers: Record<string, Record<string, R<any>>> = {
     product: (_s, a, ctx) => ctx.shop.products.get(idOf(a.id as string, 'Product') ?? -1) ?? null,
     locations: (_s, a, ctx) =>
       paginate(
-        rootWindow(ctx, [...ctx.shop.locations.values()].filter((l) => (a.includeInactive || l.isActive) && matchesSearch(a.query as string | undefined, { name: l.name, id: l.id }))),
+        rootWindow(ctx, [...ctx.shop.locations.values()].filter((l) => (a.includeInactive || l.isActive) && (a.includeLegacy || !l.isFulfillmentService) && matchesSearch(a.query as string | undefined, { name: l.name, id: l.id }))),
         (l) => String(l.id),
         page(a),
         ctx.bulk,

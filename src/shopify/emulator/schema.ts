@@ -48,6 +48,7 @@ type Location implements Node {
   id: ID!
   name: String!
   isActive: Boolean!
+  isFulfillmentService: Boolean!
   inventoryLevels(${pageArgs}, query: String): InventoryLevelConnection!
   inventoryLevel(inventoryItemId: ID!): InventoryLevel
 }
@@ -176,7 +177,8 @@ type Query {
   productVariants(${pageArgs}, query: String): ProductVariantConnection!
   productVariant(id: ID!): ProductVariant
   product(id: ID!): Product
-  locations(${pageArgs}, query: String, includeInactive: Boolean = false): LocationConnection!
+  "Fulfillment-service (legacy) locations are listed only with includeLegacy: true; inactive ones only with includeInactive: true."
+  locations(${pageArgs}, query: String, includeInactive: Boolean = false, includeLegacy: Boolean = false): LocationConnection!
   location(id: ID): Location
   order(id: ID!): Order
   "Search terms: updated_at, created_at (with >, >=, <, <=), status (open | cancelled), fulfillment_status (unfulfilled | partial | fulfilled), source_name."

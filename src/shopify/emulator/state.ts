@@ -33,6 +33,8 @@ export interface LocationRecord {
   id: number;
   name: string;
   isActive: boolean;
+  /** A fulfillment service's location: Shopify's `locations` lists it only with `includeLegacy: true`. */
+  isFulfillmentService: boolean;
 }
 
 export interface ProductRecord {
