@@ -13,12 +13,58 @@ export const BODY_LIMIT_BYTES = 1024 * 1024;
 const NO_NUL = /^[^\u0000]*$/;
 const NO_NUL_MESSAGE = 'expected no NUL character (\\u0000)';
 
+/**
+ * A lone surrogate (JSON "\ud800") is not text PostgreSQL takes: jsonb refuses it, and a text column would store
+ * U+FFFD in its place, so two different ids would become one. (String.prototype.isWellFormed is Node 20's, not ES2022's.)
+ */
+const WELL_FORMED = /^(?:[^\ud800-\udfff]|[\ud800-\udbff][\udc00-\udfff])*$/;
+const WELL_FORMED_MESSAGE = 'expected well-formed Unicode (a lone surrogate such as \\ud800 is not text)';
+
 /** The fields every route bounds the same way (src/domain/limits.ts says why). */
-export const shopIdField = z.string().min(1, 'expected a shop id').max(MAX_SHOP_ID_LENGTH, `expected at most ${MAX_SHOP_ID_LENGTH} characters`).regex(NO_NUL, NO_NUL_MESSAGE);
-export const idField = (what: string) => z.string().min(1, `expected ${what}`).max(MAX_ID_LENGTH, `expected at most ${MAX_ID_LENGTH} characters`).regex(NO_NUL, NO_NUL_MESSAGE);
-/** An ISO 8601 timestamp with its offset, in PostgreSQL's range (it has no year 0000). */
-export const timestampField = () =>
-  z.iso.datetime({ offset: true, error: 'expected an ISO 8601 timestamp' }).refine((v) => !v.startsWith('0000'), 'expected a year from 0001 (there is no year 0000)');
+export const shopIdField = z
+  .string()
+  .min(1, 'expected a shop id')
+  .max(MAX_SHOP_ID_LENGTH, `expected at most ${MAX_SHOP_ID_LENGTH} characters`)
+  .regex(NO_NUL, NO_NUL_MESSAGE)
+  .regex(WELL_FORMED, WELL_FORMED_MESSAGE);
+export const idField = (what: string) =>
+  z.string().min(1, `expected ${what}`).max(MAX_ID_LENGTH, `expected at most ${MAX_ID_LENGTH} characters`).regex(NO_NUL, NO_NUL_MESSAGE).regex(WELL_FORMED, WELL_FORMED_MESSAGE);
+
+/** The instants PostgreSQL reads back from the canonical form: it has no year 0000, and a year needs four digits. */
+const EARLIEST_MS = Date.parse('0001-01-01T00:00:00Z');
+const LATEST_MS = Date.parse('9999-12-31T23:59:59Z');
+
+/** How far ahead of our clock a caller's timestamp may be, and the setting that says so. */
+export interface ClockSkew {
+  maxSeconds: number;
+  /** Whose clock to check, for the message: "the source's", "the WMS's", "the channel's". */
+  clock: string;
+}
+
+/**
+ * An ISO 8601 timestamp with its offset, returned as canonical UTC (`2026-01-01T00:00:00.000Z`, sub-millisecond
+ * digits kept to the microsecond). PostgreSQL takes offsets up to ±15:59 only, so `+20:00` as sent failed the
+ * statement (and an order's workflow retried it forever); as UTC it is just an instant. With `skew`, an instant
+ * more than `skew.maxSeconds` ahead of our clock is refused: a date far ahead pins whatever it orders.
+ */
+export const timestampField = (skew?: ClockSkew) =>
+  z.iso.datetime({ offset: true, error: 'expected an ISO 8601 timestamp' }).transform((v, ctx) => {
+    const fraction = /\.(\d+)/.exec(v)?.[1] ?? '';
+    // Whole seconds here, the fraction as written: offsets are whole minutes, so they never touch it.
+    const ms = Date.parse(v.replace(/\.\d+/, ''));
+    const refuse = (message: string) => {
+      ctx.issues.push({ code: 'custom', message, input: v, continue: false });
+      return z.NEVER;
+    };
+    if (!(ms >= EARLIEST_MS && ms <= LATEST_MS)) return refuse('expected an instant from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z (in UTC)');
+    const utc = `${new Date(ms).toISOString().slice(0, 19)}.${fraction.padEnd(3, '0').slice(0, 6)}Z`;
+    if (skew && Date.parse(utc) > Date.now() + skew.maxSeconds * 1000) {
+      return refuse(
+        `is in the future by more than the allowed clock skew (inventory_sync.source_events.max_clock_skew_seconds: ${skew.maxSeconds}); check ${skew.clock} clock`,
+      );
+    }
+    return utc;
+  });
 export const lineQuantity = (min: 0 | 1) =>
   z
     .number({ error: 'expected a number' })

@@ -10,12 +10,15 @@ import type { HandoffSweeper } from '../handoffs.js';
 import { reservationHandoffCommit } from './wms-allocations.js';
 import { parsePayload } from '../payload.js';
 
-const orderBody = z.object({
+const orderBody = (maxSkewSeconds: number) => z.object({
   shopId: shopIdField,
   orderId: idField('an order id'),
   status: z.enum(['open', 'cancelled', 'fulfilled']).default('open'),
-  /** The channel's timestamp of this version of the order: an older version never replaces a newer one. */
-  updatedAt: timestampField(),
+  /**
+   * The channel's timestamp of this version of the order: an older version never replaces a newer one, so one dated
+   * beyond the clock-skew allowance would make every later true version look older (refused).
+   */
+  updatedAt: timestampField({ maxSeconds: maxSkewSeconds, clock: "the channel's" }),
   lines: lineList(orderLine(0)).default([]),
 });
 
@@ -31,10 +34,11 @@ const orderBody = z.object({
 export function orderRoutes(app: FastifyInstance, deps: HttpDeps, handoffs: HandoffSweeper): void {
   const route = '/orders';
   const commit = reservationHandoffCommit(deps, route);
+  const bodySchema = orderBody(deps.config.inventory_sync.source_events.max_clock_skew_seconds);
   app.post(route, async (req, reply) => {
     const started = performance.now();
     const channel = authenticate(deps, req, isChannel);
-    const body = parsePayload(orderBody, req.body, 'order');
+    const body = parsePayload(bodySchema, req.body, 'order');
     requireShopScope(channel, body.shopId);
     if (body.status === 'open' && body.lines.length === 0) throw Errors.PayloadInvalid('order: lines: expected at least one line', { field: 'lines' });
     const orderId = externalOrderId(channel.name, body.orderId);

@@ -5,6 +5,7 @@ import { createGroupCommit } from '../../../db/group-commit.js';
 import { recordChangeGroups, type ChangeGroup, type GroupRecorded, type IncomingChange } from '../../../db/source-changes.js';
 import type { SourceConfig } from '../../../config/schema.js';
 import { Errors } from '../../../domain/errors.js';
+import { clip, MAX_SHOP_ID_LENGTH } from '../../../domain/limits.js';
 import { MAX_QUANTITY, MIN_QUANTITY } from '../../../domain/quantity.js';
 import type { HttpDeps } from '../deps.js';
 import type { HandoffSweeper } from '../handoffs.js';
@@ -31,10 +32,7 @@ const eventsBody = (maxSkewSeconds: number) => z.object({
           .min(MIN_QUANTITY, `expected a quantity >= ${MIN_QUANTITY}`)
           .max(MAX_QUANTITY, `expected a quantity <= ${MAX_QUANTITY} (the most Shopify accepts)`),
         /** On the source's clock; an event older than the stored reading never replaces it. */
-        occurredAt: timestampField().refine(
-          (v) => Date.parse(v) <= Date.now() + maxSkewSeconds * 1000,
-          `is in the future by more than the allowed clock skew (inventory_sync.source_events.max_clock_skew_seconds: ${maxSkewSeconds}); check the source's clock`,
-        ),
+        occurredAt: timestampField({ maxSeconds: maxSkewSeconds, clock: "the source's" }),
         /** The source's own id for the event: a repeat with the same id is recorded once. */
         eventId: idField('an event id').max(200, 'expected at most 200 characters').optional(),
       }),
@@ -53,16 +51,25 @@ function refusePushToPulledSource(source: SourceConfig): void {
   }
 }
 
-/** Every shop an event names must be configured: an unknown one is refused before anything is recorded. */
+/** How many shop ids the unknown-shop answer names: a request of 1,000 events must not write 64 KB into the log. */
+const NAMED_SHOPS = 5;
+
+/**
+ * Every shop an event names must be configured: an unknown one is refused before anything is recorded. Asked after
+ * the scope check, so only a shop the source is bound to reaches it (config check refuses binding an unconfigured
+ * shop): a source cannot tell a configured shop of another tenant from an unconfigured one.
+ */
 function refuseUnknownShops(deps: HttpDeps, events: { shopId: string }[]): void {
   const known = new Set(deps.config.shops.map((s) => s.id));
   const unknown = [...new Set(events.filter((e) => !known.has(e.shopId)).map((e) => e.shopId))];
   if (unknown.length === 0) return;
   const indexes = events.flatMap((e, i) => (known.has(e.shopId) ? [] : [i]));
-  throw Errors.UnknownShop(`unknown shop${unknown.length > 1 ? 's' : ''} ${unknown.map((s) => `"${s}"`).join(', ')} (events.${indexes[0]}.shopId): not in the configuration's shops; nothing was recorded`, {
-    shopIds: unknown,
-    indexes: indexes.slice(0, 20),
-  });
+  const named = unknown.slice(0, NAMED_SHOPS).map((s) => clip(s, MAX_SHOP_ID_LENGTH));
+  const more = unknown.length > NAMED_SHOPS ? ` and ${unknown.length - NAMED_SHOPS} more` : '';
+  throw Errors.UnknownShop(
+    `unknown shop${unknown.length > 1 ? 's' : ''} ${named.map((s) => `"${s}"`).join(', ')}${more} (events.${indexes[0]}.shopId): not in the configuration's shops; nothing was recorded`,
+    { shopIds: named, indexes: indexes.slice(0, 20) },
+  );
 }
 
 /**
@@ -92,8 +99,9 @@ export function sourceEventRoutes(app: FastifyInstance, deps: HttpDeps, handoffs
     const source = principal.source;
     refusePushToPulledSource(source);
     const { events } = parsePayload(bodySchema, req.body, 'source events');
-    refuseUnknownShops(deps, events);
+    // Scope first: a shop outside it is 403 whether configured or not (docs/security.md).
     events.forEach((e, i) => requireShopScope(principal, e.shopId, `events.${i}.shopId`));
+    refuseUnknownShops(deps, events);
 
     const incoming: IncomingChange[] = events.map((e) => ({
       shopId: e.shopId,

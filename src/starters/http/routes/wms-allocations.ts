@@ -11,7 +11,8 @@ import type { HttpDeps } from '../deps.js';
 import type { HandoffSweeper } from '../handoffs.js';
 import { parsePayload } from '../payload.js';
 
-const allocationBody = z.object({
+/** An allocation dated beyond the clock-skew allowance would never convert, pinning its order's claim: refused. */
+const allocationBody = (maxSkewSeconds: number) => z.object({
   shopId: shopIdField,
   orderId: idField('an order id'),
   /** Set for an order a channel posted to /orders: its orderId is then the channel's own. */
@@ -19,7 +20,7 @@ const allocationBody = z.object({
   /** The WMS's id for this allocation: a repeat with the same id is applied once. */
   allocationId: idField('an allocation id'),
   /** On the WMS's clock, the same one its allocated-quantity events carry. */
-  occurredAt: timestampField(),
+  occurredAt: timestampField({ maxSeconds: maxSkewSeconds, clock: "the WMS's" }),
   lines: lineList(orderLine(1)).min(1, 'expected at least one line'),
 });
 
@@ -46,10 +47,11 @@ export function reservationHandoffCommit(deps: HttpDeps, route: string) {
 export function wmsAllocationRoutes(app: FastifyInstance, deps: HttpDeps, handoffs: HandoffSweeper): void {
   const route = '/wms/allocations';
   const commit = reservationHandoffCommit(deps, route);
+  const bodySchema = allocationBody(deps.config.inventory_sync.source_events.max_clock_skew_seconds);
   app.post(route, async (req, reply) => {
     const started = performance.now();
     const source = authenticate(deps, req, isSourceOfRole('wms'));
-    const body = parsePayload(allocationBody, req.body, 'allocation');
+    const body = parsePayload(bodySchema, req.body, 'allocation');
     requireShopScope(source, body.shopId);
     if (body.channel !== undefined && !deps.config.channels.some((c) => c.name === body.channel)) {
       throw Errors.PayloadInvalid(`allocation: channel: "${body.channel}" is not a configured channel`, { field: 'channel' });
