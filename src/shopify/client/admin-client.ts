@@ -93,29 +93,92 @@ export function createGraphqlTransport(opts: TransportOptions): GraphqlTransport
     const res = await client.request(query, { variables, signal });
     const failure = res.errors;
     const response = failure?.response;
-    let errors: GraphqlError[] = (failure?.graphQLErrors ?? []) as GraphqlError[];
+    let rawErrors: unknown = failure?.graphQLErrors;
     let data: unknown = res.data;
-    let extensions = res.extensions as { cost?: QueryCost } | undefined;
+    let extensions: unknown = res.extensions;
     // On non-2xx the package returns only statusText; the JSON body (e.g. a 429 THROTTLED) is still unread.
     if (response !== undefined && !response.ok && !response.bodyUsed) {
       const body = await readJsonQuietly(response);
       if (body !== undefined) {
-        errors = Array.isArray(body.errors) ? (body.errors as GraphqlError[]) : errors;
+        rawErrors = body.errors ?? rawErrors;
         data = body.data ?? data;
-        extensions = (body.extensions as typeof extensions) ?? extensions;
+        extensions = body.extensions ?? extensions;
       }
     }
+    const errors = normaliseErrors(rawErrors);
     const status = failure === undefined ? 200 : failure.networkStatusCode;
     const headers = response?.headers ?? res.headers;
     return {
       status,
       data,
       errors,
-      cost: extensions?.cost,
+      cost: sanitiseCost(isRecord(extensions) ? extensions.cost : undefined),
       retryAfterMs: parseRetryAfter(headers?.get('Retry-After') ?? null),
       networkError: failure !== undefined && failure.networkStatusCode === undefined ? failure.message : undefined,
     };
   };
+}
+
+/**
+ * `errors` as a list of {message, extensions?}. GraphQL says a list, but Shopify answers auth and REST-style
+ * failures with a string (`"[API] Invalid API key ..."`) or an object (`{"query": "Required parameter missing"}`),
+ * and another compatible server may do either anywhere: whatever the shape, the caller sees one.
+ */
+export function normaliseErrors(raw: unknown): GraphqlError[] {
+  if (raw === undefined || raw === null) return [];
+  if (Array.isArray(raw)) return raw.map(toGraphqlError);
+  if (isRecord(raw) && typeof raw.message !== 'string') {
+    // A REST-style object: each key names what is wrong.
+    return Object.entries(raw).map(([key, value]) => ({ message: `${key}: ${typeof value === 'string' ? value : JSON.stringify(value)}` }));
+  }
+  return [toGraphqlError(raw)];
+}
+
+function toGraphqlError(raw: unknown): GraphqlError {
+  if (typeof raw === 'string') return { message: raw };
+  if (isRecord(raw)) {
+    const message = typeof raw.message === 'string' ? raw.message : JSON.stringify(raw);
+    if (!isRecord(raw.extensions)) return { message };
+    const { code, ...rest } = raw.extensions;
+    return { message, extensions: typeof code === 'string' ? { ...rest, code } : rest };
+  }
+  return { message: String(raw) };
+}
+
+/**
+ * extensions.cost kept only where its numbers can be trusted: the budget does arithmetic on throttleStatus, and
+ * one missing restoreRate made every projection NaN (acquire() then waited forever). A throttleStatus is kept
+ * whole or not at all.
+ */
+export function sanitiseCost(raw: unknown): QueryCost | undefined {
+  if (!isRecord(raw)) return undefined;
+  const cost: QueryCost = {};
+  for (const field of ['requestedQueryCost', 'actualQueryCost'] as const) {
+    const value = raw[field];
+    if (value === null) cost[field] = null;
+    else if (isFiniteNumber(value)) cost[field] = value;
+  }
+  const status = raw.throttleStatus;
+  if (
+    isRecord(status) &&
+    isFiniteNumber(status.maximumAvailable) &&
+    isFiniteNumber(status.currentlyAvailable) &&
+    isFiniteNumber(status.restoreRate) &&
+    status.maximumAvailable > 0 &&
+    status.currentlyAvailable >= 0 &&
+    status.restoreRate >= 0
+  ) {
+    cost.throttleStatus = { maximumAvailable: status.maximumAvailable, currentlyAvailable: status.currentlyAvailable, restoreRate: status.restoreRate };
+  }
+  return Object.keys(cost).length === 0 ? undefined : cost;
+}
+
+function isFiniteNumber(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value);
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Retry-After is seconds (or an HTTP date); the package's milliseconds reading is the bug we avoid. */

@@ -183,6 +183,10 @@ async function waitForBulk(call: GraphqlCaller, id: string, opts: BulkQueryOptio
     const op = data.bulkOperation;
     if (op === null) throw Errors.NotFound(`bulk operation ${id} not found`, { bulkOperationId: id });
     if (op.status === 'COMPLETED') return op;
+    // Missing access scopes: polling or starting again gets the same answer until someone grants them.
+    if (op.status === 'FAILED' && op.errorCode === 'ACCESS_DENIED') {
+      throw Errors.ShopifyAuth('bulk operation failed with ACCESS_DENIED: the app lacks an access scope its query needs', { bulkOperationId: id, status: op.status, errorCode: op.errorCode });
+    }
     if (op.status !== 'CREATED' && op.status !== 'RUNNING' && op.status !== 'CANCELING') {
       throw Errors.ShopifyUnavailable(`bulk operation ended ${op.status}`, { bulkOperationId: id, status: op.status, errorCode: op.errorCode });
     }

@@ -51,7 +51,7 @@ export const VARIANTS_BY_SKU_COST = 2 + 250 * 3;
 
 export const LOCATIONS = /* GraphQL */ `
 query Locations($after: String) {
-  locations(first: 250, after: $after, includeInactive: true) {
+  locations(first: 250, after: $after, includeInactive: true, includeLegacy: true) {
     nodes { id name isActive }
     pageInfo { hasNextPage endCursor }
   }
@@ -81,12 +81,14 @@ export const ORDER_FULFILLMENT_COST = 1 + 2 + FO_PAGE * (1 + 2 + 2 + FO_LINES_PA
 
 /**
  * Whether the shop has one active location or more: `locations` lists active locations unless includeInactive is
- * set, so two nodes at most answer the question. Requested cost 2 + 2 x 1 = 4 (a connection is 2 plus `first`
- * times each node's cost; an object is 1 and its scalars are free).
+ * set, so two nodes at most answer the question. It leaves out fulfillment-service ("legacy") locations unless
+ * includeLegacy is set, and those hold stock too: a shop with one store and one such location has two. Requested
+ * cost 2 + 2 x 1 = 4 (a connection is 2 plus `first` times each node's cost; an object is 1, scalars and
+ * arguments are free).
  */
 export const ACTIVE_LOCATIONS_PROBE = /* GraphQL */ `
 query ActiveLocations {
-  locations(first: 2) { nodes { id } }
+  locations(first: 2, includeLegacy: true) { nodes { id } }
 }`;
 export const ACTIVE_LOCATIONS_PROBE_COST = 2 + 2 * 1;
 

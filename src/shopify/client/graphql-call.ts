@@ -154,6 +154,10 @@ function judge(reply: GraphqlReply, opts: CallOptions): Verdict {
     return { kind: 'throttled', delayMs: reply.retryAfterMs };
   }
   if (status >= 500) return { kind: 'transient', delayMs: reply.retryAfterMs, reason: `HTTP ${status}` };
+  // Shopify's own failure, sent with HTTP 200: nothing says the request was wrong, so it goes again (same key).
+  if (errors.some((e) => e.extensions?.code === 'INTERNAL_SERVER_ERROR')) {
+    return { kind: 'transient', delayMs: reply.retryAfterMs, reason: 'Shopify answered INTERNAL_SERVER_ERROR' };
+  }
   if (errors.length > 0) {
     const codes = errors.map((e) => e.extensions?.code).filter((c): c is string => typeof c === 'string');
     const message = errors.map((e) => e.message).join('; ');

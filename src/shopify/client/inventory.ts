@@ -6,10 +6,11 @@ import { readLevels } from './reads.js';
 import {
   entryIndexOf,
   hasCode,
+  hasStaleCompare,
   IN_FLIGHT,
+  isStaleCompare,
   KEY_MISMATCH,
   PREVIOUS_ATTEMPT_FAILED,
-  STALE,
   userErrorToError,
   type ShopifyUserError,
 } from './user-errors.js';
@@ -166,7 +167,7 @@ async function writeSetChunk(
     const failed = new Map<number, ShopifyUserError>();
     let unplaced: ShopifyUserError | undefined;
     for (const ue of userErrors) {
-      if (ue.code === STALE) continue;
+      if (isStaleCompare(ue)) continue;
       const index = entryIndexOf(ue);
       if (index !== undefined && index < pending.length) failed.set(index, ue);
       else unplaced ??= ue;
@@ -181,7 +182,7 @@ async function writeSetChunk(
     }
     let rest = pending.filter((_, i) => !failed.has(i));
 
-    if (hasCode(userErrors, STALE)) {
+    if (hasStaleCompare(userErrors)) {
       const current = await readLevels(call, rest, ['available', 'committed']);
       const lastRound = round + 1 >= MAX_RESUBMIT_ROUNDS;
       rest = rest.filter((e) => {
@@ -259,7 +260,7 @@ async function writeAdjustChunk(
       });
     }
     if (hasCode(userErrors, PREVIOUS_ATTEMPT_FAILED) && attempt === 0) continue;
-    if (hasCode(userErrors, STALE)) {
+    if (hasStaleCompare(userErrors)) {
       const current = await readLevels(deps.call, chunk, ['available']);
       const stale = chunk
         .map((c) => ({ ...c, actual: current.get(levelKey(c.inventoryItemId, c.locationId))?.available ?? null }))

@@ -1,3 +1,4 @@
+import { Errors } from '../../domain/errors.js';
 import * as D from './documents.js';
 import type { GraphqlCaller } from './graphql-call.js';
 import {
@@ -60,30 +61,65 @@ export async function readLevels(
   if (current.length > 0) queries.push(current);
 
   const levels = new Map<string, LevelQuantities>();
-  await Promise.all(
-    queries.map(async (groupsOfQuery) => {
-      const variables: Record<string, unknown> = { names: [...names] };
-      groupsOfQuery.forEach((g, i) => {
-        variables[`ids${i}`] = g.ids;
-        variables[`loc${i}`] = g.locationId;
-      });
-      const pairCount = groupsOfQuery.reduce((n, g) => n + g.ids.length, 0);
-      type ItemNode = { id: Gid; inventoryLevel: { quantities: { name: string; quantity: number }[] } | null } | null;
-      const { data } = await call<Record<string, ItemNode[]>>(D.readLevelsDocument(groupsOfQuery.length), variables, {
-        operation: 'readLevels',
-        estimatedCost: pairCount * D.READ_LEVEL_PAIR_COST,
-      });
-      groupsOfQuery.forEach((g, i) => {
-        for (const node of data[`l${i}`] ?? []) {
-          if (node?.inventoryLevel == null) continue;
-          const quantities: LevelQuantities = {};
-          for (const q of node.inventoryLevel.quantities) quantities[q.name] = q.quantity;
-          levels.set(levelKey(node.id, g.locationId), quantities);
-        }
-      });
-    }),
-  );
+  await Promise.all(queries.map((groupsOfQuery) => readLevelsBatch(call, groupsOfQuery, names, levels)));
   return levels;
+}
+
+type LevelGroup = { locationId: Gid; ids: Gid[] };
+
+/**
+ * One query's worth of pairs. Our cost rule is Shopify's published one, but a server that prices the query
+ * higher answers MAX_COST_EXCEEDED every time: then the batch is read as two halves, down to single pairs.
+ */
+async function readLevelsBatch(call: GraphqlCaller, groups: LevelGroup[], names: readonly string[], levels: Map<string, LevelQuantities>): Promise<void> {
+  const variables: Record<string, unknown> = { names: [...names] };
+  groups.forEach((g, i) => {
+    variables[`ids${i}`] = g.ids;
+    variables[`loc${i}`] = g.locationId;
+  });
+  const pairCount = groups.reduce((n, g) => n + g.ids.length, 0);
+  type ItemNode = { id: Gid; inventoryLevel: { quantities: { name: string; quantity: number }[] } | null } | null;
+  let data: Record<string, ItemNode[]>;
+  try {
+    ({ data } = await call<Record<string, ItemNode[]>>(D.readLevelsDocument(groups.length), variables, {
+      operation: 'readLevels',
+      estimatedCost: pairCount * D.READ_LEVEL_PAIR_COST,
+    }));
+  } catch (err) {
+    if (pairCount < 2 || !isMaxCostExceeded(err)) throw err;
+    const [first, second] = splitGroups(groups, Math.ceil(pairCount / 2));
+    await Promise.all([readLevelsBatch(call, first, names, levels), readLevelsBatch(call, second, names, levels)]);
+    return;
+  }
+  groups.forEach((g, i) => {
+    for (const node of data[`l${i}`] ?? []) {
+      if (node?.inventoryLevel == null) continue;
+      const quantities: LevelQuantities = {};
+      for (const q of node.inventoryLevel.quantities) quantities[q.name] = q.quantity;
+      levels.set(levelKey(node.id, g.locationId), quantities);
+    }
+  });
+}
+
+function isMaxCostExceeded(err: unknown): boolean {
+  if (!Errors.ShopifyGraphqlError.is(err)) return false;
+  const codes = err.details?.codes;
+  return Array.isArray(codes) && codes.includes('MAX_COST_EXCEEDED');
+}
+
+/** The first `take` pairs and the rest, each still grouped by location. */
+function splitGroups(groups: LevelGroup[], take: number): [LevelGroup[], LevelGroup[]] {
+  const first: LevelGroup[] = [];
+  const second: LevelGroup[] = [];
+  let room = take;
+  for (const g of groups) {
+    const head = g.ids.slice(0, room);
+    const tail = g.ids.slice(head.length);
+    if (head.length > 0) first.push({ locationId: g.locationId, ids: head });
+    if (tail.length > 0) second.push({ locationId: g.locationId, ids: tail });
+    room -= head.length;
+  }
+  return [first, second];
 }
 
 /** Variants per SKU, matched exactly (Shopify's search is looser than equality). */
