@@ -18,6 +18,7 @@ import {
   type ReservationStatus,
   type StoredReservation,
 } from '../domain/reservation-model.js';
+import { boundedKeywordList } from '../domain/keyword-list.js';
 import { OrderIdKey, ReservationStateKey, ShopIdKey, SkuKey } from '../temporal/search-attributes.js';
 import { defaultActivityOptions } from './retry-policy.js';
 import type { SkuLocation } from '../domain/sku-location.js';
@@ -42,6 +43,14 @@ const ONE_STEP_CLAIMS = 'claim-in-one-step';
 // Events whose origin differs from the reservation's (an external event at a Shopify order's reservation, or the
 // reverse) are refused and counted. Executions that started before keep applying them as they did.
 const REFUSE_FOREIGN_ORIGIN = 'refuse-foreign-origin';
+// The Sku search attribute holds as many of the order's SKUs as fit in Temporal's 2 KB value limit: over it,
+// Temporal terminates the workflow (and its expiry timer) when the upsert's task completes.
+const BOUNDED_SKU_ATTRIBUTE = 'bounded-sku-attribute';
+// A reservation the WMS confirmed but whose order never came ('pending') is not closed as 'expired' at its expiry:
+// that terminal state made the order's own events, arriving later, stale, so its units were never claimed (a WMS
+// token could so disable any order id it guessed). The run ends with the reservation still pending and an alert;
+// the order's first event starts a new run with a fresh expiry.
+const PENDING_EXPIRY_STAYS_OPEN = 'pending-expiry-stays-open';
 // Shopify mutations (external orders) run as ordinary activities: visible, and retried by the server.
 const { syncShopifyAdjustments } = proxyActivities<Activities>({ ...defaultActivityOptions, startToCloseTimeout: '1 minute' });
 
@@ -70,6 +79,10 @@ export async function reservationWorkflow(input: ReservationInput): Promise<Rese
   // steps to its end (its history replays through them).
   const oneStep = patched(ONE_STEP_CLAIMS);
   const refuseForeign = patched(REFUSE_FOREIGN_ORIGIN);
+  const boundSkus = patched(BOUNDED_SKU_ATTRIBUTE);
+  const pendingStaysOpen = patched(PENDING_EXPIRY_STAYS_OPEN);
+  /** Set when a pending reservation reached its expiry with no order: the run ends once nothing is queued. */
+  let orderNeverArrived = false;
   const freshExpiresAt = input.carried?.expiresAt ?? new Date(Date.now() + input.ttlSeconds * 1000).toISOString();
   const settled = (out: Pick<ReservationStatus, 'lines' | 'state'>) => {
     status.lines = out.lines;
@@ -114,13 +127,13 @@ export async function reservationWorkflow(input: ReservationInput): Promise<Rese
     prior = await loadReservation({ shopId, orderId });
   }
   if (prior) Object.assign(status, { origin: prior.origin, state: prior.state, lines: prior.lines, lastEventAt: prior.lastEventAt, expiresAt: prior.expiresAt });
-  const expiresAtMs = prior?.expiresAt ? Date.parse(prior.expiresAt) : Date.parse(freshExpiresAt);
+  let expiresAtMs = prior?.expiresAt ? Date.parse(prior.expiresAt) : Date.parse(freshExpiresAt);
   status.expiresAt = new Date(expiresAtMs).toISOString();
   const published = { view: '' };
   let expiryDone = (prior !== null && isTerminal(prior.state)) || (input.carried?.expiryDone ?? false);
   // Search attributes reach the Web UI when the task completes: with an event still queued, the publish after it
   // is the one that counts, and an earlier one would only add a history event.
-  if (!oneStep || inbox.length === 0) publish(status, published);
+  if (!oneStep || inbox.length === 0) publish(status, published, boundSkus);
 
   const markKeysDirty = async (keys: SkuLocation[], trigger: string) => {
     if (keys.length > 0) await markDirty({ shopId, keys, trigger });
@@ -175,6 +188,12 @@ export async function reservationWorkflow(input: ReservationInput): Promise<Rese
     expiryDone = true;
     const claimed = unconfirmedClaims(status.lines);
     if (claimed === 0 && status.state !== 'pending') return;
+    if (pendingStaysOpen && status.state === 'pending') {
+      log.warn('reservation expired before its order arrived; it stays pending', { shopId, orderId });
+      await raiseReservationAlert({ kind: 'reservation_expired', shopId, subject: orderId, details: { claimed: 0, released: false, expiresAt: status.expiresAt, orderNeverArrived: true } });
+      orderNeverArrived = true;
+      return;
+    }
     const release = input.autoReleaseEnabled;
     log.warn('reservation expired', { shopId, orderId, claimed, released: release });
     await raiseReservationAlert({ kind: 'reservation_expired', shopId, subject: orderId, details: { claimed, released: release, expiresAt: status.expiresAt } });
@@ -182,7 +201,14 @@ export async function reservationWorkflow(input: ReservationInput): Promise<Rese
   };
 
   for (;;) {
-    if (inbox.length === 0 && isTerminal(status.state)) break;
+    if (inbox.length === 0 && (isTerminal(status.state) || orderNeverArrived)) break;
+    if (orderNeverArrived && inbox[0]?.type === 'order') {
+      // The order came after all, in this run: its claim gets a whole expiry of its own.
+      orderNeverArrived = false;
+      expiryDone = false;
+      expiresAtMs = Date.now() + input.ttlSeconds * 1000;
+      status.expiresAt = new Date(expiresAtMs).toISOString();
+    }
     // An order that lives long and busy (edits, moves, confirmations) continues in a fresh history when Temporal
     // suggests it; the next run reloads lines, state and order clock from the database and gets the rest carried.
     if (oneStep && inbox.length === 0 && workflowInfo().continueAsNewSuggested) {
@@ -204,7 +230,7 @@ export async function reservationWorkflow(input: ReservationInput): Promise<Rese
       if (next.type === 'order') await onOrderEvent(next.event);
       else await onAllocation(next.event);
     }
-    publish(status, published);
+    publish(status, published, boundSkus);
   }
   await condition(allHandlersFinished);
   return status;
@@ -221,8 +247,9 @@ function claimsShopifyLines(e: OrderEvent): boolean {
 }
 
 /** Keeps the operator's view current: any order is found in the Web UI by shop, order, sku or state. */
-function publish(status: ReservationStatus, last: { view: string }): void {
-  const skus = [...new Set(status.lines.map((l) => l.sku))].sort();
+function publish(status: ReservationStatus, last: { view: string }, bounded: boolean): void {
+  const all = [...new Set(status.lines.map((l) => l.sku))].sort();
+  const skus = bounded ? boundedKeywordList(all).kept : all;
   const view = `${status.state}|${skus.join(',')}`;
   // Only changes are recorded: each upsert is an event in the history.
   if (view === last.view) return;

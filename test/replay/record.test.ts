@@ -206,6 +206,29 @@ describe.runIf(process.env.RECORD_HISTORIES === '1')('record workflow histories'
     await save(empty.workflowId, 'emptyBaselineWorkflow', LABEL);
   }, 300_000);
 
+  /**
+   * Patches bounded-sku-attribute and pending-expiry-stays-open (src/workflows/reservation.ts):
+   *   RECORD_HISTORIES=1 HISTORY_LABEL=19-pending npx vitest run test/replay/record.test.ts -t 'pending'
+   */
+  it('records a pending reservation of many long SKUs that expires before its order, then the order', async () => {
+    const orderId = 'ext:oms:R-PEND';
+    const o = opts('reservation-R-PEND');
+    const args = [{ shopId, orderId, ttlSeconds: 1, autoReleaseEnabled: true }];
+    const lines = Array.from({ length: 60 }, (_, i) => ({ lineId: String(i), sku: `LONG-${String(i).padStart(2, '0')}-${'x'.repeat(40)}`, locationId: 'WH1', quantity: 1 }));
+    const pending = await svc.temporal.workflow.signalWithStart('reservationWorkflow', {
+      ...o, args, signal: 'wmsAllocation', signalArgs: [{ allocationId: 'p-1', source: 'replay-wms', occurredAt: new Date().toISOString(), lines }],
+    });
+    expect((await pending.result()) as { state: string }).toMatchObject({ state: 'pending' });
+    await save(o.workflowId, 'reservationWorkflow', `${LABEL}-expired-pending`);
+
+    const created: OrderEvent = { kind: 'created', origin: 'external', at: new Date().toISOString(), deliveryId: 'R-PEND-c', lines: [{ lineId: '1', sku: 'B', locationId: 'WH1', quantity: 1 }] };
+    const ordered = await svc.temporal.workflow.signalWithStart('reservationWorkflow', { ...o, args, signal: ORDER_EVENT_SIGNAL, signalArgs: [created] });
+    await expect.poll(async () => (await ordered.query<{ state: string }>('status')).state, { timeout: 20_000 }).not.toBe('pending');
+    await ordered.signal(ORDER_EVENT_SIGNAL, { ...created, kind: 'cancelled', at: new Date(Date.now() + 1000).toISOString(), deliveryId: 'R-PEND-x' });
+    expect((await ordered.result()) as { state: string }).toMatchObject({ state: 'cancelled' });
+    await save(o.workflowId, 'reservationWorkflow', `${LABEL}-order-after-pending`);
+  }, 120_000);
+
   it('records the shop refresh failure backoff and continue-as-new', async () => {
     const busySkus = Array.from({ length: 45 }, (_, i) => `M${String(i).padStart(2, '0')}`);
     const busyConfig = { ...config, shops: [...config.shops, { ...config.shops[0]!, id: 'replay-busy', domain: 'replay-busy.myshopify.com', access_token_env: 'REPLAY_BUSY_TOKEN' }] };
