@@ -81,12 +81,11 @@ describe('POST /sources/:source/events: validation at the edge', () => {
     expect(await recorded(pulled)).toBe(0);
   });
 
-  it('an event for a shop that is not configured is a 404 naming it; nothing is recorded and no workflow starts', async () => {
+  it('an event for a shop that is not configured is a 403 like any shop outside the source (no telling which shops exist); nothing is recorded and no workflow starts', async () => {
     const ghost = `${shopId}-ghost`;
     const res = await post(erp, [event('MUG', 3), { ...event('MUG', 3), shopId: ghost }]);
-    expect(res.statusCode).toBe(404);
-    expect(res.json()).toMatchObject({ code: 'ISYNC_UNKNOWN_SHOP', details: { shopIds: [ghost], indexes: [1] } });
-    expect(res.json().message).toContain(`"${ghost}" (events.1.shopId)`);
+    expect(res.statusCode).toBe(403);
+    expect(res.json()).toMatchObject({ code: 'ISYNC_FORBIDDEN', details: { field: 'events.1.shopId' } });
     const { rows } = await svc.db.query('SELECT count(*)::int AS n FROM source_changes WHERE shop_id = $1', [ghost]);
     expect(rows[0].n).toBe(0);
     await expect(svc.temporal.workflow.getHandle(`refresh:${ghost}`).describe()).rejects.toThrow(/not found/i);
