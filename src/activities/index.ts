@@ -1,5 +1,6 @@
 import { createDeltaSyncActivities, type DeltaSyncDeps } from './delta-sync.js';
 import { withFailureTypes } from './failures.js';
+import { createHousekeepingActivities } from './housekeeping.js';
 import { createMarkDirtyActivities } from './mark-dirty.js';
 import type { MarkDirtyDeps } from '../temporal/handoff.js';
 import { createReconcileActivities, type ReconcileDeps } from './reconcile.js';
@@ -22,6 +23,7 @@ export function createActivities(deps: ActivityDeps) {
     ...dirty,
     ...createReservationActivities({ ...deps, markDirty: dirty.markDirty }),
     ...createDeltaSyncActivities(deps),
+    ...createHousekeepingActivities(deps),
   });
 }
 

@@ -89,6 +89,20 @@ const reconciliation = z.strictObject({
   missed_order_grace_seconds: nonNegative.max(86_400, 'expected at most 86400 (one day)').default(120),
 });
 
+/** How long rows that only grow are kept (docs/operations.md, "Retention"); the `housekeeping` Schedule deletes the rest. */
+const retentionDays = (what: string, days: number) => z.number({ error: 'expected a number of days' }).int('expected whole days').min(1, `expected at least 1 day of ${what}`).max(3650, 'expected at most 3650 days').default(days);
+const retention = z.strictObject({
+  schedule: z.string().regex(CRON, 'expected a 5-field cron expression such as "30 3 * * *"').default('30 3 * * *'),
+  /** Every source event as received (the readings themselves stay in source_snapshots). */
+  source_changes_days: retentionDays('source changes', 30),
+  /** Every write, skip and refusal (explain's "last writes"). */
+  audit_log_days: retentionDays('audit rows', 90),
+  /** Shopify webhook deliveries (the dedupe on X-Shopify-Webhook-Id; Shopify retries for 4 hours). */
+  webhook_deliveries_days: retentionDays('webhook deliveries', 14),
+  /** A source's reading of a SKU-location no mapping names. */
+  unmapped_snapshots_days: retentionDays('unmapped readings', 30),
+});
+
 /** Where alerts go (docs/operations.md): a generic JSON POST or a Slack incoming webhook; a secret URL by url_env. */
 const alertEndpoint = z
   .strictObject({
@@ -217,6 +231,7 @@ export const configSchema = z
         http: http.prefault({}),
         source_events: sourceEvents.prefault({}),
         alerts: alerts.prefault({}),
+        retention: retention.prefault({}),
       })
       .prefault({}),
     shops: z.array(shopSchema).default([]),

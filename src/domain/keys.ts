@@ -30,9 +30,11 @@ export const workflowIds = {
   refresh: (shopId: string) => `refresh:${shopId}`,
   deltaSync: (source: string) => `delta-sync:${source}`,
   reconcile: (shopId: string) => `reconcile:${shopId}`,
+  housekeeping: 'housekeeping',
 };
 
 export const scheduleIds = {
   deltaSync: (source: string) => `delta-sync:${source}`,
   reconcile: (shopId: string) => `reconcile:${shopId}`,
+  housekeeping: 'housekeeping',
 };

@@ -8,7 +8,7 @@ export interface DesiredSchedule {
   options: ScheduleOptions;
 }
 
-/** The schedules a configuration asks for: one delta sync per source, one reconciliation per shop. */
+/** The schedules a configuration asks for: one delta sync per source, one reconciliation per shop, one housekeeping. */
 export function desiredSchedules(config: Config, taskQueue: string): DesiredSchedule[] {
   const sync = config.sources.map((s): DesiredSchedule => {
     const minutes = s.interval_minutes ?? config.inventory_sync.delta_sync.interval_minutes;
@@ -34,7 +34,18 @@ export function desiredSchedules(config: Config, taskQueue: string): DesiredSche
       policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 hour' },
     },
   }));
-  return [...sync, ...reconcile];
+  const retention = config.inventory_sync.retention;
+  const housekeeping: DesiredSchedule = {
+    scheduleId: scheduleIds.housekeeping,
+    describe: `housekeeping (retention: source changes ${retention.source_changes_days} d, audit ${retention.audit_log_days} d, webhook deliveries ${retention.webhook_deliveries_days} d, unmapped readings ${retention.unmapped_snapshots_days} d) at "${retention.schedule}"`,
+    options: {
+      scheduleId: scheduleIds.housekeeping,
+      spec: { cronExpressions: [retention.schedule] },
+      action: { type: 'startWorkflow', workflowType: 'housekeepingWorkflow', taskQueue, workflowId: workflowIds.housekeeping, args: [] },
+      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 hour' },
+    },
+  };
+  return [...sync, ...reconcile, housekeeping];
 }
 
 /** Create or update every desired schedule; an update keeps an operator's pause and notes. */

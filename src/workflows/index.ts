@@ -5,3 +5,4 @@ export { reservationWorkflow, orderEventSignal, allocationSignal, statusQuery } 
 export { shopRefreshStateQuery } from './shop-refresh.js';
 export { deltaSyncWorkflow, syncProgressQuery } from './delta-sync.js';
 export { reconcileWorkflow, reconcileProgressQuery } from './reconcile.js';
+export { housekeepingWorkflow } from './housekeeping.js';

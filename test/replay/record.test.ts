@@ -229,6 +229,13 @@ describe.runIf(process.env.RECORD_HISTORIES === '1')('record workflow histories'
     await save(o.workflowId, 'reservationWorkflow', `${LABEL}-order-after-pending`);
   }, 120_000);
 
+  /** RECORD_HISTORIES=1 HISTORY_LABEL=19-housekeeping npx vitest run test/replay/record.test.ts -t 'housekeeping' */
+  it('records the housekeeping run', async () => {
+    const o = opts('housekeeping');
+    await svc.temporal.workflow.execute('housekeepingWorkflow', { ...o, args: [] });
+    await save(o.workflowId, 'housekeepingWorkflow');
+  });
+
   it('records the shop refresh failure backoff and continue-as-new', async () => {
     const busySkus = Array.from({ length: 45 }, (_, i) => `M${String(i).padStart(2, '0')}`);
     const busyConfig = { ...config, shops: [...config.shops, { ...config.shops[0]!, id: 'replay-busy', domain: 'replay-busy.myshopify.com', access_token_env: 'REPLAY_BUSY_TOKEN' }] };

@@ -28,7 +28,11 @@ describe('schedules', () => {
       [`delta-sync:${id}-erp`, 'created'],
       [`delta-sync:${id}-legacy`, 'created'],
       [`reconcile:${id}-shop`, 'created'],
+      ['housekeeping', 'created'],
     ]);
+    const housekeeping = await svc.temporal.schedule.getHandle('housekeeping').describe();
+    expect(housekeeping.action).toMatchObject({ type: 'startWorkflow', workflowType: 'housekeepingWorkflow', workflowId: 'housekeeping' });
+    expect(housekeeping.spec.calendars?.[0]).toMatchObject({ hour: [{ start: 3, end: 3, step: 1 }], minute: [{ start: 30, end: 30, step: 1 }] });
     const legacy = await svc.temporal.schedule.getHandle(`delta-sync:${id}-legacy`).describe();
     expect(legacy.spec.intervals?.[0]?.every).toBe(3_600_000);
     expect(legacy.action).toMatchObject({ type: 'startWorkflow', workflowType: 'deltaSyncWorkflow', args: [{ source: `${id}-legacy`, mode: 'full' }] });

@@ -1,0 +1,53 @@
+import { Context } from '@temporalio/activity';
+import type { Config } from '../config/schema.js';
+import type { Db } from '../db/pool.js';
+import { pruneBatch, RETAINED_TABLES, type RetainedTable } from '../db/retention.js';
+
+export interface HousekeepingDeps {
+  db: Db;
+  config: Config;
+}
+
+export interface PruneResult {
+  /** Rows deleted per table, and the cut-off each was deleted before. */
+  deleted: Record<RetainedTable, number>;
+  before: Record<RetainedTable, string>;
+}
+
+/** Rows per DELETE: short statements, so no lock or WAL burst holds back the sources' writes. */
+const BATCH = 5_000;
+
+const DAYS: Record<RetainedTable, (r: Config['inventory_sync']['retention']) => number> = {
+  source_changes: (r) => r.source_changes_days,
+  audit_log: (r) => r.audit_log_days,
+  webhook_deliveries: (r) => r.webhook_deliveries_days,
+  unmapped_snapshots: (r) => r.unmapped_snapshots_days,
+};
+
+export function createHousekeepingActivities(deps: HousekeepingDeps) {
+  return {
+    /**
+     * Deletes every row past its retention (inventory_sync.retention), table by table, in batches of BATCH,
+     * heartbeating after each: a retry after a crash or timeout deletes what is left, nothing twice.
+     */
+    async pruneExpiredRows(input: { now?: string } = {}): Promise<PruneResult> {
+      const now = input.now ? Date.parse(input.now) : Date.now();
+      const ctx = Context.current();
+      const deleted = {} as Record<RetainedTable, number>;
+      const before = {} as Record<RetainedTable, string>;
+      for (const table of RETAINED_TABLES) {
+        const cutoff = new Date(now - DAYS[table](deps.config.inventory_sync.retention) * 86_400_000);
+        before[table] = cutoff.toISOString();
+        deleted[table] = 0;
+        for (;;) {
+          const n = await pruneBatch(deps.db, table, cutoff, BATCH);
+          deleted[table] += n;
+          ctx.heartbeat({ table, deleted: deleted[table] });
+          if (n < BATCH) break;
+        }
+      }
+      ctx.log.info('retention: expired rows deleted', { ...deleted });
+      return { deleted, before };
+    },
+  };
+}
