@@ -2,7 +2,7 @@ import { Context } from '@temporalio/activity';
 import { boundShops, type Config } from '../config/schema.js';
 import type { Db } from '../db/pool.js';
 import { Errors } from '../domain/errors.js';
-import { clip, keyTooLong, MAX_SHOP_ID_LENGTH } from '../domain/limits.js';
+import { clip, keyProblem, MAX_SHOP_ID_LENGTH } from '../domain/limits.js';
 import { writeAudit, type AuditRow } from '../db/audit.js';
 import { deleteWatermark, readWatermark, writeWatermark } from '../db/watermarks.js';
 import { storeChangedReadings, storeNewerChanges } from '../db/source-snapshots.js';
@@ -63,9 +63,9 @@ function screenRows<R extends { shopId: string; sku: string; locationId: string 
   const accepted: R[] = [];
   const rejected: AuditRow[] = [];
   for (const r of rows) {
-    const tooLong = keyTooLong(r);
-    const reason = tooLong
-      ? { code: Errors.PayloadInvalid.code, detail: tooLong }
+    const problem = keyProblem(r);
+    const reason = problem
+      ? { code: Errors.PayloadInvalid.code, detail: problem }
       : !shops.has(r.shopId)
         ? { code: Errors.Forbidden.code, detail: `source "${source}" is not bound to shop "${r.shopId}" (or the shop is not configured)` }
         : null;

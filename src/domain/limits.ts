@@ -18,6 +18,19 @@ export function keyTooLong(k: { shopId: string; sku: string; locationId: string 
   return null;
 }
 
+/**
+ * A location code may not contain this: it separates SKU and location in every key we build (`{sku}|{locationId}`,
+ * src/domain/sku-location.ts), so with it SKU "A|B" at "C" and SKU "A" at "B|C" would be one key, and a channel's
+ * claim on the one would count against the other. SKUs may contain it: the key splits at the last one.
+ */
+export const KEY_SEPARATOR = '|';
+export const LOCATION_SEPARATOR_MESSAGE = `expected no "${KEY_SEPARATOR}" in a location code (it separates SKU and location in our keys)`;
+
+/** Why a (shop, sku, location) from outside cannot be handed on (too long, or an ambiguous location), or null. */
+export function keyProblem(k: { shopId: string; sku: string; locationId: string }): string | null {
+  return keyTooLong(k) ?? (k.locationId.includes(KEY_SEPARATOR) ? `locationId "${clip(k.locationId)}": ${LOCATION_SEPARATOR_MESSAGE}` : null);
+}
+
 /** A value from outside, cut to a length fit for a log line or an audit row. */
 export function clip(value: string, max = 80): string {
   return value.length <= max ? value : `${value.slice(0, max)}…(${value.length} chars)`;

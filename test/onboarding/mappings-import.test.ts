@@ -91,4 +91,10 @@ describe('shops from the configuration, and mappings import checked against Shop
     const unknown = await problemsOf(Promise.resolve().then(() => parseMappingsCsv(`${header},colour\n${shopId},TEE,WH1,${tee},${wh1},red\n`)));
     expect(unknown).toContain('line 2: unknown column(s) colour');
   });
+
+  it('a location code with "|" (our keys\' SKU-location separator) is a line-numbered problem; a SKU may hold one', async () => {
+    const bad = await problemsOf(Promise.resolve().then(() => parseMappingsCsv(`${header}\n${shopId},TEE|RED,WH1,${tee},${wh1}\n${shopId},TEE,WH|1,${tee},${wh1}\n`)));
+    expect(bad).toContain('line 3: location_id: expected no "|" in a location code');
+    expect(bad).not.toContain('line 2');
+  });
 });

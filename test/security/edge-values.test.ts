@@ -119,6 +119,16 @@ describe('values at the edge', () => {
     });
   });
 
+  describe('a location code cannot hold "|", which separates SKU and location in our keys', () => {
+    it('POST /sources/:source/events, /orders and /wms/allocations refuse it naming the field; a SKU may hold one', async () => {
+      await expectRefused(await postEvents({ events: [event({ sku: 'SEP-OK', locationId: 'B|C' })] }), 'events.0.locationId', 'expected no "|" in a location code');
+      await expectRefused(await rig.postOrder({ shopId: rig.shopId, orderId: 'o-sep', updatedAt: now(), lines: [{ ...line(), locationId: 'WH|1' }] }), 'lines.0.locationId', 'expected no "|"');
+      await expectRefused(await rig.postWms({ shopId: rig.shopId, orderId: 'o-sep', allocationId: 'a-sep', occurredAt: now(), lines: [{ ...line(), locationId: 'WH|1' }] }), 'lines.0.locationId', 'expected no "|"');
+      const res = await postEvents({ events: [event({ sku: 'SEP|SKU' })] });
+      expect(res.status).toBe(202);
+    });
+  });
+
   describe('no route takes a date beyond the clock-skew allowance', () => {
     it('POST /wms/allocations dated 9999-12-31 is a 400 naming occurredAt and the bound; nothing is recorded', async () => {
       await expectRefused(

@@ -3,6 +3,7 @@ import { CsvError, parse } from 'csv-parse/sync';
 import { z } from 'zod';
 import { mappingsInvalid as invalid } from '../../db/mappings.js';
 import { Errors } from '../../domain/errors.js';
+import { KEY_SEPARATOR, LOCATION_SEPARATOR_MESSAGE } from '../../domain/limits.js';
 import type { ShopifyClient } from '../../shopify/client/index.js';
 import { findInventoryItems } from '../../shopify/client/reads.js';
 
@@ -11,7 +12,7 @@ const required = (what = 'required') => z.string({ error: 'required' }).min(1, w
 const row = z.strictObject({
   shop_id: required(),
   sku: required(),
-  location_id: required(),
+  location_id: required().refine((v) => !v.includes(KEY_SEPARATOR), LOCATION_SEPARATOR_MESSAGE),
   inventory_item_id: z.string({ error: 'required' }).regex(GID, 'expected gid://shopify/InventoryItem/<id>'),
   shopify_location_id: z.string({ error: 'required' }).regex(GID, 'expected gid://shopify/Location/<id>'),
   variant_id: z

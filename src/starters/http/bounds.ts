@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MAX_ID_LENGTH, MAX_LINE_QUANTITY, MAX_LINES, MAX_SHOP_ID_LENGTH } from '../../domain/limits.js';
+import { KEY_SEPARATOR, LOCATION_SEPARATOR_MESSAGE, MAX_ID_LENGTH, MAX_LINE_QUANTITY, MAX_LINES, MAX_SHOP_ID_LENGTH } from '../../domain/limits.js';
 
 /** The largest request body any route takes (the webhook route's raw-body parser too). */
 export const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -74,10 +74,12 @@ export const lineQuantity = (min: 0 | 1) =>
 export const lineList = <T extends z.ZodType>(line: T) => z.array(line).max(MAX_LINES, `expected at most ${MAX_LINES} lines (send a larger order in parts)`);
 
 /** One order line as the order routes take it (POST /orders, POST /wms/allocations): the same fields, bounded alike. */
+/** A location code: an id without the key separator (src/domain/limits.ts, KEY_SEPARATOR). */
+export const locationField = () => idField('a location code').refine((v) => !v.includes(KEY_SEPARATOR), LOCATION_SEPARATOR_MESSAGE);
 export const orderLine = (minQuantity: 0 | 1) =>
   z.object({
     lineId: idField('a line id'),
     sku: idField('a SKU'),
-    locationId: idField('a location code'),
+    locationId: locationField(),
     quantity: lineQuantity(minQuantity),
   });

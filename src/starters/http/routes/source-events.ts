@@ -10,7 +10,7 @@ import { MAX_QUANTITY, MIN_QUANTITY } from '../../../domain/quantity.js';
 import type { HttpDeps } from '../deps.js';
 import type { HandoffSweeper } from '../handoffs.js';
 import { authenticate, isSourceNamed, requireShopScope } from '../auth.js';
-import { idField, shopIdField, timestampField } from '../bounds.js';
+import { idField, locationField, shopIdField, timestampField } from '../bounds.js';
 import { parsePayload } from '../payload.js';
 import { type SkuLocation, skuLocationKey } from '../../../domain/sku-location.js';
 
@@ -24,7 +24,7 @@ const eventsBody = (maxSkewSeconds: number) => z.object({
       z.object({
         shopId: shopIdField,
         sku: idField('a SKU'),
-        locationId: idField('a location code'),
+        locationId: locationField(),
         /** What the source holds now for this key (absolute, not a delta): a repeat or a late event cannot drift it. */
         quantity: z
           .number({ error: 'expected a number' })
