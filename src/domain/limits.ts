@@ -21,7 +21,7 @@ export function keyTooLong(k: { shopId: string; sku: string; locationId: string 
 /**
  * A location code may not contain this: it separates SKU and location in every key we build (`{sku}|{locationId}`,
  * src/domain/sku-location.ts), so with it SKU "A|B" at "C" and SKU "A" at "B|C" would be one key, and a channel's
- * claim on the one would count against the other. SKUs may contain it: the key splits at the last one.
+ * claim on the one would count against the other. A SKU may contain it: with none in the location, the key is unambiguous.
  */
 export const KEY_SEPARATOR = '|';
 export const LOCATION_SEPARATOR_MESSAGE = `expected no "${KEY_SEPARATOR}" in a location code (it separates SKU and location in our keys)`;

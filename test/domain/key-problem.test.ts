@@ -8,7 +8,7 @@ describe('keys a pulled source row may carry (delta sync screens every row with 
     expect(keyProblem({ shopId: 's', sku: 'A', locationId: 'B|C' })).toMatch(/locationId "B\|C": expected no "\|" in a location code/);
   });
 
-  it('a SKU may hold "|" (the key splits at the last one), and an overlong id is still refused', () => {
+  it('a SKU may hold "|" (with none in the location the key is unambiguous), and an overlong id is still refused', () => {
     expect(keyProblem({ shopId: 's', sku: 'A|B', locationId: 'C' })).toBeNull();
     expect(keyProblem({ shopId: 's', sku: 'x'.repeat(256), locationId: 'C' })).toMatch(/sku is 256 characters/);
   });
