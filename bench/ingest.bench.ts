@@ -9,6 +9,8 @@
  *   at rate      the same at BENCH_RATE requests/s for BENCH_SECONDS: achieved rate, ack latency, and
  *                event-to-Shopify latency (from the request's send to the emulator applying the new ATS)
  *   wms          POST /wms/allocations, one allocation per request (a new order each), as fast as it goes
+ *   wms at rate  the same at BENCH_RATE requests/s for BENCH_SECONDS, once the backlog above was handed off: the
+ *                hand-off's lag (commit to signal-with-start taken) and backlog, and its rate while draining
  *
  * The per-token rate limit is raised for the bench (inventory_sync.http.rate_limit): a source sending 1,000
  * requests/s needs that in production too. Prints figures only.
@@ -30,6 +32,8 @@ const RATE = Number(process.env.BENCH_RATE ?? 1000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
 const MAX_SECONDS = Number(process.env.BENCH_MAX_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 100);
+/** BENCH_WMS_ONLY=1: the baseline and the allocation phases only. */
+const WMS_ONLY = process.env.BENCH_WMS_ONLY === '1';
 /** BENCH_CPU_PROF=<dir>: the server's CPU profile is written there when the bench ends. */
 const CPU_PROF_DIR = process.env.BENCH_CPU_PROF;
 
@@ -276,87 +280,90 @@ it('ingest: single-event requests per second, ack and event-to-Shopify latency',
   const bare = await run(bareUrl, erpPath, env.ING_ERP_TOKEN, (n) => event(n, 1), { seconds: MAX_SECONDS });
   print(line('baseline (bare Fastify, same request)', bare));
 
-  const max = await run(serverUrl, erpPath, env.ING_ERP_TOKEN, (n) => event(n, 5), { seconds: MAX_SECONDS });
-  print(line('POST /sources/:source/events, as fast as it answers', max));
-  print(`  ratio to the bare server: ${(max.rps / bare.rps).toFixed(2)}`);
-  keyBase += max.ok + max.other + max.errors + CONNECTIONS;
+  // BENCH_WMS_ONLY=1 skips the source-event phases: the allocation phases alone, on a machine not yet loaded by them.
+  if (!WMS_ONLY) {
+    const max = await run(serverUrl, erpPath, env.ING_ERP_TOKEN, (n) => event(n, 5), { seconds: MAX_SECONDS });
+    print(line('POST /sources/:source/events, as fast as it answers', max));
+    print(`  ratio to the bare server: ${(max.rps / bare.rps).toFixed(2)}`);
+    keyBase += max.ok + max.other + max.errors + CONNECTIONS;
 
-  // The phase above left a backlog (tens of thousands of keys): it drains first, so the paced phase's latencies
-  // are its own events' and not the queue the unpaced one left.
-  const drainStarted = performance.now();
-  let quietSince = performance.now();
-  let lastApplied = -1;
-  while (performance.now() - drainStarted < 120_000) {
-    const applied = emu.emulator.counters(domain).mutationsApplied;
-    if (applied !== lastApplied) {
-      lastApplied = applied;
-      quietSince = performance.now();
+    // The phase above left a backlog (tens of thousands of keys): it drains first, so the paced phase's latencies
+    // are its own events' and not the queue the unpaced one left.
+    const drainStarted = performance.now();
+    let quietSince = performance.now();
+    let lastApplied = -1;
+    while (performance.now() - drainStarted < 120_000) {
+      const applied = emu.emulator.counters(domain).mutationsApplied;
+      if (applied !== lastApplied) {
+        lastApplied = applied;
+        quietSince = performance.now();
+      }
+      const { rows } = await svc.db.query<{ n: number }>('SELECT count(*)::int AS n FROM refresh_handoffs WHERE shop_id = $1', [shopId]);
+      if (rows[0]!.n === 0 && (await refreshPending({ temporal: svc.temporal }, shopId)) === 0 && performance.now() - quietSince > 1000) break;
+      await new Promise((r) => setTimeout(r, 100));
     }
-    const { rows } = await svc.db.query<{ n: number }>('SELECT count(*)::int AS n FROM refresh_handoffs WHERE shop_id = $1', [shopId]);
-    if (rows[0]!.n === 0 && (await refreshPending({ temporal: svc.temporal }, shopId)) === 0 && performance.now() - quietSince > 1000) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  print(`  the backlog it left drained in ${((quietSince - drainStarted) / 1000).toFixed(1)} s`);
+    print(`  the backlog it left drained in ${((quietSince - drainStarted) / 1000).toFixed(1)} s`);
 
-  // At the target rate: when each event's new ATS reaches Shopify.
-  const base = keyBase;
-  const sentAt = new Map<number, number>();
-  /** Wall-clock ms minus performance.now(): to compare the bench's times with PostgreSQL's. */
-  const wallOffset = Date.now() - performance.now();
-  const arrived = new Map<number, number>();
-  const itemIndex = new Map<number, number>();
-  for (let k = base; k < skus.length; k++) {
-    const gid = catalog.ids.get(`${skus[k]}|WH1`)!.inventoryItemId;
-    itemIndex.set(Number(gid.split('/').pop()), k - base);
-  }
-  const QTY = 7;
-  const original = emu.emulator.levelsChanged;
-  emu.emulator.levelsChanged = (shop, levels) => {
-    const now = performance.now();
-    for (const level of levels) {
-      const n = itemIndex.get(level.itemId);
-      if (n !== undefined && level.quantities.available === QTY && !arrived.has(n)) arrived.set(n, now);
+    // At the target rate: when each event's new ATS reaches Shopify.
+    const base = keyBase;
+    const sentAt = new Map<number, number>();
+    /** Wall-clock ms minus performance.now(): to compare the bench's times with PostgreSQL's. */
+    const wallOffset = Date.now() - performance.now();
+    const arrived = new Map<number, number>();
+    const itemIndex = new Map<number, number>();
+    for (let k = base; k < skus.length; k++) {
+      const gid = catalog.ids.get(`${skus[k]}|WH1`)!.inventoryItemId;
+      itemIndex.set(Number(gid.split('/').pop()), k - base);
     }
-    original(shop, levels);
-  };
-  const lagBefore = await lagBuckets('refresh');
-  const passBefore = await passSteps();
-  const phaseStart = Date.now();
-  const atRate = await run(serverUrl, erpPath, env.ING_ERP_TOKEN, (n) => event(n, QTY), { seconds: SECONDS, rate: RATE }, (n) => sentAt.set(n, performance.now()));
-  const phaseEnd = Date.now();
-  const deadline = performance.now() + 30_000;
-  while (arrived.size < atRate.ok && performance.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  emu.emulator.levelsChanged = original;
-  const toShopify = [...arrived].map(([n, t]) => t - sentAt.get(n)!);
-  print(line(`POST /sources/:source/events at ${RATE}/s`, atRate));
-  print(`  event-to-Shopify: ${toShopify.length} of ${atRate.ok} arrived; p50 ${Math.round(pct(toShopify, 50))} ms, p90 ${Math.round(pct(toShopify, 90))} ms, p99 ${Math.round(pct(toShopify, 99))} ms, max ${Math.round(pct(toShopify, 100))} ms`);
-  // When the slow ones were sent (tenths of a second into the phase): a burst at one moment, or spread out.
-  const phaseT0 = Math.min(...sentAt.values());
-  const slowAt = new Map<string, number>();
-  for (const [n, t] of arrived) {
-    if (t - sentAt.get(n)! <= 500) continue;
-    const at = ((sentAt.get(n)! - phaseT0) / 1000).toFixed(1);
-    slowAt.set(at, (slowAt.get(at) ?? 0) + 1);
+    const QTY = 7;
+    const original = emu.emulator.levelsChanged;
+    emu.emulator.levelsChanged = (shop, levels) => {
+      const now = performance.now();
+      for (const level of levels) {
+        const n = itemIndex.get(level.itemId);
+        if (n !== undefined && level.quantities.available === QTY && !arrived.has(n)) arrived.set(n, now);
+      }
+      original(shop, levels);
+    };
+    const lagBefore = await lagBuckets('refresh');
+    const passBefore = await passSteps();
+    const phaseStart = Date.now();
+    const atRate = await run(serverUrl, erpPath, env.ING_ERP_TOKEN, (n) => event(n, QTY), { seconds: SECONDS, rate: RATE }, (n) => sentAt.set(n, performance.now()));
+    const phaseEnd = Date.now();
+    const deadline = performance.now() + 30_000;
+    while (arrived.size < atRate.ok && performance.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    emu.emulator.levelsChanged = original;
+    const toShopify = [...arrived].map(([n, t]) => t - sentAt.get(n)!);
+    print(line(`POST /sources/:source/events at ${RATE}/s`, atRate));
+    print(`  event-to-Shopify: ${toShopify.length} of ${atRate.ok} arrived; p50 ${Math.round(pct(toShopify, 50))} ms, p90 ${Math.round(pct(toShopify, 90))} ms, p99 ${Math.round(pct(toShopify, 99))} ms, max ${Math.round(pct(toShopify, 100))} ms`);
+    // When the slow ones were sent (tenths of a second into the phase): a burst at one moment, or spread out.
+    const phaseT0 = Math.min(...sentAt.values());
+    const slowAt = new Map<string, number>();
+    for (const [n, t] of arrived) {
+      if (t - sentAt.get(n)! <= 500) continue;
+      const at = ((sentAt.get(n)! - phaseT0) / 1000).toFixed(1);
+      slowAt.set(at, (slowAt.get(at) ?? 0) + 1);
+    }
+    print(`  events over 500 ms, by when they were sent (s into the phase: count): ${[...slowAt].sort((a, b) => Number(a[0]) - Number(b[0])).map(([at, n]) => `${at}: ${n}`).join(', ') || 'none'}`);
+    // Where those waited: from the send to the server's commit (the snapshot row's time), and from there to Shopify.
+    const slow = [...arrived].filter(([n, t]) => t - sentAt.get(n)! > 500).map(([n]) => n);
+    if (slow.length > 0) {
+      const { rows } = await svc.db.query<{ sku: string; at: number }>(
+        `SELECT sku, extract(epoch FROM updated_at) * 1000 AS at FROM source_snapshots WHERE source = $1 AND shop_id = $2 AND sku = ANY($3::text[])`,
+        [`${shopId}-erp`, shopId, slow.map((n) => skus[base + n]!)],
+      );
+      const committed = new Map(rows.map((r) => [r.sku, Number(r.at) - wallOffset]));
+      const toCommit = slow.filter((n) => committed.has(skus[base + n]!)).map((n) => committed.get(skus[base + n]!)! - sentAt.get(n)!);
+      const toShop = slow.filter((n) => committed.has(skus[base + n]!)).map((n) => arrived.get(n)! - committed.get(skus[base + n]!)!);
+      print(`  of those ${slow.length}: send to the server's commit p50 ${Math.round(pct(toCommit, 50))} ms (max ${Math.round(pct(toCommit, 100))}), commit to Shopify p50 ${Math.round(pct(toShop, 50))} ms (max ${Math.round(pct(toShop, 100))})`);
+    }
+    // The share of that which is the hand-off: commit to the refresh workflow's signal acknowledged (the outbox wait).
+    const lagAfter = await lagBuckets('refresh');
+    print(`  of which in the refresh outbox (commit to signal taken; bucket bounds): p50 ${lagQuantile(lagBefore, lagAfter, 0.5)}, p99 ${lagQuantile(lagBefore, lagAfter, 0.99)}`);
+    print(`  the sweeper's passes over it: ${passStepLine(passBefore, await passSteps())}`);
+    print(`  ${await slowSignalsAndRuns(phaseStart, phaseEnd)}`);
+    keyBase = base + sentAt.size + CONNECTIONS;
   }
-  print(`  events over 500 ms, by when they were sent (s into the phase: count): ${[...slowAt].sort((a, b) => Number(a[0]) - Number(b[0])).map(([at, n]) => `${at}: ${n}`).join(', ') || 'none'}`);
-  // Where those waited: from the send to the server's commit (the snapshot row's time), and from there to Shopify.
-  const slow = [...arrived].filter(([n, t]) => t - sentAt.get(n)! > 500).map(([n]) => n);
-  if (slow.length > 0) {
-    const { rows } = await svc.db.query<{ sku: string; at: number }>(
-      `SELECT sku, extract(epoch FROM updated_at) * 1000 AS at FROM source_snapshots WHERE source = $1 AND shop_id = $2 AND sku = ANY($3::text[])`,
-      [`${shopId}-erp`, shopId, slow.map((n) => skus[base + n]!)],
-    );
-    const committed = new Map(rows.map((r) => [r.sku, Number(r.at) - wallOffset]));
-    const toCommit = slow.filter((n) => committed.has(skus[base + n]!)).map((n) => committed.get(skus[base + n]!)! - sentAt.get(n)!);
-    const toShop = slow.filter((n) => committed.has(skus[base + n]!)).map((n) => arrived.get(n)! - committed.get(skus[base + n]!)!);
-    print(`  of those ${slow.length}: send to the server's commit p50 ${Math.round(pct(toCommit, 50))} ms (max ${Math.round(pct(toCommit, 100))}), commit to Shopify p50 ${Math.round(pct(toShop, 50))} ms (max ${Math.round(pct(toShop, 100))})`);
-  }
-  // The share of that which is the hand-off: commit to the refresh workflow's signal acknowledged (the outbox wait).
-  const lagAfter = await lagBuckets('refresh');
-  print(`  of which in the refresh outbox (commit to signal taken; bucket bounds): p50 ${lagQuantile(lagBefore, lagAfter, 0.5)}, p99 ${lagQuantile(lagBefore, lagAfter, 0.99)}`);
-  print(`  the sweeper's passes over it: ${passStepLine(passBefore, await passSteps())}`);
-  print(`  ${await slowSignalsAndRuns(phaseStart, phaseEnd)}`);
-  keyBase = base + sentAt.size + CONNECTIONS;
 
   // The WMS confirms one allocation per request, each of a new order (signal-with-start of its workflow).
   const wms = await run(
@@ -379,4 +386,28 @@ it('ingest: single-event requests per second, ack and event-to-Shopify latency',
   })();
   print(`  allocations' hand-off to their workflows: ${handedOff.waiting} still in the outbox ${handedOff.seconds.toFixed(1)} s after the phase; waited p50 ${lagQuantile(new Map(), resLag, 0.5)}, p99 ${lagQuantile(new Map(), resLag, 0.99)} (at the phase's end)`);
   print(`  ratio to the bare server: ${(wms.rps / bare.rps).toFixed(2)}`);
+
+  // Paced, once the backlog above is handed off (up to 5 more minutes): does the hand-off keep up at BENCH_RATE?
+  const outboxRows = async () => (await svc.db.query<{ n: number }>('SELECT count(*)::int AS n FROM reservation_handoffs')).rows[0]!.n;
+  const backlogDeadline = performance.now() + 300_000;
+  while ((await outboxRows()) > 0 && performance.now() < backlogDeadline) await new Promise((r) => setTimeout(r, 500));
+  const leftBefore = await outboxRows();
+  const pacedLagBefore = await lagBuckets('reservation');
+  const paced = await run(
+    serverUrl,
+    '/wms/allocations',
+    env.ING_WMS_TOKEN,
+    (n) => ({ shopId, orderId: `paced-${n}`, allocationId: `p-${n}`, occurredAt: new Date().toISOString(), lines: [{ lineId: '1', sku: skus[n % 1000]!, locationId: 'WH1', quantity: 1 }] }),
+    { seconds: SECONDS, rate: RATE },
+  );
+  const waitingAtEnd = await outboxRows();
+  const drainStart = performance.now();
+  while ((await outboxRows()) > 0 && performance.now() - drainStart < 120_000) await new Promise((r) => setTimeout(r, 200));
+  const drainSeconds = (performance.now() - drainStart) / 1000;
+  const pacedLagAfter = await lagBuckets('reservation');
+  print(line(`POST /wms/allocations at ${RATE}/s for ${SECONDS} s${leftBefore > 0 ? ` (${leftBefore} of the phase above still waiting when it began)` : ''}`, paced));
+  print(
+    `  hand-off to their workflows (commit to signal-with-start taken; bucket bounds): p50 ${lagQuantile(pacedLagBefore, pacedLagAfter, 0.5)}, p99 ${lagQuantile(pacedLagBefore, pacedLagAfter, 0.99)}; ` +
+      `${waitingAtEnd} waiting at the phase's end, ${await outboxRows()} still ${drainSeconds.toFixed(1)} s later (drained at ${drainSeconds > 0 ? Math.round(waitingAtEnd / drainSeconds) : 'n/a'}/s)`,
+  );
 });
