@@ -43,14 +43,14 @@ const ONE_STEP_CLAIMS = 'claim-in-one-step';
 // Events whose origin differs from the reservation's (an external event at a Shopify order's reservation, or the
 // reverse) are refused and counted. Executions that started before keep applying them as they did.
 const REFUSE_FOREIGN_ORIGIN = 'refuse-foreign-origin';
-// The Sku search attribute holds as many of the order's SKUs as fit in Temporal's 2 KB value limit: over it,
-// Temporal terminates the workflow (and its expiry timer) when the upsert's task completes.
-const BOUNDED_SKU_ATTRIBUTE = 'bounded-sku-attribute';
-// A reservation the WMS confirmed but whose order never came ('pending') is not closed as 'expired' at its expiry:
-// that terminal state made the order's own events, arriving later, stale, so its units were never claimed (a WMS
-// token could so disable any order id it guessed). The run ends with the reservation still pending and an alert;
-// the order's first event starts a new run with a fresh expiry.
-const PENDING_EXPIRY_STAYS_OPEN = 'pending-expiry-stays-open';
+// One patch for two changes (each patch costs every new order a marker and a search-attribute upsert):
+// - the Sku search attribute holds as many of the order's SKUs as fit in Temporal's 2 KB value limit: over it,
+//   Temporal terminates the workflow (and its expiry timer) when the upsert's task completes;
+// - a reservation the WMS confirmed but whose order never came ('pending') is not closed as 'expired' at its
+//   expiry: that terminal state made the order's own events, arriving later, stale, so its units were never
+//   claimed (a WMS token could so disable any order id it guessed). The run ends with the reservation still
+//   pending and an alert; the order's first event starts a new run with a fresh expiry.
+const PENDING_EXPIRY_AND_BOUNDED_SKUS = 'pending-expiry-and-bounded-skus';
 // Shopify mutations (external orders) run as ordinary activities: visible, and retried by the server.
 const { syncShopifyAdjustments } = proxyActivities<Activities>({ ...defaultActivityOptions, startToCloseTimeout: '1 minute' });
 
@@ -79,8 +79,8 @@ export async function reservationWorkflow(input: ReservationInput): Promise<Rese
   // steps to its end (its history replays through them).
   const oneStep = patched(ONE_STEP_CLAIMS);
   const refuseForeign = patched(REFUSE_FOREIGN_ORIGIN);
-  const boundSkus = patched(BOUNDED_SKU_ATTRIBUTE);
-  const pendingStaysOpen = patched(PENDING_EXPIRY_STAYS_OPEN);
+  const boundSkus = patched(PENDING_EXPIRY_AND_BOUNDED_SKUS);
+  const pendingStaysOpen = boundSkus;
   /** Set when a pending reservation reached its expiry with no order: the run ends once nothing is queued. */
   let orderNeverArrived = false;
   const freshExpiresAt = input.carried?.expiresAt ?? new Date(Date.now() + input.ttlSeconds * 1000).toISOString();

@@ -207,7 +207,7 @@ describe.runIf(process.env.RECORD_HISTORIES === '1')('record workflow histories'
   }, 300_000);
 
   /**
-   * Patches bounded-sku-attribute and pending-expiry-stays-open (src/workflows/reservation.ts):
+   * Patch pending-expiry-and-bounded-skus (src/workflows/reservation.ts):
    *   RECORD_HISTORIES=1 HISTORY_LABEL=19-pending npx vitest run test/replay/record.test.ts -t 'pending'
    */
   it('records a pending reservation of many long SKUs that expires before its order, then the order', async () => {
