@@ -133,7 +133,8 @@ export async function handOnMissedOrders(
   port?.heartbeat(progress);
   try {
     const handOn = async (orders: OrderSummary[]) => {
-      const candidates = orders.filter((o) => !done.has(numericId(o.orderId)) && o.lines.some((l) => l.quantity > 0));
+      // An order of more lines than the listing holds may still hold units past them: its workflow reads them all.
+      const candidates = orders.filter((o) => !done.has(numericId(o.orderId)) && (o.moreLines || o.lines.some((l) => l.quantity > 0)));
       const young = candidates.filter((o) => Date.parse(o.updatedAt) > youngerThan);
       progress.skippedYoung += young.length;
       const old = candidates.filter((o) => Date.parse(o.updatedAt) <= youngerThan);

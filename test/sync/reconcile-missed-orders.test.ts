@@ -28,9 +28,9 @@ describe("reconciliation's missed-order step", () => {
   beforeAll(async () => {
     svc = await connectTestServices();
     emu = await startEmulator({ port: 0 });
-    const catalog = await seedCatalog(emu.emulator, svc.db, { shopId, domain, accessToken: 'tok-mo', locations: ['WH1'], skus: ['A'], initialAvailable: () => 50 });
+    const catalog = await seedCatalog(emu.emulator, svc.db, { shopId, domain, accessToken: 'tok-mo', locations: ['WH1'], skus: ['A'], initialAvailable: () => 200 });
     wh1 = catalog.locationIds.get('WH1')!;
-    await recordSourceChanges(svc.db, `${shopId}-erp`, [{ shopId, sku: 'A', locationId: 'WH1', quantity: 50, occurredAt: new Date().toISOString() }]);
+    await recordSourceChanges(svc.db, `${shopId}-erp`, [{ shopId, sku: 'A', locationId: 'WH1', quantity: 200, occurredAt: new Date().toISOString() }]);
     const config = configWith(0);
     await svc.startWorker(svc.activities(config, createShopifyClients(config, { baseUrl: emu.url, env: { MO_TOKEN: 'tok-mo' } })));
   });
@@ -66,6 +66,18 @@ describe("reconciliation's missed-order step", () => {
     expect(second).toMatchObject({ started: 1, skippedYoung: 0, unclaimed: 0 });
     // Waited for the claim in PostgreSQL before answering: drift is judged right after.
     expect(await claimed(young)).toBe(1);
+  });
+
+  it('takes an order of more than 50 lines whose first 50 are shipped: the listing shows 50, the rest still hold units', async () => {
+    const lines = Array.from({ length: 52 }, () => ({ sku: 'A', quantity: 1 }));
+    const order = emu.emulator.placeOrder(domain, { lines, locationId: wh1 });
+    const orderId = order.id.split('/').pop()!;
+    emu.emulator.fulfillOrder(domain, orderId, { lines: order.lineItems.slice(0, 50).map((l) => ({ lineItemId: l.id.split('/').pop()!, quantity: 1 })) });
+    const result = await handOnMissedOrders(deps(0), { runId: await newRun(), shopId }, undefined);
+    expect(result).toMatchObject({ started: 1, unclaimed: 0 });
+    expect(await claimed(orderId)).toBe(1);
+    const { rows } = await svc.db.query<{ n: number }>('SELECT sum(claimed)::int AS n FROM claim_lines WHERE shop_id = $1 AND order_id = $2', [shopId, orderId]);
+    expect(rows[0]!.n).toBe(2);
   });
 
   it('passes over an order whose webhook the ledger recorded (the outbox sweeper hands it off)', async () => {

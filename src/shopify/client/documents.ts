@@ -158,13 +158,16 @@ query BulkStatus($id: ID!) {
 }`;
 export const BULK_STATUS_COST = 1;
 
-/** 8 orders x 50 lines: 2 + 8 * (1 + 2 + 50 * 2) = 826 points, under the 1,000-point ceiling of one query. */
+/**
+ * 8 orders x 50 lines: 2 + 8 * (1 + 2 + 50 * 2) = 826 points, under the 1,000-point ceiling of one query (pageInfo is
+ * free). An order of more lines says so (`hasNextPage`): its first 50 do not tell whether it still holds units.
+ */
 export const ORDERS_PAGE = 8;
 export const ORDERS_LINES_PAGE = 50;
 export const ORDERS_UPDATED_SINCE = /* GraphQL */ `
 query OrdersUpdatedSince($query: String!, $after: String) {
   orders(first: ${ORDERS_PAGE}, after: $after, query: $query) {
-    nodes { id updatedAt cancelledAt sourceName displayFulfillmentStatus lineItems(first: ${ORDERS_LINES_PAGE}) { nodes { id sku unfulfilledQuantity variant { id } } } }
+    nodes { id updatedAt cancelledAt sourceName displayFulfillmentStatus lineItems(first: ${ORDERS_LINES_PAGE}) { nodes { id sku unfulfilledQuantity variant { id } } pageInfo { hasNextPage } } }
     pageInfo { hasNextPage endCursor }
   }
 }`;

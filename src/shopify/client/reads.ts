@@ -173,6 +173,8 @@ export interface OrderSummary {
   sourceName: string | null;
   /** `quantity` is what is still to be fulfilled. */
   lines: { lineItemId: Gid; sku: string | null; variantId: Gid | null; quantity: number }[];
+  /** The order has more lines than `lines` holds (the first ORDERS_LINES_PAGE only). */
+  moreLines: boolean;
 }
 
 /** Open orders updated at or after `since`, oldest page first (reconciliation's net for lost webhooks). */
@@ -187,7 +189,7 @@ export function listCancelledOrdersUpdatedSince(call: GraphqlCaller, since: Date
 }
 
 async function* ordersMatching(call: GraphqlCaller, query: string, operation: string): AsyncGenerator<OrderSummary> {
-  type O = { id: Gid; updatedAt: string; cancelledAt: string | null; sourceName: string | null; lineItems: { nodes: { id: Gid; sku: string | null; unfulfilledQuantity: number; variant: { id: Gid } | null }[] } };
+  type O = { id: Gid; updatedAt: string; cancelledAt: string | null; sourceName: string | null; lineItems: { nodes: { id: Gid; sku: string | null; unfulfilledQuantity: number; variant: { id: Gid } | null }[]; pageInfo?: { hasNextPage?: boolean } } };
   for await (const o of paginate<O>(call, D.ORDERS_UPDATED_SINCE, { query }, 'orders', operation, D.ORDERS_UPDATED_SINCE_COST)) {
     yield {
       orderId: o.id,
@@ -195,6 +197,7 @@ async function* ordersMatching(call: GraphqlCaller, query: string, operation: st
       cancelled: o.cancelledAt !== null,
       sourceName: o.sourceName,
       lines: o.lineItems.nodes.map((l) => ({ lineItemId: l.id, sku: l.sku, variantId: l.variant?.id ?? null, quantity: l.unfulfilledQuantity })),
+      moreLines: o.lineItems.pageInfo?.hasNextPage === true,
     };
   }
 }
