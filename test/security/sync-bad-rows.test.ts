@@ -33,10 +33,14 @@ describe('delta sync with bad rows', () => {
     await svc?.close();
   });
 
-  it('audits and skips an overlong id, an unknown shop and a shop the source is not bound to; the good rows go on and the watermark moves past all', async () => {
+  it('audits and skips an overlong id, a location code with "|", an unknown shop and a shop the source is not bound to; the good rows go on and the watermark moves past all', async () => {
     const at = new Date().toISOString();
-    const row = (shop: string, sku: string) => ({ shopId: shop, sku, locationId: 'WH1', quantity: 4, occurredAt: at });
-    await recordSourceChanges(svc.db, source, [row(shopId, 'GOOD-1'), row('x'.repeat(1200), 'LONG'), row('nobody', 'UNKNOWN'), row(otherShop, 'NOT-BOUND'), row(shopId, 'S'.repeat(300)), row(shopId, 'GOOD-2')]);
+    const row = (shop: string, sku: string, locationId = 'WH1') => ({ shopId: shop, sku, locationId, quantity: 4, occurredAt: at });
+    await recordSourceChanges(svc.db, source, [
+      row(shopId, 'GOOD-1'), row('x'.repeat(1200), 'LONG'), row('nobody', 'UNKNOWN'), row(otherShop, 'NOT-BOUND'), row(shopId, 'S'.repeat(300)),
+      // A location code with the key separator: SKU "GOOD|WH1" at "WH1" and SKU "GOOD" at "WH1|WH1" would be one key.
+      row(shopId, 'SEPARATOR', 'WH1|WH1'), row(shopId, 'GOOD-2'),
+    ]);
     const run = () =>
       svc.temporal.workflow.execute(deltaSyncWorkflow, {
         taskQueue: svc.taskQueue,
@@ -49,14 +53,14 @@ describe('delta sync with bad rows', () => {
     // run until it has been read.
     const total = { read: 0, keysMarked: 0, rejected: 0 };
     const deadline = Date.now() + 20_000;
-    while (total.read < 6 && Date.now() < deadline) {
+    while (total.read < 7 && Date.now() < deadline) {
       const p = await run();
       total.read += p.read;
       total.keysMarked += p.keysMarked;
       total.rejected += p.rejected ?? 0;
-      if (total.read < 6) await new Promise((r) => setTimeout(r, 200));
+      if (total.read < 7) await new Promise((r) => setTimeout(r, 200));
     }
-    expect(total).toEqual({ read: 6, keysMarked: 2, rejected: 4 });
+    expect(total).toEqual({ read: 7, keysMarked: 2, rejected: 5 });
 
     const { rows: last } = await svc.db.query<{ c: string }>(`SELECT xid::text || ':' || cursor::text AS c FROM source_changes WHERE source = $1 ORDER BY xid DESC, cursor DESC LIMIT 1`, [source]);
     const { rows: mark } = await svc.db.query<{ cursor: string }>('SELECT cursor FROM watermarks WHERE source = $1', [source]);
@@ -71,6 +75,7 @@ describe('delta sync with bad rows', () => {
       ['rejected', 'ISYNC_FORBIDDEN', 'UNKNOWN'],
       ['rejected', 'ISYNC_FORBIDDEN', 'NOT-BOUND'],
       ['rejected', 'ISYNC_PAYLOAD_INVALID', 'SSSSSSSSS'],
+      ['rejected', 'ISYNC_PAYLOAD_INVALID', 'SEPARATOR'],
     ]);
     expect(audit[0]!.shop_id.length).toBeLessThan(100);
 
