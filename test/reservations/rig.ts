@@ -70,6 +70,23 @@ export interface Rig {
   close(): Promise<void>;
 }
 
+/**
+ * A `configure` that adds a second configured shop, `otherId`, and binds the rig's sources and channels to the
+ * rig's own shop only: what a token may not do to a shop outside its scope.
+ */
+export function withUnboundShop(otherId: string): NonNullable<RigOptions['configure']> {
+  return (raw) => {
+    const shops = raw.shops as { id: string }[];
+    const bind = (list: Record<string, unknown>[]) => list.map((p) => ({ ...p, shops: [shops[0]!.id] }));
+    return {
+      ...raw,
+      shops: [...shops, { id: otherId, domain: `${otherId}.myshopify.com`, access_token_env: 'OTHER_TOKEN', webhook_secret_env: 'OTHER_SECRET' }],
+      sources: bind(raw.sources as Record<string, unknown>[]),
+      channels: bind((raw.channels as Record<string, unknown>[] | undefined) ?? []),
+    };
+  };
+}
+
 export const T0 = '2026-01-01T00:00:00.000Z';
 
 export async function startRig(opts: RigOptions = {}, shared?: TestServices): Promise<Rig> {

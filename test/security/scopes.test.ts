@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
-import { startRig, type Rig } from '../reservations/rig.js';
+import { startRig, withUnboundShop, type Rig } from '../reservations/rig.js';
 
 const SKU = 'SCOPE-1';
 const WH = 'WH1';
@@ -14,17 +14,7 @@ describe('each source and channel is bound to its shops', () => {
       onHand: 10,
       skus: [SKU],
       webhooks: false,
-      // A second shop the rig's sources and channel are not bound to.
-      configure: (raw) => {
-        const shops = raw.shops as { id: string }[];
-        const bind = (list: Record<string, unknown>[]) => list.map((p) => ({ ...p, shops: [shops[0]!.id] }));
-        return {
-          ...raw,
-          shops: [...shops, { id: OTHER, domain: `${OTHER}.myshopify.com`, access_token_env: 'OTHER_TOKEN', webhook_secret_env: 'OTHER_SECRET' }],
-          sources: bind(raw.sources as Record<string, unknown>[]),
-          channels: bind((raw.channels as Record<string, unknown>[] | undefined) ?? []),
-        };
-      },
+      configure: withUnboundShop(OTHER),
     });
   });
   afterAll(async () => {

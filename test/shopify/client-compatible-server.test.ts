@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InventorySyncError } from '../../src/domain/errors.js';
-import { createShopifyClient, ShopBudget, type SetAvailableEntry } from '../../src/shopify/client/index.js';
+import type { SetAvailableEntry } from '../../src/shopify/client/index.js';
 import { DEFAULT_API_VERSION } from '../../src/shopify/client/admin-client.js';
 import { ACTIVE_LOCATIONS_PROBE_COST } from '../../src/shopify/client/documents.js';
 import { levelKey } from '../../src/shopify/client/types.js';
 import { startEmulator, type RunningEmulator } from '../../src/shopify/emulator/index.js';
+import { clientFixture, rejection, type Shop } from './client-fixture.js';
 
 // Shopify's semantics where another Shopify-compatible server answers in shapes our emulator never produces by
 // itself: the emulator's one-shot `reply` fault (set through its control API) sends them, the rest is real.
@@ -15,39 +15,7 @@ beforeAll(async () => {
 });
 afterAll(() => running.close());
 
-let shopSeq = 0;
-interface Shop {
-  domain: string;
-  token: string;
-  locations: string[];
-  items: string[];
-}
-
-function seedShop(itemCount: number, locationCount = 1, initial = 0): Shop {
-  const em = running.emulator;
-  shopSeq += 1;
-  const domain = `compat-${process.pid}-${shopSeq}.myshopify.com`;
-  const token = `shpat_compat_${process.pid}_${shopSeq}`;
-  em.createShop({ domain, accessToken: token, plan: 'standard' });
-  const locations = Array.from({ length: locationCount }, (_, i) => em.createLocation(domain, { name: `Warehouse ${i}` }).id);
-  const items: string[] = [];
-  for (let i = 0; i < itemCount; i += 1) {
-    items.push(em.createProduct(domain, { sku: `C-${shopSeq}-${i}` }).inventoryItemId);
-    for (const loc of locations) if (initial !== 0) em.setQuantities(domain, items[i]!, loc, { available: initial });
-  }
-  return { domain, token, locations, items };
-}
-
-function clientFor(shop: Shop, extra: Partial<Parameters<typeof createShopifyClient>[0]> = {}) {
-  return createShopifyClient({
-    shopDomain: shop.domain,
-    accessToken: shop.token,
-    baseUrl: running.url,
-    budget: new ShopBudget(shop.domain),
-    retry: { baseDelayMs: 20, maxDelayMs: 200 },
-    ...extra,
-  });
-}
+const { seedShop, clientFor } = clientFixture(() => running, 'C');
 
 async function control(method: string, path: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
   const res = await fetch(`${running.url}/_emulator${path}`, {
@@ -67,14 +35,6 @@ async function replyNext(shop: Shop, reply: { status: number; body: unknown }, c
 const counters = (shop: Shop) => running.emulator.counters(shop.domain);
 const available = (shop: Shop, item: string, location: string) => running.emulator.getLevel(shop.domain, item, location).available;
 
-async function rejection(p: Promise<unknown>): Promise<InventorySyncError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(InventorySyncError);
-  return err as InventorySyncError;
-}
 
 /** Records the idempotency key of every mutation the client sends. */
 function keyRecorder() {

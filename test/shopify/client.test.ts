@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InventorySyncError } from '../../src/domain/errors.js';
-import { createShopifyClient, ShopBudget, type SetAvailableEntry } from '../../src/shopify/client/index.js';
+import type { SetAvailableEntry } from '../../src/shopify/client/index.js';
 import { startEmulator, type RunningEmulator } from '../../src/shopify/emulator/index.js';
+import { clientFixture, rejection, type Shop } from './client-fixture.js';
 import { DEFAULT_API_VERSION } from '../../src/shopify/client/admin-client.js';
 import { ACTIVE_LOCATIONS_PROBE_COST, ORDER_FULFILLMENT, orderFulfillmentCost, orderFulfillmentPage, orderFulfillmentQuery } from '../../src/shopify/client/documents.js';
 
@@ -11,44 +11,7 @@ beforeAll(async () => {
 });
 afterAll(() => running.close());
 
-let shopSeq = 0;
-interface Shop {
-  domain: string;
-  token: string;
-  locations: string[];
-  items: string[];
-  skus: string[];
-}
-
-/** A fresh shop per test, so counters and buckets belong to that test alone. */
-function seedShop(itemCount: number, locationCount = 1, initial = 0): Shop {
-  const em = running.emulator;
-  shopSeq += 1;
-  const domain = `client-${process.pid}-${shopSeq}.myshopify.com`;
-  const token = `shpat_client_${process.pid}_${shopSeq}`;
-  em.createShop({ domain, accessToken: token, plan: 'standard' });
-  const locations = Array.from({ length: locationCount }, (_, i) => em.createLocation(domain, { name: `Warehouse ${i}` }).id);
-  const items: string[] = [];
-  const skus: string[] = [];
-  for (let i = 0; i < itemCount; i += 1) {
-    const sku = `SKU-${shopSeq}-${i}`;
-    items.push(em.createProduct(domain, { sku }).inventoryItemId);
-    skus.push(sku);
-    for (const loc of locations) if (initial !== 0) em.setQuantities(domain, items[i]!, loc, { available: initial });
-  }
-  return { domain, token, locations, items, skus };
-}
-
-function clientFor(shop: Shop, extra: Partial<Parameters<typeof createShopifyClient>[0]> = {}) {
-  return createShopifyClient({
-    shopDomain: shop.domain,
-    accessToken: shop.token,
-    baseUrl: running.url,
-    budget: new ShopBudget(shop.domain),
-    retry: { baseDelayMs: 20, maxDelayMs: 200 },
-    ...extra,
-  });
-}
+const { seedShop, clientFor } = clientFixture(() => running, 'SKU');
 
 const available = (shop: Shop, item: string, location: string) => running.emulator.getLevel(shop.domain, item, location).available;
 const counters = (shop: Shop) => running.emulator.counters(shop.domain);
@@ -57,14 +20,6 @@ function entriesFor(shop: Shop, quantity: (i: number) => number, from: number | 
   return shop.items.map((inventoryItemId, i) => ({ inventoryItemId, locationId: shop.locations[0]!, quantity: quantity(i), changeFromQuantity: from }));
 }
 
-async function rejection(p: Promise<unknown>): Promise<InventorySyncError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(InventorySyncError);
-  return err as InventorySyncError;
-}
 
 describe('Shopify client against the emulator: guarded writes', () => {
   it('sends 1,000 updates in 4 calls of at most 250 and applies every one', async () => {
