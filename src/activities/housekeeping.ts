@@ -17,26 +17,21 @@ export interface PruneResult {
 /** Rows per DELETE: short statements, so no lock or WAL burst holds back the sources' writes. */
 const BATCH = 5_000;
 
-const DAYS: Record<RetainedTable, (r: Config['inventory_sync']['retention']) => number> = {
-  source_changes: (r) => r.source_changes_days,
-  audit_log: (r) => r.audit_log_days,
-  webhook_deliveries: (r) => r.webhook_deliveries_days,
-  unmapped_snapshots: (r) => r.unmapped_snapshots_days,
-};
-
 export function createHousekeepingActivities(deps: HousekeepingDeps) {
   return {
     /**
      * Deletes every row past its retention (inventory_sync.retention), table by table, in batches of BATCH,
      * heartbeating after each: a retry after a crash or timeout deletes what is left, nothing twice.
      */
-    async pruneExpiredRows(input: { now?: string } = {}): Promise<PruneResult> {
-      const now = input.now ? Date.parse(input.now) : Date.now();
+    async pruneExpiredRows(): Promise<PruneResult> {
+      const now = Date.now();
+      const { retention } = deps.config.inventory_sync;
       const ctx = Context.current();
       const deleted = {} as Record<RetainedTable, number>;
       const before = {} as Record<RetainedTable, string>;
       for (const table of RETAINED_TABLES) {
-        const cutoff = new Date(now - DAYS[table](deps.config.inventory_sync.retention) * 86_400_000);
+        // Each table's setting is named after it: inventory_sync.retention.{table}_days.
+        const cutoff = new Date(now - retention[`${table}_days`] * 86_400_000);
         before[table] = cutoff.toISOString();
         deleted[table] = 0;
         for (;;) {

@@ -11,5 +11,5 @@ const { pruneExpiredRows } = proxyActivities<Activities>({
 
 /** The `housekeeping` Schedule's run: rows past their retention deleted (docs/operations.md, "Retention"). */
 export async function housekeepingWorkflow(): Promise<PruneResult> {
-  return pruneExpiredRows({});
+  return pruneExpiredRows();
 }

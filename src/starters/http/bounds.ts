@@ -20,15 +20,13 @@ const NO_NUL_MESSAGE = 'expected no NUL character (\\u0000)';
 const WELL_FORMED = /^(?:[^\ud800-\udfff]|[\ud800-\udbff][\udc00-\udfff])*$/;
 const WELL_FORMED_MESSAGE = 'expected well-formed Unicode (a lone surrogate such as \\ud800 is not text)';
 
+/** A non-empty string of at most `max` characters that PostgreSQL stores as sent (no NUL, no lone surrogate). */
+const storableText = (what: string, max: number) =>
+  z.string().min(1, `expected ${what}`).max(max, `expected at most ${max} characters`).regex(NO_NUL, NO_NUL_MESSAGE).regex(WELL_FORMED, WELL_FORMED_MESSAGE);
+
 /** The fields every route bounds the same way (src/domain/limits.ts says why). */
-export const shopIdField = z
-  .string()
-  .min(1, 'expected a shop id')
-  .max(MAX_SHOP_ID_LENGTH, `expected at most ${MAX_SHOP_ID_LENGTH} characters`)
-  .regex(NO_NUL, NO_NUL_MESSAGE)
-  .regex(WELL_FORMED, WELL_FORMED_MESSAGE);
-export const idField = (what: string) =>
-  z.string().min(1, `expected ${what}`).max(MAX_ID_LENGTH, `expected at most ${MAX_ID_LENGTH} characters`).regex(NO_NUL, NO_NUL_MESSAGE).regex(WELL_FORMED, WELL_FORMED_MESSAGE);
+export const shopIdField = storableText('a shop id', MAX_SHOP_ID_LENGTH);
+export const idField = (what: string) => storableText(what, MAX_ID_LENGTH);
 
 /** The instants PostgreSQL reads back from the canonical form: it has no year 0000, and a year needs four digits. */
 const EARLIEST_MS = Date.parse('0001-01-01T00:00:00Z');
@@ -73,9 +71,9 @@ export const lineQuantity = (min: 0 | 1) =>
     .max(MAX_LINE_QUANTITY, `expected at most ${MAX_LINE_QUANTITY}`);
 export const lineList = <T extends z.ZodType>(line: T) => z.array(line).max(MAX_LINES, `expected at most ${MAX_LINES} lines (send a larger order in parts)`);
 
-/** One order line as the order routes take it (POST /orders, POST /wms/allocations): the same fields, bounded alike. */
 /** A location code: an id without the key separator (src/domain/limits.ts, KEY_SEPARATOR). */
 export const locationField = () => idField('a location code').refine((v) => !v.includes(KEY_SEPARATOR), LOCATION_SEPARATOR_MESSAGE);
+/** One order line as the order routes take it (POST /orders, POST /wms/allocations): the same fields, bounded alike. */
 export const orderLine = (minQuantity: 0 | 1) =>
   z.object({
     lineId: idField('a line id'),
