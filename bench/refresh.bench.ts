@@ -141,10 +141,10 @@ class FlushProfile {
     const wall = performance.now() - this.started;
     const total = this.ms.get('total') ?? 0;
     const n = Math.max(1, this.flushes);
-    const steps = ['hop', 'mappings', 'version', 'compare', 'sources', 'guard', 'shopify', 'record', 'release']
+    const steps = ['hop', 'mappings', 'version', 'compare', 'sources', 'reread', 'guard', 'shopify', 'record', 'release']
       .map((p) => `${p} ${((this.ms.get(p) ?? 0) / n).toFixed(0)}`)
       .join(', ');
-    const inSteps = ['mappings', 'version', 'compare', 'sources', 'guard', 'shopify', 'record', 'release'].reduce((a, p) => a + (this.ms.get(p) ?? 0), 0);
+    const inSteps = ['mappings', 'version', 'compare', 'sources', 'reread', 'guard', 'shopify', 'record', 'release'].reduce((a, p) => a + (this.ms.get(p) ?? 0), 0);
     return (
       `${this.flushes} flushes of ${(this.keys / n).toFixed(0)} keys; per flush ms: ${steps}; activity ${(total / n).toFixed(0)} ` +
       `(steps not timed ${((total - inSteps) / n).toFixed(0)}); flushes in flight on average ${(total / wall).toFixed(2)}`

@@ -1,15 +1,20 @@
+import { heldForShopifyOrders } from '../db/claims.js';
 import type { ShopifyMapping } from '../db/mappings.js';
 import { type SkuLocation, skuLocationKey } from '../domain/sku-location.js';
-import { readLastSeen, rememberLastSeen } from '../guard/last-seen.js';
+import { type CommittedReading, readLastSeen, rememberLastSeen, type SeenLevel } from '../guard/last-seen.js';
 import type { AttemptScope } from './attempt-scope.js';
 import { boundsOf, type RefreshRuntime } from './refresh-types.js';
+import { readingOutlived } from './shopify-unclaimed.js';
 import { WARMUP_MIN_UNKNOWN, warmShopifyQuantities } from './shopify-warmup.js';
+
+/** What a round knows of Shopify per key (by `skuLocationKey`): the compare value and the kept committed readings. */
+export type ShopifyKnown = { known: Map<string, number | null>; committed: Map<string, CommittedReading> };
 
 /**
  * Step 2 of a refresh round: Shopify's `available` for the keys, the compare value of the write. From the guard
  * hash where we have seen it; else one bulk export for a cold shop (200+ unseen keys); else a bulk level read.
  */
-export async function knownShopifyQuantities(rt: RefreshRuntime, shopId: string, keys: SkuLocation[], mappings: Map<string, ShopifyMapping>, scope: AttemptScope): Promise<{ known: Map<string, number | null>; committed: Map<string, number> }> {
+export async function knownShopifyQuantities(rt: RefreshRuntime, shopId: string, keys: SkuLocation[], mappings: Map<string, ShopifyMapping>, scope: AttemptScope): Promise<ShopifyKnown> {
   const { deps } = rt;
   let { known, unknown, committed } = await readLastSeen(deps.redis, shopId, keys);
   const port = deps.shopify(shopId);
@@ -20,24 +25,46 @@ export async function knownShopifyQuantities(rt: RefreshRuntime, shopId: string,
     if (learned > 0) ({ known, unknown, committed } = await readLastSeen(deps.redis, shopId, keys));
   }
   if (unknown.length > 0) {
-    const levels = await deps.shopify(shopId).readLevels(
-      unknown.map((k) => {
-        const m = mappings.get(skuLocationKey(k))!;
-        return { inventoryItemId: m.inventoryItemId, locationId: m.shopifyLocationId };
-      }),
-      // `committed` comes with `available` at no extra cost (the quantities list costs one object).
-      ['available', 'committed'],
-      boundsOf(scope),
-    );
-    const read: [SkuLocation, number, number | null][] = [];
-    for (const k of unknown) {
-      const m = mappings.get(skuLocationKey(k))!;
-      const level = levels.get(`${m.inventoryItemId}|${m.shopifyLocationId}`);
-      known.set(skuLocationKey(k), level?.available ?? null);
-      if (level?.committed !== undefined) committed.set(skuLocationKey(k), level.committed);
-      if (level?.available !== undefined) read.push([k, level.available, level.committed ?? null]);
-    }
-    await rememberLastSeen(deps.redis, shopId, read);
+    // What our claims hold is read before Shopify is, so the reading can later tell a release that came after it.
+    const held = await heldForShopifyOrders(deps.db, shopId, unknown);
+    await readLevelsInto(rt, shopId, unknown, mappings, held, scope, { known, committed });
   }
   return { known, committed };
+}
+
+/**
+ * A kept committed reading that our claims have released units since (a fulfilment or cancellation we handled
+ * after the reading, which may or may not be in it) cannot tell unclaimed orders from released units: these keys'
+ * `available` and `committed` are read again, after `held` (what our claims hold now) was read. Changes `into`.
+ */
+export async function rereadOutlivedReadings(rt: RefreshRuntime, shopId: string, keys: SkuLocation[], mappings: Map<string, ShopifyMapping>, held: Map<string, number>, scope: AttemptScope, into: ShopifyKnown): Promise<number> {
+  const outlived = keys.filter((k) => {
+    const reading = into.committed.get(skuLocationKey(k));
+    return reading !== undefined && readingOutlived(reading, held.get(skuLocationKey(k)) ?? 0);
+  });
+  if (outlived.length > 0) await readLevelsInto(rt, shopId, outlived, mappings, held, scope, into);
+  return outlived.length;
+}
+
+/** One bulk level read (`available` and `committed` cost the same as `available` alone), remembered and merged into `into`. */
+async function readLevelsInto(rt: RefreshRuntime, shopId: string, keys: SkuLocation[], mappings: Map<string, ShopifyMapping>, heldBefore: Map<string, number>, scope: AttemptScope, into: ShopifyKnown): Promise<void> {
+  const levels = await rt.deps.shopify(shopId).readLevels(
+    keys.map((k) => {
+      const m = mappings.get(skuLocationKey(k))!;
+      return { inventoryItemId: m.inventoryItemId, locationId: m.shopifyLocationId };
+    }),
+    ['available', 'committed'],
+    boundsOf(scope),
+  );
+  const read: SeenLevel[] = [];
+  for (const k of keys) {
+    const m = mappings.get(skuLocationKey(k))!;
+    const level = levels.get(`${m.inventoryItemId}|${m.shopifyLocationId}`);
+    const held = heldBefore.get(skuLocationKey(k)) ?? 0;
+    into.known.set(skuLocationKey(k), level?.available ?? null);
+    if (level?.committed !== undefined) into.committed.set(skuLocationKey(k), { committed: level.committed, heldBefore: held });
+    else into.committed.delete(skuLocationKey(k));
+    if (level?.available !== undefined) read.push([k, level.available, level.committed ?? null, held]);
+  }
+  await rememberLastSeen(rt.deps.redis, shopId, read);
 }

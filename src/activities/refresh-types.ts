@@ -39,7 +39,7 @@ export interface RefreshDeps {
  * last-seen quantities, or a read), `sources` (components and claims), `guard` (the Lua guard with leases),
  * `shopify` (the write calls, fence included), `record` (audit rows and last-seen), `release` (leases).
  */
-export type RefreshPhase = 'hop' | 'mappings' | 'version' | 'compare' | 'sources' | 'guard' | 'shopify' | 'record' | 'release' | 'total';
+export type RefreshPhase = 'hop' | 'mappings' | 'version' | 'compare' | 'sources' | 'reread' | 'guard' | 'shopify' | 'record' | 'release' | 'total';
 export type RefreshProfiler = (phase: RefreshPhase, ms: number, keys: number) => void;
 
 export interface RefreshInput {

@@ -3,7 +3,7 @@ import type { ShopifyMapping } from '../db/mappings.js';
 import type { AtsComponents } from '../domain/ats.js';
 import { Errors, errorCodeOf } from '../domain/errors.js';
 import { type SkuLocation, skuLocationKey } from '../domain/sku-location.js';
-import { rememberLastSeen } from '../guard/last-seen.js';
+import { rememberLastSeen, type SeenLevel } from '../guard/last-seen.js';
 import { checkVersions, type Writer } from '../guard/version-guard.js';
 import { writesDropped } from '../observability/fault-metrics.js';
 import type { EntryResult, SetAvailableEntry } from '../shopify/client/types.js';
@@ -20,7 +20,18 @@ export type Planned = { key: SkuLocation; ats: number; components: AtsComponents
  * send (retries included) the fence renews this attempt's leases: an entry whose key a newer version took is
  * dropped, and a lost lease or a newer attempt abandons the whole write.
  */
-export async function writeRound(rt: RefreshRuntime, shopId: string, trigger: string, mappings: Map<string, ShopifyMapping>, known: Map<string, number | null>, toWrite: Planned[], writer: Writer & { version: bigint }, scope: AttemptScope, audit: AuditRow[], summary: RefreshSummary): Promise<SkuLocation[]> {
+export async function writeRound(
+  rt: RefreshRuntime,
+  shopId: string,
+  trigger: string,
+  mappings: Map<string, ShopifyMapping>,
+  { known, held }: { known: Map<string, number | null>; held: Map<string, number> },
+  toWrite: Planned[],
+  writer: Writer & { version: bigint },
+  scope: AttemptScope,
+  audit: AuditRow[],
+  summary: RefreshSummary,
+): Promise<SkuLocation[]> {
   const { version } = writer;
   const idempotencyKey = `v${version}`;
   let entries: SetAvailableEntry[] = [];
@@ -69,7 +80,7 @@ export async function writeRound(rt: RefreshRuntime, shopId: string, trigger: st
     throw err;
   }
 
-  const seen: [SkuLocation, number, (number | null)?][] = [];
+  const seen: SeenLevel[] = [];
   const stale: SkuLocation[] = [];
   const dropped: SkuLocation[] = [];
   results.forEach((r, i) => {
@@ -83,7 +94,8 @@ export async function writeRound(rt: RefreshRuntime, shopId: string, trigger: st
       else summary.applied++;
       summary.written[skuLocationKey(w.key)] = w.ats;
     } else if (r.status === 'stale') {
-      if (r.actual !== null) seen.push([w.key, r.actual, r.committed ?? null]);
+      // The re-read's `committed` keeps what our claims held when this round read them, before the re-read.
+      if (r.actual !== null) seen.push([w.key, r.actual, r.committed ?? null, held.get(skuLocationKey(w.key)) ?? 0]);
       row.errorCode = Errors.ShopifyStaleCompare.code;
       row.detail = `Shopify held ${r.actual ?? 'unknown'}, not ${previous}`;
       stale.push(w.key);

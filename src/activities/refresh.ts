@@ -9,10 +9,10 @@ import { createLogger } from '../observability/logger.js';
 import { readComponents } from '../sources/components.js';
 import { openAttemptScope, type AttemptScope } from './attempt-scope.js';
 import type { RacePointContext } from './race-points.js';
-import { knownShopifyQuantities } from './refresh-compare.js';
+import { knownShopifyQuantities, rereadOutlivedReadings } from './refresh-compare.js';
 import { unclaimedUnits } from './shopify-unclaimed.js';
 import { heldForShopifyOrders } from '../db/claims.js';
-import { forgetCommitted } from '../guard/last-seen.js';
+import { type CommittedReading, forgetCommitted } from '../guard/last-seen.js';
 import { guardWithLease, renewLeasesWhileWriting } from './refresh-lease.js';
 import { type RefreshDeps, type RefreshInput, type RefreshRuntime, type RefreshSettings, type RefreshSummary, timerOf } from './refresh-types.js';
 import { activityExecutionId, recallVersion, rememberVersion } from './refresh-version.js';
@@ -70,7 +70,7 @@ export function createRefreshActivities(deps: RefreshDeps) {
     input: RefreshInput,
     pending: SkuLocation[],
     components: Awaited<ReturnType<typeof readComponents>>,
-    unclaimed: { committed: Map<string, number>; held: Map<string, number> },
+    unclaimed: { committed: Map<string, CommittedReading>; held: Map<string, number> },
     version: bigint,
     audit: AuditRow[],
     summary: RefreshSummary,
@@ -86,7 +86,7 @@ export function createRefreshActivities(deps: RefreshDeps) {
       }
       // Units Shopify committed to orders we have not claimed yet (shopify-unclaimed.ts): never handed back.
       const reading = unclaimed.committed.get(skuLocationKey(key));
-      const shopifyUnclaimed = reading === undefined ? 0 : unclaimedUnits(reading, unclaimed.held.get(skuLocationKey(key)) ?? 0);
+      const shopifyUnclaimed = reading === undefined ? 0 : unclaimedUnits(reading.committed, unclaimed.held.get(skuLocationKey(key)) ?? 0);
       const withUnclaimed = shopifyUnclaimed > 0 ? { ...c.components, shopifyUnclaimed } : c.components;
       planned.push({ key, ats: computeAts(withUnclaimed), components: withUnclaimed });
     }
@@ -153,15 +153,18 @@ export function createRefreshActivities(deps: RefreshDeps) {
       // fails the compare. Read after, the compare would already include that order while our ATS does not.
       // The version memo (for a retry of this activity) is stored meanwhile: it only has to be there before the
       // guard stores the version.
-      const [{ known, committed }] = await Promise.all([
+      const [shopifyKnown] = await Promise.all([
         timed('compare', pending.length, () => knownShopifyQuantities(rt, shopId, pending, mappings, scope)),
         executionId === undefined ? undefined : rememberVersion(redis, executionId, version),
       ]);
+      const { known, committed } = shopifyKnown;
       let components: Awaited<ReturnType<typeof readComponents>>;
+      // What our Shopify-order claims hold, for every key: a committed reading is judged against it, and one taken
+      // by this round's write (a stale compare's re-read) keeps it, since it was read before that re-read.
       let held: Map<string, number>;
       try {
-        const withReading = pending.filter((k) => committed.has(skuLocationKey(k)));
-        [components, held] = await timed('sources', pending.length, () => Promise.all([readComponents(deps, shopId, pending), heldForShopifyOrders(db, shopId, withReading)]));
+        [components, held] = await timed('sources', pending.length, () => Promise.all([readComponents(deps, shopId, pending), heldForShopifyOrders(db, shopId, pending)]));
+        await timed('reread', pending.length, () => rereadOutlivedReadings(rt, shopId, pending, mappings, held, scope, shopifyKnown));
       } catch (err) {
         // Never write an ATS that treated a missing component as zero: the whole batch fails and is retried.
         await writeAudit(db, pending.map((k) => ({ shopId, ...k, trigger, version, outcome: 'source_failed', errorCode: errorCodeOf(err), detail: (err as Error).message })));
@@ -182,7 +185,7 @@ export function createRefreshActivities(deps: RefreshDeps) {
         await race.beforeShopifyWrite?.({ ...point, keys: toWrite.map((w) => w.key) });
         const stopRenewing = renewLeasesWhileWriting(rt, shopId, toWrite, writer, scope);
         try {
-          pending = await writeRound(rt, shopId, trigger, mappings, known, toWrite, writer, scope, audit, summary);
+          pending = await writeRound(rt, shopId, trigger, mappings, { known, held }, toWrite, writer, scope, audit, summary);
         } finally {
           // A renewal still on its way must not re-take a lease after the release below.
           await stopRenewing();

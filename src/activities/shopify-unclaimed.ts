@@ -8,8 +8,19 @@
  * read, and every ATS written while that reading is kept subtracts `max(0, committed - held)`, where `held` is
  * what our Shopify-origin claim lines still hold at the key (claimed, plus allocated and not yet shipped). Once
  * the claims have caught up (nothing unclaimed) the reading is dropped, so no read is ever added for it.
+ *
+ * A reading can outlive its truth the other way: if our claims at the key released units after it was taken (a
+ * fulfilment or cancellation handled since), `committed - held` counts those units as unclaimed when the reading
+ * still held them, and every write would subtract them until the reading expired: an undersell. So each reading
+ * keeps what our claims held just before it was taken (`heldBefore`); once they hold less, the reading is taken
+ * again (refresh-compare.ts, `rereadOutlivedReadings`) instead of trusted.
  */
 
 export function unclaimedUnits(committed: number, held: number): number {
   return Math.max(0, committed - held);
+}
+
+/** Whether our claims released units at the key since the reading was taken (a reading without `heldBefore` is trusted). */
+export function readingOutlived(reading: { heldBefore?: number }, heldNow: number): boolean {
+  return reading.heldBefore !== undefined && heldNow < reading.heldBefore;
 }

@@ -1,12 +1,15 @@
--- Remembers Shopify's `available` of each key (s) and, where given, the `committed` read with it (c, at ct ms).
+-- Remembers Shopify's `available` of each key (s) and, where given, the `committed` read with it (c, at ct ms)
+-- and what our Shopify-order claims held at the key just before that read (ch).
 -- KEYS[i] = guard hash of key i (all of one shop). ARGV = ttl_seconds, only_if_unknown (1: keep an s already
--- there), now_ms, then per key i: ARGV[2 + 2i] = available, ARGV[3 + 2i] = committed or '' (none).
+-- there), now_ms, then per key i: ARGV[1 + 3i] = available, ARGV[2 + 3i] = committed or '' (none),
+-- ARGV[3 + 3i] = held before the read or '' (unknown).
 -- Every write renews the hash's TTL, so no hash outlives its keys.
 local ttl = tonumber(ARGV[1])
 local onlyIfUnknown = ARGV[2] == '1'
 for i, key in ipairs(KEYS) do
-  local available = ARGV[2 + 2 * i]
-  local committed = ARGV[3 + 2 * i]
+  local available = ARGV[1 + 3 * i]
+  local committed = ARGV[2 + 3 * i]
+  local heldBefore = ARGV[3 + 3 * i]
   if onlyIfUnknown then
     redis.call('HSETNX', key, 's', available)
   else
@@ -14,6 +17,11 @@ for i, key in ipairs(KEYS) do
   end
   if committed ~= '' then
     redis.call('HSET', key, 'c', committed, 'ct', ARGV[3])
+    if heldBefore ~= '' then
+      redis.call('HSET', key, 'ch', heldBefore)
+    else
+      redis.call('HDEL', key, 'ch')
+    end
   end
   redis.call('EXPIRE', key, ttl)
 end

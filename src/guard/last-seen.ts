@@ -8,9 +8,9 @@ const WRITE_SCRIPT = readFileSync(new URL('./last-seen-write.lua', import.meta.u
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    /** numKeys, then the keys' guard hashes: {s, c, ct} per key. */
+    /** numKeys, then the keys' guard hashes: {s, c, ct, ch} per key. */
     inventoryLastSeenRead(numKeys: number, ...keys: string[]): Result<(string | null)[][], Context>;
-    /** numKeys, the keys' guard hashes, ttl, onlyIfUnknown, now, then available and committed ('' for none) per key. */
+    /** numKeys, the keys' guard hashes, ttl, onlyIfUnknown, now, then available, committed and held before ('' for none) per key. */
     inventoryLastSeenWrite(numKeys: number, ...keysThenArgs: string[]): Result<number, Context>;
   }
 }
@@ -32,19 +32,24 @@ function registerLastSeen(redis: Redis): void {
  */
 export const LAST_SEEN_FIELD = 's';
 /**
- * Shopify's `committed` from the same read as `s`, and when it was read: kept only while Shopify has committed
- * units to orders we have not claimed yet (src/activities/shopify-unclaimed.ts).
+ * Shopify's `committed` from the same read as `s`, when it was read, and what our Shopify-order claims held at
+ * the key just before it was read: kept only while Shopify has committed units to orders we have not claimed yet
+ * (src/activities/shopify-unclaimed.ts).
  */
 const COMMITTED_FIELD = 'c';
 const COMMITTED_AT_FIELD = 'ct';
+const HELD_BEFORE_FIELD = 'ch';
 /** A committed reading is trusted this long; after that it is ignored (a shipment lowers committed silently). */
 export const COMMITTED_READING_TTL_MS = 120_000;
+
+/** A kept `committed` reading, and what our Shopify-order claims held just before it was taken (absent: unknown). */
+export type CommittedReading = { committed: number; heldBefore?: number };
 
 /**
  * The last-seen quantities of these keys (by `skuLocationKey`), the keys never seen, and the committed readings
  * still kept (by `skuLocationKey`).
  */
-export async function readLastSeen(redis: Redis, shopId: string, keys: SkuLocation[]): Promise<{ known: Map<string, number | null>; unknown: SkuLocation[]; committed: Map<string, number> }> {
+export async function readLastSeen(redis: Redis, shopId: string, keys: SkuLocation[]): Promise<{ known: Map<string, number | null>; unknown: SkuLocation[]; committed: Map<string, CommittedReading> }> {
   registerLastSeen(redis);
   const cached: (string | null)[][] = [];
   for (let i = 0; i < keys.length; i += SCRIPT_KEYS) {
@@ -52,13 +57,13 @@ export async function readLastSeen(redis: Redis, shopId: string, keys: SkuLocati
     cached.push(...(await redis.inventoryLastSeenRead(chunk.length, ...chunk.map((k) => guardKey({ shopId, ...k })))));
   }
   const known = new Map<string, number | null>();
-  const committed = new Map<string, number>();
+  const committed = new Map<string, CommittedReading>();
   const unknown: SkuLocation[] = [];
   keys.forEach((k, i) => {
-    const [v, c, ct] = cached[i] ?? [null, null, null];
+    const [v, c, ct, ch] = cached[i] ?? [];
     if (v === null || v === undefined) unknown.push(k);
     else known.set(skuLocationKey(k), Number(v));
-    if (c !== null && c !== undefined && Date.now() - Number(ct ?? 0) <= COMMITTED_READING_TTL_MS) committed.set(skuLocationKey(k), Number(c));
+    if (c !== null && c !== undefined && Date.now() - Number(ct ?? 0) <= COMMITTED_READING_TTL_MS) committed.set(skuLocationKey(k), readingOf(c, ch));
   });
   return { known, unknown, committed };
 }
@@ -67,16 +72,19 @@ export async function readLastSeen(redis: Redis, shopId: string, keys: SkuLocati
 export async function forgetCommitted(redis: Redis, shopId: string, keys: SkuLocation[]): Promise<void> {
   if (keys.length === 0) return;
   const pipeline = redis.pipeline();
-  for (const k of keys) pipeline.hdel(guardKey({ shopId, ...k }), COMMITTED_FIELD, COMMITTED_AT_FIELD);
+  for (const k of keys) pipeline.hdel(guardKey({ shopId, ...k }), COMMITTED_FIELD, COMMITTED_AT_FIELD, HELD_BEFORE_FIELD);
   await pipeline.exec();
 }
+
+/** One key's reading to remember: Shopify's `available`, and optionally `committed` from the same read with what our claims held just before it. */
+export type SeenLevel = [key: SkuLocation, available: number, committed?: number | null, heldBefore?: number];
 
 /**
  * Remembers what Shopify holds now. `onlyIfUnknown` keeps a value already there (HSETNX: a quantity seen by a
  * write is fresher than one from a bulk export). Every write to a guard hash renews its TTL, so no hash outlives
  * its keys.
  */
-export async function rememberLastSeen(redis: Redis, shopId: string, values: [SkuLocation, number, (number | null)?][], onlyIfUnknown = false): Promise<void> {
+export async function rememberLastSeen(redis: Redis, shopId: string, values: SeenLevel[], onlyIfUnknown = false): Promise<void> {
   if (values.length === 0) return;
   registerLastSeen(redis);
   for (let i = 0; i < values.length; i += SCRIPT_KEYS) {
@@ -88,14 +96,18 @@ export async function rememberLastSeen(redis: Redis, shopId: string, values: [Sk
       String(GUARD_TTL_SECONDS),
       onlyIfUnknown ? '1' : '0',
       String(Date.now()),
-      ...chunk.flatMap(([, qty, committed]) => [String(qty), committed === undefined || committed === null ? '' : String(committed)]),
+      ...chunk.flatMap(([, qty, committed, heldBefore]) => [String(qty), committed === undefined || committed === null ? '' : String(committed), heldBefore === undefined ? '' : String(heldBefore)]),
     );
   }
 }
 
 /** The committed reading kept for one key and when it was read, or undefined when none is kept (for `explain`). */
-export async function readCommitted(redis: Redis, shopId: string, key: SkuLocation): Promise<{ committed: number; at: number } | undefined> {
-  const [c, ct] = await redis.hmget(guardKey({ shopId, ...key }), COMMITTED_FIELD, COMMITTED_AT_FIELD);
+export async function readCommitted(redis: Redis, shopId: string, key: SkuLocation): Promise<(CommittedReading & { at: number }) | undefined> {
+  const [c, ct, ch] = await redis.hmget(guardKey({ shopId, ...key }), COMMITTED_FIELD, COMMITTED_AT_FIELD, HELD_BEFORE_FIELD);
   if (c === null || c === undefined || Date.now() - Number(ct ?? 0) > COMMITTED_READING_TTL_MS) return undefined;
-  return { committed: Number(c), at: Number(ct) };
+  return { ...readingOf(c, ch), at: Number(ct) };
+}
+
+function readingOf(c: string, ch: string | null | undefined): CommittedReading {
+  return ch === null || ch === undefined ? { committed: Number(c) } : { committed: Number(c), heldBefore: Number(ch) };
 }

@@ -9,7 +9,7 @@ import { explainSafetyBuffer, bufferStrategyOf } from '../domain/safety-buffer.j
 import { inspectGuard } from '../guard/inspect.js';
 import { readCommitted } from '../guard/last-seen.js';
 import { heldForShopifyOrders } from '../db/claims.js';
-import { unclaimedUnits } from '../activities/shopify-unclaimed.js';
+import { readingOutlived, unclaimedUnits } from '../activities/shopify-unclaimed.js';
 import type { CallBounds, LevelPair, LevelQuantities } from '../shopify/client/types.js';
 import type { SourceAdapter } from '../sources/adapter.js';
 import { skuLocationKey } from '../domain/sku-location.js';
@@ -127,11 +127,19 @@ async function pendingKeys(temporal: Client, shopId: string, sku: string): Promi
  * Units Shopify committed to orders whose claim we do not hold yet, as the refresh subtracts them
  * (src/activities/shopify-unclaimed.ts): from the committed reading kept in the key's guard hash (at most
  * COMMITTED_READING_TTL_MS old) less what our Shopify-origin claims hold at the key. 0 when no reading is kept.
+ * A reading our claims released units since is not trusted by the refresh, which reads Shopify again: so is
+ * Shopify's `committed` now here.
  */
-async function readUnclaimed(deps: ExplainDeps, shopId: string, key: MappedKey): Promise<{ units: number; from: string; ageSeconds: number | null }> {
+async function readUnclaimed(deps: ExplainDeps, shopId: string, key: MappedKey, committedNow: Promise<number | undefined>): Promise<{ units: number; from: string; ageSeconds: number | null }> {
   const reading = await readCommitted(deps.redis, shopId, key);
   if (reading === undefined) return { units: 0, from: 'no Shopify order waiting for its claim (no committed reading kept)', ageSeconds: null };
   const held = (await heldForShopifyOrders(deps.db, shopId, [key])).get(skuLocationKey(key)) ?? 0;
+  if (readingOutlived(reading, held)) {
+    const now = await committedNow.catch(() => undefined);
+    const released = `our Shopify-order claims released ${reading.heldBefore! - held} unit(s) since the kept reading (committed ${reading.committed}), so the next refresh reads Shopify again`;
+    if (now === undefined) return { units: unclaimedUnits(reading.committed, reading.heldBefore!), from: `${released}; Shopify could not be read here, so this counts the reading against what the claims held when it was taken`, ageSeconds: null };
+    return { units: unclaimedUnits(now, held), from: `${released}: Shopify committed ${now} now, our claims hold ${held}`, ageSeconds: 0 };
+  }
   return {
     units: unclaimedUnits(reading.committed, held),
     from: `Shopify committed ${reading.committed}, our Shopify-order claims hold ${held}: the difference is orders whose webhook we have not handled yet`,
@@ -166,7 +174,7 @@ export async function explainSku(deps: ExplainDeps, shopId: string, sku: string,
         readClaims(deps.db, shopId, key),
         recentWrites(deps.db, shopId, key, writes),
         readInFlight(deps, shopId, key, pending),
-        readUnclaimed(deps, shopId, key),
+        readUnclaimed(deps, shopId, key, shopifyLevels.then((levels) => levels.get(`${key.inventoryItemId}|${key.shopifyLocationId}`)?.committed)),
       ]);
       const byRole = (role: string) => readings.filter((r) => r.role === role);
       const sum = (role: string) => byRole(role).reduce((a, r) => a + (r.units ?? 0), 0);

@@ -5,6 +5,19 @@ import { ORDER_EVENT_SIGNAL } from '../../src/domain/reservation-model.js';
 import { guardKey } from '../../src/guard/version-guard.js';
 import { orderIdOf, startRig, type Rig } from './rig.js';
 
+/** Hands a Shopify order event to the order's workflow, as the webhook route would (the rig delivers no webhooks). */
+async function deliver(rig: Rig, topic: string, order: { rest: Record<string, unknown> }, deliveryId: string): Promise<void> {
+  const parsed = parseOrderWebhook(topic, order.rest, { deliveryId, triggeredAt: new Date().toISOString() }, (schema, value) => schema.parse(value));
+  if (parsed.target !== 'order') throw new Error(`${topic} parsed as a fulfillment-order event`);
+  await rig.svc.temporal.workflow.signalWithStart('reservationWorkflow', {
+    taskQueue: rig.svc.taskQueue,
+    workflowId: `reservation:${rig.shopId}:${parsed.orderId}`,
+    args: [{ shopId: rig.shopId, orderId: parsed.orderId, ttlSeconds: 3600, autoReleaseEnabled: true }],
+    signal: ORDER_EVENT_SIGNAL,
+    signalArgs: [parsed.event],
+  });
+}
+
 const SKU = 'TEE-RED-M';
 const poll = { timeout: 20_000, interval: 100 };
 
@@ -38,18 +51,55 @@ describe('a refresh while a Shopify order is not yet claimed', () => {
     expect(rows.map((r) => r.components.shopifyUnclaimed)).toEqual([3]);
 
     // The webhook arrives: the order is claimed, and a refresh then counts it once (claim, not the reading).
-    const parsed = parseOrderWebhook('orders/create', placed.rest, { deliveryId: 'create', triggeredAt: new Date().toISOString() }, (schema, value) => schema.parse(value));
-    if (parsed.target !== 'order') throw new Error('orders/create parsed as a fulfillment-order event');
-    await rig.svc.temporal.workflow.signalWithStart('reservationWorkflow', {
-      taskQueue: rig.svc.taskQueue,
-      workflowId: `reservation:${rig.shopId}:${parsed.orderId}`,
-      args: [{ shopId: rig.shopId, orderId: parsed.orderId, ttlSeconds: 3600, autoReleaseEnabled: true }],
-      signal: ORDER_EVENT_SIGNAL,
-      signalArgs: [parsed.event],
-    });
+    await deliver(rig, 'orders/create', placed, 'create');
     await expect.poll(async () => (await rig.claimLines(orderIdOf(placed))).map((l) => l.claimed), poll).toEqual([3]);
     await rig.activities.refreshKeys({ shopId: rig.shopId, keys: [key], trigger: 'after-claim' });
     expect(rig.available(SKU, 'WH1')).toBe(6);
     expect(await rig.svc.redis.hget(guardKey({ shopId: rig.shopId, ...key }), 'c')).toBeNull();
+  });
+});
+
+describe('a committed reading taken before our claims released units', () => {
+  let rig: Rig;
+  beforeAll(async () => {
+    rig = await startRig({ onHand: 10, webhooks: false });
+  });
+  afterAll(async () => rig?.close());
+
+  /**
+   * Forced order: order A is claimed; order B is placed and not yet claimed, so a refresh keeps Shopify's committed
+   * (A's 3 + B's 2) with what our claims held then (3). A then ships and we release its claim. Judged against what
+   * our claims hold now (0), that reading would count A's shipped units as unclaimed too: 5 instead of 2, and every
+   * write for two minutes would sell 3 units fewer than there are. The reading is taken again instead.
+   */
+  it('reads Shopify again instead of counting the released units as unclaimed orders', async () => {
+    const key = { sku: SKU, locationId: 'WH1' };
+    const hash = guardKey({ shopId: rig.shopId, ...key });
+    await rig.activities.refreshKeys({ shopId: rig.shopId, keys: [key], trigger: 'test' });
+    const a = rig.emu.emulator.placeOrder(rig.domain, { lines: [{ sku: SKU, quantity: 3 }] });
+    await deliver(rig, 'orders/create', a, 'a-create');
+    await expect.poll(async () => (await rig.claimLines(orderIdOf(a))).map((l) => l.claimed), poll).toEqual([3]);
+
+    rig.emu.emulator.placeOrder(rig.domain, { lines: [{ sku: SKU, quantity: 2 }] });
+    await rig.activities.refreshKeys({ shopId: rig.shopId, keys: [key], trigger: 'b-unclaimed' });
+    // 10 on hand - A's claim 3 - B's 2 units Shopify committed and we have not claimed.
+    expect(rig.available(SKU, 'WH1')).toBe(5);
+    expect(await rig.svc.redis.hmget(hash, 'c', 'ch')).toEqual(['5', '3']);
+
+    // A ships: Shopify's on-hand and committed drop by 3, then the ERP's on-hand does, then we release A's claim.
+    rig.emu.emulator.fulfillOrder(rig.domain, orderIdOf(a));
+    await recordSourceChanges(rig.svc.db, `${rig.shopId}-erp`, [{ shopId: rig.shopId, ...key, quantity: 7, occurredAt: new Date().toISOString() }]);
+    await deliver(rig, 'orders/fulfilled', rig.emu.emulator.getOrder(rig.domain, orderIdOf(a)), 'a-fulfilled');
+    await expect.poll(async () => (await rig.claimLines(orderIdOf(a))).map((l) => l.claimed), poll).toEqual([0]);
+
+    await rig.activities.refreshKeys({ shopId: rig.shopId, keys: [key], trigger: 'after-release' });
+    // 7 on hand - B's 2 still unclaimed. Trusting the old reading would have written 7 - (5 - 0) = 2.
+    expect(rig.available(SKU, 'WH1')).toBe(5);
+    const { rows } = await rig.svc.db.query<{ ats: number; components: { shopifyUnclaimed?: number } }>(
+      `SELECT ats, components FROM audit_log WHERE shop_id = $1 AND trigger = 'after-release' ORDER BY id`,
+      [rig.shopId],
+    );
+    expect(rows.map((r) => [r.ats, r.components.shopifyUnclaimed])).toEqual([[5, 2]]);
+    expect(await rig.svc.redis.hmget(hash, 'c', 'ch')).toEqual(['2', '0']);
   });
 });
