@@ -135,7 +135,7 @@ async function readUnclaimed(deps: ExplainDeps, shopId: string, key: MappedKey, 
   if (reading === undefined) return { units: 0, from: 'no Shopify order waiting for its claim (no committed reading kept)', ageSeconds: null };
   const held = (await heldForShopifyOrders(deps.db, shopId, [key])).get(skuLocationKey(key)) ?? 0;
   if (readingOutlived(reading, held)) {
-    const now = await committedNow.catch(() => undefined);
+    const now = await committedNow;
     const released = `our Shopify-order claims released ${reading.heldBefore! - held} unit(s) since the kept reading (committed ${reading.committed}), so the next refresh reads Shopify again`;
     if (now === undefined) return { units: unclaimedUnits(reading.committed, reading.heldBefore!), from: `${released}; Shopify could not be read here, so this counts the reading against what the claims held when it was taken`, ageSeconds: null };
     return { units: unclaimedUnits(now, held), from: `${released}: Shopify committed ${now} now, our claims hold ${held}`, ageSeconds: 0 };
@@ -174,7 +174,8 @@ export async function explainSku(deps: ExplainDeps, shopId: string, sku: string,
         readClaims(deps.db, shopId, key),
         recentWrites(deps.db, shopId, key, writes),
         readInFlight(deps, shopId, key, pending),
-        readUnclaimed(deps, shopId, key, shopifyLevels.then((levels) => levels.get(`${key.inventoryItemId}|${key.shopifyLocationId}`)?.committed)),
+        // Settles either way: a Shopify that cannot be read must not leave a rejection nobody awaits (it would end the process).
+        readUnclaimed(deps, shopId, key, shopifyLevels.then((levels) => levels.get(`${key.inventoryItemId}|${key.shopifyLocationId}`)?.committed, () => undefined)),
       ]);
       const byRole = (role: string) => readings.filter((r) => r.role === role);
       const sum = (role: string) => byRole(role).reduce((a, r) => a + (r.units ?? 0), 0);

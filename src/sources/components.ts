@@ -4,6 +4,7 @@ import type { AtsComponents } from '../domain/ats.js';
 import { Errors } from '../domain/errors.js';
 import { safetyBufferUnits } from '../domain/safety-buffer.js';
 import type { SourceAdapter } from './adapter.js';
+import { PostgresSnapshotSource } from './postgres-snapshots.js';
 import { type SkuLocation, skuLocationKey } from '../domain/sku-location.js';
 
 export type ComponentsResult =
@@ -33,17 +34,37 @@ export async function withTimeout<T>(source: SourceAdapter, timeoutMs: number, w
   }
 }
 
-async function openClaims(db: Db, shopId: string, keys: SkuLocation[]): Promise<Map<string, number>> {
-  const { rows } = await db.query<{ sku: string; location_id: string; claimed: number }>(
-    // One index probe per key (claim_lines_key), not a join the planner may answer by hashing every claim line of
-    // the shop: the aggregate keeps the LATERAL from being flattened into such a join.
-    `SELECT k.sku, k.location_id, c.claimed
+/**
+ * The open claims and the readings of the sources kept in our own `source_snapshots` (pushed ones), in one
+ * statement and so in one snapshot. A WMS total converts claims (claimed -> allocated) in the transaction that
+ * records it (src/db/claim-conversion.ts): read apart, a refresh could see the claims converted and the total not
+ * yet, ATS too high by those units (an oversell until the next refresh), or one source's change and not another's
+ * committed before it. Per key: its claims (source null, only where units are claimed) and a row per pushed source
+ * with a reading. The claims branch is an aggregate, so the planner keeps the LATERAL as one index probe per key
+ * (claim_lines_key, source_snapshots_key) rather than hashing every row of the shop.
+ */
+export async function claimsAndStoredReadings(db: Pick<Db, 'query'>, shopId: string, keys: SkuLocation[], sources: string[]): Promise<{ claims: Map<string, number>; readings: Map<string, Map<string, number>> }> {
+  const { rows } = await db.query<{ sku: string; location_id: string; source: string | null; quantity: number }>(
+    `SELECT k.sku, k.location_id, x.source, x.quantity
        FROM unnest($2::text[], $3::text[]) AS k(sku, location_id)
-       JOIN LATERAL (SELECT sum(claimed)::int AS claimed FROM claim_lines
-                      WHERE shop_id = $1 AND sku = k.sku AND location_id = k.location_id AND claimed > 0) c ON c.claimed IS NOT NULL`,
-    [shopId, keys.map((k) => k.sku), keys.map((k) => k.locationId)],
+       JOIN LATERAL (
+         SELECT NULL::text AS source, sum(claimed)::int AS quantity FROM claim_lines
+          WHERE shop_id = $1 AND sku = k.sku AND location_id = k.location_id AND claimed > 0
+         HAVING count(*) > 0
+         UNION ALL
+         SELECT s.source, s.quantity FROM source_snapshots s
+          WHERE s.shop_id = $1 AND s.sku = k.sku AND s.location_id = k.location_id AND s.source = ANY($4::text[])
+       ) x ON true`,
+    [shopId, keys.map((k) => k.sku), keys.map((k) => k.locationId), sources],
   );
-  return new Map(rows.map((r) => [skuLocationKey({ sku: r.sku, locationId: r.location_id }), r.claimed]));
+  const claims = new Map<string, number>();
+  const readings = new Map<string, Map<string, number>>(sources.map((name) => [name, new Map()]));
+  for (const r of rows) {
+    const id = skuLocationKey({ sku: r.sku, locationId: r.location_id });
+    if (r.source === null) claims.set(id, r.quantity);
+    else readings.get(r.source)?.set(id, r.quantity);
+  }
+  return { claims, readings };
 }
 
 export async function dailySales(db: Db, shopId: string, skus: string[], windowDays: number): Promise<Map<string, number[]>> {
@@ -60,7 +81,8 @@ export async function dailySales(db: Db, shopId: string, skus: string[], windowD
 
 /**
  * Reads every component for a batch of keys of one shop: all sources in parallel, each in one bulk call, within
- * `parallel_fetch_timeout_ms`. Any source failing fails the whole batch (never a missing component read as zero).
+ * `parallel_fetch_timeout_ms` (the sources kept in our database with the claims, in one statement). Any source
+ * failing fails the whole batch (never a missing component read as zero).
  */
 export async function readComponents(
   deps: { db: Db; config: Config; sources: SourceAdapter[] },
@@ -70,17 +92,25 @@ export async function readComponents(
   const { aggregation, safety_buffers: buffers } = deps.config.inventory_sync;
   const timeoutMs = aggregation.parallel_fetch_timeout_ms;
   const velocity = buffers.strategy === 'velocity_based' || Object.values(buffers.overrides).some((o) => o.strategy === 'velocity_based');
-  const [perSource, claims, sales] = await Promise.all([
-    Promise.all(deps.sources.map((s) => withTimeout(s, timeoutMs, (signal) => s.getComponents(shopId, keys, signal)))),
-    openClaims(deps.db, shopId, keys),
+  // Sources kept in our database are read with the claims, in one statement (claimsAndStoredReadings); the others
+  // (http, sql) are asked in parallel, each bounded by the timeout.
+  const stored = deps.sources.filter((s) => s instanceof PostgresSnapshotSource && s.keptIn(deps.db));
+  const remote = deps.sources.filter((s) => !stored.includes(s));
+  const [fetched, local, sales] = await Promise.all([
+    Promise.all(remote.map((s) => withTimeout(s, timeoutMs, (signal) => s.getComponents(shopId, keys, signal)))),
+    claimsAndStoredReadings(deps.db, shopId, keys, stored.map((s) => s.name)),
     velocity ? dailySales(deps.db, shopId, [...new Set(keys.map((k) => k.sku))], buffers.velocity.window_days) : Promise.resolve(new Map<string, number[]>()),
   ]);
+  const answers = new Map<SourceAdapter, Map<string, number>>([
+    ...remote.map((s, i) => [s, fetched[i]!] as const),
+    ...stored.map((s) => [s, local.readings.get(s.name) ?? new Map<string, number>()] as const),
+  ]);
+  const claims = local.claims;
   const result = new Map<string, ComponentsResult>();
   for (const key of keys) {
     const id = skuLocationKey(key);
-    const sum = (role: string) =>
-      deps.sources.reduce((acc, s, i) => (s.role === role ? acc + (perSource[i]?.get(id) ?? 0) : acc), 0);
-    const erpKnown = deps.sources.some((s, i) => s.role === 'erp' && perSource[i]?.has(id));
+    const sum = (role: string) => deps.sources.reduce((acc, s) => (s.role === role ? acc + (answers.get(s)?.get(id) ?? 0) : acc), 0);
+    const erpKnown = deps.sources.some((s) => s.role === 'erp' && answers.get(s)?.has(id));
     if (!erpKnown) {
       result.set(id, { status: 'no_on_hand' });
       continue;

@@ -15,6 +15,11 @@ export class PostgresSnapshotSource implements SourceAdapter {
     private readonly db: Db,
   ) {}
 
+  /** Whether this source's readings live in `db`: then a refresh reads them with the claims, in one statement (components.ts). */
+  keptIn(db: unknown): boolean {
+    return this.db === db;
+  }
+
   async getComponents(shopId: string, keys: SkuLocation[]): Promise<Map<string, number>> {
     const { rows } = await this.db.query<{ sku: string; location_id: string; quantity: number }>(
       `SELECT s.sku, s.location_id, s.quantity

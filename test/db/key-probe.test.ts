@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/db/pool.js';
 import { mappedKeys, shopifyMappingsOf } from '../../src/db/mappings.js';
+import { claimsAndStoredReadings } from '../../src/sources/components.js';
 import { PostgresSnapshotSource } from '../../src/sources/postgres-snapshots.js';
 import { connectTestServices, type TestServices } from '../support/services.js';
 
@@ -76,5 +77,14 @@ describe('batch key reads probe the index, whatever the shop size', () => {
     expect(plan).not.toMatch(/Seq Scan on source_snapshots|Hash Join/);
     const components = await new PostgresSnapshotSource(`${shopId}-erp`, 'erp', svc.db).getComponents(shopId, batch.slice(0, 3));
     expect([...components.values()]).toEqual([5, 5, 5]);
+  });
+
+  it("the claims and the stored sources' readings of a 1,000-key flush, in one statement", async () => {
+    const plan = await planOf((db) => claimsAndStoredReadings(db, shopId, batch, [`${shopId}-erp`, `${shopId}-wms`]));
+    expect(plan).not.toMatch(/Seq Scan on (source_snapshots|claim_lines)|Hash Join/);
+    const read = await claimsAndStoredReadings(svc.db, shopId, batch.slice(0, 3), [`${shopId}-erp`, `${shopId}-wms`]);
+    expect([...read.readings.get(`${shopId}-erp`)!.values()]).toEqual([5, 5, 5]);
+    expect(read.readings.get(`${shopId}-wms`)!.size).toBe(0);
+    expect(read.claims.size).toBe(0);
   });
 });

@@ -108,6 +108,38 @@ describe('explain: GET /explain/:shop/:sku and inventory-sync explain', () => {
     expect((await explain()).ats).toBe(18);
   });
 
+  it('re-reads Shopify for a committed reading our claims released units since, as the refresh does', async () => {
+    // Kept when our claims held 4 (committed 5); they hold 2 now: 2 of the 5 may be released units, not orders.
+    const key = { sku: SKU, locationId: 'WH1' };
+    await rememberLastSeen(rig.svc.redis, rig.shopId, [[key, 18, 5, 4]]);
+    try {
+      const part = (await explain()).components.find((x) => x.name === 'shopifyUnclaimed')!;
+      // Shopify now: committed 2 (the one order), our claims hold 2: nothing unclaimed.
+      expect(part).toMatchObject({ units: 0, ageSeconds: 0 });
+      expect(part.from).toContain('released 2 unit(s) since the kept reading (committed 5)');
+      expect(part.from).toContain('Shopify committed 2 now, our claims hold 2');
+    } finally {
+      await forgetCommitted(rig.svc.redis, rig.shopId, [key]);
+    }
+  });
+
+  it('Shopify that cannot be read is shown failing, and leaves nothing unhandled behind (the process lives on)', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const real = createShopifyClients(rig.config, { baseUrl: rig.emu.url, env: rig.env });
+      const shopify = (id: string) => new Proxy(real(id), { get: (t, p, r) => (p === 'readLevels' ? () => Promise.reject(new Error('Shopify is down')) : Reflect.get(t, p, r)) });
+      const [e] = await explainSku({ db: rig.svc.db, redis: rig.svc.redis, config: rig.config, sources: createSources(rig.config, rig.svc.db), shopify, temporal: rig.svc.temporal }, rig.shopId, SKU, 'WH1');
+      expect(e!.shopify).toMatchObject({ available: null, error: expect.stringContaining('Shopify is down') });
+      expect(e!.ats).toBe(18);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
   it("shows a key that is dirty: pending in the shop's refresh workflow, with its trigger", async () => {
     const refreshId = `refresh:${rig.shopId}`;
     await rig.svc.temporal.workflow.getHandle(refreshId).terminate('explain test: a queue that holds its keys').catch(() => undefined);
