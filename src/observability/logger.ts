@@ -16,8 +16,20 @@ export const REDACT_PATHS = [
   '*.shipping_address',
 ];
 
+/** Where loggers created from now on write: stdout (a service's log stream) unless `logToStderr` was called. */
+let toStderr = false;
+
+/**
+ * A one-shot command's output is its stdout (`explain --json`, `schedules list`): its log lines go to stderr, so
+ * they never mix with what a script parses.
+ */
+export function logToStderr(): void {
+  toStderr = true;
+}
+
 export function createLogger(level: string = process.env.LOG_LEVEL ?? 'info', name = 'inventory-sync'): Logger {
-  return pino({ name, level, redact: { paths: REDACT_PATHS, censor: '[redacted]' } });
+  const options = { name, level, redact: { paths: REDACT_PATHS, censor: '[redacted]' } };
+  return toStderr ? pino(options, pino.destination({ dest: 2, sync: true })) : pino(options);
 }
 
 export type { Logger };

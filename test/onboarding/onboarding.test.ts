@@ -159,4 +159,13 @@ sources:
     await expect.poll(() => available('TEE-RED-M'), { timeout: 30_000 }).toBe(33);
     expect(available('MUG')).toBe(10);
   });
+
+  it('8. explain --json prints one JSON document on stdout, its log lines on stderr, even while Shopify is unreachable', async () => {
+    const res = await cli.run(['explain', shop, 'TEE-RED-M', 'WH1', '--json'], { ...env, SHOPIFY_API_BASE_URL: 'http://127.0.0.1:1', LOG_LEVEL: 'info' });
+    expect(res.code, res.stderr).toBe(0);
+    const [explained] = (JSON.parse(res.stdout) as { locations: { ats: number; shopify: { error?: string } }[] }).locations;
+    expect(explained).toMatchObject({ ats: 33, shopify: { error: expect.any(String) } });
+    // The Shopify client's retries were logged: on stderr, where no script parses them.
+    expect(res.stderr).toContain('"level":');
+  });
 });

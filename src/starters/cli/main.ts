@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { INTERNAL_ERROR_CODE, InventorySyncError } from '../../domain/errors.js';
+import { logToStderr } from '../../observability/logger.js';
 import { err } from './commands/io.js';
 import { registerExplainCommand } from './commands/explain.js';
 import { registerOperationsCommands } from './commands/operations.js';
@@ -7,11 +8,24 @@ import { registerRunCommands } from './commands/run.js';
 import { registerSetupCommands } from './commands/setup.js';
 import { registerSyncCommands } from './commands/sync.js';
 
+/** The commands that run as services (until stopped), whose stdout is their log stream. */
+const SERVICES = new Set(['worker', 'server', 'emulator', 'demo', 'temporal']);
+
+function topLevelName(command: Command): string {
+  let c = command;
+  while (c.parent && c.parent.parent) c = c.parent;
+  return c.name();
+}
+
 /** The `inventory-sync` command line; each group of commands lives in `commands/`. */
 export function buildCli(): Command {
   const program = new Command('inventory-sync')
     .description('Keeps Shopify sellable stock equal to the truth across ERP, WMS and POS, on Temporal.')
-    .showHelpAfterError();
+    .showHelpAfterError()
+    .hook('preAction', (_program, action) => {
+      // Services log to stdout, their log stream; every other command's stdout is its answer.
+      if (!SERVICES.has(topLevelName(action))) logToStderr();
+    });
   registerRunCommands(program);
   registerSyncCommands(program);
   registerOperationsCommands(program);
