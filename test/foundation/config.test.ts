@@ -95,6 +95,23 @@ sources:
     expect(check(text, { A_TOKEN: 'x', A_SECRET: 'y', ERP_PUSH: 'z', ERP_DB_URL: 'mysql://root@127.0.0.1/erp' })).toMatchObject({ code: 0 });
   });
 
+  it('config check refuses two callers whose tokens have the same value, naming both variables', () => {
+    const text = `
+shops:
+  - { id: a, domain: a.myshopify.com, access_token_env: A_TOKEN, webhook_secret_env: A_SECRET }
+sources:
+  - { name: erp, role: erp, type: postgres, token_env: ERP_T }
+channels:
+  - { name: oms, token_env: OMS_T }
+operator: { token_env: OP_T }
+`;
+    const base = { A_TOKEN: 'x', A_SECRET: 'y' };
+    const same = check(text, { ...base, ERP_T: 'same', OMS_T: 'other', OP_T: 'same' });
+    expect(same.code).toBe(1);
+    expect(same.err).toContain('operator.token_env: OP_T holds the same token as ERP_T (sources.0.token_env)');
+    expect(check(text, { ...base, ERP_T: 'one', OMS_T: 'two', OP_T: 'three' })).toMatchObject({ code: 0 });
+  });
+
   it('an http source without a url, and a sql source without its fields, are named even beside other mistakes', () => {
     const { problems } = parseConfig(`
 inventory_sync:

@@ -52,6 +52,20 @@ describe('each source and channel is bound to its shops', () => {
     expect(((await other.json()) as { code: string }).code).toBe(((await unknown.json()) as { code: string }).code);
   });
 
+  it('a token two callers share is neither\'s: the operator\'s variable set to the WMS token opens nothing (401)', async () => {
+    const operator = rig.env.RES_OPERATOR_TOKEN!;
+    expect((await fetch(`${rig.url}/metrics`, { headers: { authorization: `Bearer ${operator}` } })).status).toBe(200);
+    rig.env.RES_OPERATOR_TOKEN = rig.wmsToken;
+    try {
+      expect((await fetch(`${rig.url}/metrics`, { headers: { authorization: `Bearer ${rig.wmsToken}` } })).status).toBe(401);
+      const res = await rig.postWms({ shopId: rig.shopId, orderId: '1002', allocationId: 'a-2', occurredAt: now(), lines: [{ lineId: 'l1', sku: SKU, locationId: WH, quantity: 1 }] });
+      expect(res.status).toBe(401);
+    } finally {
+      rig.env.RES_OPERATOR_TOKEN = operator;
+    }
+    expect((await fetch(`${rig.url}/metrics`, { headers: { authorization: `Bearer ${operator}` } })).status).toBe(200);
+  });
+
   it('config check names what to add when several shops are configured and a source or channel lists none', () => {
     const { problems } = parseConfig(`
 shops:

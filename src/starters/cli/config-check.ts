@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { configWarnings, formatProblems, parseConfig, type ConfigProblem } from '../../config/load.js';
 import type { Config } from '../../config/schema.js';
+import { sharedTokens } from '../http/auth.js';
 
 /** Every secret the configuration names whose environment variable is not set here. */
 export function unsetSecrets(config: Config, env: NodeJS.ProcessEnv = process.env): ConfigProblem[] {
@@ -42,7 +43,7 @@ export function configCheck(file: string | undefined, out: (s: string) => void, 
   }
   const parsed = parseConfig(text);
   const config = parsed.config;
-  const problems = [...parsed.problems, ...(config && checkEnv ? unsetSecrets(config, env) : [])];
+  const problems = [...parsed.problems, ...(config && checkEnv ? [...unsetSecrets(config, env), ...sharedTokens(config, env)] : [])];
   if (!config || problems.length > 0) {
     err(`${path}: ${problems.length} problem${problems.length === 1 ? '' : 's'}\n${formatProblems(problems)}`);
     return 1;

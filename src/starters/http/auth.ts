@@ -23,12 +23,29 @@ function bearer(req: FastifyRequest): string {
 }
 
 /** Every configured principal with its token; a principal whose variable is unset has none and matches nothing. */
-function principals(config: Config, env: NodeJS.ProcessEnv): { principal: Principal; token: string | undefined }[] {
+function principals(config: Config, env: NodeJS.ProcessEnv): { principal: Principal; token: string | undefined; path: string; variable: string | undefined }[] {
   return [
-    ...config.sources.map((s) => ({ principal: { kind: 'source' as const, name: s.name, source: s, shops: boundShops(config, s) }, token: s.token_env ? env[s.token_env] : undefined })),
-    ...config.channels.map((c) => ({ principal: { kind: 'channel' as const, name: c.name, shops: boundShops(config, c) }, token: env[c.token_env] })),
-    ...(config.operator ? [{ principal: { kind: 'operator' as const, name: 'operator' as const }, token: env[config.operator.token_env] }] : []),
+    ...config.sources.map((s, i) => ({ principal: { kind: 'source' as const, name: s.name, source: s, shops: boundShops(config, s) }, token: s.token_env ? env[s.token_env] : undefined, path: `sources.${i}.token_env`, variable: s.token_env })),
+    ...config.channels.map((c, i) => ({ principal: { kind: 'channel' as const, name: c.name, shops: boundShops(config, c) }, token: env[c.token_env], path: `channels.${i}.token_env`, variable: c.token_env })),
+    ...(config.operator ? [{ principal: { kind: 'operator' as const, name: 'operator' as const }, token: env[config.operator.token_env], path: 'operator.token_env', variable: config.operator.token_env }] : []),
   ];
+}
+
+/**
+ * Callers whose tokens have the same value (under different variables): a request with it could only be taken as
+ * one of them, so the value would grant one caller's rights to the other. `config check` reports each pair and the
+ * HTTP server refuses to start; until then such a token matches no caller at all.
+ */
+export function sharedTokens(config: Config, env: NodeJS.ProcessEnv): { path: string; message: string }[] {
+  const first = new Map<string, { path: string; variable: string | undefined; principal: Principal }>();
+  const problems: { path: string; message: string }[] = [];
+  for (const p of principals(config, env)) {
+    if (!p.token) continue;
+    const seen = first.get(p.token);
+    if (seen) problems.push({ path: p.path, message: `${p.variable} holds the same token as ${seen.variable} (${seen.path}): each caller needs a token of its own, or one could act as the other (${p.principal.kind} "${p.principal.name}", ${seen.principal.kind} "${seen.principal.name}")` });
+    else first.set(p.token, p);
+  }
+  return problems;
 }
 
 const digestOf = (token: string) => createHash('sha256').update(token).digest('base64');
@@ -38,7 +55,7 @@ const digestOf = (token: string) => createHash('sha256').update(token).digest('b
  * variable changes. A request costs one digest and one map lookup instead of a constant-time comparison with every
  * configured token (twice: the rate limiter asks too), which showed in the ingest profile at 1,000 requests/s.
  * Looking up a digest leaks nothing usable about the token (finding a token by its digest's timing is a preimage
- * search). The first principal configured with a token wins, as before.
+ * search). A token two principals share matches neither (see sharedTokens).
  */
 interface PrincipalTable {
   stamp: string;
@@ -54,11 +71,15 @@ function principalTable(config: Config, env: NodeJS.ProcessEnv): PrincipalTable 
   const cached = perEnv.get(env);
   if (cached?.stamp === stamp) return cached;
   const byDigest = new Map<string, Principal>();
+  const shared = new Set<string>();
   for (const p of all) {
     if (p.token === undefined || p.token === '') continue;
     const d = digestOf(p.token);
-    if (!byDigest.has(d)) byDigest.set(d, p.principal);
+    if (byDigest.has(d) && byDigest.get(d) !== p.principal) shared.add(d);
+    else byDigest.set(d, p.principal);
   }
+  // A token two callers share is nobody's (sharedTokens): refused rather than given to the first configured.
+  for (const d of shared) byDigest.delete(d);
   const table = { stamp, byDigest };
   perEnv.set(env, table);
   return table;

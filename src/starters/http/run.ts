@@ -2,6 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../../runtime/context.js';
 import { createLogger } from '../../observability/logger.js';
 import { createMetrics } from '../../observability/metrics.js';
+import { Errors } from '../../domain/errors.js';
+import { sharedTokens } from './auth.js';
 import type { HttpDeps } from './deps.js';
 import { buildAdminServer, buildHttpServer } from './server.js';
 
@@ -17,6 +19,8 @@ function urlOf(app: FastifyInstance, fallbackPort: number, host: string): string
  * `inventory_sync.http.admin_port`, the admin server (the reads) too, closed with the public one.
  */
 export async function startHttpServer(ctx: AppContext, port = ctx.env.PORT, host = ctx.env.HOST): Promise<{ app: FastifyInstance; url: string; adminUrl?: string }> {
+  const shared = sharedTokens(ctx.config, process.env);
+  if (shared.length > 0) throw Errors.ConfigInvalid(`two callers share a token: ${shared.map((p) => `${p.path}: ${p.message}`).join('; ')}`, { paths: shared.map((p) => p.path) });
   const deps: HttpDeps = {
     db: ctx.db,
     redis: ctx.redis,
