@@ -55,9 +55,21 @@ export function formatProblems(problems: ConfigProblem[]): string {
   return problems.map((p) => `${p.path}: ${p.message}`).join('\n');
 }
 
-/** Loads the file named by INVENTORY_SYNC_CONFIG (or the given path); with neither, the defaults. */
+/** Configurations loaded without a file: they hold no shops and no sources, which a message should say why. */
+const withoutFile = new WeakSet<Config>();
+
+/** For an error about an unknown shop or source: a hint when no configuration file was loaded at all. */
+export function noConfigHint(config: Config): string {
+  return withoutFile.has(config) ? ' (no configuration was loaded: INVENTORY_SYNC_CONFIG is not set)' : '';
+}
+
+/**
+ * Loads the file named by INVENTORY_SYNC_CONFIG (or the given path); with neither, the defaults (no shops, no
+ * sources), and a warning on stderr, since that is rarely what was meant outside the demo.
+ */
 export function loadConfig(file: string | undefined = process.env.INVENTORY_SYNC_CONFIG): Config {
   let text = '{}';
+  if (!file) process.stderr.write('warning: INVENTORY_SYNC_CONFIG is not set: running with no shops and no sources configured\n');
   if (file) {
     try {
       text = readFileSync(file, 'utf8');
@@ -70,6 +82,7 @@ export function loadConfig(file: string | undefined = process.env.INVENTORY_SYNC
   if (!config) {
     throw Errors.ConfigInvalid(`invalid configuration${file ? ` in ${file}` : ''}:\n${formatProblems(problems)}`, { problems });
   }
+  if (!file) withoutFile.add(config);
   return config;
 }
 

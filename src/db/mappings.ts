@@ -45,7 +45,7 @@ export async function importMappings(db: Db, rows: MappingInput[]): Promise<numb
     const { rows: known } = await client.query<{ id: string }>('SELECT id FROM shops WHERE id = ANY($1)', [shops]);
     const missing = shops.filter((s) => !known.some((k) => k.id === s));
     if (missing.length > 0) {
-      throw Errors.UnknownShop(`unknown shop id(s) in mappings: ${missing.join(', ')} (shops come from the configuration's shops: run "inventory-sync migrate" with INVENTORY_SYNC_CONFIG set)`, { shopIds: missing });
+      throw Errors.UnknownShop(`unknown shop id(s) in mappings: ${missing.join(', ')} (add each to the configuration's shops, then run "inventory-sync migrate" with INVENTORY_SYNC_CONFIG naming that file)`, { shopIds: missing });
     }
     // An existing mapping of another key on the same Shopify item and location (the file does not move it away).
     const { rows: clashes } = await client.query<{ i: number; sku: string; location_id: string }>(

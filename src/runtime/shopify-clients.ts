@@ -1,5 +1,5 @@
 import type { Config } from '../config/schema.js';
-import { secretFromEnv } from '../config/load.js';
+import { noConfigHint, secretFromEnv } from '../config/load.js';
 import { Errors } from '../domain/errors.js';
 import { countShopifyFault } from '../observability/fault-metrics.js';
 import { createLogger } from '../observability/logger.js';
@@ -21,7 +21,7 @@ export function createShopifyClients(config: Config, opts: { baseUrl?: string; e
     let client = clients.get(shopId);
     if (!client) {
       const shop = config.shops.find((s) => s.id === shopId);
-      if (!shop) throw Errors.UnknownShop(`shop "${shopId}" is not in the configuration`);
+      if (!shop) throw Errors.UnknownShop(`shop "${shopId}" is not in the configuration${noConfigHint(config)}`);
       client = createShopifyClient({
         shopDomain: shop.domain,
         accessToken: secretFromEnv(shop.access_token_env, opts.env),

@@ -75,5 +75,19 @@ describe('the CLI as an operator meets it', () => {
     await svc.db.query('INSERT INTO shops (id, domain) VALUES ($1, $2)', [shop, `${shop}.myshopify.com`]);
     await svc.db.query(`INSERT INTO reservations (shop_id, order_id, origin, state, workflow_id) VALUES ($1, '4242', 'shopify', 'fulfilled', 'w')`, [shop]);
     expect(await reservationStatus({ temporal: svc.temporal, db: svc.db }, shop, 'gid://shopify/Order/4242')).toMatchObject({ orderId: '4242', state: 'fulfilled' });
+    // An order with no reservation exits 4; a shop nobody registered is named as such, not as a missing order.
+    const missing = await cli.run(['reservation', 'status', shop, '999'], env);
+    expect(missing).toMatchObject({ code: 4, stderr: expect.stringContaining(`no reservation for order 999 of shop ${shop}`) });
+    const unknown = await cli.run(['reservation', 'status', 'no-such-shop', '4242'], env);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('ISYNC_UNKNOWN_SHOP: shop "no-such-shop" is not registered');
+  });
+
+  it('without INVENTORY_SYNC_CONFIG a command warns that nothing is configured, and an unknown name says no configuration was loaded', async () => {
+    // An empty data directory: no configuration a local `npm start` wrote is picked up instead.
+    const res = await cli.run(['sync', '--source', 'acme-erp'], { ...env, INVENTORY_SYNC_DATA_DIR: mkdtempSync(join(tmpdir(), 'isync-data-')) });
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain('warning: INVENTORY_SYNC_CONFIG is not set: running with no shops and no sources configured');
+    expect(res.stderr).toContain('ISYNC_UNKNOWN_SOURCE: source "acme-erp" is not in the configuration (known: none) (no configuration was loaded: INVENTORY_SYNC_CONFIG is not set)');
   });
 });

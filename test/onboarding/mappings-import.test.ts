@@ -89,7 +89,23 @@ describe('shops from the configuration, and mappings import checked against Shop
     expect(short).toContain('line 3: inventory_item_id: required');
     expect(short).toContain('line 3: shopify_location_id: required');
     const unknown = await problemsOf(Promise.resolve().then(() => parseMappingsCsv(`${header},colour\n${shopId},TEE,WH1,${tee},${wh1},red\n`)));
-    expect(unknown).toContain('line 2: unknown column(s) colour');
+    expect(unknown).toContain('line 1: unknown column(s) colour');
+  });
+
+  it('the header must come first: a file that starts with a mapping, or is empty, is refused naming the header', async () => {
+    const headless = await problemsOf(Promise.resolve().then(() => parseMappingsCsv(`${shopId},TEE,WH1,${tee},${wh1}\n`)));
+    expect(headless).toContain('line 1: expected the header shop_id,sku,location_id,inventory_item_id,shopify_location_id[,variant_id] as the first line');
+    expect(await problemsOf(Promise.resolve().then(() => parseMappingsCsv('\n')))).toContain('the file is empty');
+    const partial = await problemsOf(Promise.resolve().then(() => parseMappingsCsv(`shop_id,sku,location_id,inventory_item_id\n${shopId},TEE,WH1,${tee}\n`)));
+    expect(partial).toContain('line 1: the header lacks column(s) shopify_location_id');
+  });
+
+  it('takes the numeric ids the Shopify admin shows in its URLs as gids of the column\'s kind; a gid of another kind is refused', async () => {
+    const [numeric] = parseMappingsCsv(`${header}\n${shopId},TEE,WH1,44012345678,501\n`);
+    expect(numeric).toMatchObject({ inventory_item_id: 'gid://shopify/InventoryItem/44012345678', shopify_location_id: 'gid://shopify/Location/501' });
+    const swapped = await problemsOf(Promise.resolve().then(() => parseMappingsCsv(`${header}\n${shopId},TEE,WH1,${wh1},${tee}\n`)));
+    expect(swapped).toContain('line 2: inventory_item_id: expected gid://shopify/InventoryItem/<id> or the numeric id');
+    expect(swapped).toContain('line 2: shopify_location_id: expected gid://shopify/Location/<id> or the numeric id');
   });
 
   it('a location code with "|" (our keys\' SKU-location separator) is a line-numbered problem; a SKU may hold one', async () => {

@@ -7,31 +7,53 @@ import { KEY_SEPARATOR, LOCATION_SEPARATOR_MESSAGE } from '../../domain/limits.j
 import type { ShopifyClient } from '../../shopify/client/index.js';
 import { findInventoryItems } from '../../shopify/client/reads.js';
 
-const GID = /^gid:\/\/shopify\/(InventoryItem|Location|ProductVariant)\/\d+$/;
+/**
+ * A Shopify id: its gid, or the number the Shopify admin shows in its URLs (…/inventory_items/44012345678), which
+ * becomes the gid of the kind the column holds. A gid of another kind (a location's in the item column) is refused.
+ */
+const shopifyId = (kind: 'InventoryItem' | 'Location' | 'ProductVariant') =>
+  z
+    .string({ error: 'required' })
+    .regex(new RegExp(`^(gid://shopify/${kind}/)?[1-9]\\d{0,19}$`), `expected gid://shopify/${kind}/<id> or the numeric id`)
+    .transform((v) => (v.startsWith('gid://') ? v : `gid://shopify/${kind}/${v}`));
 const required = (what = 'required') => z.string({ error: 'required' }).min(1, what);
 const row = z.strictObject({
   shop_id: required(),
   sku: required(),
   location_id: required().refine((v) => !v.includes(KEY_SEPARATOR), LOCATION_SEPARATOR_MESSAGE),
-  inventory_item_id: z.string({ error: 'required' }).regex(GID, 'expected gid://shopify/InventoryItem/<id>'),
-  shopify_location_id: z.string({ error: 'required' }).regex(GID, 'expected gid://shopify/Location/<id>'),
-  variant_id: z
-    .string()
-    .regex(GID, 'expected gid://shopify/ProductVariant/<id>')
+  inventory_item_id: shopifyId('InventoryItem'),
+  shopify_location_id: shopifyId('Location'),
+  variant_id: shopifyId('ProductVariant')
     .optional()
     .or(z.literal('').transform(() => undefined)),
 });
 export type MappingRow = z.output<typeof row> & { /** The CSV line it came from (1 = header). */ line?: number };
 
+const REQUIRED_COLUMNS = ['shop_id', 'sku', 'location_id', 'inventory_item_id', 'shopify_location_id'];
+const KNOWN_COLUMNS = new Set([...REQUIRED_COLUMNS, 'variant_id']);
 const COLUMNS = 'shop_id,sku,location_id,inventory_item_id,shopify_location_id[,variant_id]';
 
+/** The first line must be the header: a file that starts with a mapping would otherwise lose that row silently. */
+function headerOf(fields: string[]): string[] {
+  const names = fields.map((f) => f.trim());
+  const missing = REQUIRED_COLUMNS.filter((c) => !names.includes(c));
+  const unknown = names.filter((n) => n !== '' && !KNOWN_COLUMNS.has(n));
+  if (missing.length === REQUIRED_COLUMNS.length) invalid([`line 1: expected the header ${COLUMNS} as the first line, found "${names.join(',').slice(0, 120)}"`]);
+  const problems = [
+    ...(missing.length > 0 ? [`line 1: the header lacks column(s) ${missing.join(', ')} (expected ${COLUMNS})`] : []),
+    ...(unknown.length > 0 ? [`line 1: unknown column(s) ${unknown.join(', ')} (expected ${COLUMNS})`] : []),
+  ];
+  if (problems.length > 0) invalid(problems);
+  return names;
+}
 
 /** Parses a mappings CSV; every bad line is reported with its line number and field, and nothing is imported. */
 export function parseMappingsCsv(text: string): MappingRow[] {
   let records: { record: Record<string, string>; line: number }[];
+  if (text.trim() === '') invalid([`the file is empty: expected the header ${COLUMNS}, then one mapping per line`]);
   try {
     // relax_column_count: a short row is reported below as its missing fields, not as a parser stack trace.
-    records = (parse(text, { columns: true, skip_empty_lines: true, trim: true, relax_column_count: true, info: true }) as { record: Record<string, string>; info: { lines: number } }[]).map(
+    records = (parse(text, { columns: headerOf, skip_empty_lines: true, trim: true, relax_column_count: true, info: true }) as { record: Record<string, string>; info: { lines: number } }[]).map(
       (r) => ({ record: r.record, line: r.info.lines }),
     );
   } catch (err) {

@@ -1,3 +1,4 @@
+import { noConfigHint } from '../../config/load.js';
 import type { Client } from '@temporalio/client';
 import type { Config } from '../../config/schema.js';
 import type { Db } from '../../db/pool.js';
@@ -12,7 +13,7 @@ import type { ReconcileProgress } from '../../workflows/reconcile.js';
 /** Runs one source's sync now (beside its schedule) and waits for it; the worker does the work. */
 export async function syncNow(client: Client, config: Config, taskQueue: string, source: string, full: boolean, force = false): Promise<DeltaSyncProgress> {
   const configured = config.sources.find((s) => s.name === source);
-  if (!configured) throw Errors.UnknownSource(`source "${source}" is not in the configuration (known: ${config.sources.map((s) => s.name).join(', ') || 'none'})`);
+  if (!configured) throw Errors.UnknownSource(`source "${source}" is not in the configuration (known: ${config.sources.map((s) => s.name).join(', ') || 'none'})${noConfigHint(config)}`);
   return client.workflow.execute('deltaSyncWorkflow', {
     taskQueue,
     workflowId: `${workflowIds.deltaSync(source)}:manual-${Date.now()}`,
@@ -23,7 +24,7 @@ export async function syncNow(client: Client, config: Config, taskQueue: string,
 /** Reconciles one shop, or every configured shop one after another, and waits for the reports. */
 export async function reconcileNow(client: Client, config: Config, taskQueue: string, shopId?: string): Promise<ReconcileProgress[]> {
   const shops = shopId ? config.shops.filter((s) => s.id === shopId) : config.shops;
-  if (shopId && shops.length === 0) throw Errors.UnknownShop(`shop "${shopId}" is not in the configuration`);
+  if (shopId && shops.length === 0) throw Errors.UnknownShop(`shop "${shopId}" is not in the configuration${noConfigHint(config)}`);
   const results: ReconcileProgress[] = [];
   for (const shop of shops) {
     results.push(
@@ -61,7 +62,7 @@ export async function reconcileWithProgress(
   reporterFor: (shopId: string) => ProgressReporter,
 ): Promise<ReconcileProgress[]> {
   const shops = shopId ? config.shops.filter((s) => s.id === shopId) : config.shops;
-  if (shopId && shops.length === 0) throw Errors.UnknownShop(`shop "${shopId}" is not in the configuration`);
+  if (shopId && shops.length === 0) throw Errors.UnknownShop(`shop "${shopId}" is not in the configuration${noConfigHint(config)}`);
   const results: ReconcileProgress[] = [];
   for (const shop of shops) {
     const total = await countMappings(db, shop.id);
@@ -87,7 +88,7 @@ export async function reconcileWithProgress(
  */
 export async function syncWithProgress(client: Client, db: Db, config: Config, taskQueue: string, source: string, full: boolean, reporter: ProgressReporter, force = false): Promise<DeltaSyncProgress> {
   const configured = config.sources.find((s) => s.name === source);
-  if (!configured) throw Errors.UnknownSource(`source "${source}" is not in the configuration (known: ${config.sources.map((s) => s.name).join(', ') || 'none'})`);
+  if (!configured) throw Errors.UnknownSource(`source "${source}" is not in the configuration (known: ${config.sources.map((s) => s.name).join(', ') || 'none'})${noConfigHint(config)}`);
   const mode = full ? 'full' : configured.mode;
   let total: number | null = null;
   if (mode === 'full') {

@@ -61,6 +61,8 @@ export function registerOperationsCommands(program: Command): void {
       const { reservationStatus } = await import('../../reservation-status.js');
       await withTemporalClient(env, (client) =>
         withDb(env.DATABASE_URL, async (db) => {
+          const known = await db.query('SELECT 1 FROM shops WHERE id = $1', [shop]);
+          if (known.rowCount === 0) throw Errors.UnknownShop(`shop "${shop}" is not registered (its id is not in the shops table; "inventory-sync migrate" registers the configured shops)`, { shopId: shop });
           const status = await reservationStatus({ temporal: client, db }, shop, order);
           if (!status) {
             err(`no reservation for order ${order} of shop ${shop}`);
