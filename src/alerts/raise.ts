@@ -1,9 +1,10 @@
 import { log } from '@temporalio/activity';
 import type { Db } from '../db/pool.js';
+import type { AlertKind } from '../domain/alert-kinds.js';
 import { reservationsExpired } from '../observability/worker-metrics.js';
 
 export interface AlertInput {
-  kind: string;
+  kind: AlertKind;
   shopId: string;
   subject: string;
   details?: Record<string, unknown>;

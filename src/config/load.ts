@@ -1,3 +1,4 @@
+import { ALERT_KINDS } from '../domain/alert-kinds.js';
 import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
@@ -46,8 +47,15 @@ export function configWarnings(config: Config): ConfigProblem[] {
     warnings.push({ path: 'channels', message: 'no channels: POST /orders answers 401 to everyone (source tokens no longer place orders; give each order channel its own entry)' });
   }
   if (!config.operator && config.inventory_sync.http.admin_port === undefined) {
-    warnings.push({ path: 'operator', message: 'no operator token and no inventory_sync.http.admin_port: GET /reservations and /metrics answer 401 to everyone' });
+    warnings.push({ path: 'operator', message: 'no operator token and no inventory_sync.http.admin_port: GET /reservations, /metrics, /ats, /explain and the console answer 401 to everyone' });
   }
+  if (config.shops.length === 0) warnings.push({ path: 'shops', message: 'no shops: nothing will be synced' });
+  config.inventory_sync.alerts.endpoints.forEach((e, i) => {
+    const unknown = (e.kinds ?? []).filter((k) => !(ALERT_KINDS as readonly string[]).includes(k));
+    if (unknown.length > 0) {
+      warnings.push({ path: `inventory_sync.alerts.endpoints.${i}.kinds`, message: `${unknown.map((k) => `"${k}"`).join(', ')}: no alert of that kind is ever raised, so this endpoint never receives it (the kinds: ${ALERT_KINDS.join(', ')})` });
+    }
+  });
   return warnings;
 }
 

@@ -95,6 +95,21 @@ sources:
     expect(check(text, { A_TOKEN: 'x', A_SECRET: 'y', ERP_PUSH: 'z', ERP_DB_URL: 'mysql://root@127.0.0.1/erp' })).toMatchObject({ code: 0 });
   });
 
+  it('config check warns of an alert kind the service never raises (a typo would silence an endpoint) and of no shops', () => {
+    const typo = check(`
+inventory_sync:
+  alerts:
+    endpoints:
+      - { name: ops, url: "https://alerts.example.com/x", kinds: [drift, drfit] }
+shops:
+  - { id: a, domain: a.myshopify.com, access_token_env: A_TOKEN, webhook_secret_env: A_SECRET }
+`);
+    expect(typo.code).toBe(0);
+    expect(typo.err).toContain('warning: inventory_sync.alerts.endpoints.0.kinds: "drfit": no alert of that kind is ever raised');
+    expect(typo.err).not.toContain('"drift"');
+    expect(check('{}').err).toContain('warning: shops: no shops: nothing will be synced');
+  });
+
   it('config check refuses two callers whose tokens have the same value, naming both variables', () => {
     const text = `
 shops:

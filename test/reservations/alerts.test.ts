@@ -53,7 +53,7 @@ describe('alerts', () => {
 
   it('the same alert raised by two activities at the same moment is stored once, and only one of them is told it raised it', async () => {
     const s = await shop(0);
-    const alert = { kind: 'reservation_expired', shopId: s.shopId, subject: 'order-9', details: { claimed: 1 } };
+    const alert = { kind: 'reservation_expired' as const, shopId: s.shopId, subject: 'order-9', details: { claimed: 1 } };
     // The first raise is inside a transaction that has not committed yet when the second one runs: the second
     // cannot see its row, only the unique index can stop it.
     const first = await services.svc.db.connect();
