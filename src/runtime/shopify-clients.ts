@@ -25,6 +25,7 @@ export function createShopifyClients(config: Config, opts: { baseUrl?: string; e
       client = createShopifyClient({
         shopDomain: shop.domain,
         accessToken: secretFromEnv(shop.access_token_env, opts.env),
+        tokenSource: shop.access_token_env,
         // Every retry and throttle is logged (shop, operation, key ids) and counted.
         logger,
         onFault: countShopifyFault,

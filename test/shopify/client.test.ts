@@ -217,9 +217,11 @@ describe('Shopify client against the emulator: throttling, failures and typed er
 
   it('types a refused access token as ShopifyAuth without retrying', async () => {
     const shop = seedShop(1);
-    const err = await rejection(clientFor(shop, { accessToken: 'shpat_wrong' }).listLocations());
+    const err = await rejection(clientFor(shop, { accessToken: 'shpat_wrong', tokenSource: 'ACME_SHOPIFY_TOKEN' }).listLocations());
     expect(err.code).toBe('ISYNC_SHOPIFY_AUTH');
     expect(err.retryable).toBe(false);
+    // Which shop, and where its token came from: what the operator has to fix.
+    expect(err.message).toBe(`Shopify refused the access token of ${shop.domain} (from ACME_SHOPIFY_TOKEN): it is not valid for this shop (HTTP 401)`);
   });
 
   it('types a GraphQL error other than THROTTLED as ShopifyGraphqlError naming the message', async () => {

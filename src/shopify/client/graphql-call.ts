@@ -41,6 +41,8 @@ export interface CallerDeps {
   logger: ClientLogger | undefined;
   /** Told of every retry and throttle (metrics); the logger gets the same as a warn line. */
   onFault?: ((fault: ClientFault) => void) | undefined;
+  /** Where the access token came from (an environment variable's name), named when Shopify refuses it. */
+  tokenSource?: string | undefined;
 }
 
 /**
@@ -89,7 +91,7 @@ export function createGraphqlCaller(deps: CallerDeps): GraphqlCaller {
       await budget.settle(reservation, reply.cost?.throttleStatus);
       signal?.throwIfAborted();
 
-      const verdict = judge(reply, opts);
+      const verdict = judge(reply, opts, deps);
       if (verdict.kind === 'ok') return { data: reply.data as T, cost: reply.cost };
       if (verdict.kind === 'fatal') throw verdict.error;
 
@@ -142,13 +144,15 @@ export function refillDelay(need: number, status: { currentlyAvailable: number; 
   return missing <= 0 ? 0 : Math.ceil((missing / Math.max(status.restoreRate, 1)) * 1000);
 }
 
-function judge(reply: GraphqlReply, opts: CallOptions): Verdict {
+function judge(reply: GraphqlReply, opts: CallOptions, shop: Pick<CallerDeps, 'shopDomain' | 'tokenSource'>): Verdict {
   const { status, errors } = reply;
   if (status === undefined) {
     return { kind: 'transient', delayMs: undefined, reason: reply.networkError ?? 'no response' };
   }
   if (status === 401 || status === 403 || errors.some((e) => e.extensions?.code === 'ACCESS_DENIED')) {
-    return { kind: 'fatal', error: Errors.ShopifyAuth(`Shopify refused the access token (HTTP ${status})`, { status }) };
+    const source = shop.tokenSource ? ` (from ${shop.tokenSource})` : '';
+    const why = status === 401 ? 'is not valid for this shop' : 'lacks an access scope this call needs';
+    return { kind: 'fatal', error: Errors.ShopifyAuth(`Shopify refused the access token of ${shop.shopDomain}${source}: it ${why} (HTTP ${status})`, { status, shopDomain: shop.shopDomain }) };
   }
   if (status === 429 || errors.some((e) => e.extensions?.code === 'THROTTLED')) {
     return { kind: 'throttled', delayMs: reply.retryAfterMs };

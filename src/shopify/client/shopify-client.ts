@@ -19,6 +19,8 @@ export interface ShopifyClientOptions {
   logger?: ClientLogger;
   /** Told of every retry and throttle (the worker counts them). */
   onFault?: (fault: ClientFault) => void;
+  /** Where the access token came from (an environment variable's name), for the message when Shopify refuses it. */
+  tokenSource?: string;
   fetchImpl?: typeof fetch;
   /**
    * How long the shop's active-location count is trusted (default 5 minutes). A location added within that time
@@ -53,6 +55,7 @@ export function createShopifyClient(opts: ShopifyClientOptions) {
     retry: resolveRetryPolicy(opts.retry),
     logger: opts.logger,
     onFault: opts.onFault,
+    tokenSource: opts.tokenSource,
   });
   const deps = { shopDomain: opts.shopDomain, call };
   const locationsTtlMs = opts.locationsTtlMs ?? 5 * 60_000;
