@@ -84,6 +84,8 @@ sources:
       SELECT item_code AS sku, warehouse AS location, on_hand AS quantity, modified_at AS updated_at FROM stock
     lookback_seconds: 300
     interval_minutes: 5
+operator:
+  token_env: ACME_OPERATOR_TOKEN
 `,
     );
     env = {
@@ -96,6 +98,7 @@ sources:
       SHOPIFY_API_BASE_URL: emu.url,
       ACME_SHOPIFY_TOKEN: 'shpat-acme',
       ACME_ERP_DATABASE_URL: erp.url.replace(/^mysql:/, 'mariadb:'),
+      ACME_OPERATOR_TOKEN: 'op-acme-0123456789abcdef',
     };
     const missing = await cli.run(['config', 'check'], env);
     expect(missing.code).toBe(1);
@@ -136,6 +139,9 @@ sources:
     await server.printed('HTTP server listening on http://127.0.0.1:', 60_000);
     const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(server.output())![1]!;
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
+    // The reads take the operator's token, and nobody else's.
+    expect((await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${env.ACME_OPERATOR_TOKEN}` } })).status).toBe(200);
+    expect((await fetch(`${url}/metrics`)).status).toBe(401);
   });
 
   it('7. a sync of the ERP makes the first writes: Shopify available = on hand - buffer, audited', async () => {

@@ -7,10 +7,10 @@ import { out, withDb, withTemporal } from './io.js';
 
 /** Schedules, and running a sync or a reconciliation now with progress. */
 export function registerSyncCommands(program: Command): void {
-  const schedules = program.command('schedules').description('Temporal Schedules for delta sync and reconciliation');
+  const schedules = program.command('schedules').description('Temporal Schedules for delta sync, reconciliation and housekeeping');
   schedules
     .command('apply')
-    .description('create or update one delta-sync schedule per source and one reconciliation schedule per shop')
+    .description('create or update one delta-sync schedule per source, one reconciliation schedule per shop, and the housekeeping schedule')
     .action(() =>
       withTemporal(async (client, env, config) => {
         for (const r of await applySchedules(client, config, env.TEMPORAL_TASK_QUEUE)) out(`${r.outcome.padEnd(8)} ${r.scheduleId.padEnd(32)} ${r.describe}`);
