@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Errors } from '../domain/errors.js';
@@ -67,6 +67,7 @@ export async function ensureGoBinary(b: GoBinary, opts: { env?: NodeJS.ProcessEn
     );
   }
   mkdirSync(bin, { recursive: true });
+  removeAbandonedBuilds(bin, b.name);
   // Each build gets a GOBIN of its own: the server and the UI server are both installed as "server".
   const gobin = mkdtempSync(join(bin, `.build-${b.name}-`));
   opts.log?.(`building ${b.what} ${b.module.split('@')[1]} with go install into ${bin} (first time only; takes minutes)`);
@@ -82,6 +83,22 @@ export async function ensureGoBinary(b: GoBinary, opts: { env?: NodeJS.ProcessEn
   }
   opts.log?.(`built ${b.what} in ${Math.round((Date.now() - started) / 1000)} s`);
   return join(bin, b.name);
+}
+
+/** A build older than this was abandoned (a build takes minutes): a killed `go install` never ran its clean-up. */
+const ABANDONED_BUILD_MS = 6 * 3600_000;
+
+/** Removes the GOBIN directories of builds killed before they could remove their own; a build in progress is younger. */
+function removeAbandonedBuilds(bin: string, name: string): void {
+  for (const entry of readdirSync(bin)) {
+    if (!entry.startsWith(`.build-${name}-`)) continue;
+    const dir = join(bin, entry);
+    try {
+      if (Date.now() - statSync(dir).mtimeMs > ABANDONED_BUILD_MS) rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // Gone meanwhile (another process cleaned it): nothing to do.
+    }
+  }
 }
 
 /** The directory of a module in the Go module cache (downloaded when missing): where the server's sample configs are. */
