@@ -38,7 +38,7 @@ describe('CLI', () => {
   });
 
   it('mappings import names every bad line and field, and imports nothing from a bad file', async () => {
-    const csv = ['shop_id,sku,location_id,inventory_item_id,shopify_location_id', `s1,A,WH1,${ITEM},${LOC}`, `s1,B,WH1,42,${LOC}`, `s1,,WH1,${ITEM},${LOC}`].join('\n');
+    const csv = ['shop_id,sku,location_id,inventory_item_id,shopify_location_id', `s1,A,WH1,${ITEM},${LOC}`, `s1,B,WH1,item-42,${LOC}`, `s1,,WH1,${ITEM},${LOC}`].join('\n');
     expect(() => parseMappingsCsv(csv)).toThrowError(/line 3: inventory_item_id: expected gid:\/\/shopify\/InventoryItem\/<id>[\s\S]*line 4: sku: required/);
   });
 
