@@ -5,6 +5,7 @@ import { Errors } from '../domain/errors.js';
 import { safetyBufferUnits } from '../domain/safety-buffer.js';
 import type { SourceAdapter } from './adapter.js';
 import { PostgresSnapshotSource } from './postgres-snapshots.js';
+import { probe } from '../db/key-probe.js';
 import { type SkuLocation, skuLocationKey } from '../domain/sku-location.js';
 
 export type ComponentsResult =
@@ -40,8 +41,9 @@ export async function withTimeout<T>(source: SourceAdapter, timeoutMs: number, w
  * records it (src/db/claim-conversion.ts): read apart, a refresh could see the claims converted and the total not
  * yet, ATS too high by those units (an oversell until the next refresh), or one source's change and not another's
  * committed before it. Per key: its claims (source null, only where units are claimed) and a row per pushed source
- * with a reading. The claims branch is an aggregate, so the planner keeps the LATERAL as one index probe per key
- * (claim_lines_key, source_snapshots_key) rather than hashing every row of the shop.
+ * with a reading. Each reading is one `LIMIT 1` probe by key and source (db/key-probe.ts) and the claims an
+ * aggregate, so the planner keeps one index probe per key and source whatever its statistics say (a table just
+ * filled, not analysed yet, was read in full per key otherwise: the cold start of bench/refresh took twice as long).
  */
 export async function claimsAndStoredReadings(db: Pick<Db, 'query'>, shopId: string, keys: SkuLocation[], sources: string[]): Promise<{ claims: Map<string, number>; readings: Map<string, Map<string, number>> }> {
   const { rows } = await db.query<{ sku: string; location_id: string; source: string | null; quantity: number }>(
@@ -52,8 +54,9 @@ export async function claimsAndStoredReadings(db: Pick<Db, 'query'>, shopId: str
           WHERE shop_id = $1 AND sku = k.sku AND location_id = k.location_id AND claimed > 0
          HAVING count(*) > 0
          UNION ALL
-         SELECT s.source, s.quantity FROM source_snapshots s
-          WHERE s.shop_id = $1 AND s.sku = k.sku AND s.location_id = k.location_id AND s.source = ANY($4::text[])
+         SELECT src.name, s.quantity
+           FROM unnest($4::text[]) AS src(name)
+           JOIN LATERAL (${probe('source_snapshots', '$1', 'source = src.name')}) s ON true
        ) x ON true`,
     [shopId, keys.map((k) => k.sku), keys.map((k) => k.locationId), sources],
   );

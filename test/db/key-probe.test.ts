@@ -82,6 +82,9 @@ describe('batch key reads probe the index, whatever the shop size', () => {
   it("the claims and the stored sources' readings of a 1,000-key flush, in one statement", async () => {
     const plan = await planOf((db) => claimsAndStoredReadings(db, shopId, batch, [`${shopId}-erp`, `${shopId}-wms`]));
     expect(plan).not.toMatch(/Seq Scan on (source_snapshots|claim_lines)|Hash Join/);
+    // Each reading a LIMIT 1 probe: the planner cannot turn it into a read of every row, even on a table not
+    // analysed since it was filled (bench/refresh's cold start doubled with a plain join on source = ANY(...)).
+    expect(plan).toMatch(/Limit [^\n]*\n\s+->\s+Index (Only )?Scan using source_snapshots/);
     const read = await claimsAndStoredReadings(svc.db, shopId, batch.slice(0, 3), [`${shopId}-erp`, `${shopId}-wms`]);
     expect([...read.readings.get(`${shopId}-erp`)!.values()]).toEqual([5, 5, 5]);
     expect(read.readings.get(`${shopId}-wms`)!.size).toBe(0);
