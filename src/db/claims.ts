@@ -162,16 +162,22 @@ export async function settleState(client: PoolClient, shopId: string, orderId: s
   return next;
 }
 
-/** Units our claim lines of Shopify orders still hold, per key (absent: none). */
-export async function heldForShopifyOrders(db: Db, shopId: string, keys: SkuLocation[]): Promise<Map<string, number>> {
+/**
+ * Units our claim lines of Shopify orders still hold, per key (absent: none). Every refresh flush asks it for all
+ * its keys: one probe per key on `claim_lines_held` (an aggregate in a LATERAL, as `openClaims` does, so the
+ * planner cannot turn it into a scan of every line of the shop), lines that hold nothing left out.
+ */
+export async function heldForShopifyOrders(db: Pick<Db, 'query'>, shopId: string, keys: SkuLocation[]): Promise<Map<string, number>> {
   if (keys.length === 0) return new Map();
   const { rows } = await db.query<{ sku: string; location_id: string; held: number }>(
-    `SELECT c.sku, c.location_id, sum(c.claimed + greatest(0, c.allocated - c.fulfilled))::int AS held
-       FROM claim_lines c
-       JOIN reservations r ON r.shop_id = c.shop_id AND r.order_id = c.order_id AND r.origin = 'shopify'
-       JOIN unnest($2::text[], $3::text[]) AS k(sku, location_id) ON k.sku = c.sku AND k.location_id = c.location_id
-      WHERE c.shop_id = $1
-      GROUP BY c.sku, c.location_id`,
+    `SELECT k.sku, k.location_id, h.held
+       FROM unnest($2::text[], $3::text[]) AS k(sku, location_id)
+       JOIN LATERAL (
+         SELECT sum(c.claimed + greatest(0, c.allocated - c.fulfilled))::int AS held
+           FROM claim_lines c
+           JOIN reservations r ON r.shop_id = c.shop_id AND r.order_id = c.order_id AND r.origin = 'shopify'
+          WHERE c.shop_id = $1 AND c.sku = k.sku AND c.location_id = k.location_id AND (c.claimed > 0 OR c.allocated > c.fulfilled)
+       ) h ON h.held IS NOT NULL`,
     [shopId, keys.map((k) => k.sku), keys.map((k) => k.locationId)],
   );
   return new Map(rows.map((r) => [skuLocationKey({ sku: r.sku, locationId: r.location_id }), r.held]));

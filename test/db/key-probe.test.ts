@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/db/pool.js';
 import { mappedKeys, shopifyMappingsOf } from '../../src/db/mappings.js';
+import { heldForShopifyOrders } from '../../src/db/claims.js';
 import { claimsAndStoredReadings } from '../../src/sources/components.js';
 import { PostgresSnapshotSource } from '../../src/sources/postgres-snapshots.js';
 import { connectTestServices, type TestServices } from '../support/services.js';
@@ -30,11 +31,26 @@ describe('batch key reads probe the index, whatever the shop size', () => {
        SELECT $1, shop_id, sku, location_id, 5, now() FROM mappings WHERE shop_id = $2`,
       [`${shopId}-erp`, shopId],
     );
+    // One Shopify order per mapping, each holding 2 units there (the busiest shop the tests make).
+    await svc.db.query(
+      `INSERT INTO reservations (shop_id, order_id, origin, state, workflow_id)
+       SELECT $1, 'o' || i, 'shopify', 'claimed', 'w' || i FROM generate_series(0, $2 - 1) AS i`,
+      [shopId, SKUS * LOCATIONS],
+    );
+    await svc.db.query(
+      `INSERT INTO claim_lines (shop_id, order_id, line_id, sku, location_id, claimed)
+       SELECT $1, 'o' || (row_number() OVER () - 1), 'l1', sku, location_id, 2 FROM mappings WHERE shop_id = $1`,
+      [shopId],
+    );
     await svc.db.query('ANALYZE mappings');
     await svc.db.query('ANALYZE source_snapshots');
+    await svc.db.query('ANALYZE claim_lines');
+    await svc.db.query('ANALYZE reservations');
   });
   afterAll(async () => {
     await svc?.db.query('DELETE FROM source_snapshots WHERE shop_id = $1', [shopId]);
+    await svc?.db.query('DELETE FROM claim_lines WHERE shop_id = $1', [shopId]);
+    await svc?.db.query('DELETE FROM reservations WHERE shop_id = $1', [shopId]);
     await svc?.db.query('DELETE FROM shops WHERE id = $1', [shopId]);
     await svc?.close();
   });
@@ -79,6 +95,14 @@ describe('batch key reads probe the index, whatever the shop size', () => {
     expect([...components.values()]).toEqual([5, 5, 5]);
   });
 
+  it("what our Shopify-order claims hold at each key of a 1,000-key flush", async () => {
+    const plan = await planOf((db) => heldForShopifyOrders(db, shopId, batch));
+    expect(plan).toMatch(/Index Scan using claim_lines_held/);
+    expect(plan).not.toMatch(/Seq Scan on (claim_lines|reservations)|Hash Join/);
+    const held = await heldForShopifyOrders(svc.db, shopId, [...batch.slice(0, 3), { sku: 'NOPE', locationId: 'L0' }]);
+    expect([...held.values()]).toEqual([2, 2, 2]);
+  });
+
   it("the claims and the stored sources' readings of a 1,000-key flush, in one statement", async () => {
     const plan = await planOf((db) => claimsAndStoredReadings(db, shopId, batch, [`${shopId}-erp`, `${shopId}-wms`]));
     expect(plan).not.toMatch(/Seq Scan on (source_snapshots|claim_lines)|Hash Join/);
@@ -88,6 +112,6 @@ describe('batch key reads probe the index, whatever the shop size', () => {
     const read = await claimsAndStoredReadings(svc.db, shopId, batch.slice(0, 3), [`${shopId}-erp`, `${shopId}-wms`]);
     expect([...read.readings.get(`${shopId}-erp`)!.values()]).toEqual([5, 5, 5]);
     expect(read.readings.get(`${shopId}-wms`)!.size).toBe(0);
-    expect(read.claims.size).toBe(0);
+    expect([...read.claims.values()]).toEqual([2, 2, 2]);
   });
 });
