@@ -1,22 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordSourceChanges } from '../../src/db/source-changes.js';
-import { parseOrderWebhook } from '../../src/domain/order-webhook.js';
-import { ORDER_EVENT_SIGNAL } from '../../src/domain/reservation-model.js';
+import { workflowIds } from '../../src/domain/keys.js';
 import { guardKey } from '../../src/guard/version-guard.js';
+import { signalOrderWebhook } from './fixtures/shopify-order.js';
 import { orderIdOf, startRig, type Rig } from './rig.js';
 
 /** Hands a Shopify order event to the order's workflow, as the webhook route would (the rig delivers no webhooks). */
-async function deliver(rig: Rig, topic: string, order: { rest: Record<string, unknown> }, deliveryId: string): Promise<void> {
-  const parsed = parseOrderWebhook(topic, order.rest, { deliveryId, triggeredAt: new Date().toISOString() }, (schema, value) => schema.parse(value));
-  if (parsed.target !== 'order') throw new Error(`${topic} parsed as a fulfillment-order event`);
-  await rig.svc.temporal.workflow.signalWithStart('reservationWorkflow', {
-    taskQueue: rig.svc.taskQueue,
-    workflowId: `reservation:${rig.shopId}:${parsed.orderId}`,
-    args: [{ shopId: rig.shopId, orderId: parsed.orderId, ttlSeconds: 3600, autoReleaseEnabled: true }],
-    signal: ORDER_EVENT_SIGNAL,
-    signalArgs: [parsed.event],
-  });
-}
+const deliver = (rig: Rig, topic: string, order: { rest: Record<string, unknown> }, deliveryId: string) =>
+  signalOrderWebhook(rig.svc.temporal, { shopId: rig.shopId, taskQueue: rig.svc.taskQueue, workflowId: (id) => workflowIds.reservation(rig.shopId, id) }, topic, order.rest, deliveryId);
 
 const SKU = 'TEE-RED-M';
 const poll = { timeout: 20_000, interval: 100 };
