@@ -22,7 +22,10 @@ export interface ClaimShopifyOrderInput extends Omit<ApplyClaimsInput, 'lines' |
 
 export type ClaimShopifyOrderOutcome = { found: false; unmapped: string[] } | ({ found: true; unmapped: string[] } & Omit<ClaimsOutcome, 'changedKeys'>);
 
-/** Claims (or releases) the order's lines and hands the keys whose claims changed to the shop's refresh. */
+/**
+ * Claims (or releases) the order's lines and hands every key of the order to the shop's refresh: a re-run of this
+ * step after a crash changes nothing, but may owe the refresh the first run never handed over.
+ */
 export async function settleClaims(deps: ClaimStepDeps, input: SettleClaimsInput): Promise<Omit<ClaimsOutcome, 'changedKeys'>> {
   const { trigger, ...claimInput } = input;
   const { changedKeys, ...out } = await applyClaims(deps, claimInput);

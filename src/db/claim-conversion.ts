@@ -3,7 +3,7 @@ import { claimLineId } from '../domain/reservation-model.js';
 import { isExternalOrderId } from '../domain/keys.js';
 import { inTransaction } from './pool.js';
 import { ensureReservation, lockLines, settleState, toStatus, type ClaimsDeps, type ClaimsOutcome } from './claims.js';
-import { type SkuLocation, skuLocationKey } from '../domain/sku-location.js';
+import { skuLocationKey } from '../domain/sku-location.js';
 
 export interface ConvertAllocationInput {
   shopId: string;
@@ -67,15 +67,14 @@ export async function convertAllocation(deps: ClaimsDeps, input: ConvertAllocati
     );
     await deps.conversionRacePoints?.afterSnapshotLocked?.();
     let converted = 0;
-    const changed: SkuLocation[] = [];
     for (const snap of snapshots.rows) {
       const { rows } = await client.query<{ n: number }>('SELECT convert_due_wms_allocations($1, $2, $3, $4, $5) AS n', [a.source, shopId, snap.sku, snap.location_id, snap.occurred_at]);
-      const n = rows[0]?.n ?? 0;
-      converted += n;
-      if (n > 0) changed.push({ sku: snap.sku, locationId: snap.location_id });
+      converted += rows[0]?.n ?? 0;
     }
     const status = (await lockLines(client, shopId, orderId)).map(toStatus);
     const state = await settleState(client, shopId, orderId, status);
-    return { state, lines: status, changedKeys: changed, converted };
+    // Every key of the confirmation, converted or not: a re-run after a crash converts nothing, yet may owe the
+    // refresh of a conversion the first run committed (ClaimsOutcome.changedKeys).
+    return { state, lines: status, changedKeys: keys, converted };
   });
 }

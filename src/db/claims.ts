@@ -20,7 +20,12 @@ export interface ClaimsDeps {
 export interface ClaimsOutcome {
   state: ReservationState;
   lines: ClaimLineStatus[];
-  /** Keys whose open claims changed: the caller marks them dirty so Shopify follows. */
+  /**
+   * Keys the caller marks dirty so Shopify follows: every key the order (or the confirmation) has a line at, not
+   * only those this call changed. A call is re-run when its worker died after the commit and before its result was
+   * recorded; the re-run changes nothing, yet the refresh the first run owed was never handed over. (The field
+   * keeps its name: recorded workflow histories carry it.)
+   */
   changedKeys: SkuLocation[];
 }
 
@@ -118,7 +123,7 @@ export async function applyClaims(deps: ClaimsDeps, input: ApplyClaimsInput): Pr
     // A second statement, so its snapshot sees what a transaction we waited for committed (see lockLines).
     const existing = new Map((await client.query<LineRow>(LINES_SQL, [input.shopId, input.orderId])).rows.map((r) => [r.line_id, r]));
     const desired = new Map(input.terminal ? [] : input.lines.map((l) => [l.lineId, l]));
-    const changed = new Map<string, SkuLocation>();
+    const keys = new Map<string, SkuLocation>();
     const ids = [...new Set([...existing.keys(), ...desired.keys()])].sort();
     const writes: { id: string; sku: string; locationId: string; claimed: number; fulfilled: number }[] = [];
     for (const id of ids) {
@@ -127,12 +132,12 @@ export async function applyClaims(deps: ClaimsDeps, input: ApplyClaimsInput): Pr
       // Shipped units are recorded with the line: a WMS conversion later takes only what its total still holds.
       const fulfilled = want ? (want.fulfilled ?? 0) : (had?.fulfilled ?? 0);
       const claimed = want ? Math.max(0, want.quantity - allocatedStillHeld(had?.allocated ?? 0, fulfilled)) : Math.min(had?.claimed ?? 0, had?.awaiting_wms ?? 0);
-      if (had && had.claimed === claimed && had.fulfilled === fulfilled) continue;
-      if (!had && claimed === 0) continue;
       const sku = had?.sku ?? want!.sku;
       const locationId = had?.location_id ?? want!.locationId;
+      keys.set(skuLocationKey({ sku, locationId }), { sku, locationId });
+      if (had && had.claimed === claimed && had.fulfilled === fulfilled) continue;
+      if (!had && claimed === 0) continue;
       writes.push({ id, sku, locationId, claimed, fulfilled });
-      if (!had || had.claimed !== claimed) changed.set(skuLocationKey({ sku, locationId }), { sku, locationId });
     }
     if (writes.length > 0) {
       // One statement for every changed line (ids are sorted, so rows are locked in key order).
@@ -148,7 +153,7 @@ export async function applyClaims(deps: ClaimsDeps, input: ApplyClaimsInput): Pr
     const lines = writes.length > 0 ? (await client.query<LineRow>(LINES_SQL, [input.shopId, input.orderId])).rows.map(toStatus) : [...existing.values()].map(toStatus);
     const state = input.terminal ?? stateOfLines(lines);
     await client.query('UPDATE reservations SET state = $3, updated_at = now() WHERE shop_id = $1 AND order_id = $2', [input.shopId, input.orderId, state]);
-    return { state, lines, changedKeys: [...changed.values()] };
+    return { state, lines, changedKeys: [...keys.values()] };
   });
 }
 
