@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { convertAllocation } from '../../src/db/claim-conversion.js';
 import { applyClaims, type ApplyClaimsInput } from '../../src/db/claims.js';
+import { settleClaims, type ClaimStepDeps } from '../../src/activities/claim-steps.js';
+import type { MarkDirtyInput } from '../../src/temporal/handoff.js';
 import { recordSourceChanges } from '../../src/db/source-changes.js';
 import { claimLineId } from '../../src/domain/reservation-model.js';
 import { connectTestServices, type TestServices } from '../support/services.js';
@@ -55,5 +57,28 @@ describe('the keys a claim step hands to the refresh', () => {
     const repeat = await convertAllocation({ db: svc.db }, input);
     expect(repeat.converted).toBe(0);
     expect(repeat.changedKeys).toEqual([{ sku: 'C', locationId: LOC }]);
+  });
+
+  it('reach the refresh when the hand-off failed once and the step was retried (a release, here)', async () => {
+    await applyClaims({ db: svc.db }, { shopId, orderId: 'o-3', workflowId: 'wf-o-3', origin: 'shopify', lastEventAt: at(1), expiresAt: null, lines: [{ lineId: claimLineId('1', LOC), sku: 'D', locationId: LOC, quantity: 4 }] });
+    const handed: MarkDirtyInput[] = [];
+    let refuse = true;
+    const deps = {
+      db: svc.db,
+      shopify: () => { throw new Error('not used'); },
+      // Temporal refused the signal (a refresh run continuing as new): the local activity fails and is retried.
+      markDirty: async (input: MarkDirtyInput) => {
+        if (refuse) {
+          refuse = false;
+          throw new Error('signal refused');
+        }
+        handed.push(input);
+      },
+    };
+    const release = { shopId, orderId: 'o-3', workflowId: 'wf-o-3', origin: 'shopify' as const, lastEventAt: at(2), expiresAt: null, lines: [], terminal: 'cancelled' as const, trigger: 'reservation_cancelled' };
+    await expect(settleClaims(deps as unknown as ClaimStepDeps, release)).rejects.toThrow('signal refused');
+    const out = await settleClaims(deps as unknown as ClaimStepDeps, release);
+    expect(out.state).toBe('cancelled');
+    expect(handed).toEqual([{ shopId, keys: [{ sku: 'D', locationId: LOC }], trigger: 'reservation_cancelled' }]);
   });
 });
