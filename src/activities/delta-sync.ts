@@ -104,13 +104,18 @@ export function createDeltaSyncActivities(deps: DeltaSyncDeps) {
     const ctx = Context.current();
     const beat = setInterval(() => ctx.heartbeat(), HEARTBEAT_EVERY_MS);
     try {
-      return await syncBatchOnce(input, ctx.cancellationSignal);
+      return await syncBatchOnce(input, ctx.cancellationSignal, ctx.info.attempt > 1);
     } finally {
       clearInterval(beat);
     }
   }
 
-  async function syncBatchOnce(input: SyncBatchInput, signal: AbortSignal): Promise<SyncBatchResult> {
+  /**
+   * `retried`: an earlier attempt of this batch may have stored its readings and died (or failed to hand them on)
+   * before the hand-off; this attempt then finds them stored already, so it hands on every accepted row of the
+   * batch, not only those that changed what is stored (a lost hand-off left Shopify stale until the key's next change).
+   */
+  async function syncBatchOnce(input: SyncBatchInput, signal: AbortSignal, retried: boolean): Promise<SyncBatchResult> {
     const adapter = source(input.source);
     const { batch_size: limit, deduplication } = deps.config.inventory_sync.delta_sync;
     if (input.mode === 'delta') {
@@ -126,7 +131,7 @@ export function createDeltaSyncActivities(deps: DeltaSyncDeps) {
         ? accepted
         : await storeNewerChanges(deps.db, input.source, accepted, deps.config.inventory_sync.source_events.max_clock_skew_seconds);
       let keysMarked = 0;
-      for (const [shopId, keys] of groupByShop(news, deduplication)) {
+      for (const [shopId, keys] of groupByShop(retried ? accepted : news, deduplication)) {
         await markDirty(deps, { shopId, keys, trigger });
         keysMarked += keys.length;
       }
@@ -147,7 +152,7 @@ export function createDeltaSyncActivities(deps: DeltaSyncDeps) {
     const { accepted, rejected } = screenRows(deps.config, input.source, page.readings, trigger);
     await writeAudit(deps.db, rejected);
     const changed = await storeChangedReadings(deps.db, input.source, accepted);
-    const handOn = input.force ? accepted : changed;
+    const handOn = input.force || retried ? accepted : changed;
     let keysMarked = 0;
     for (const [shopId, keys] of groupByShop(handOn, true)) {
       // A full sync (forced: every key of the catalogue) can hand on keys faster than the refresh writes them:
