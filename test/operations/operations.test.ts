@@ -197,7 +197,7 @@ describe('operations: worker metrics, alerts, progress', () => {
     expect(value(text, 'isync_alert_deliveries_total', { endpoint: 'ops-json', outcome: 'retry' })).toBeGreaterThanOrEqual(2);
   }, 60_000);
 
-  it('a taken metrics port and an alert endpoint that is not a URL are clear errors at start', async () => {
+  it('a taken metrics or HTTP port and an alert endpoint that is not a URL are clear errors at start', async () => {
     const taken = createNetServer();
     await new Promise<void>((r) => taken.listen(0, '0.0.0.0', () => r()));
     const port = (taken.address() as { port: number }).port;
@@ -206,6 +206,10 @@ describe('operations: worker metrics, alerts, progress', () => {
       expect(await second.exited).toBe(1);
       expect(second.stderr()).toContain(`ISYNC_PORT_IN_USE: METRICS_PORT ${port} is already in use`);
       expect(second.stdout()).not.toContain('worker polling');
+      // The HTTP server the same way, naming PORT (it answered ISYNC_INTERNAL with Node's EADDRINUSE before).
+      const server = runCli(cli.file, ['server'], { ...env, PORT: String(port) });
+      expect(await server.exited).toBe(1);
+      expect(server.stderr()).toContain(`ISYNC_PORT_IN_USE: PORT ${port} is already in use`);
     } finally {
       taken.close();
     }

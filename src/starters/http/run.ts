@@ -14,6 +14,18 @@ function urlOf(app: FastifyInstance, fallbackPort: number, host: string): string
   return `http://${shownHost}:${actualPort}`;
 }
 
+/** Listens, turning a taken port into ISYNC_PORT_IN_USE naming the setting that chose it (as the worker's metrics port). */
+async function listenNamed(app: FastifyInstance, port: number, host: string, setting: string): Promise<void> {
+  try {
+    await app.listen({ port, host });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw Errors.PortInUse(`${setting} ${port} is already in use (${host}:${port}); stop what listens there or set ${setting} to a free port (0 = any)`, { port });
+    if (code === 'EACCES') throw Errors.ConfigInvalid(`${setting} ${port}: not allowed to listen there (${(err as Error).message})`, { port });
+    throw err;
+  }
+}
+
 /**
  * Builds the server from a process's context and listens on HOST:PORT (port 0 = any free port); with
  * `inventory_sync.http.admin_port`, the admin server (the reads) too, closed with the public one.
@@ -38,10 +50,15 @@ export async function startHttpServer(ctx: AppContext, port = ctx.env.PORT, host
   let adminUrl: string | undefined;
   if (adminPort !== undefined) {
     const admin = buildAdminServer(deps);
-    await admin.listen({ port: adminPort, host: adminHost });
+    await listenNamed(admin, adminPort, adminHost, 'inventory_sync.http.admin_port');
     adminUrl = urlOf(admin, adminPort, adminHost);
     app.addHook('onClose', async () => admin.close());
   }
-  await app.listen({ port, host });
+  try {
+    await listenNamed(app, port, host, 'PORT');
+  } catch (err) {
+    await app.close();
+    throw err;
+  }
   return { app, url: urlOf(app, port, host), ...(adminUrl ? { adminUrl } : {}) };
 }

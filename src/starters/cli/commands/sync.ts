@@ -3,7 +3,7 @@ import { Errors } from '../../../domain/errors.js';
 import { applySchedules, listSchedules } from '../../schedules.js';
 import { progressReporter } from '../progress.js';
 import { reconcileWithProgress, syncWithProgress } from '../sync-commands.js';
-import { out, withDb, withTemporal } from './io.js';
+import { err, out, withDb, withTemporal } from './io.js';
 
 /** Schedules, and running a sync or a reconciliation now with progress. */
 export function registerSyncCommands(program: Command): void {
@@ -35,7 +35,7 @@ export function registerSyncCommands(program: Command): void {
         if (opts.force && !opts.full) throw Errors.PayloadInvalid('--force goes with --full (it re-pushes every reading of a full read)');
         await withDb(env.DATABASE_URL, async (db) => {
           const reporter = progressReporter(`sync ${opts.source}`, out, 'readings');
-          const p = await syncWithProgress(client, db, config, env.TEMPORAL_TASK_QUEUE, opts.source, opts.full ?? false, reporter, opts.force ?? false);
+          const p = await syncWithProgress(client, db, config, env.TEMPORAL_TASK_QUEUE, opts.source, opts.full ?? false, reporter, opts.force ?? false, err);
           const skipped = p.mode === 'full' && !opts.force ? ' (unchanged readings are not handed on; --force re-pushes every key)' : '';
           out(`${p.source} (${p.mode}): ${p.batches} batch(es), ${p.read} read, ${p.keysMarked} key(s) handed to refresh${skipped}, checkpoint ${p.cursor ?? '-'}`);
         });
@@ -49,7 +49,7 @@ export function registerSyncCommands(program: Command): void {
     .action((opts: { shop?: string }) =>
       withTemporal(async (client, env, config) => {
         await withDb(env.DATABASE_URL, async (db) => {
-          const results = await reconcileWithProgress(client, db, config, env.TEMPORAL_TASK_QUEUE, opts.shop, (shop) => progressReporter(`reconcile ${shop}`, out, 'keys'));
+          const results = await reconcileWithProgress(client, db, config, env.TEMPORAL_TASK_QUEUE, opts.shop, (shop) => progressReporter(`reconcile ${shop}`, out, 'keys'), err);
           for (const r of results) {
             out(`${r.shopId}: run ${r.runId}, ${r.checked} key(s) checked, ${r.drifted} drifted, ${r.corrected} corrected, ${r.alerted} alert(s)${r.badLines === undefined ? '' : `, ${r.badLines} bad export line(s), ${r.missing ?? 0} mapping(s) Shopify no longer lists (reconciliation_problems)`}`);
           }
