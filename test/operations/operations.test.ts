@@ -1,3 +1,4 @@
+import { msToTs } from '@temporalio/common/lib/time.js';
 import { createServer, type Server } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -197,7 +198,7 @@ describe('operations: worker metrics, alerts, progress', () => {
     expect(value(text, 'isync_alert_deliveries_total', { endpoint: 'ops-json', outcome: 'retry' })).toBeGreaterThanOrEqual(2);
   }, 60_000);
 
-  it('a taken metrics or HTTP port and an alert endpoint that is not a URL are clear errors at start', async () => {
+  it('a taken metrics or HTTP port, a namespace not ready and an alert endpoint that is not a URL are clear errors at start', async () => {
     const taken = createNetServer();
     await new Promise<void>((r) => taken.listen(0, '0.0.0.0', () => r()));
     const port = (taken.address() as { port: number }).port;
@@ -213,6 +214,21 @@ describe('operations: worker metrics, alerts, progress', () => {
     } finally {
       taken.close();
     }
+
+    // A namespace that does not exist, and one without our search attributes: the worker would start, and every
+    // workflow task fail with BadSearchAttributes in its log.
+    const absent = `ops-absent-${Date.now().toString(36)}`;
+    const noNamespace = runCli(cli.file, ['worker'], { ...env, TEMPORAL_NAMESPACE: absent });
+    expect(await noNamespace.exited).toBe(1);
+    expect(noNamespace.stderr()).toContain(`ISYNC_CONFIG_INVALID: TEMPORAL_NAMESPACE: the namespace "${absent}" does not exist on the Temporal server at ${env.TEMPORAL_ADDRESS}; create it once: temporal operator namespace create --namespace ${absent}`);
+    const bare = `ops-bare-${Date.now().toString(36)}`;
+    await svc.temporal.connection.workflowService.registerNamespace({ namespace: bare, workflowExecutionRetentionPeriod: msToTs('1 day') });
+    // A namespace just registered may take the server's namespace cache a moment to serve.
+    await expect.poll(async () => (await svc.temporal.connection.workflowService.describeNamespace({ namespace: bare }).then(() => true, () => false)), { timeout: 15_000 }).toBe(true);
+    const unprepared = runCli(cli.file, ['worker'], { ...env, TEMPORAL_NAMESPACE: bare });
+    expect(await unprepared.exited).toBe(1);
+    expect(unprepared.stderr()).toContain(`the namespace "${bare}" lacks the search attributes the workflows set (ShopId Keyword, OrderId Keyword, Sku KeywordList, ReservationState Keyword, Source Keyword); register them once: temporal operator search-attribute create --namespace ${bare} --address ${env.TEMPORAL_ADDRESS} --name ShopId --name OrderId --name ReservationState --name Source --type Keyword && temporal operator search-attribute create --namespace ${bare} --address ${env.TEMPORAL_ADDRESS} --name Sku --type KeywordList`);
+    expect(unprepared.stdout()).not.toContain('worker polling');
 
     const badEnv = runCli(cli.file, ['worker'], { ...env, OPS_SLACK_URL: 'hooks.slack.com/services/T0/B0/xyz' });
     expect(await badEnv.exited).toBe(1);

@@ -8,6 +8,7 @@ import { Errors } from '../../../domain/errors.js';
 import { createAppContext, temporalAddress } from '../../../runtime/context.js';
 import { ensureTemporalCli } from '../../../temporal/cli-binary.js';
 import { startDevServer } from '../../../temporal/dev-server.js';
+import { assertNamespaceReady } from '../../../temporal/namespace-check.js';
 import { startWorkerSideServices, type WorkerSideServices } from '../../../workers/side-services.js';
 import { installWorkerRuntime } from '../../../workers/telemetry.js';
 import { createInventoryWorker } from '../../../workers/worker.js';
@@ -23,6 +24,7 @@ async function runWorker(): Promise<void> {
   const ctx = await createAppContext({ env, config });
   let side: WorkerSideServices;
   try {
+    await assertNamespaceReady(ctx.temporal, ctx.env.TEMPORAL_NAMESPACE, temporalAddress(ctx.env));
     side = await startWorkerSideServices(ctx, endpoints, temporalMetricsUrl);
   } catch (e) {
     await ctx.close();
