@@ -56,6 +56,11 @@ describe('npm start (the demo)', () => {
     expect(await reconcile.exited, reconcile.stderr()).toBe(0);
     expect(reconcile.stderr()).toContain(`using the configuration npm start wrote: ${join(dataDir, 'inventory-sync.yaml')}`);
     expect(reconcile.stdout()).toMatch(/demo: run \d+, 10 key\(s\) checked/);
+    // explain reads Shopify from the CLI's own process: the demo left it its emulator's URL and shop token.
+    const explain = runCli(cli.file, ['explain', 'demo', 'TEE-RED-M', 'WH-EAST'], terminal);
+    expect(await explain.exited, explain.stderr()).toBe(0);
+    expect(explain.stderr()).toContain('and its Shopify emulator at http://127.0.0.1:8090');
+    expect(explain.stdout()).toMatch(/Shopify now: available \d+/);
     const alerts = runCli(cli.file, ['alerts', 'list', '--shop', 'demo'], terminal);
     expect(await alerts.exited, alerts.stderr()).toBe(0);
     const status = runCli(cli.file, ['reservation', 'status', 'demo', orderId], terminal);

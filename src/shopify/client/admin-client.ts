@@ -48,6 +48,11 @@ export type GraphqlTransport = (
   signal: AbortSignal,
 ) => Promise<GraphqlReply>;
 
+/** The origin a shop's calls go to: https://{shop}, or SHOPIFY_API_BASE_URL's. */
+function endpointOf(shopDomain: string, baseUrl: string | undefined): string {
+  return rewriteOrigin(`https://${shopDomain}/admin/api/graphql.json`, baseUrl).replace(/\/admin\/.*$/, '');
+}
+
 /**
  * Rewrites the package's https://{shop} URL onto baseUrl (SHOPIFY_API_BASE_URL): the package forces https
  * and keeps only the origin, so a local server is reachable only from inside customFetchApi.
@@ -114,7 +119,8 @@ export function createGraphqlTransport(opts: TransportOptions): GraphqlTransport
       errors,
       cost: sanitiseCost(isRecord(extensions) ? extensions.cost : undefined),
       retryAfterMs: parseRetryAfter(headers?.get('Retry-After') ?? null),
-      networkError: failure !== undefined && failure.networkStatusCode === undefined ? failure.message : undefined,
+      // Names where it went: with SHOPIFY_API_BASE_URL unset (or wrong) a fetch failure is otherwise a riddle.
+      networkError: failure !== undefined && failure.networkStatusCode === undefined ? `${failure.message} (${endpointOf(shopDomain, opts.baseUrl)})` : undefined,
     };
   };
 }

@@ -1,7 +1,7 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
-import { demoConfigPath } from '../../config/locate.js';
+import { demoConfigPath, demoEnvPath } from '../../config/locate.js';
 import { assertPortFree } from '../../observability/metrics-server.js';
 import { DefaultLogger, NativeConnection } from '@temporalio/worker';
 import { resolveAlertEndpoints } from '../../alerts/endpoints.js';
@@ -60,14 +60,22 @@ export function demoConfig(overrides: { missedOrderGraceSeconds?: number } = {})
 export function writeDemoConfig(dataDir: string): string {
   const path = demoConfigPath({ INVENTORY_SYNC_DATA_DIR: dataDir });
   mkdirSync(dataDir, { recursive: true });
+  // Written again once the demo starts its emulator: an earlier run's must not outlive a run that does not.
+  rmSync(demoEnvPath({ INVENTORY_SYNC_DATA_DIR: dataDir }), { force: true });
   writeFileSync(path, `# Written by \`npm start\` (the demo) for the CLI in another terminal; rewritten at each start.\n${stringify(DEMO_CONFIG_INPUT)}`);
   return path;
+}
+
+/** The demo's own settings the CLI needs to reach its emulator shop (config/locate.ts, DEMO_ENV_FILE). */
+function writeDemoEnv(dataDir: string, values: Record<string, string>): void {
+  writeFileSync(demoEnvPath({ INVENTORY_SYNC_DATA_DIR: dataDir }), `${JSON.stringify(values, null, 2)}\n`, { mode: 0o600 });
 }
 
 /** `missedOrderGraceSeconds`: for a test that runs reconciliation right after an order whose webhook reached nobody. */
 export async function runDemo(opts: { durationSeconds?: number; missedOrderGraceSeconds?: number } = {}): Promise<void> {
   const log = (s: string) => process.stdout.write(`${s}\n`);
   // Demo secrets: not secret, but still passed the way production passes them, through the environment.
+  const chosenToken = process.env.DEMO_SHOPIFY_ACCESS_TOKEN === undefined;
   process.env.DEMO_SHOPIFY_ACCESS_TOKEN ??= 'demo-access-token';
   process.env.DEMO_SHOPIFY_WEBHOOK_SECRET ??= 'demo-webhook-secret';
   for (const s of ['ERP', 'WMS', 'POS']) process.env[`${s}_EVENTS_TOKEN`] ??= `demo-${s.toLowerCase()}-token`;
@@ -113,6 +121,7 @@ export async function runDemo(opts: { durationSeconds?: number; missedOrderGrace
     emulatorUrl = emu.url;
     closeEmulator = emu.close;
     ctxEnv.SHOPIFY_API_BASE_URL = emulatorUrl;
+    if (!env.INVENTORY_SYNC_CONFIG) writeDemoEnv(dataDir, { SHOPIFY_API_BASE_URL: emulatorUrl, ...(chosenToken ? { DEMO_SHOPIFY_ACCESS_TOKEN: process.env.DEMO_SHOPIFY_ACCESS_TOKEN } : {}) });
     const ctxForSeed = await createAppContext({ env: ctxEnv, config });
     await seedCatalog(emu.emulator, ctxForSeed.db, {
       shopId: DEMO_SHOP.id,

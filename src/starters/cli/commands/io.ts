@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { readEnv, type Env } from '../../../config/env.js';
 import { loadConfig } from '../../../config/load.js';
-import { operatorConfigPath } from '../../../config/locate.js';
+import { operatorConfigPath, readDemoEnv } from '../../../config/locate.js';
 import type { Config } from '../../../config/schema.js';
 import { createPool, type Db } from '../../../db/pool.js';
 import { connectTemporalClient } from '../../../runtime/context.js';
@@ -13,7 +13,15 @@ export const err = (s: string): void => void process.stderr.write(`${s}\n`);
 /** INVENTORY_SYNC_CONFIG, or the configuration a running `npm start` wrote into the data directory. */
 export function operatorConfig(env: Env): Config {
   const { path, fromDemo } = operatorConfigPath(env);
-  if (fromDemo) err(`using the configuration npm start wrote: ${path} (set INVENTORY_SYNC_CONFIG to use another)`);
+  if (fromDemo) {
+    err(`using the configuration npm start wrote: ${path} (set INVENTORY_SYNC_CONFIG to use another)`);
+    // And what reaching the demo's shop takes (its emulator, its token), unless the environment says otherwise.
+    for (const [name, value] of Object.entries(readDemoEnv(env))) process.env[name] ??= value;
+    if (!env.SHOPIFY_API_BASE_URL && process.env.SHOPIFY_API_BASE_URL) {
+      env.SHOPIFY_API_BASE_URL = process.env.SHOPIFY_API_BASE_URL;
+      err(`  and its Shopify emulator at ${env.SHOPIFY_API_BASE_URL}`);
+    }
+  }
   return loadConfig(path);
 }
 
