@@ -8,7 +8,7 @@ import type { OrderEvent, OrderEventKind, OrderLineRef } from './reservation-mod
  * stored or signalled. Unknown fields are ignored (Shopify adds fields over versions).
  */
 const id = z.union([z.number().int().nonnegative(), z.string().min(1)], { error: 'expected an id' }).transform((v) => String(v).replace(/^gid:\/\/shopify\/[A-Za-z]+\//, ''));
-const timestamp = z.iso.datetime({ offset: true, error: 'expected an ISO 8601 timestamp' });
+const timestamp = z.iso.datetime({ offset: true, error: 'expected an ISO 8601 timestamp with its offset, such as 2026-11-30T12:00:00Z or 2026-11-30T13:00:00+01:00' });
 
 const lineItem = z.object({
   id,

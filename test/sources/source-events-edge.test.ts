@@ -66,6 +66,16 @@ describe('POST /sources/:source/events: validation at the edge', () => {
     expect((await post(erp, [event('CLOCK', 4, { occurredAt: slightlyAhead })])).statusCode).toBe(202);
   });
 
+  it('a timestamp without its offset, and a body sent as text, are 400s that say so', async () => {
+    const naive = await post(erp, [event('NAIVE', 1, { occurredAt: '2026-12-01T20:00:00' })]);
+    expect(naive.statusCode).toBe(400);
+    expect(naive.json().message).toBe('source events: events.0.occurredAt: expected an ISO 8601 timestamp with its offset, such as 2026-11-30T12:00:00Z or 2026-11-30T13:00:00+01:00');
+    const text = await app.inject({ method: 'POST', url: `/sources/${erp}/events`, payload: JSON.stringify({ events: [event('TEXT', 1)] }), headers: { authorization: `Bearer ${env.EDGE_ERP_TOKEN}`, 'content-type': 'text/plain' } });
+    expect(text.statusCode).toBe(400);
+    expect(text.json().message).toBe('source events: (body): expected a JSON object, got text; send it as JSON with content-type: application/json');
+    expect(await recorded(erp, 'TEXT')).toBe(0);
+  });
+
   it('a reading stored with a future date (before the edge refused them) does not block a newer true reading', async () => {
     await svc.db.query(`INSERT INTO source_snapshots (source, shop_id, sku, location_id, quantity, occurred_at) VALUES ($1, $2, 'FROZEN', 'WH1', 100, '2030-01-01T00:00:00Z')`, [erp, shopId]);
     const res = await post(erp, [event('FROZEN', 7)]);

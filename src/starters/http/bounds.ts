@@ -46,7 +46,7 @@ export interface ClockSkew {
  * more than `skew.maxSeconds` ahead of our clock is refused: a date far ahead pins whatever it orders.
  */
 export const timestampField = (skew?: ClockSkew) =>
-  z.iso.datetime({ offset: true, error: 'expected an ISO 8601 timestamp' }).transform((v, ctx) => {
+  z.iso.datetime({ offset: true, error: 'expected an ISO 8601 timestamp with its offset, such as 2026-11-30T12:00:00Z or 2026-11-30T13:00:00+01:00' }).transform((v, ctx) => {
     const fraction = /\.(\d+)/.exec(v)?.[1] ?? '';
     // Whole seconds here, the fraction as written: offsets are whole minutes, so they never touch it.
     const ms = Date.parse(v.replace(/\.\d+/, ''));

@@ -7,6 +7,10 @@ export function parsePayload<S extends z.ZodType>(schema: S, value: unknown, wha
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
   const field = issue.path.length > 0 ? issue.path.map(String).join('.') : '(body)';
+  // Sent as text (content-type text/plain, or none given): the body reached us as a string, not as JSON.
+  if (typeof value === 'string' && issue.path.length === 0) {
+    throw Errors.PayloadInvalid(`${what}: (body): expected a JSON object, got text; send it as JSON with content-type: application/json`, { field });
+  }
   throw Errors.PayloadInvalid(`${what}: ${field}: ${issue.message}`, { field, issues: result.error.issues.slice(0, 5).map((i) => ({ path: i.path.map(String).join('.'), message: i.message })) });
 }
 
