@@ -5,6 +5,9 @@ import { Errors } from '../domain/errors.js';
  * Every environment variable the application reads, with its default. docker-compose.yml and the README use
  * exactly these names; a test checks that compose sets nothing the application does not read.
  */
+const port = (fallback: number) =>
+  z.coerce.number({ error: 'expected a port number' }).int('expected a port number').min(0, 'expected a port 0-65535').max(65535, 'expected a port 0-65535').default(fallback);
+
 const envSchema = z.object({
   TEMPORAL_ADDRESS: z.string().min(1).optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
@@ -22,7 +25,10 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   INVENTORY_SYNC_DATA_DIR: z.string().min(1).default('.data'),
   /** The worker's GET /metrics (Temporal SDK and ours); 0 = any free port. */
-  METRICS_PORT: z.coerce.number({ error: 'expected a port number' }).int('expected a port number').min(0, 'expected a port 0-65535').max(65535, 'expected a port 0-65535').default(9464),
+  METRICS_PORT: port(9464),
+  /** `npm start` only: its Shopify emulator, and the Web UI of the Temporal dev server it starts. */
+  DEMO_EMULATOR_PORT: port(8090),
+  DEMO_TEMPORAL_UI_PORT: port(8233),
 });
 
 export type Env = z.output<typeof envSchema>;

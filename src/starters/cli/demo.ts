@@ -94,14 +94,15 @@ export async function runDemo(opts: { durationSeconds?: number; missedOrderGrace
   log(`  PostgreSQL ${new URL(env.DATABASE_URL).host}: ${applied.length ? `applied ${applied.join(', ')}` : 'schema up to date'}`);
 
   let stopTemporal: (() => Promise<void>) | undefined;
-  let uiUrl = 'http://127.0.0.1:8233';
+  let uiUrl = `http://127.0.0.1:${env.DEMO_TEMPORAL_UI_PORT}`;
   const address = env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
   if (await temporalAnswers(address)) {
     log(`  Temporal: using the server at ${address}`);
   } else {
+    await assertPortFree(env.DEMO_TEMPORAL_UI_PORT, 'DEMO_TEMPORAL_UI_PORT', '127.0.0.1');
     const server = await startDevServer({
       port: Number(address.split(':')[1] ?? 7233),
-      uiPort: 8233,
+      uiPort: env.DEMO_TEMPORAL_UI_PORT,
       dbFilename: join(dataDir, 'temporal.db'),
       logFile: join(dataDir, 'temporal.log'),
       log: (l) => log(`  ${l}`),
@@ -117,7 +118,8 @@ export async function runDemo(opts: { durationSeconds?: number; missedOrderGrace
   const port = env.PORT;
   const ctxEnv = { ...readEnv(), TEMPORAL_ADDRESS: address };
   if (!emulatorUrl) {
-    const emu = await startEmulator({ port: 8090, logger: false });
+    if (env.DEMO_EMULATOR_PORT !== 0) await assertPortFree(env.DEMO_EMULATOR_PORT, 'DEMO_EMULATOR_PORT', '127.0.0.1');
+    const emu = await startEmulator({ port: env.DEMO_EMULATOR_PORT, logger: false });
     emulatorUrl = emu.url;
     closeEmulator = emu.close;
     ctxEnv.SHOPIFY_API_BASE_URL = emulatorUrl;
