@@ -52,7 +52,8 @@ export function toStatus(r: LineRow): ClaimLineStatus {
 const LINES_SQL = `
   SELECT c.line_id, c.sku, c.location_id, c.claimed, c.allocated, c.fulfilled, c.shopify_adjusted,
          COALESCE((SELECT sum(a.quantity)::int FROM wms_allocations a
-                    WHERE a.shop_id = c.shop_id AND a.order_id = c.order_id AND a.line_id = c.line_id AND a.applied_at IS NULL), 0) AS awaiting_wms
+                    WHERE a.shop_id = c.shop_id AND a.order_id = c.order_id AND a.line_id = c.line_id AND a.applied_at IS NULL
+                      AND a.sku = c.sku AND a.location_id = c.location_id), 0) AS awaiting_wms
     FROM claim_lines c WHERE c.shop_id = $1 AND c.order_id = $2 ORDER BY c.line_id`;
 
 
@@ -129,13 +130,20 @@ export async function applyClaims(deps: ClaimsDeps, input: ApplyClaimsInput): Pr
     for (const id of ids) {
       const want = desired.get(id);
       const had = existing.get(id);
+      // The order says which SKU its line is. A line a WMS confirmation created before the order arrived carries
+      // the SKU the confirmation named: if that was another SKU, the line takes the order's, and what was allocated
+      // under the other SKU holds none of this one's units (claim_lines.allocated restarts at 0; the conversion only
+      // ever applies confirmations of the line's own SKU, migration 1764491200000).
+      const retagged = had !== undefined && want !== undefined && had.sku !== want.sku;
+      const allocated = retagged ? 0 : (had?.allocated ?? 0);
       // Shipped units are recorded with the line: a WMS conversion later takes only what its total still holds.
       const fulfilled = want ? (want.fulfilled ?? 0) : (had?.fulfilled ?? 0);
-      const claimed = want ? Math.max(0, want.quantity - allocatedStillHeld(had?.allocated ?? 0, fulfilled)) : Math.min(had?.claimed ?? 0, had?.awaiting_wms ?? 0);
-      const sku = had?.sku ?? want!.sku;
+      const claimed = want ? Math.max(0, want.quantity - allocatedStillHeld(allocated, fulfilled)) : Math.min(had?.claimed ?? 0, had?.awaiting_wms ?? 0);
+      const sku = want?.sku ?? had!.sku;
       const locationId = had?.location_id ?? want!.locationId;
       keys.set(skuLocationKey({ sku, locationId }), { sku, locationId });
-      if (had && had.claimed === claimed && had.fulfilled === fulfilled) continue;
+      if (retagged) keys.set(skuLocationKey({ sku: had.sku, locationId }), { sku: had.sku, locationId });
+      if (had && !retagged && had.claimed === claimed && had.fulfilled === fulfilled) continue;
       if (!had && claimed === 0) continue;
       writes.push({ id, sku, locationId, claimed, fulfilled });
     }
@@ -145,7 +153,8 @@ export async function applyClaims(deps: ClaimsDeps, input: ApplyClaimsInput): Pr
         `INSERT INTO claim_lines (shop_id, order_id, line_id, sku, location_id, claimed, fulfilled)
          SELECT $1, $2, w.line_id, w.sku, w.location_id, w.claimed, w.fulfilled
            FROM unnest($3::text[], $4::text[], $5::text[], $6::int[], $7::int[]) AS w(line_id, sku, location_id, claimed, fulfilled)
-         ON CONFLICT (shop_id, order_id, line_id) DO UPDATE SET claimed = EXCLUDED.claimed, fulfilled = EXCLUDED.fulfilled, updated_at = now()`,
+         ON CONFLICT (shop_id, order_id, line_id) DO UPDATE SET claimed = EXCLUDED.claimed, fulfilled = EXCLUDED.fulfilled, updated_at = now(),
+           sku = EXCLUDED.sku, allocated = CASE WHEN claim_lines.sku = EXCLUDED.sku THEN claim_lines.allocated ELSE 0 END`,
         [input.shopId, input.orderId, writes.map((w) => w.id), writes.map((w) => w.sku), writes.map((w) => w.locationId), writes.map((w) => w.claimed), writes.map((w) => w.fulfilled)],
       );
     }
