@@ -44,18 +44,27 @@ export async function syncShopifyAdjustments(deps: ShopifyAdjustDeps, input: Syn
   return (await readReservation(deps.db, input.shopId, input.orderId))?.lines ?? [];
 }
 
+/** An alert names this many of an order's unmapped lines, and counts them all. */
+const MAX_LINES_IN_ALERT = 20;
+
 async function adjustUnderLock(deps: TxDeps, input: SyncAdjustInput): Promise<void> {
   const rows = await adjustableLines(deps.db, input.shopId, input.orderId);
   const due: Due[] = [];
+  const unmapped: { lineId: string; sku: string; locationId: string }[] = [];
   for (const r of rows) {
     const target = input.release ? 0 : r.claimed + r.allocated;
     const delta = target - r.shopifyAdjusted;
     if (delta === 0) continue;
     if (!r.inventoryItemId || !r.shopifyLocationId) {
-      await raiseAlert(deps.alerts, { kind: 'unmapped_order_line', shopId: input.shopId, subject: `${input.orderId}/${r.lineId}`, details: { sku: r.sku, locationId: r.locationId } });
+      unmapped.push({ lineId: r.lineId, sku: r.sku, locationId: r.locationId });
       continue;
     }
     due.push({ row: r, target, delta });
+  }
+  // One alert per order, as for a Shopify order's unmapped lines: one per line let a channel token raise 250 alerts
+  // a request (a new order id each time), burying the alerts that matter.
+  if (unmapped.length > 0) {
+    await raiseAlert(deps.alerts, { kind: 'unmapped_order_line', shopId: input.shopId, subject: input.orderId, details: { lines: unmapped.slice(0, MAX_LINES_IN_ALERT), count: unmapped.length } });
   }
   // One Shopify call for the whole order (a line at a time spent a call per line: one order could drain the
   // shop's budget). A single line keeps the key it always had, so a retry across an upgrade still replays.

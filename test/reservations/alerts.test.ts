@@ -30,12 +30,22 @@ describe('alerts', () => {
     await syncShopifyAdjustments(s.deps, { shopId: s.shopId, orderId: 'ext:oms:1', release: false });
     await syncShopifyAdjustments(s.deps, { shopId: s.shopId, orderId: 'ext:oms:1', release: false });
 
-    expect(await s.alerts()).toEqual([{ kind: 'unmapped_order_line', subject: 'ext:oms:1/ext:oms:1-NO-SUCH-SKU-WH1', details: { sku: 'NO-SUCH-SKU', locationId: 'WH1' } }]);
+    expect(await s.alerts()).toEqual([{ kind: 'unmapped_order_line', subject: 'ext:oms:1', details: { lines: [{ lineId: 'ext:oms:1-NO-SUCH-SKU-WH1', sku: 'NO-SUCH-SKU', locationId: 'WH1' }], count: 1 } }]);
     const lines = (await services.svc.db.query('SELECT sku, shopify_adjusted FROM claim_lines WHERE shop_id = $1 ORDER BY sku', [s.shopId])).rows;
     expect(lines).toEqual([
       { sku: 'MAPPED', shopify_adjusted: 2 },
       { sku: 'NO-SUCH-SKU', shopify_adjusted: 0 },
     ]);
+  });
+
+  it('an order of many unmapped lines raises one alert, not one per line (a channel token could flood the alerts)', async () => {
+    const s = await shop(10);
+    for (let i = 0; i < 30; i++) await insertClaim(services.svc, s.shopId, 'ext:oms:7', `GHOST-${i}`, 'WH1', 1);
+    await syncShopifyAdjustments(s.deps, { shopId: s.shopId, orderId: 'ext:oms:7', release: false });
+    const alerts = await s.alerts();
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]).toMatchObject({ kind: 'unmapped_order_line', subject: 'ext:oms:7', details: { count: 30 } });
+    expect((alerts[0]!.details.lines as unknown[]).length).toBe(20);
   });
 
   it('a line Shopify refuses to adjust (available would go below zero) raises order_adjust_refused once and is not marked adjusted', async () => {
