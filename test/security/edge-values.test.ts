@@ -119,6 +119,22 @@ describe('values at the edge', () => {
     });
   });
 
+  describe('an order\'s lines are each sent once, and name no claim line but their own', () => {
+    it('a repeated line, or "@" in a line id or location, is a 400 naming it (a line could be claimed under a SKU it was not sent with)', async () => {
+      const twice = [line(1, SKU), { ...line(2, 'OTHER-SKU') }];
+      await expectRefused(await rig.postOrder({ shopId: rig.shopId, orderId: 'o-twice', updatedAt: now(), lines: twice }), 'lines.1.lineId', 'line "l1" at location "WH1" is also lines.0: send each line once, with its whole quantity');
+      await expectRefused(await rig.postWms({ shopId: rig.shopId, orderId: 'o-twice', allocationId: 'a-twice', occurredAt: now(), lines: twice }), 'lines.1.lineId', 'is also lines.0');
+      await expectRefused(await rig.postOrder({ shopId: rig.shopId, orderId: 'o-at', updatedAt: now(), lines: [{ ...line(), lineId: 'a@b' }] }), 'lines.0.lineId', 'expected a line id without "@"');
+      await expectRefused(await rig.postWms({ shopId: rig.shopId, orderId: 'o-at', allocationId: 'a-at', occurredAt: now(), lines: [{ ...line(), locationId: 'b@c' }] }), 'lines.0.locationId', 'expected a location code without "@"');
+      // The same line at two locations is two lines.
+      expect((await rig.postOrder({ shopId: rig.shopId, orderId: 'o-split', updatedAt: now(), lines: [line(1), { ...line(1), locationId: 'WH2' }] })).status).toBe(202);
+    });
+
+    it('a WMS confirmation names a channel\'s order by its channel, not by our internal id', async () => {
+      await expectRefused(await rig.postWms({ shopId: rig.shopId, orderId: 'ext:ghost:1', allocationId: 'a-ext', occurredAt: now(), lines: [line()] }), 'orderId', 'send the channel\'s own order id with "channel"');
+    });
+  });
+
   describe('no route takes a date beyond the clock-skew allowance', () => {
     it('POST /wms/allocations dated 9999-12-31 is a 400 naming occurredAt and the bound; nothing is recorded', async () => {
       await expectRefused(

@@ -73,11 +73,31 @@ export const lineList = <T extends z.ZodType>(line: T) => z.array(line).max(MAX_
 
 /** A location code: an id without the key separator (src/domain/limits.ts, KEY_SEPARATOR). */
 export const locationField = () => idField('a location code').refine((v) => !v.includes(KEY_SEPARATOR), LOCATION_SEPARATOR_MESSAGE);
+/** '@' joins a line id and its location into the claim line's id (claimLineId): in either part, two lines could meet. */
+const CLAIM_LINE_SEPARATOR = '@';
+const withoutClaimSeparator = <T extends z.ZodType<string>>(field: T, what: string) =>
+  field.refine((v) => !v.includes(CLAIM_LINE_SEPARATOR), `expected ${what} without "@" (it joins a line and its location)`);
+
 /** One order line as the order routes take it (POST /orders, POST /wms/allocations): the same fields, bounded alike. */
 export const orderLine = (minQuantity: 0 | 1) =>
   z.object({
-    lineId: idField('a line id'),
+    lineId: withoutClaimSeparator(idField('a line id'), 'a line id'),
     sku: idField('a SKU'),
-    locationId: locationField(),
+    locationId: withoutClaimSeparator(locationField(), 'a location code'),
     quantity: lineQuantity(minQuantity),
+  });
+
+/**
+ * An order's lines, each (line, location) once: a repeat was merged before (the last SKU won, the quantities were
+ * summed), so a line could be claimed under a SKU it was not sent with.
+ */
+export const orderLines = (minQuantity: 0 | 1) =>
+  lineList(orderLine(minQuantity)).superRefine((lines, ctx) => {
+    const seen = new Map<string, number>();
+    lines.forEach((l, i) => {
+      const id = `${l.lineId}@${l.locationId}`;
+      const first = seen.get(id);
+      if (first === undefined) return void seen.set(id, i);
+      ctx.addIssue({ code: 'custom', path: [i, 'lineId'], message: `line "${l.lineId}" at location "${l.locationId}" is also lines.${first}: send each line once, with its whole quantity` });
+    });
   });

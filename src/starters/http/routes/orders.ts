@@ -4,7 +4,7 @@ import { Errors } from '../../../domain/errors.js';
 import { externalOrderId, workflowIds } from '../../../domain/keys.js';
 import { ORDER_EVENT_SIGNAL, type OrderEvent } from '../../../domain/reservation-model.js';
 import { authenticate, isChannel, requireShopScope } from '../auth.js';
-import { idField, lineList, orderLine, shopIdField, timestampField } from '../bounds.js';
+import { idField, orderLines, shopIdField, timestampField } from '../bounds.js';
 import type { HttpDeps } from '../deps.js';
 import type { HandoffSweeper } from '../handoffs.js';
 import { reservationHandoffCommit } from './wms-allocations.js';
@@ -19,7 +19,7 @@ const orderBody = (maxSkewSeconds: number) => z.object({
    * beyond the clock-skew allowance would make every later true version look older (refused).
    */
   updatedAt: timestampField({ maxSeconds: maxSkewSeconds, clock: "the channel's" }),
-  lines: lineList(orderLine(0)).default([]),
+  lines: orderLines(0).default([]),
 });
 
 /**

@@ -3,10 +3,10 @@ import { z } from 'zod';
 import { recordReservationHandoffs, type ReservationHandoffItem } from '../../../db/handoffs.js';
 import { createGroupCommit } from '../../../db/group-commit.js';
 import { Errors } from '../../../domain/errors.js';
-import { externalOrderId, workflowIds } from '../../../domain/keys.js';
+import { externalOrderId, isExternalOrderId, workflowIds } from '../../../domain/keys.js';
 import { ALLOCATION_SIGNAL, type AllocationEvent } from '../../../domain/reservation-model.js';
 import { authenticate, isSourceOfRole, requireShopScope } from '../auth.js';
-import { idField, lineList, orderLine, shopIdField, timestampField } from '../bounds.js';
+import { idField, orderLines, shopIdField, timestampField } from '../bounds.js';
 import type { HttpDeps } from '../deps.js';
 import type { HandoffSweeper } from '../handoffs.js';
 import { parsePayload } from '../payload.js';
@@ -21,7 +21,7 @@ const allocationBody = (maxSkewSeconds: number) => z.object({
   allocationId: idField('an allocation id'),
   /** On the WMS's clock, the same one its allocated-quantity events carry. */
   occurredAt: timestampField({ maxSeconds: maxSkewSeconds, clock: "the WMS's" }),
-  lines: lineList(orderLine(1)).min(1, 'expected at least one line'),
+  lines: orderLines(1).min(1, 'expected at least one line'),
 });
 
 /** Concurrent requests of a route share one statement: the signals (and allocation lines) of all of them. */
@@ -55,6 +55,11 @@ export function wmsAllocationRoutes(app: FastifyInstance, deps: HttpDeps, handof
     requireShopScope(source, body.shopId);
     if (body.channel !== undefined && !deps.config.channels.some((c) => c.name === body.channel)) {
       throw Errors.PayloadInvalid(`allocation: channel: "${body.channel}" is not a configured channel`, { field: 'channel' });
+    }
+    // A channel's order is named by its channel and its own id, never by our internal form (which would skip the
+    // check above, and name channels that are not configured).
+    if (body.channel === undefined && isExternalOrderId(body.orderId)) {
+      throw Errors.PayloadInvalid(`allocation: orderId: "${body.orderId.slice(0, 80)}" is in the form we give channel orders; send the channel's own order id with "channel"`, { field: 'orderId' });
     }
     const orderId = body.channel ? externalOrderId(body.channel, body.orderId) : body.orderId;
     const event: AllocationEvent = { allocationId: body.allocationId, source: source.name, occurredAt: body.occurredAt, lines: body.lines };
