@@ -1,6 +1,7 @@
 import { claimRefreshHandoffs, claimReservationHandoffs, deleteHandoffs, releaseHandoffs, type Outbox, type RefreshHandoffRow, type ReservationHandoffRow } from '../../db/handoffs.js';
-import { HANDOFF_DEADLINE_MS, markDirty, signalOrder } from '../../temporal/handoff.js';
+import { HANDOFF_DEADLINE_MS, markDirty, refreshPending, signalOrder } from '../../temporal/handoff.js';
 import type { HttpDeps } from './deps.js';
+import { createRefreshRoomGate, type RefreshRoomGate } from './refresh-room.js';
 
 /**
  * The hand-off sweeper of the ingest outboxes (the rows are `src/db/handoffs.ts`). A route commits, answers, and
@@ -10,7 +11,13 @@ import type { HttpDeps } from './deps.js';
  * already answered, so a Temporal outage costs latency to Shopify, not refused events.
  */
 
-type SweepDeps = Pick<HttpDeps, 'db' | 'temporal' | 'taskQueue' | 'config'> & Partial<Pick<HttpDeps, 'metrics' | 'logger'>>;
+type SweepDeps = Pick<HttpDeps, 'db' | 'temporal' | 'taskQueue' | 'config'> & Partial<Pick<HttpDeps, 'metrics' | 'logger'>> & {
+  /** Holds a shop's refresh keys in the outbox while its refresh has a large backlog (refresh-room.ts). */
+  room?: RefreshRoomGate;
+};
+
+/** How long the sweeper waits for a shop's refresh to tell its backlog; unanswered, the gate keeps its estimate. */
+const PENDING_QUERY_MS = 500;
 
 export interface DrainResult {
   /** Rows handed to Temporal and deleted, per outbox. */
@@ -85,7 +92,9 @@ async function step<T>(deps: SweepDeps, outbox: Outbox, name: 'claim' | 'handoff
   }
 }
 
-async function refreshPass(deps: SweepDeps, shops: string[], minAgeMs: number): Promise<PassResult> {
+async function refreshPass(deps: SweepDeps, allShops: string[], minAgeMs: number): Promise<PassResult> {
+  const shops = deps.room ? await deps.room.open(allShops) : allShops;
+  if (shops.length === 0) return { done: 0, claimed: 0, failed: false };
   const rows = await step(deps, 'refresh', 'claim', () => claimRefreshHandoffs(deps.db, { shops, limit: REFRESH_BATCH, minAgeMs, leaseMs: LEASE_MS }));
   if (rows.length === 0) return { done: 0, claimed: 0, failed: false };
   const groups = new Map<string, RefreshHandoffRow[]>();
@@ -110,6 +119,7 @@ async function refreshPass(deps: SweepDeps, shops: string[], minAgeMs: number): 
         deps.logger?.warn({ ...waited(), err }, 'Temporal did not take a refresh signal; its keys wait in the outbox');
         return;
       }
+      deps.room?.handed(group[0]!.shopId, keys.size);
       const now = Date.now();
       if (now - sent > SLOW_SIGNAL_MS) deps.logger?.warn(waited(), 'Temporal was slow to take a refresh signal');
       else if (count.tries > 1) deps.logger?.info(waited(), 'a refresh signal was sent again after a try Temporal did not answer in time');
@@ -199,7 +209,19 @@ export interface HandoffSweeper {
  * Temporal that is down. The periodic sweep takes rows older than `periodicMinAgeMs` only: younger ones belong to
  * a live process's kick.
  */
-export function createHandoffSweeper(deps: SweepDeps & Pick<HttpDeps, 'logger'>, opts: { intervalMs?: number; periodicMinAgeMs?: number } = {}): HandoffSweeper {
+export function createHandoffSweeper(given: SweepDeps & Pick<HttpDeps, 'logger'>, opts: { intervalMs?: number; periodicMinAgeMs?: number } = {}): HandoffSweeper {
+  const deps = {
+    ...given,
+    room:
+      given.room ??
+      createRefreshRoomGate({
+        pendingOf: (shopId) => given.temporal.withDeadline(Date.now() + PENDING_QUERY_MS, () => refreshPending(given, shopId)),
+        onChange: ({ shopId, held, pending }) =>
+          held
+            ? given.logger.warn({ shopId, pending }, "the shop's refresh has a large backlog: its new keys wait in the outbox until it has room")
+            : given.logger.info({ shopId, pending }, "the shop's refresh has room again: its keys are handed over"),
+      }),
+  };
   const intervalMs = opts.intervalMs ?? 5000;
   const periodicMinAgeMs = opts.periodicMinAgeMs ?? 5000;
   let periodic: NodeJS.Timeout | undefined;
