@@ -101,6 +101,8 @@ const retention = z.strictObject({
   webhook_deliveries_days: retentionDays('webhook deliveries', 14),
   /** A source's reading of a SKU-location no mapping names. */
   unmapped_snapshots_days: retentionDays('unmapped readings', 30),
+  /** Alerts and their deliveries (`alerts list`); each is raised once per kind, shop and subject while kept. */
+  alerts_days: retentionDays('alerts', 180),
 });
 
 /** Where alerts go (docs/operations.md): a generic JSON POST or a Slack incoming webhook; a secret URL by url_env. */

@@ -5,9 +5,10 @@ import type { Db } from './pool.js';
  * of a mapped key (source_snapshots) is its current truth and stays whatever its age; an unmapped key's reading
  * goes (a SKU mapped after that starts from the source's next event or full sync). The change feed's rows are
  * the history behind those readings; a delta sync paused for longer than their retention would miss the deleted
- * ones, and the nightly reconciliation corrects what it missed. A pending webhook delivery is never deleted.
+ * ones, and the nightly reconciliation corrects what it missed. A pending webhook delivery is never deleted. An
+ * alert past its retention may be raised again for the same subject.
  */
-export const RETAINED_TABLES = ['source_changes', 'audit_log', 'webhook_deliveries', 'unmapped_snapshots'] as const;
+export const RETAINED_TABLES = ['source_changes', 'audit_log', 'webhook_deliveries', 'unmapped_snapshots', 'alerts'] as const;
 export type RetainedTable = (typeof RETAINED_TABLES)[number];
 
 const DELETE_BATCH: Record<RetainedTable, string> = {
@@ -21,6 +22,8 @@ const DELETE_BATCH: Record<RetainedTable, string> = {
        WHERE s.updated_at < $1
          AND NOT EXISTS (SELECT 1 FROM mappings m WHERE m.shop_id = s.shop_id AND m.sku = s.sku AND m.location_id = s.location_id)
        ORDER BY s.updated_at LIMIT $2)`,
+  // Their deliveries go with them (ON DELETE CASCADE); a delivery gives up long before (deliver_within_hours).
+  alerts: `DELETE FROM alerts WHERE id IN (SELECT id FROM alerts WHERE at < $1 ORDER BY id LIMIT $2)`,
 };
 
 /** Deletes at most `limit` rows of `table` older than `before`, oldest first; returns how many it deleted. */

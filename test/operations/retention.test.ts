@@ -16,7 +16,7 @@ describe('retention: the housekeeping workflow deletes what is past inventory_sy
     svc = await connectTestServices();
     shopId = svc.uid('ret');
     const config = testConfig({
-      inventory_sync: { retention: { source_changes_days: 30, audit_log_days: 90, webhook_deliveries_days: 14, unmapped_snapshots_days: 30 } },
+      inventory_sync: { retention: { source_changes_days: 30, audit_log_days: 90, webhook_deliveries_days: 14, unmapped_snapshots_days: 30, alerts_days: 180 } },
       shops: [{ id: shopId, domain: `${shopId}.myshopify.com`, access_token_env: 'RET_TOKEN', webhook_secret_env: 'RET_SECRET' }],
       sources: [{ name: `${shopId}-erp`, role: 'erp', type: 'postgres' }],
     });
@@ -28,7 +28,7 @@ describe('retention: the housekeeping workflow deletes what is past inventory_sy
     await svc?.close();
   });
 
-  it('deletes old changes, audit rows, settled deliveries and unmapped readings; keeps recent rows, pending deliveries and every mapped reading', async () => {
+  it('deletes old changes, audit rows, settled deliveries, unmapped readings and alerts; keeps recent rows, pending deliveries and every mapped reading', async () => {
     const source = `${shopId}-erp`;
     const change = (sku: string, received: Date) =>
       svc.db.query(`INSERT INTO source_changes (source, shop_id, sku, location_id, quantity, occurred_at, received_at) VALUES ($1, $2, $3, 'WH1', 1, $4, $4)`, [source, shopId, sku, received]);
@@ -47,12 +47,17 @@ describe('retention: the housekeeping workflow deletes what is past inventory_sy
     await reading('MAPPED', ago(400));
     await reading('GHOST-OLD', ago(40));
     await reading('GHOST-NEW', ago(5));
+    const alert = (subject: string, at: Date) =>
+      svc.db.query(`INSERT INTO alerts (at, kind, shop_id, subject, details) VALUES ($1, 'drift', $2, $3, '{}')`, [at, shopId, subject]);
+    await alert('OLD-ALERT', ago(200));
+    await alert('NEW-ALERT', ago(100));
 
     const result = await svc.temporal.workflow.execute('housekeepingWorkflow', { taskQueue: svc.taskQueue, workflowId: `${workflowIds.housekeeping}-${shopId}`, args: [] }) as PruneResult;
     expect(result.deleted.source_changes).toBeGreaterThanOrEqual(1);
     expect(result.deleted.audit_log).toBeGreaterThanOrEqual(1);
     expect(result.deleted.webhook_deliveries).toBeGreaterThanOrEqual(1);
     expect(result.deleted.unmapped_snapshots).toBeGreaterThanOrEqual(1);
+    expect(result.deleted.alerts).toBeGreaterThanOrEqual(1);
     expect(Date.parse(result.before.audit_log)).toBeLessThan(ago(89).getTime());
 
     const skus = async (sql: string) => (await svc.db.query<{ v: string }>(sql, [shopId])).rows.map((r) => r.v).sort();
@@ -60,6 +65,7 @@ describe('retention: the housekeeping workflow deletes what is past inventory_sy
     expect(await skus(`SELECT sku AS v FROM audit_log WHERE shop_id = $1`)).toEqual(['NEW-AUDIT']);
     expect(await skus(`SELECT webhook_id AS v FROM webhook_deliveries WHERE shop_domain = $1 || '.myshopify.com'`)).toEqual([`${shopId}-new`, `${shopId}-old-pending`]);
     expect(await skus(`SELECT sku AS v FROM source_snapshots WHERE shop_id = $1`)).toEqual(['GHOST-NEW', 'MAPPED']);
+    expect(await skus(`SELECT subject AS v FROM alerts WHERE shop_id = $1`)).toEqual(['NEW-ALERT']);
   });
 
   it('a configuration with a retention under one day is refused, naming the field', () => {
