@@ -14,18 +14,27 @@ export interface DeliveryMeta {
   eventId: string | null;
   triggeredAt: string | null;
   subjectId: string | null;
+  /** SHA-256 of the raw body: a signed body sent again under a new webhook id is the same delivery. */
+  bodyDigest: Buffer;
 }
 
 export type RecordOutcome = { kind: 'new' } | { kind: 'duplicate' } | { kind: 'pending' };
 
 export async function recordDelivery(db: Db, d: DeliveryMeta, outcome: 'pending' | 'unrouted', handoff: OrderHandoff | null): Promise<RecordOutcome> {
+  // No conflict target: a repeat of the webhook id, or of the (shop, topic, body), is the same delivery.
   const inserted = await db.query(
-    `INSERT INTO webhook_deliveries (webhook_id, shop_domain, topic, event_id, triggered_at, subject_id, outcome, handoff)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (webhook_id) DO NOTHING`,
-    [d.webhookId, d.shopDomain, d.topic, d.eventId, d.triggeredAt, d.subjectId, outcome, handoff === null ? null : JSON.stringify(handoff)],
+    `INSERT INTO webhook_deliveries (webhook_id, shop_domain, topic, event_id, triggered_at, subject_id, outcome, handoff, body_digest)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING`,
+    [d.webhookId, d.shopDomain, d.topic, d.eventId, d.triggeredAt, d.subjectId, outcome, handoff === null ? null : JSON.stringify(handoff), d.bodyDigest],
   );
   if (inserted.rowCount === 1) return { kind: 'new' };
-  const { rows } = await db.query<{ outcome: string }>('SELECT outcome FROM webhook_deliveries WHERE webhook_id = $1', [d.webhookId]);
+  const { rows } = await db.query<{ outcome: string }>(
+    `SELECT outcome FROM webhook_deliveries WHERE webhook_id = $1
+     UNION ALL
+     SELECT outcome FROM webhook_deliveries WHERE shop_domain = $2 AND topic = $3 AND body_digest = $4
+     LIMIT 1`,
+    [d.webhookId, d.shopDomain, d.topic, d.bodyDigest],
+  );
   return rows[0]?.outcome === 'pending' ? { kind: 'pending' } : { kind: 'duplicate' };
 }
 

@@ -123,4 +123,24 @@ describe('POST /webhooks/shopify', () => {
     const history = await rig.svc.temporal.workflow.getHandle(workflowIds.reservation(rig.shopId, orderId)).fetchHistory();
     expect(history.events!.filter((e) => e.workflowExecutionSignaledEventAttributes)).toHaveLength(1);
   });
+
+  it('a signed body sent again under another webhook id (the header is not signed) is a duplicate: one row, one signal', async () => {
+    const placed = rig.emu.emulator.placeOrder(rig.domain, { lines: [{ sku: 'TEE-RED-M', quantity: 1 }] });
+    const orderId = orderIdOf(placed);
+    const body = JSON.stringify(placed.rest);
+    const first = await post(rig.url, body, { 'x-shopify-webhook-id': `replay-a-${Date.now()}` });
+    expect(await first.json()).toMatchObject({ status: 'accepted' });
+    for (let i = 0; i < 3; i++) {
+      const replay = await post(rig.url, body, { 'x-shopify-webhook-id': `replay-${i}-${Date.now()}`, 'x-shopify-event-id': `forged-${i}` });
+      expect(replay.status).toBe(200);
+      expect(await replay.json()).toMatchObject({ status: 'duplicate' });
+    }
+    // The same body under another topic is another delivery (Shopify sends orders/updated with the same order).
+    const updated = await post(rig.url, body, { 'x-shopify-topic': 'orders/updated', 'x-shopify-webhook-id': `replay-u-${Date.now()}` });
+    expect(await updated.json()).toMatchObject({ status: 'accepted' });
+    const rows = await rig.svc.db.query('SELECT topic FROM webhook_deliveries WHERE shop_domain = $1 AND subject_id = $2 ORDER BY topic', [rig.domain, orderId]);
+    expect(rows.rows).toEqual([{ topic: 'orders/create' }, { topic: 'orders/updated' }]);
+    const handle = rig.svc.temporal.workflow.getHandle(workflowIds.reservation(rig.shopId, orderId));
+    await expect.poll(async () => (await handle.fetchHistory()).events!.filter((e) => e.workflowExecutionSignaledEventAttributes).length, { timeout: 10_000 }).toBe(2);
+  });
 });

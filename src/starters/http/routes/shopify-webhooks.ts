@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { Errors } from '../../../domain/errors.js';
@@ -86,6 +87,7 @@ async function receive(deps: HttpDeps, req: FastifyRequest, reply: FastifyReply)
     eventId: (req.headers['x-shopify-event-id'] as string | undefined) ?? null,
     triggeredAt: Date.parse(triggeredAt) ? triggeredAt : null,
     subjectId: orderId,
+    bodyDigest: createHash('sha256').update(raw).digest(),
   };
   if (orderId === null) {
     // A move of a fulfillment order we never saw: reconciliation finds the order; nothing to signal now.
