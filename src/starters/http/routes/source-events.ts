@@ -135,7 +135,9 @@ export function sourceEventRoutes(app: FastifyInstance, deps: HttpDeps, handoffs
       errorCode: Errors.UnknownSku.code,
       detail: `source "${source.name}" reported ${u.sku} at ${u.locationId}, which has no mapping in shop "${u.shopId}"; recorded, not pushed`,
     }));
-    await writeAudit(deps.db, audit);
+    // After the commit: the events are recorded whatever happens here, so a failure must not answer 503 ("nothing
+    // was half-written, retry"); the unmapped rows are also in the answer.
+    await writeAudit(deps.db, audit).catch((err: unknown) => req.log.warn({ err, source: source.name, rows: audit.length }, 'audit rows of unmapped events not written; the events are recorded'));
     deps.metrics.sourceEvents.inc({ source: source.name, outcome: 'recorded' }, recorded);
     if (events.length > recorded) deps.metrics.sourceEvents.inc({ source: source.name, outcome: 'duplicate' }, events.length - recorded);
     if (unmapped.length > 0) deps.metrics.sourceEvents.inc({ source: source.name, outcome: 'unmapped' }, unmapped.length);
