@@ -56,4 +56,23 @@ describe('a WMS confirmation that names another SKU than the order line', () => 
     await recordSourceChanges(svc.db, wms, [{ shopId, sku: 'A', locationId: LOC, quantity: 2, occurredAt: at(6) }]);
     expect(await line('o-3')).toEqual([{ sku: 'A', claimed: 0, allocated: 2 }]);
   });
+
+  it('keeps two WMS sources\' confirmations apart when they number them alike', async () => {
+    const other = `${shopId}-wms2`;
+    await recordSourceChanges(svc.db, other, [{ shopId, sku: 'C', locationId: 'WH2', quantity: 0, occurredAt: at(0) }]);
+    await recordSourceChanges(svc.db, wms, [{ shopId, sku: 'C', locationId: LOC, quantity: 0, occurredAt: at(0) }]);
+    await applyClaims({ db: svc.db }, { shopId, orderId: 'o-4', workflowId: 'wf-o-4', origin: 'shopify', lastEventAt: at(1), expiresAt: null, lines: [
+      { lineId: claimLineId('444', LOC), sku: 'C', locationId: LOC, quantity: 1 },
+      { lineId: claimLineId('444', 'WH2'), sku: 'C', locationId: 'WH2', quantity: 1 },
+    ] });
+    // Each warehouse's system confirms its part of line 444 as its allocation "1".
+    await convertAllocation({ db: svc.db }, { shopId, orderId: 'o-4', workflowId: 'wf-o-4', origin: 'shopify', allocation: { allocationId: '1', source: wms, occurredAt: at(2), lines: [{ lineId: '444', sku: 'C', locationId: LOC, quantity: 1 }] } });
+    await convertAllocation({ db: svc.db }, { shopId, orderId: 'o-4', workflowId: 'wf-o-4', origin: 'shopify', allocation: { allocationId: '1', source: other, occurredAt: at(2), lines: [{ lineId: '444', sku: 'C', locationId: 'WH2', quantity: 1 }] } });
+    const recorded = await svc.db.query('SELECT source FROM wms_allocations WHERE shop_id = $1 AND order_id = $2 ORDER BY source', [shopId, 'o-4']);
+    expect(recorded.rows).toEqual([{ source: wms }, { source: other }].sort((a, b) => a.source.localeCompare(b.source)));
+    await recordSourceChanges(svc.db, wms, [{ shopId, sku: 'C', locationId: LOC, quantity: 1, occurredAt: at(3) }]);
+    await recordSourceChanges(svc.db, other, [{ shopId, sku: 'C', locationId: 'WH2', quantity: 1, occurredAt: at(3) }]);
+    const lines = await svc.db.query('SELECT location_id, claimed, allocated FROM claim_lines WHERE shop_id = $1 AND order_id = $2 ORDER BY location_id', [shopId, 'o-4']);
+    expect(lines.rows).toEqual([{ location_id: LOC, claimed: 0, allocated: 1 }, { location_id: 'WH2', claimed: 0, allocated: 1 }]);
+  });
 });
