@@ -36,6 +36,6 @@ export function findDrifts(mappings: ReconciledMapping[], components: Map<string
 /** Corrects drifts through the same guarded write every refresh uses; returns the keys written. */
 export async function correctDrifts(refreshKeys: (input: RefreshInput) => Promise<RefreshSummary>, shopId: string, drifts: Drift[]): Promise<Set<string>> {
   if (drifts.length === 0) return new Set();
-  const summary = await refreshKeys({ shopId, keys: drifts.map((d) => ({ sku: d.sku, locationId: d.locationId })), trigger: 'reconciliation' });
+  const summary = await refreshKeys({ shopId, keys: drifts.map((d) => ({ sku: d.sku, locationId: d.locationId })), trigger: 'reconciliation', rereadReadings: true });
   return new Set(Object.keys(summary.written));
 }

@@ -37,10 +37,10 @@ export async function knownShopifyQuantities(rt: RefreshRuntime, shopId: string,
  * after the reading, which may or may not be in it) cannot tell unclaimed orders from released units: these keys'
  * `available` and `committed` are read again, after `held` (what our claims hold now) was read. Changes `into`.
  */
-export async function rereadOutlivedReadings(rt: RefreshRuntime, shopId: string, keys: SkuLocation[], mappings: Map<string, ShopifyMapping>, held: Map<string, number>, scope: AttemptScope, into: ShopifyKnown): Promise<number> {
+export async function rereadOutlivedReadings(rt: RefreshRuntime, shopId: string, keys: SkuLocation[], mappings: Map<string, ShopifyMapping>, held: Map<string, number>, scope: AttemptScope, into: ShopifyKnown, opts: { all?: boolean } = {}): Promise<number> {
   const outlived = keys.filter((k) => {
     const reading = into.committed.get(skuLocationKey(k));
-    return reading !== undefined && readingOutlived(reading, held.get(skuLocationKey(k)) ?? 0);
+    return reading !== undefined && (opts.all === true || readingOutlived(reading, held.get(skuLocationKey(k)) ?? 0));
   });
   if (outlived.length > 0) await readLevelsInto(rt, shopId, outlived, mappings, held, scope, into);
   return outlived.length;

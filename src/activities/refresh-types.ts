@@ -48,6 +48,13 @@ export interface RefreshInput {
   /** Why: 'source_event', 'claim', 'delta_sync', 'reconciliation', ... (recorded in the audit log). */
   trigger: string;
   /**
+   * Every kept `committed` reading of these keys is taken again before it is used, not only those our claims
+   * outlived (shopify-unclaimed.ts). Reconciliation asks this: its missed-order step has just brought the claims up
+   * to date, and a reading kept from before may count an order Shopify has cancelled since without our ever claiming
+   * it (our claims did not move, so the reading looked valid): its correction wrote ATS less that order again.
+   */
+  rereadReadings?: boolean;
+  /**
    * The version of the first computation, when the caller took it (it must be taken before any source is read).
    * Absent: refresh takes one, and a Temporal retry of the same activity reuses it.
    */

@@ -164,7 +164,7 @@ export function createRefreshActivities(deps: RefreshDeps) {
       let held: Map<string, number>;
       try {
         [components, held] = await timed('sources', pending.length, () => Promise.all([readComponents(deps, shopId, pending), heldForShopifyOrders(db, shopId, pending)]));
-        await timed('reread', pending.length, () => rereadOutlivedReadings(rt, shopId, pending, mappings, held, scope, shopifyKnown));
+        await timed('reread', pending.length, () => rereadOutlivedReadings(rt, shopId, pending, mappings, held, scope, shopifyKnown, { all: input.rereadReadings === true }));
       } catch (err) {
         // Never write an ATS that treated a missing component as zero: the whole batch fails and is retried.
         await writeAudit(db, pending.map((k) => ({ shopId, ...k, trigger, version, outcome: 'source_failed', errorCode: errorCodeOf(err), detail: (err as Error).message })));

@@ -14,6 +14,11 @@
  * still held them, and every write would subtract them until the reading expired: an undersell. So each reading
  * keeps what our claims held just before it was taken (`heldBefore`); once they hold less, the reading is taken
  * again (refresh-compare.ts, `rereadOutlivedReadings`) instead of trusted.
+ *
+ * Our claims cannot tell us about an order Shopify cancels (or ships) before we ever claimed it: the reading still
+ * counts it, and when Shopify's `available` is back at the value we last saw (another writer moved it) no compare
+ * fails to show it. Such a reading stays wrong until it expires. Reconciliation, which has just brought the claims
+ * up to date, therefore takes every kept reading again before it corrects a key (`rereadReadings`).
  */
 
 export function unclaimedUnits(committed: number, held: number): number {
