@@ -13,6 +13,7 @@ import { knownShopifyQuantities, rereadOutlivedReadings } from './refresh-compar
 import { unclaimedUnits } from './shopify-unclaimed.js';
 import { heldForShopifyOrders } from '../db/claims.js';
 import { type CommittedReading, forgetCommitted } from '../guard/last-seen.js';
+import { scheduleRecheck } from '../guard/unclaimed-recheck.js';
 import { guardWithLease, renewLeasesWhileWriting } from './refresh-lease.js';
 import { type RefreshDeps, type RefreshInput, type RefreshRuntime, type RefreshSettings, type RefreshSummary, timerOf } from './refresh-types.js';
 import { activityExecutionId, recallVersion, rememberVersion } from './refresh-version.js';
@@ -173,8 +174,10 @@ export function createRefreshActivities(deps: RefreshDeps) {
       await race.afterComponentsRead?.(point);
 
       const planned = planKeys(input, pending, components, { committed, held }, version, audit, summary);
-      // Readings whose orders are all claimed now are dropped: later rounds need nothing for those keys.
+      // Readings whose orders are all claimed now are dropped: later rounds need nothing for those keys. Keys that
+      // subtracted a reading are refreshed again once it has expired (unclaimed-recheck.ts).
       await forgetCommitted(deps.redis, shopId, planned.filter((p) => committed.has(skuLocationKey(p.key)) && !p.components.shopifyUnclaimed).map((p) => p.key));
+      await scheduleRecheck(deps.redis, shopId, planned.filter((p) => (p.components.shopifyUnclaimed ?? 0) > 0).map((p) => p.key));
       try {
         const toWrite = await timed('guard', planned.length, () => admitByGuard(input, planned, writer, scope, point, audit, summary));
         if (toWrite.length === 0) {
