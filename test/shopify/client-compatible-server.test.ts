@@ -153,6 +153,15 @@ describe('Shopify client against a Shopify-compatible server: transient and odd 
     expect(available(shop, shop.items[0]!, shop.locations[0]!)).toBe(2);
   });
 
+  it('a listing page that says hasNextPage but gives no endCursor (the schema allows null) is refused, not read again for ever', async () => {
+    const shop = seedShop(1, 1, 1);
+    const page = { data: { locations: { nodes: [{ id: 'gid://shopify/Location/1', name: 'A', isActive: true }], pageInfo: { hasNextPage: true, endCursor: null } } } };
+    await replyNext(shop, { status: 200, body: page }, 3);
+    const err = await rejection(clientFor(shop).listLocations());
+    expect(err.code).toBe('ISYNC_SHOPIFY_UNAVAILABLE');
+    expect(err.message).toBe('Shopify call listLocations answered hasNextPage without an endCursor; the listing cannot go on');
+  });
+
   it('the control API refuses a reply fault without a body, naming the field', async () => {
     const shop = seedShop(0);
     const res = await control('POST', `/shops/${shop.domain}/faults/fail-next`, { count: 1, reply: { status: 200 } });

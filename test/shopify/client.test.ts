@@ -1,3 +1,4 @@
+import { createServer } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SetAvailableEntry } from '../../src/shopify/client/index.js';
 import { startEmulator, type RunningEmulator } from '../../src/shopify/emulator/index.js';
@@ -68,6 +69,40 @@ describe('Shopify client against the emulator: guarded writes', () => {
     expect(c.throttled).toBeGreaterThan(0);
     expect(c.throttled).toBeLessThan(40);
     expect(c.mutationsApplied).toBe(1);
+  });
+
+  it('backs off on a 429 that says Retry-After: 0 (another compatible server), and succeeds once the burst ends', async () => {
+    // A server in front of the emulator answers every call THROTTLED with Retry-After: 0 and no cost for 1.5 s.
+    // Taking the header as the whole wait sent every attempt at once and failed the call.
+    const shop = seedShop(3, 1, 10);
+    const until = Date.now() + 1500;
+    let refused = 0;
+    const front = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        if (Date.now() < until) {
+          refused++;
+          res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '0' });
+          return void res.end(JSON.stringify({ errors: [{ message: 'Throttled', extensions: { code: 'THROTTLED' } }] }));
+        }
+        const headers = Object.fromEntries(Object.entries(req.headers).filter(([k]) => !['host', 'content-length', 'connection'].includes(k))) as Record<string, string>;
+        void fetch(`${running.url}${req.url}`, { method: 'POST', headers, body: Buffer.concat(chunks) }).then(async (r) => {
+          res.writeHead(r.status, { 'content-type': r.headers.get('content-type') ?? 'application/json' });
+          res.end(Buffer.from(await r.arrayBuffer()));
+        });
+      });
+    });
+    await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(front.address() as { port: number }).port}`;
+      const results = await clientFor(shop, { baseUrl: url }).setAvailable(entriesFor(shop, () => 7, 10), { keySalt: 'retry-after-0' });
+      expect(results.map((r) => r.status)).toEqual(['applied', 'applied', 'applied']);
+    } finally {
+      front.close();
+    }
+    expect(refused).toBeGreaterThan(0);
+    expect(refused).toBeLessThan(40);
   });
 
   it('retries a 5xx that came after the write applied with the same key, and it applies once', async () => {

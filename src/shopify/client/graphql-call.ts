@@ -110,7 +110,9 @@ export function createGraphqlCaller(deps: CallerDeps): GraphqlCaller {
         // reason): back off. Waiting 0 ms spent all 40 attempts in a few milliseconds of a 1-4 s THROTTLED burst
         // and failed the activity (found by bench/chaos: reconciliation's order listing failed for minutes).
         const fromBucket = refill !== undefined && refill > 0 ? refill : undefined;
-        const delay = Math.max(verdict.delayMs ?? 0, fromBucket ?? (verdict.delayMs === undefined ? backoffDelay(throttles, retry) : 0));
+        // Retry-After is a floor, never the whole wait: `Retry-After: 0` (or a date already past) with no bucket to
+        // go by sent every attempt at once, as the case above did.
+        const delay = Math.max(verdict.delayMs ?? 0, fromBucket ?? backoffDelay(throttles, retry));
         report(
           { kind: 'throttled', ...base, attempt: throttles, delayMs: delay, requestedCost: requested ?? null, currentlyAvailable: status?.currentlyAvailable ?? null },
           'shopify throttled; waiting for the bucket to hold the requested cost',
@@ -125,7 +127,7 @@ export function createGraphqlCaller(deps: CallerDeps): GraphqlCaller {
           ? Errors.ShopifyIdempotencyInFlight(`Shopify still runs an earlier ${opts.operation} with this key`, details)
           : Errors.ShopifyUnavailable(`Shopify call ${opts.operation} failed: ${verdict.reason}`, details);
       if (failures >= maxAttempts) throw giveUp();
-      const delay = verdict.delayMs ?? backoffDelay(failures, retry);
+      const delay = Math.max(verdict.delayMs ?? 0, backoffDelay(failures, retry));
       report({ kind: 'retry', ...base, attempt: failures, delayMs: delay, reason: verdict.reason }, 'shopify call failed; retrying with the same variables');
       await wait(delay, giveUp);
     }

@@ -217,8 +217,18 @@ async function* paginate<T>(
     if (page === undefined) return;
     yield* page.nodes;
     if (!page.pageInfo.hasNextPage) return;
-    after = page.pageInfo.endCursor;
+    after = nextCursor(page, operation);
   }
+}
+
+/**
+ * The cursor of the next page. A page that says there is a next one but gives no cursor (the schema lets endCursor
+ * be null) would be asked for again from the start, for ever: it is refused, naming the call.
+ */
+function nextCursor(page: { pageInfo: { endCursor: string | null } }, operation: string): string {
+  const cursor = page.pageInfo.endCursor;
+  if (!cursor) throw Errors.ShopifyUnavailable(`Shopify call ${operation} answered hasNextPage without an endCursor; the listing cannot go on`, { operation });
+  return cursor;
 }
 
 type RawLine = { remainingQuantity: number; totalQuantity: number; lineItem: { id: Gid; sku: string | null; variant: { id: Gid } | null } };
@@ -271,7 +281,7 @@ async function remainingLines(call: GraphqlCaller, fulfillmentOrderId: Gid, curs
     if (page === undefined) return lines;
     lines.push(...page.nodes.map(toLine));
     if (!page.pageInfo.hasNextPage) return lines;
-    after = page.pageInfo.endCursor;
+    after = nextCursor(page, 'fetchOrderFulfillment');
   }
 }
 
