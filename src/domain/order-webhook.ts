@@ -8,7 +8,30 @@ import type { OrderEvent, OrderEventKind, OrderLineRef } from './reservation-mod
  * stored or signalled. Unknown fields are ignored (Shopify adds fields over versions).
  */
 const id = z.union([z.number().int().nonnegative(), z.string().min(1)], { error: 'expected an id' }).transform((v) => String(v).replace(/^gid:\/\/shopify\/[A-Za-z]+\//, ''));
-const timestamp = z.iso.datetime({ offset: true, error: 'expected an ISO 8601 timestamp with its offset, such as 2026-11-30T12:00:00Z or 2026-11-30T13:00:00+01:00' });
+/**
+ * A timestamp as Shopify, or another server that follows its documentation, may write it (RFC 3339 leaves room):
+ * `T`, `t` or a space; seconds and fractions optional; `Z`, `z` or an offset with or without its colon. Returned as
+ * UTC ISO. A stricter reading refused a genuine, signed delivery with a 400, and Shopify deletes a subscription
+ * after 8 failed deliveries in a row.
+ */
+const RFC3339 = /^(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2})(:\d{2}(?:\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2})$/;
+const TIMESTAMP_MESSAGE = 'expected an ISO 8601 timestamp with its offset, such as 2026-11-30T12:00:00Z or 2026-11-30T13:00:00+01:00';
+export function webhookTimestamp(value: string): string | null {
+  const m = RFC3339.exec(value.trim());
+  if (!m) return null;
+  const zone = m[4]!;
+  const offset = zone === 'Z' || zone === 'z' ? 'Z' : zone.includes(':') ? zone : `${zone.slice(0, 3)}:${zone.slice(3)}`;
+  const ms = Date.parse(`${m[1]}T${m[2]}${m[3] ?? ':00'}${offset}`);
+  return Number.isNaN(ms) ? null : new Date(ms).toISOString();
+}
+const timestamp = z.string({ error: TIMESTAMP_MESSAGE }).transform((v, ctx) => {
+  const iso = webhookTimestamp(v);
+  if (iso === null) {
+    ctx.addIssue({ code: 'custom', message: TIMESTAMP_MESSAGE });
+    return z.NEVER;
+  }
+  return iso;
+});
 
 const lineItem = z.object({
   id,

@@ -26,7 +26,7 @@ describe('Shopify order webhooks become signals of ids and quantities', () => {
     expect(parsed).toEqual({
       target: 'order',
       orderId: '5001',
-      event: { kind: 'created', origin: 'shopify', at: '2026-11-30T04:00:00-05:00', deliveryId: 'wh-1', posShopifyLocationId: null, lines: [{ lineId: '9001', variantId: '77', sku: null, quantity: 2 }] },
+      event: { kind: 'created', origin: 'shopify', at: '2026-11-30T09:00:00.000Z', deliveryId: 'wh-1', posShopifyLocationId: null, lines: [{ lineId: '9001', variantId: '77', sku: null, quantity: 2 }] },
     });
     expect(JSON.stringify(parsed)).not.toMatch(/ada|Lovelace|Example Street/i);
   });
@@ -40,12 +40,19 @@ describe('Shopify order webhooks become signals of ids and quantities', () => {
   it('carries the POS location, and understands the order_edit shape of orders/edited', () => {
     expect(parseOrderWebhook('orders/create', { ...order, source_name: 'pos', location_id: 42 }, meta, check).event.posShopifyLocationId).toBe('42');
     const edited = parseOrderWebhook('orders/edited', { order_edit: { id: 1, order_id: 5001, created_at: '2026-11-30T09:00:00Z', committed_at: '2026-11-30T09:00:02Z', line_items: {} } }, meta, check);
-    expect(edited).toMatchObject({ target: 'order', orderId: '5001', event: { kind: 'edited', at: '2026-11-30T09:00:02Z' } });
+    expect(edited).toMatchObject({ target: 'order', orderId: '5001', event: { kind: 'edited', at: '2026-11-30T09:00:02.000Z' } });
   });
 
   it('routes fulfillment_orders/moved by fulfillment order ids', () => {
     const moved = parseOrderWebhook('fulfillment_orders/moved', { original_fulfillment_order: { id: 'gid://shopify/FulfillmentOrder/11' }, moved_fulfillment_order: { id: 'gid://shopify/FulfillmentOrder/12' } }, meta, check);
     expect(moved).toMatchObject({ target: 'fulfillment_orders', fulfillmentOrderIds: ['11', '12'], event: { kind: 'moved', at: meta.triggeredAt } });
+  });
+
+  it('reads a timestamp in any form RFC 3339 allows, as the same instant in UTC (a 400 to a signed delivery ends in Shopify deleting the subscription)', () => {
+    for (const form of ['2026-11-30T04:00:00-05:00', '2026-11-30T04:00:00-0500', '2026-11-30t09:00:00z', '2026-11-30 09:00:00Z', '2026-11-30T09:00Z', '2026-11-30T09:00:00.000+00:00']) {
+      expect(parseOrderWebhook('orders/create', { ...order, updated_at: form }, meta, check).event.at, form).toBe('2026-11-30T09:00:00.000Z');
+    }
+    expect(() => parseOrderWebhook('orders/create', { ...order, updated_at: '2026-11-30' }, meta, check)).toThrow(/updated_at: expected an ISO 8601 timestamp with its offset/);
   });
 
   it('names the offending field', () => {
