@@ -1,6 +1,6 @@
 import { rmSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { buildWorkerProcess, spawnWorker, type ChildWorker } from './fixtures/worker-process-build.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildWorkerProcess, spawnWorker, workerSpec, type ChildWorker } from './fixtures/worker-process-build.js';
 import { startRig, type Rig } from './rig.js';
 
 const SKU = 'DROP-6';
@@ -22,18 +22,7 @@ describe('a claim step run again after its worker died', () => {
     rig = await startRig({ onHand: 10, skus: [SKU], locations: [WH], webhooks: false, worker: false });
     let file: string;
     ({ file, dir } = await buildWorkerProcess());
-    worker = spawnWorker(file, {
-      temporalAddress: inject('temporalAddress'),
-      taskQueue: rig.svc.taskQueue,
-      databaseUrl: inject('databaseUrl'),
-      redisUrl: inject('redisUrl'),
-      redisPrefix: rig.svc.redisPrefix,
-      config: rig.config,
-      env: rig.env,
-      emulatorUrl: rig.emu.url,
-      bundlePath: inject('workflowBundlePath'),
-      hangAfter: 'applyClaims',
-    });
+    worker = spawnWorker(file, workerSpec({ ...rig, emulatorUrl: rig.emu.url }, { hangAfter: 'applyClaims' }));
     await worker.printed('worker-ready');
   });
   afterAll(async () => {

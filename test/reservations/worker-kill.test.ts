@@ -1,8 +1,8 @@
 import { rmSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordSourceChanges } from '../../src/db/source-changes.js';
 import { workflowIds } from '../../src/domain/keys.js';
-import { buildWorkerProcess, spawnWorker, type ChildWorker } from './fixtures/worker-process-build.js';
+import { buildWorkerProcess, spawnWorker, workerSpec, type ChildWorker } from './fixtures/worker-process-build.js';
 import type { WorkerSpec } from './fixtures/worker-process.js';
 import { startRig, type Rig } from './rig.js';
 
@@ -19,17 +19,7 @@ describe('a worker SIGKILLed mid-lifecycle and replaced', () => {
   beforeAll(async () => {
     rig = await startRig({ onHand: 10, skus: [SKU], webhooks: false, worker: false });
     ({ file, dir } = await buildWorkerProcess());
-    spec = {
-      temporalAddress: inject('temporalAddress'),
-      taskQueue: rig.svc.taskQueue,
-      databaseUrl: inject('databaseUrl'),
-      redisUrl: inject('redisUrl'),
-      redisPrefix: rig.svc.redisPrefix,
-      config: rig.config,
-      env: rig.env,
-      emulatorUrl: rig.emu.url,
-      bundlePath: inject('workflowBundlePath'),
-    };
+    spec = workerSpec({ ...rig, emulatorUrl: rig.emu.url });
   });
   afterAll(async () => {
     a?.child.kill('SIGKILL');

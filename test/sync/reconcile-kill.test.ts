@@ -1,5 +1,5 @@
 import { rmSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../src/activities/index.js';
 import { recordSourceChanges } from '../../src/db/source-changes.js';
 import { seedCatalog, type SeededCatalog } from '../../src/demo/seed-catalog.js';
@@ -8,7 +8,7 @@ import { createSources } from '../../src/runtime/sources.js';
 import { startEmulator, type RunningEmulator } from '../../src/shopify/emulator/index.js';
 import type { ReconcileProgress } from '../../src/workflows/reconcile.js';
 import { reconcileProgressQuery, reconcileWorkflow } from '../../src/workflows/index.js';
-import { buildWorkerProcess, spawnWorker, type ChildWorker } from '../reservations/fixtures/worker-process-build.js';
+import { buildWorkerProcess, spawnWorker, workerSpec, type ChildWorker } from '../reservations/fixtures/worker-process-build.js';
 import { connectTestServices, testConfig, type TestServices } from '../support/services.js';
 
 const LOCATIONS = ['WH1', 'WH2'];
@@ -65,18 +65,7 @@ describe('reconciliation resumes at its checkpoint after its worker is killed', 
     setAvailable('KILL-010', 'WH1', 31); // early in the file: corrected by worker A before it dies
     setAvailable('KILL-290', 'WH2', 2); // late: corrected by worker B
 
-    a = spawnWorker(`${dir}/test/reservations/fixtures/worker-process.mjs`, {
-      temporalAddress: inject('temporalAddress'),
-      taskQueue: svc.taskQueue,
-      databaseUrl: inject('databaseUrl'),
-      redisUrl: inject('redisUrl'),
-      redisPrefix: svc.redisPrefix,
-      config,
-      env,
-      emulatorUrl: emu.url,
-      bundlePath: inject('workflowBundlePath'),
-      hangAtReconcileShare: 0.6,
-    });
+    a = spawnWorker(`${dir}/test/reservations/fixtures/worker-process.mjs`, workerSpec({ svc, config, env, emulatorUrl: emu.url }, { hangAtReconcileShare: 0.6 }));
     await a.printed('worker-ready');
     const handle = await svc.temporal.workflow.start(reconcileWorkflow, { taskQueue: svc.taskQueue, workflowId: svc.uid('reconcile-kill'), args: [{ shopId }] });
     await a.printed('race-point:reconcile-checkpoint');
