@@ -16,7 +16,7 @@ const id = z.union([z.number().int().nonnegative(), z.string().min(1)], { error:
  */
 const RFC3339 = /^(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2})(:\d{2}(?:\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2})$/;
 const TIMESTAMP_MESSAGE = 'expected an ISO 8601 timestamp with its offset, such as 2026-11-30T12:00:00Z or 2026-11-30T13:00:00+01:00';
-export function webhookTimestamp(value: string): string | null {
+function webhookTimestamp(value: string): string | null {
   const m = RFC3339.exec(value.trim());
   if (!m) return null;
   const zone = m[4]!;

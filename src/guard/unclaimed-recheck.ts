@@ -15,9 +15,13 @@ const recheckKey = (shopId: string) => `recheck:{${shopId}}`;
 /** A little after the reading expires, so the refresh finds it gone. */
 export const RECHECK_AFTER_MS = COMMITTED_READING_TTL_MS + 1000;
 
-export async function scheduleRecheck(redis: Redis, shopId: string, keys: SkuLocation[], now = Date.now()): Promise<void> {
+async function dueAt(redis: Redis, shopId: string, keys: SkuLocation[], at: number): Promise<void> {
   if (keys.length === 0) return;
-  await redis.zadd(recheckKey(shopId), ...keys.flatMap((k) => [String(now + RECHECK_AFTER_MS), skuLocationKey(k)]));
+  await redis.zadd(recheckKey(shopId), ...keys.flatMap((k) => [String(at), skuLocationKey(k)]));
+}
+
+export async function scheduleRecheck(redis: Redis, shopId: string, keys: SkuLocation[], now = Date.now()): Promise<void> {
+  await dueAt(redis, shopId, keys, now + RECHECK_AFTER_MS);
 }
 
 // Takes the due members and removes them in one step, so two workers never both take a key.
@@ -37,6 +41,5 @@ export async function takeDueRechecks(redis: Redis, shopId: string, now = Date.n
 
 /** Puts keys back (their refresh could not be handed over): due again at once. */
 export async function restoreRechecks(redis: Redis, shopId: string, keys: SkuLocation[], now = Date.now()): Promise<void> {
-  if (keys.length === 0) return;
-  await redis.zadd(recheckKey(shopId), ...keys.flatMap((k) => [String(now), skuLocationKey(k)]));
+  await dueAt(redis, shopId, keys, now);
 }

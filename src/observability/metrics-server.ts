@@ -4,7 +4,7 @@ import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Redis } from 'ioredis';
 import type { Db } from '../db/pool.js';
 import { pendingHandoffs, type Outbox } from '../db/handoffs.js';
-import { Errors } from '../domain/errors.js';
+import { explainListenError } from '../runtime/listen-error.js';
 import { faultRegistry } from './fault-metrics.js';
 import { workerRegistry } from './worker-metrics.js';
 
@@ -151,13 +151,7 @@ function stateGauges(registry: Registry, opts: WorkerMetricsServerOptions): void
 /** Listens, turning a taken port into ISYNC_PORT_IN_USE naming the setting that chose it. */
 async function listenOrExplain(server: Server | NetServer, port: number, host: string, setting: string): Promise<void> {
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'EADDRINUSE') {
-        reject(Errors.PortInUse(`${setting} ${port} is already in use (${host}:${port}); stop what listens there or set ${setting} to a free port (0 = any)`, { port }));
-      } else if (err.code === 'EACCES') {
-        reject(Errors.ConfigInvalid(`${setting} ${port}: not allowed to listen there (${err.message})`, { port }));
-      } else reject(err);
-    });
+    server.once('error', (err: NodeJS.ErrnoException) => reject(explainListenError(err, port, host, setting)));
     server.listen(port, host, () => resolve());
   });
 }

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../../runtime/context.js';
 import { createLogger } from '../../observability/logger.js';
 import { createMetrics } from '../../observability/metrics.js';
+import { explainListenError } from '../../runtime/listen-error.js';
 import { Errors } from '../../domain/errors.js';
 import { sharedTokens } from './auth.js';
 import type { HttpDeps } from './deps.js';
@@ -19,10 +20,7 @@ async function listenNamed(app: FastifyInstance, port: number, host: string, set
   try {
     await app.listen({ port, host });
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE') throw Errors.PortInUse(`${setting} ${port} is already in use (${host}:${port}); stop what listens there or set ${setting} to a free port (0 = any)`, { port });
-    if (code === 'EACCES') throw Errors.ConfigInvalid(`${setting} ${port}: not allowed to listen there (${(err as Error).message})`, { port });
-    throw err;
+    throw explainListenError(err, port, host, setting);
   }
 }
 
