@@ -4,6 +4,7 @@ import { isExternalOrderId } from '../domain/keys.js';
 import { inTransaction } from './pool.js';
 import { ensureReservation, lockLines, settleState, toStatus, type ClaimsDeps, type ClaimsOutcome } from './claims.js';
 import { skuLocationKey } from '../domain/sku-location.js';
+import { convertDueAtKeys } from './early-confirmations.js';
 
 export interface ConvertAllocationInput {
   shopId: string;
@@ -59,18 +60,7 @@ export async function convertAllocation(deps: ClaimsDeps, input: ConvertAllocati
     );
     // Lock the WMS snapshot rows first, in the order the snapshot writer locks them (sku, location), so a
     // concurrent total either committed before our read or waits for our commit and then sees our rows.
-    const snapshots = await client.query<{ sku: string; location_id: string; occurred_at: Date }>(
-      `SELECT s.sku, s.location_id, s.occurred_at FROM source_snapshots s
-         JOIN unnest($3::text[], $4::text[]) AS k(sku, location_id) USING (sku, location_id)
-        WHERE s.source = $1 AND s.shop_id = $2 ORDER BY s.shop_id, s.sku, s.location_id FOR UPDATE OF s`,
-      [a.source, shopId, keys.map((k) => k.sku), keys.map((k) => k.locationId)],
-    );
-    await deps.conversionRacePoints?.afterSnapshotLocked?.();
-    let converted = 0;
-    for (const snap of snapshots.rows) {
-      const { rows } = await client.query<{ n: number }>('SELECT convert_due_wms_allocations($1, $2, $3, $4, $5) AS n', [a.source, shopId, snap.sku, snap.location_id, snap.occurred_at]);
-      converted += rows[0]?.n ?? 0;
-    }
+    const converted = await convertDueAtKeys(client, a.source, shopId, keys, deps.conversionRacePoints?.afterSnapshotLocked);
     const status = (await lockLines(client, shopId, orderId)).map(toStatus);
     const state = await settleState(client, shopId, orderId, status);
     // Every key of the confirmation, converted or not: a re-run after a crash converts nothing, yet may owe the

@@ -10,11 +10,14 @@ import {
   type StoredReservation,
 } from '../domain/reservation-model.js';
 import { type SkuLocation, skuLocationKey } from '../domain/sku-location.js';
+import { adoptEarlyConfirmations, ORDER_CLAIM_LOCK_FROM } from './early-confirmations.js';
 
 export interface ClaimsDeps {
   db: Db;
   /** Test-only: runs inside a WMS conversion once the key's snapshot rows are locked (where a new total would race it). */
   conversionRacePoints?: { afterSnapshotLocked?(): Promise<void> };
+  /** Test-only: runs in a claim transaction after its last read, before it commits (where a hand-off sweep races it). */
+  claimRacePoints?: { beforeCommit?(): Promise<void> };
 }
 
 export interface ClaimsOutcome {
@@ -110,11 +113,13 @@ export function allocatedStillHeld(allocated: number, fulfilled: number): number
  */
 export async function applyClaims(deps: ClaimsDeps, input: ApplyClaimsInput): Promise<ClaimsOutcome> {
   return inTransaction(deps.db, async (client) => {
-    // The reservation row and the lock on its lines in one round trip (this runs once per order in a sale).
+    // The order's claim lock, the reservation row and the lock on its lines in one round trip (this runs once per
+    // order in a sale). The claim lock comes first: a confirmation the hand-off sweeper passed over (no reservation
+    // yet) is seen by the read below (early-confirmations.ts).
     await client.query(
       `WITH reservation AS (
          INSERT INTO reservations (shop_id, order_id, origin, state, workflow_id, expires_at, last_event_at)
-         VALUES ($1, $2, $3, 'pending', $4, $5, $6)
+         SELECT $1, $2, $3, 'pending', $4, $5::timestamptz, $6::timestamptz FROM ${ORDER_CLAIM_LOCK_FROM}
          ON CONFLICT (shop_id, order_id) DO UPDATE SET origin = EXCLUDED.origin, updated_at = now(),
            expires_at = COALESCE(EXCLUDED.expires_at, reservations.expires_at),
            last_event_at = GREATEST(reservations.last_event_at, EXCLUDED.last_event_at))
@@ -158,10 +163,14 @@ export async function applyClaims(deps: ClaimsDeps, input: ApplyClaimsInput): Pr
         [input.shopId, input.orderId, writes.map((w) => w.id), writes.map((w) => w.sku), writes.map((w) => w.locationId), writes.map((w) => w.claimed), writes.map((w) => w.fulfilled)],
       );
     }
+    // Confirmations the WMS sent before the order came: their lines, and what its total already shows converted.
+    const adopted = await adoptEarlyConfirmations(client, input.shopId, input.orderId, new Set(existing.keys()));
+    for (const k of adopted) keys.set(skuLocationKey(k), k);
     // Re-read only when something was written: a new line may already have WMS confirmations waiting for it.
-    const lines = writes.length > 0 ? (await client.query<LineRow>(LINES_SQL, [input.shopId, input.orderId])).rows.map(toStatus) : [...existing.values()].map(toStatus);
+    const lines = writes.length > 0 || adopted.length > 0 ? (await client.query<LineRow>(LINES_SQL, [input.shopId, input.orderId])).rows.map(toStatus) : [...existing.values()].map(toStatus);
     const state = input.terminal ?? stateOfLines(lines);
     await client.query('UPDATE reservations SET state = $3, updated_at = now() WHERE shop_id = $1 AND order_id = $2', [input.shopId, input.orderId, state]);
+    await deps.claimRacePoints?.beforeCommit?.();
     return { state, lines, changedKeys: [...keys.values()] };
   });
 }

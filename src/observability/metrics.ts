@@ -24,6 +24,11 @@ export function createMetrics() {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
       registers: [registry],
     }),
+    confirmationsBeforeOrder: new Counter({
+      name: 'isync_wms_confirmations_before_order_total',
+      help: 'WMS confirmations whose order had no reservation when handed off: kept in wms_allocations for the order\'s first claim, no workflow started',
+      registers: [registry],
+    }),
     handoffPassSeconds: new Histogram({
       name: 'isync_handoff_pass_seconds',
       help: 'One pass of the hand-off sweeper, by outbox and step (claim: the rows from PostgreSQL; handoff: the Temporal calls; settle: deleting what Temporal took)',

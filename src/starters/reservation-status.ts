@@ -1,7 +1,8 @@
 import type { Client } from '@temporalio/client';
 import { readReservation } from '../db/claims.js';
 import type { Db } from '../db/pool.js';
-import { workflowIds } from '../domain/keys.js';
+import { earlyConfirmationLines } from '../db/early-confirmations.js';
+import { isExternalOrderId, workflowIds } from '../domain/keys.js';
 import { STATUS_QUERY, type ReservationStatus } from '../domain/reservation-model.js';
 
 /**
@@ -18,7 +19,12 @@ export async function reservationStatus(deps: { temporal: Client; db: Db }, shop
     // Not found, Temporal unreachable, or no worker to answer: the database row is still an honest answer.
   }
   const row = await readReservation(deps.db, shopId, orderId);
-  if (!row) return null;
+  if (!row) {
+    // Confirmed by a WMS, the order not seen yet: no workflow runs for it until the order comes.
+    const early = await earlyConfirmationLines(deps.db, shopId, orderId);
+    if (early.length === 0) return null;
+    return { shopId, orderId, origin: isExternalOrderId(orderId) ? 'external' : 'shopify', state: 'pending', lines: early, lastEventAt: null, expiresAt: null, staleEventsIgnored: 0, source: 'database' };
+  }
   return { shopId, orderId, origin: row.origin, state: row.state, lines: row.lines, lastEventAt: row.lastEventAt, expiresAt: row.expiresAt, staleEventsIgnored: 0, source: 'database' };
 }
 

@@ -1,4 +1,4 @@
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -121,7 +121,7 @@ describe('HTTP error paths', () => {
       }
     });
 
-    it('has no 404: an allocation for an order not seen yet is recorded and accepted (202), its workflow started by the hand-off', async () => {
+    it('has no 404: an allocation for an order not seen yet is recorded and accepted (202), and starts no workflow', async () => {
       // The route documents it: a confirmation may arrive before its order, so it is recorded, never refused.
       const orderId = `unseen-${Date.now()}`;
       const res = await postJson(rig.url, '/wms/allocations', allocation(orderId), rig.wmsToken);
@@ -129,27 +129,32 @@ describe('HTTP error paths', () => {
       const body = (await res.json()) as { status: string; workflowId: string };
       expect(body).toEqual({ status: 'accepted', workflowId: `reservation:${rig.shopId}:${orderId}` });
       expect(await allocationRows(orderId)).toEqual([{ quantity: 2 }]);
-      // Started by the hand-off that follows the answer.
-      await expect.poll(async () => (await rig.svc.temporal.workflow.getHandle(body.workflowId).describe().catch(() => undefined))?.type, { timeout: 20_000 }).toBe('reservationWorkflow');
+      // The hand-off that follows the answer finds no reservation: the confirmation waits for its order's first
+      // claim (test/reservations/confirmed-before-order.test.ts), and no workflow is started for it.
+      await expect.poll(() => outboxRows(orderId), { timeout: 20_000 }).toEqual([]);
+      await expect(rig.svc.temporal.workflow.getHandle(body.workflowId).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
+      expect(await allocationRows(orderId)).toEqual([{ quantity: 2 }]);
     });
 
     it('answers 202 while Temporal is down, the allocation and its signal committed in the outbox; the sweeper hands it off once Temporal answers', async () => {
+      // An order we know (its workflow claimed it): its confirmation is a signal to that workflow.
       const orderId = `down-${Date.now()}`;
+      expect((await postJson(rig.url, '/orders', { shopId: rig.shopId, orderId, updatedAt: new Date().toISOString(), lines: [{ lineId: 'l1', sku: SKU, locationId: WH, quantity: 2 }] }, rig.orderToken)).status).toBe(202);
+      await expect.poll(async () => (await rig.reservation(rig.ext(orderId)))?.state, { timeout: 20_000 }).toBe('claimed');
       await whileTemporalDown(async (url) => {
         const started = performance.now();
-        const res = await postJson(url, '/wms/allocations', allocation(orderId), rig.wmsToken);
+        const res = await postJson(url, '/wms/allocations', allocation(orderId, { channel: 'oms' }), rig.wmsToken);
         expect(res.status).toBe(202);
-        expect(await res.json()).toEqual({ status: 'accepted', workflowId: `reservation:${rig.shopId}:${orderId}` });
+        expect(await res.json()).toEqual({ status: 'accepted', workflowId: `reservation:${rig.shopId}:${rig.ext(orderId)}` });
         // The answer follows the commit, not Temporal (the old route waited up to the hand-off deadline for a 503).
         expect(performance.now() - started).toBeLessThan(HANDOFF_DEADLINE_MS);
       });
-      expect(await allocationRows(orderId)).toEqual([{ quantity: 2 }]);
-      expect(await outboxRows(orderId)).toEqual([{ signal: ALLOCATION_SIGNAL }]);
-      // Temporal answers again: a sweep (forced here, not waited for) starts the order's workflow with the allocation.
+      expect(await allocationRows(rig.ext(orderId))).toEqual([{ quantity: 2 }]);
+      expect(await outboxRows(rig.ext(orderId))).toEqual([{ signal: ALLOCATION_SIGNAL }]);
+      // Temporal answers again: a sweep (forced here, not waited for) signals the order's workflow, which applies it.
       expect((await drainHandoffs(deps())).failed).toBe(false);
-      expect(await outboxRows(orderId)).toEqual([]);
-      const described = await rig.svc.temporal.workflow.getHandle(`reservation:${rig.shopId}:${orderId}`).describe();
-      expect(described.type).toBe('reservationWorkflow');
+      expect(await outboxRows(rig.ext(orderId))).toEqual([]);
+      await expect.poll(async () => (await rig.status(rig.ext(orderId))).state, { timeout: 20_000 }).toBe('allocated');
     });
   });
 

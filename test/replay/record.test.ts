@@ -229,7 +229,7 @@ describe.runIf(process.env.RECORD_HISTORIES === '1')('record workflow histories'
     await save(o.workflowId, 'reservationWorkflow', `${LABEL}-order-after-pending`);
   }, 120_000);
 
-  /** RECORD_HISTORIES=1 HISTORY_LABEL=19-housekeeping npx vitest run test/replay/record.test.ts -t 'housekeeping' */
+  /** RECORD_HISTORIES=1 HISTORY_LABEL=20-housekeeping-orders-never-arrived npx vitest run test/replay/record.test.ts -t 'housekeeping' (19-housekeeping: before the patch) */
   it('records the housekeeping run', async () => {
     const o = opts('housekeeping');
     await svc.temporal.workflow.execute('housekeepingWorkflow', { ...o, args: [] });

@@ -113,16 +113,18 @@ describe('oversell attacks', () => {
     expect((await rig.claimLines(orderId))[0]).toMatchObject({ claimed: 3 });
   });
 
-  it('a channel\'s order the WMS confirmed before it arrived is still claimed by a new run (its stored origin is external)', async () => {
+  it('a channel\'s order the WMS confirmed before it arrived is claimed when it comes, and refuses no event of its own', async () => {
     const sku = SKUS[5]!;
     const wfId = workflowIds.reservation(rig.shopId, rig.ext('early-1'));
     const allocation = { shopId: rig.shopId, orderId: 'early-1', channel: 'oms', allocationId: 'early', occurredAt: new Date().toISOString(), lines: [{ lineId: 'l1', sku, locationId: WH, quantity: 1 }] };
     expect((await rig.postWms(allocation)).status).toBe(202);
-    await expect.poll(async () => (await rig.reservation(rig.ext('early-1')))?.origin, poll).toBe('external');
-    // The run that held the confirmation is gone; the order's first event starts a new one, which loads the row.
-    await rig.svc.temporal.workflow.getHandle(wfId).terminate('forced: a new run loads the stored reservation');
+    // The confirmation waits for its order in wms_allocations: no workflow, no reservation to take an origin from.
+    await expect.poll(async () => (await rig.svc.db.query('SELECT 1 FROM reservation_handoffs WHERE shop_id = $1 AND order_id = $2', [rig.shopId, rig.ext('early-1')])).rowCount, poll).toBe(0);
+    await expect(rig.svc.temporal.workflow.getHandle(wfId).describe()).rejects.toThrow();
+    expect(await rig.reservation(rig.ext('early-1'))).toBeUndefined();
     expect((await rig.postOrder({ shopId: rig.shopId, orderId: 'early-1', updatedAt: new Date().toISOString(), lines: [{ lineId: 'l1', sku, locationId: WH, quantity: 2 }] })).status).toBe(202);
     await expect.poll(async () => (await rig.claimLines(rig.ext('early-1')))[0]?.claimed ?? 0, poll).toBe(2);
+    expect(await rig.reservation(rig.ext('early-1'))).toMatchObject({ origin: 'external' });
     expect((await rig.status(rig.ext('early-1'))).foreignEventsRefused).toBeUndefined();
   });
 });

@@ -1,4 +1,6 @@
 import { claimRefreshHandoffs, claimReservationHandoffs, deleteHandoffs, releaseHandoffs, type Outbox, type RefreshHandoffRow, type ReservationHandoffRow } from '../../db/handoffs.js';
+import { hasReservation, ordersSeenAfterClaims } from '../../db/early-confirmations.js';
+import { ALLOCATION_SIGNAL } from '../../domain/reservation-model.js';
 import { HANDOFF_DEADLINE_MS, markDirty, refreshPending, signalOrder } from '../../temporal/handoff.js';
 import type { HttpDeps } from './deps.js';
 import { createRefreshRoomGate, type RefreshRoomGate } from './refresh-room.js';
@@ -144,6 +146,11 @@ async function reservationPass(deps: SweepDeps, shops: string[], minAgeMs: numbe
     if (list) list.push(r);
     else byOrder.set(id, [r]);
   }
+  // A WMS confirmation of an order with no reservation yet starts no workflow: it stays in wms_allocations, where
+  // the order's first claim finds it (src/db/early-confirmations.ts). Its row is done.
+  const confirmations = rows.filter((r) => r.handoff.signal === ALLOCATION_SIGNAL);
+  const seen = confirmations.length > 0 ? await step(deps, 'reservation', 'claim', () => ordersSeenAfterClaims(deps.db, confirmations.map((r) => r.handoff))) : new Set<string>();
+  const waitsForOrder = (r: ReservationHandoffRow) => r.handoff.signal === ALLOCATION_SIGNAL && !hasReservation(seen, r.handoff);
   const orders = [...byOrder.values()];
   const handed: string[] = [];
   let failed = false;
@@ -152,6 +159,11 @@ async function reservationPass(deps: SweepDeps, shops: string[], minAgeMs: numbe
     while (!failed && next < orders.length) {
       const list = orders[next++]!;
       for (const r of list) {
+        if (waitsForOrder(r)) {
+          handed.push(r.id);
+          deps.metrics?.confirmationsBeforeOrder.inc();
+          continue;
+        }
         try {
           await withinDeadline(deps, () => signalOrder(deps, r.handoff));
         } catch {

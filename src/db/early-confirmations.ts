@@ -1,0 +1,151 @@
+import type { PoolClient } from 'pg';
+import { inTransaction, type Db } from './pool.js';
+import { skuLocationKey, type SkuLocation } from '../domain/sku-location.js';
+import type { ClaimLineStatus } from '../domain/reservation-model.js';
+
+/**
+ * WMS confirmations that came before their order (docs/reservations.md, "Confirmed before the order"). The route
+ * records every confirmation in `wms_allocations`; the hand-off sweeper signals the order's workflow only when the
+ * order has a reservation, so a confirmation of an order we have not seen starts nothing (a WMS confirming 1,000
+ * new orders a second used to start 1,000 workflows a second, and a WMS token could start a 24-hour workflow for
+ * any order id). The order's first claim takes such confirmations over (`adoptEarlyConfirmations`).
+ *
+ * The two must not miss each other. Every claim transaction takes the order's lock (`order_claim_key`) in its first
+ * statement and reads the confirmations in a later one; the sweeper takes the same lock, shared, before it looks
+ * for reservations (`ordersSeenAfterClaims`). Either the claim committed first, and the sweeper sees its
+ * reservation and signals; or the claim's read comes after the sweeper's look, which came after the route's commit,
+ * and the claim sees the confirmation.
+ */
+
+/** SQL for the first statement of a claim transaction: the order's lock, as a one-row FROM item. */
+export const ORDER_CLAIM_LOCK_FROM = 'pg_advisory_xact_lock(order_claim_key($1, $2))';
+
+export interface OrderRef {
+  shopId: string;
+  orderId: string;
+}
+
+const orderKey = (o: OrderRef) => `${o.shopId}\u0000${o.orderId}`;
+
+/**
+ * Of these orders, those with a reservation row, looked up under each order's claim lock (shared): a claim in
+ * flight for one of them commits first. One short transaction, locks taken in a fixed order.
+ */
+export async function ordersSeenAfterClaims(db: Db, orders: OrderRef[]): Promise<Set<string>> {
+  const unique = [...new Map(orders.map((o) => [orderKey(o), o])).values()].sort((a, b) => (orderKey(a) < orderKey(b) ? -1 : 1));
+  if (unique.length === 0) return new Set();
+  const shops = unique.map((o) => o.shopId);
+  const ids = unique.map((o) => o.orderId);
+  const rows = await inTransaction(db, async (client) => {
+    await client.query(
+      `SELECT pg_advisory_xact_lock_shared(k) FROM (
+         SELECT order_claim_key(s, o) AS k FROM unnest($1::text[], $2::text[]) AS t(s, o) ORDER BY 1) keys`,
+      [shops, ids],
+    );
+    // A second statement: its snapshot sees the reservations of the claims we waited for.
+    return (await client.query<{ shop_id: string; order_id: string }>(
+      `SELECT r.shop_id, r.order_id FROM reservations r JOIN unnest($1::text[], $2::text[]) AS t(s, o) ON r.shop_id = t.s AND r.order_id = t.o`,
+      [shops, ids],
+    )).rows;
+  });
+  return new Set(rows.map((r) => orderKey({ shopId: r.shop_id, orderId: r.order_id })));
+}
+
+export const hasReservation = (seen: Set<string>, o: OrderRef) => seen.has(orderKey(o));
+
+/**
+ * Converts what is due for these keys of one WMS source (its allocated total is as new as the confirmation): the
+ * key's snapshot rows locked first, in the order the snapshot writer locks them, then `convert_due_wms_allocations`
+ * per row (migration 1764489700000). Returns the units moved from claimed to allocated.
+ */
+export async function convertDueAtKeys(client: PoolClient, source: string, shopId: string, keys: SkuLocation[], afterLocked?: () => Promise<void>): Promise<number> {
+  const sorted = [...keys].sort((x, y) => skuLocationKey(x).localeCompare(skuLocationKey(y)));
+  const snapshots = await client.query<{ sku: string; location_id: string; occurred_at: Date }>(
+    `SELECT s.sku, s.location_id, s.occurred_at FROM source_snapshots s
+       JOIN unnest($3::text[], $4::text[]) AS k(sku, location_id) USING (sku, location_id)
+      WHERE s.source = $1 AND s.shop_id = $2 ORDER BY s.shop_id, s.sku, s.location_id FOR UPDATE OF s`,
+    [source, shopId, sorted.map((k) => k.sku), sorted.map((k) => k.locationId)],
+  );
+  await afterLocked?.();
+  let converted = 0;
+  for (const snap of snapshots.rows) {
+    const { rows } = await client.query<{ n: number }>('SELECT convert_due_wms_allocations($1, $2, $3, $4, $5) AS n', [source, shopId, snap.sku, snap.location_id, snap.occurred_at]);
+    converted += rows[0]?.n ?? 0;
+  }
+  return converted;
+}
+
+/**
+ * In a claim transaction that holds the order's lock: the confirmations no workflow has applied whose line the
+ * order did not have when the transaction began (`linesBefore`). Each gets its claim line (claimed 0 where the
+ * order has no such line; a line the order has keeps the order's SKU, and a confirmation of another SKU is never
+ * applied), then whatever the WMS total already shows is converted, as `convertAllocation` does on a signal.
+ * Returns the keys they touch (the caller's refresh owes them), empty when there are none.
+ */
+export async function adoptEarlyConfirmations(client: PoolClient, shopId: string, orderId: string, linesBefore: ReadonlySet<string>): Promise<SkuLocation[]> {
+  const { rows } = await client.query<{ source: string; line_id: string; sku: string; location_id: string }>(
+    `SELECT DISTINCT source, line_id, sku, location_id FROM wms_allocations
+      WHERE shop_id = $1 AND order_id = $2 AND applied_at IS NULL ORDER BY line_id, source, sku, location_id`,
+    [shopId, orderId],
+  );
+  const early = rows.filter((r) => !linesBefore.has(r.line_id));
+  if (early.length === 0) return [];
+  const lines = [...new Map(early.map((r) => [r.line_id, r])).values()];
+  await client.query(
+    `INSERT INTO claim_lines (shop_id, order_id, line_id, sku, location_id, claimed)
+     SELECT $1, $2, l.line_id, l.sku, l.location_id, 0 FROM unnest($3::text[], $4::text[], $5::text[]) AS l(line_id, sku, location_id)
+     ON CONFLICT DO NOTHING`,
+    [shopId, orderId, lines.map((l) => l.line_id), lines.map((l) => l.sku), lines.map((l) => l.location_id)],
+  );
+  const bySource = new Map<string, Map<string, SkuLocation>>();
+  for (const r of early) {
+    const keys = bySource.get(r.source) ?? new Map<string, SkuLocation>();
+    keys.set(skuLocationKey({ sku: r.sku, locationId: r.location_id }), { sku: r.sku, locationId: r.location_id });
+    bySource.set(r.source, keys);
+  }
+  const touched = new Map<string, SkuLocation>();
+  for (const source of [...bySource.keys()].sort()) {
+    const keys = [...bySource.get(source)!.values()];
+    await convertDueAtKeys(client, source, shopId, keys);
+    for (const k of keys) touched.set(skuLocationKey(k), k);
+  }
+  return [...touched.values()];
+}
+
+export interface OrderNeverArrived {
+  shopId: string;
+  orderId: string;
+  /** Confirmation lines waiting, their units, and when the first came. */
+  lines: number;
+  units: number;
+  firstAt: Date;
+}
+
+/**
+ * Orders a WMS confirmed more than `olderThan` ago that never came (no reservation): what the order's expiry timer
+ * reported when a confirmation started a workflow. Oldest first, at most `limit`.
+ */
+export async function ordersNeverArrived(db: Pick<Db, 'query'>, olderThan: Date, limit: number): Promise<OrderNeverArrived[]> {
+  const { rows } = await db.query<{ shop_id: string; order_id: string; lines: number; units: number; first_at: Date }>(
+    `SELECT a.shop_id, a.order_id, count(*)::int AS lines, sum(a.quantity)::int AS units, min(a.received_at) AS first_at
+       FROM wms_allocations a
+      WHERE a.applied_at IS NULL AND a.received_at < $1
+        AND NOT EXISTS (SELECT 1 FROM reservations r WHERE r.shop_id = a.shop_id AND r.order_id = a.order_id)
+      GROUP BY a.shop_id, a.order_id ORDER BY min(a.received_at) LIMIT $2`,
+    [olderThan, limit],
+  );
+  return rows.map((r) => ({ shopId: r.shop_id, orderId: r.order_id, lines: r.lines, units: r.units, firstAt: r.first_at }));
+}
+
+/**
+ * The confirmations an order we have not seen is waiting with, as the lines of a `pending` reservation (units
+ * awaiting the WMS total, nothing claimed): what the status route shows for it. Empty when there are none.
+ */
+export async function earlyConfirmationLines(db: Pick<Db, 'query'>, shopId: string, orderId: string): Promise<ClaimLineStatus[]> {
+  const { rows } = await db.query<{ line_id: string; sku: string; location_id: string; units: number }>(
+    `SELECT line_id, sku, location_id, sum(quantity)::int AS units FROM wms_allocations
+      WHERE shop_id = $1 AND order_id = $2 AND applied_at IS NULL GROUP BY line_id, sku, location_id ORDER BY line_id, sku`,
+    [shopId, orderId],
+  );
+  return rows.map((r) => ({ lineId: r.line_id, sku: r.sku, locationId: r.location_id, claimed: 0, allocated: 0, awaitingWms: r.units, shopifyAdjusted: 0 }));
+}
