@@ -10,7 +10,12 @@
  *                event-to-Shopify latency (from the request's send to the emulator applying the new ATS)
  *   wms          POST /wms/allocations, one allocation per request (a new order each), as fast as it goes
  *   wms at rate  the same at BENCH_RATE requests/s for BENCH_SECONDS, once the backlog above was handed off: the
- *                hand-off's lag (commit to signal-with-start taken) and backlog, and its rate while draining
+ *                hand-off's lag and backlog, and its rate while draining. Such a confirmation (an order we have
+ *                not seen) starts no workflow: the sweeper leaves it for the order's first claim
+ *   wms known    BENCH_KNOWN_ORDERS orders (default 2,000) posted to POST /orders and claimed first, then one
+ *                confirmation of each at BENCH_RATE/s: each is a signal to the order's running workflow. The
+ *                hand-off's lag and rate, and the rate at which the workflows apply them (the WMS total is
+ *                reported ahead, so each is converted, `applied_at`, when its workflow applies it)
  *
  * The per-token rate limit is raised for the bench (inventory_sync.http.rate_limit): a source sending 1,000
  * requests/s needs that in production too. Prints figures only.
@@ -21,6 +26,7 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { temporal } from '@temporalio/proto';
 import { afterAll, beforeAll, it } from 'vitest';
+import { recordSourceChanges } from '../src/db/source-changes.js';
 import { seedCatalog, type SeededCatalog } from '../src/demo/seed-catalog.js';
 import { startEmulator, type RunningEmulator } from '../src/shopify/emulator/index.js';
 import { refreshPending } from '../src/temporal/handoff.js';
@@ -32,6 +38,8 @@ const RATE = Number(process.env.BENCH_RATE ?? 1000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
 const MAX_SECONDS = Number(process.env.BENCH_MAX_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 100);
+/** Orders created (and claimed) before the phase that confirms allocations of known orders; 0 skips it. */
+const KNOWN_ORDERS = Number(process.env.BENCH_KNOWN_ORDERS ?? 2000);
 /** BENCH_WMS_ONLY=1: the baseline and the allocation phases only. */
 const WMS_ONLY = process.env.BENCH_WMS_ONLY === '1';
 /** BENCH_CPU_PROF=<dir>: the server's CPU profile is written there when the bench ends. */
@@ -48,7 +56,7 @@ let serverProcess: ReturnType<typeof spawnProcess> | undefined;
 const builds: { dir: string }[] = [];
 const print = (line: string) => console.log(`[bench/ingest] ${line}`);
 const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
-const env = { ING_SHOP_TOKEN: 'tok-ing', ING_SECRET: 'x', ING_ERP_TOKEN: 'erp-ing', ING_WMS_TOKEN: 'wms-ing', ING_OPERATOR_TOKEN: 'op-ing' };
+const env = { ING_SHOP_TOKEN: 'tok-ing', ING_SECRET: 'x', ING_ERP_TOKEN: 'erp-ing', ING_WMS_TOKEN: 'wms-ing', ING_OPERATOR_TOKEN: 'op-ing', ING_CHANNEL_TOKEN: 'ch-ing' };
 let shopId = '';
 let domain = '';
 let serverUrl = '';
@@ -76,6 +84,7 @@ beforeAll(async () => {
       { name: `${shopId}-erp`, role: 'erp', type: 'postgres', token_env: 'ING_ERP_TOKEN' },
       { name: `${shopId}-wms`, role: 'wms', type: 'postgres', token_env: 'ING_WMS_TOKEN' },
     ],
+    channels: [{ name: 'bench', token_env: 'ING_CHANNEL_TOKEN' }],
     operator: { token_env: 'ING_OPERATOR_TOKEN' },
   });
   const serverBuild = await buildProcessEntry(fileURLToPath(new URL('./flash-sale-server.ts', import.meta.url)));
@@ -247,12 +256,13 @@ interface Phase {
 }
 
 /** One autocannon run; `body(i)` is the i-th request's JSON. */
-async function run(url: string, path: string, token: string, body: (i: number) => unknown, opts: { seconds: number; rate?: number }, onSend?: (i: number) => void): Promise<Phase> {
+async function run(url: string, path: string, token: string, body: (i: number) => unknown, opts: { seconds: number; rate?: number; amount?: number }, onSend?: (i: number) => void): Promise<Phase> {
   let i = 0;
   const result = await autocannon({
     url,
     connections: CONNECTIONS,
     duration: opts.seconds,
+    ...(opts.amount ? { amount: opts.amount } : {}),
     ...(opts.rate ? { overallRate: opts.rate } : {}),
     requests: [
       {
@@ -411,4 +421,60 @@ it('ingest: single-event requests per second, ack and event-to-Shopify latency',
     `  hand-off to their workflows (commit to signal-with-start taken; bucket bounds): p50 ${lagQuantile(pacedLagBefore, pacedLagAfter, 0.5)}, p99 ${lagQuantile(pacedLagBefore, pacedLagAfter, 0.99)}; ` +
       `${waitingAtEnd} waiting at the phase's end, ${stillWaiting} still ${drainSeconds.toFixed(1)} s later (handed off at ${drainSeconds > 0 ? Math.round((waitingAtEnd - stillWaiting) / drainSeconds) : 'n/a'}/s meanwhile)`,
   );
+
+  if (KNOWN_ORDERS > 0) await knownOrdersPhase(line, outboxRows);
 });
+
+/**
+ * Confirmations of orders we know: the common case, since a WMS allocates orders it was sent. The orders come first
+ * (POST /orders, each starting its workflow) and are claimed; their SKUs get ERP stock and a WMS total dated ahead,
+ * so each confirmation is converted (applied_at) when its workflow applies it. Then one confirmation per order at
+ * BENCH_RATE/s.
+ */
+async function knownOrdersPhase(line: (name: string, p: Phase) => string, outboxRows: () => Promise<number>): Promise<void> {
+  const n = KNOWN_ORDERS;
+  const known = skus.slice(0, 1000);
+  const ahead = new Date(Date.now() + 3_600_000).toISOString();
+  await recordSourceChanges(svc.db, `${shopId}-erp`, known.map((sku) => ({ shopId, sku, locationId: 'WH1', quantity: 1_000_000, occurredAt: new Date().toISOString() })));
+  await recordSourceChanges(svc.db, `${shopId}-wms`, known.map((sku) => ({ shopId, sku, locationId: 'WH1', quantity: 0, occurredAt: ahead })));
+  const orderBody = (i: number) => ({ shopId, orderId: `known-${i}`, updatedAt: new Date().toISOString(), lines: [{ lineId: '1', sku: known[i % known.length]!, locationId: 'WH1', quantity: 1 }] });
+  const createdAt = performance.now();
+  const created = await run(serverUrl, '/orders', env.ING_CHANNEL_TOKEN, orderBody, { seconds: 600, amount: n, rate: 500 });
+  const claimed = async () =>
+    (await svc.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM reservations WHERE shop_id = $1 AND order_id LIKE 'ext:bench:known-%' AND state = 'claimed'`, [shopId])).rows[0]!.n;
+  const claimDeadline = performance.now() + 600_000;
+  while ((await claimed()) < created.ok && performance.now() < claimDeadline) await new Promise((r) => setTimeout(r, 500));
+  print(`POST /orders, ${n} orders of the next phase: ${created.ok} answered 2xx; ${await claimed()} claimed ${((performance.now() - createdAt) / 1000).toFixed(1)} s after the first was sent`);
+
+  const applied = async () =>
+    (await svc.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM wms_allocations WHERE shop_id = $1 AND allocation_id LIKE 'k-%' AND applied_at IS NOT NULL`, [shopId])).rows[0]!.n;
+  const lagBefore = await lagBuckets('reservation');
+  const sentAt = performance.now();
+  const confirms = await run(
+    serverUrl,
+    '/wms/allocations',
+    env.ING_WMS_TOKEN,
+    (i) => ({ shopId, channel: 'bench', orderId: `known-${i}`, allocationId: `k-${i}`, occurredAt: new Date().toISOString(), lines: [{ lineId: '1', sku: known[i % known.length]!, locationId: 'WH1', quantity: 1 }] }),
+    { seconds: 600, amount: n, rate: RATE },
+  );
+  const phaseSeconds = (performance.now() - sentAt) / 1000;
+  const waitingAtEnd = await outboxRows();
+  const appliedAtEnd = await applied();
+  const drainStart = performance.now();
+  let handedAt = 0;
+  while (performance.now() - drainStart < 300_000) {
+    const [waiting, done] = [await outboxRows(), await applied()];
+    if (waiting === 0 && handedAt === 0) handedAt = performance.now();
+    if (waiting === 0 && done >= confirms.ok) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const appliedFinal = await applied();
+  const allSeconds = (performance.now() - sentAt) / 1000;
+  const lagAfter = await lagBuckets('reservation');
+  print(line(`POST /wms/allocations of ${n} known orders at ${RATE}/s`, confirms));
+  print(
+    `  hand-off (signals to running workflows; commit to signal taken, bucket bounds): p50 ${lagQuantile(lagBefore, lagAfter, 0.5)}, p99 ${lagQuantile(lagBefore, lagAfter, 0.99)}; ` +
+      `${waitingAtEnd} waiting when the last was answered (${phaseSeconds.toFixed(1)} s), all handed off ${handedAt > 0 ? ((handedAt - sentAt) / 1000).toFixed(1) : '> 300'} s after the first was sent`,
+  );
+  print(`  applied by their workflows: ${appliedAtEnd} when the last was answered, ${appliedFinal} of ${confirms.ok} after ${allSeconds.toFixed(1)} s (${Math.round(appliedFinal / allSeconds)}/s overall)`);
+}

@@ -38,7 +38,7 @@ export function createMetrics() {
     }),
     handoffLagSeconds: new Histogram({
       name: 'isync_handoff_lag_seconds',
-      help: 'Time a hand-off waited in its outbox, from the commit to Temporal taking it, by outbox (refresh, reservation)',
+      help: 'Time a hand-off waited in its outbox, from the commit to Temporal taking it (or, for a WMS confirmation of an order not seen yet, to its being left for the order), by outbox (refresh, reservation)',
       labelNames: ['outbox'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers: [registry],

@@ -162,6 +162,7 @@ async function reservationPass(deps: SweepDeps, shops: string[], minAgeMs: numbe
         if (waitsForOrder(r)) {
           handed.push(r.id);
           deps.metrics?.confirmationsBeforeOrder.inc();
+          deps.metrics?.handoffLagSeconds.observe({ outbox: 'reservation' }, (Date.now() - r.createdAt.getTime()) / 1000);
           continue;
         }
         try {
