@@ -375,7 +375,8 @@ it('ingest: single-event requests per second, ack and event-to-Shopify latency',
     keyBase = base + sentAt.size + CONNECTIONS;
   }
 
-  // The WMS confirms one allocation per request, each of a new order (signal-with-start of its workflow).
+  // The WMS confirms one allocation per request, each of an order we have not seen: no workflow is started, the
+  // sweeper leaves the confirmation for the order's first claim (src/db/early-confirmations.ts).
   const wms = await run(
     serverUrl,
     '/wms/allocations',
@@ -384,7 +385,7 @@ it('ingest: single-event requests per second, ack and event-to-Shopify latency',
     { seconds: MAX_SECONDS },
   );
   print(line('POST /wms/allocations, as fast as it answers', wms));
-  // Each allocation's signal-with-start happens after its 202: how long they waited, and how many still wait.
+  // Each allocation's hand-off happens after its 202: how long they waited, and how many still wait.
   const resLag = await lagBuckets('reservation');
   const handedOff = await (async () => {
     const deadline = performance.now() + 60_000;
@@ -394,7 +395,7 @@ it('ingest: single-event requests per second, ack and event-to-Shopify latency',
       await new Promise((r) => setTimeout(r, 200));
     }
   })();
-  print(`  allocations' hand-off to their workflows: ${handedOff.waiting} still in the outbox ${handedOff.seconds.toFixed(1)} s after the phase; waited p50 ${lagQuantile(new Map(), resLag, 0.5)}, p99 ${lagQuantile(new Map(), resLag, 0.99)} (at the phase's end)`);
+  print(`  allocations' hand-off (left for their orders): ${handedOff.waiting} still in the outbox ${handedOff.seconds.toFixed(1)} s after the phase; waited p50 ${lagQuantile(new Map(), resLag, 0.5)}, p99 ${lagQuantile(new Map(), resLag, 0.99)} (at the phase's end)`);
   print(`  ratio to the bare server: ${(wms.rps / bare.rps).toFixed(2)}`);
 
   // Paced, once the backlog above is handed off (up to 5 more minutes): does the hand-off keep up at BENCH_RATE?
@@ -418,7 +419,7 @@ it('ingest: single-event requests per second, ack and event-to-Shopify latency',
   const stillWaiting = await outboxRows();
   print(line(`POST /wms/allocations at ${RATE}/s for ${SECONDS} s${leftBefore > 0 ? ` (${leftBefore} of the phase above still waiting when it began)` : ''}`, paced));
   print(
-    `  hand-off to their workflows (commit to signal-with-start taken; bucket bounds): p50 ${lagQuantile(pacedLagBefore, pacedLagAfter, 0.5)}, p99 ${lagQuantile(pacedLagBefore, pacedLagAfter, 0.99)}; ` +
+    `  hand-off (commit to being left for the order; bucket bounds): p50 ${lagQuantile(pacedLagBefore, pacedLagAfter, 0.5)}, p99 ${lagQuantile(pacedLagBefore, pacedLagAfter, 0.99)}; ` +
       `${waitingAtEnd} waiting at the phase's end, ${stillWaiting} still ${drainSeconds.toFixed(1)} s later (handed off at ${drainSeconds > 0 ? Math.round((waitingAtEnd - stillWaiting) / drainSeconds) : 'n/a'}/s meanwhile)`,
   );
 

@@ -4,7 +4,7 @@ import type { ShopifyOrderPort } from './order-locations.js';
 import { inTransaction, type Db } from '../db/pool.js';
 import { readReservation } from '../db/claims.js';
 import type { ClaimLineStatus } from '../domain/reservation-model.js';
-import { raiseAlert } from '../alerts/raise.js';
+import { raiseAlert, type AlertInput } from '../alerts/raise.js';
 import { adjustableLines, lockOrderAdjustments, recordAdjustments, type AdjustableLine } from '../db/shopify-adjustments.js';
 
 export interface ShopifyAdjustDeps {
@@ -14,8 +14,13 @@ export interface ShopifyAdjustDeps {
   adjustRacePoints?: { beforeSend?(input: SyncAdjustInput): Promise<void> };
 }
 
-/** What the steps of one adjustment run against: the transaction that holds the order's adjustment lock. */
-type TxDeps = Omit<ShopifyAdjustDeps, 'db'> & { db: Pick<Db, 'query'>; alerts: Db };
+/**
+ * What the steps of one adjustment run against: the transaction that holds the order's adjustment lock, and the
+ * alerts they found, raised once it has committed. Never a second connection of the pool while the transaction
+ * holds one: with as many adjustments refused at once as the pool has connections, each waited for another's
+ * connection and none ever came back (bench/ingest, 2,000 channel orders at once, 2026-12-01).
+ */
+type TxDeps = Omit<ShopifyAdjustDeps, 'db'> & { db: Pick<Db, 'query'>; alerts: AlertInput[] };
 
 export interface SyncAdjustInput {
   shopId: string;
@@ -37,10 +42,12 @@ export async function syncShopifyAdjustments(deps: ShopifyAdjustDeps, input: Syn
   // what is committed, so an attempt Temporal gave up on that resumes late cannot send a delta its retry also
   // sent (the retry waits on the lock, then reads what the older attempt applied). A crashed attempt's
   // connection closes and its lock with it.
+  const alerts: AlertInput[] = [];
   await inTransaction(deps.db, async (tx) => {
     await lockOrderAdjustments(tx, input.shopId, input.orderId);
-    await adjustUnderLock({ ...deps, db: tx, alerts: deps.db }, input);
+    await adjustUnderLock({ ...deps, db: tx, alerts }, input);
   });
+  for (const a of alerts) await raiseAlert(deps.db, a);
   return (await readReservation(deps.db, input.shopId, input.orderId))?.lines ?? [];
 }
 
@@ -64,7 +71,7 @@ async function adjustUnderLock(deps: TxDeps, input: SyncAdjustInput): Promise<vo
   // One alert per order, as for a Shopify order's unmapped lines: one per line let a channel token raise 250 alerts
   // a request (a new order id each time), burying the alerts that matter.
   if (unmapped.length > 0) {
-    await raiseAlert(deps.alerts, { kind: 'unmapped_order_line', shopId: input.shopId, subject: input.orderId, details: { lines: unmapped.slice(0, MAX_LINES_IN_ALERT), count: unmapped.length } });
+    deps.alerts.push({ kind: 'unmapped_order_line', shopId: input.shopId, subject: input.orderId, details: { lines: unmapped.slice(0, MAX_LINES_IN_ALERT), count: unmapped.length } });
   }
   // One Shopify call for the whole order (a line at a time spent a call per line: one order could drain the
   // shop's budget). A single line keeps the key it always had, so a retry across an upgrade still replays.
@@ -122,7 +129,7 @@ async function adjustOne(deps: TxDeps, input: SyncAdjustInput, { row: r, target,
   } catch (err) {
     // Shopify refusing the quantity (it would go negative) is not retryable; the refresh sets ATS anyway.
     if (!Errors.ShopifyUserError.is(err)) throw err;
-    await raiseAlert(deps.alerts, { kind: 'order_adjust_refused', shopId: input.shopId, subject: `${input.orderId}/${r.lineId}`, details: { delta: -delta, message: err.message } });
+    deps.alerts.push({ kind: 'order_adjust_refused', shopId: input.shopId, subject: `${input.orderId}/${r.lineId}`, details: { delta: -delta, message: err.message } });
     return;
   }
   await recordAdjustments(deps.db, input.shopId, input.orderId, [{ lineId: r.lineId, target, seq: r.shopifyAdjustSeq }]);

@@ -1,6 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { syncShopifyAdjustments } from '../../src/activities/order-shopify-adjust.js';
 import { raiseAlert } from '../../src/alerts/raise.js';
+import { createPool } from '../../src/db/pool.js';
 import { seedCatalog } from '../../src/demo/seed-catalog.js';
 import { createShopifyClient } from '../../src/shopify/client/index.js';
 import { insertClaim } from '../refresh/fixture.js';
@@ -59,6 +60,23 @@ describe('alerts', () => {
     expect(alerts[0]!.details).toMatchObject({ delta: -5 });
     const line = (await services.svc.db.query('SELECT shopify_adjusted FROM claim_lines WHERE shop_id = $1', [s.shopId])).rows[0];
     expect(line.shopify_adjusted).toBe(0);
+  });
+
+  it('a refused line is alerted without a second connection while the adjustment holds one: a one-connection pool does not hang', async () => {
+    // As many adjustments refused at once as the pool has connections: each held its transaction's connection and
+    // waited for another to raise its alert, so none returned (2,000 channel orders at once in bench/ingest).
+    // A pool of one connection is that interleaving for certain.
+    const s = await shop(1);
+    await insertClaim(services.svc, s.shopId, 'ext:oms:3', 'MAPPED', 'WH1', 5);
+    const one = createPool(inject('databaseUrl'), 1);
+    try {
+      const done = syncShopifyAdjustments({ ...s.deps, db: one }, { shopId: s.shopId, orderId: 'ext:oms:3', release: false }).then(() => 'returned' as const);
+      const hung = new Promise<'hung'>((r) => setTimeout(() => r('hung'), 10_000).unref());
+      expect(await Promise.race([done, hung])).toBe('returned');
+    } finally {
+      await one.end();
+    }
+    expect((await s.alerts()).map((a) => [a.kind, a.subject])).toEqual([['order_adjust_refused', 'ext:oms:3/ext:oms:3-MAPPED-WH1']]);
   });
 
   it('the same alert raised by two activities at the same moment is stored once, and only one of them is told it raised it', async () => {
