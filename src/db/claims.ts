@@ -164,7 +164,7 @@ export async function applyClaims(deps: ClaimsDeps, input: ApplyClaimsInput): Pr
       );
     }
     // Confirmations the WMS sent before the order came: their lines, and what its total already shows converted.
-    const adopted = await adoptEarlyConfirmations(client, input.shopId, input.orderId, new Set(existing.keys()));
+    const adopted = await adoptEarlyConfirmations(client, input.shopId, input.orderId, existing.size === 0);
     for (const k of adopted) keys.set(skuLocationKey(k), k);
     // Re-read only when something was written: a new line may already have WMS confirmations waiting for it.
     const lines = writes.length > 0 || adopted.length > 0 ? (await client.query<LineRow>(LINES_SQL, [input.shopId, input.orderId])).rows.map(toStatus) : [...existing.values()].map(toStatus);

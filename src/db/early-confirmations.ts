@@ -76,19 +76,25 @@ export async function convertDueAtKeys(client: PoolClient, source: string, shopI
 }
 
 /**
- * In a claim transaction that holds the order's lock: the confirmations no workflow has applied whose line the
- * order did not have when the transaction began (`linesBefore`). Each gets its claim line (claimed 0 where the
- * order has no such line; a line the order has keeps the order's SKU, and a confirmation of another SKU is never
- * applied), then whatever the WMS total already shows is converted, as `convertAllocation` does on a signal.
- * Returns the keys they touch (the caller's refresh owes them), empty when there are none.
+ * In the order's first claim transaction (it holds the order's lock; the order had no claim line when it began):
+ * the confirmations no workflow has applied. Each gets its claim line (claimed 0 where the order has no such line;
+ * a line the order has keeps the order's SKU, and a confirmation of another SKU is never applied), then whatever
+ * the WMS total already shows is converted, as `convertAllocation` does on a signal. Returns the keys they touch
+ * (the caller's refresh owes them), empty when there are none.
+ *
+ * Only the first claim: an order with lines has a reservation, so the sweeper signals its confirmations to its
+ * workflow. And only then are the lines this transaction locks all its own new rows, which no snapshot writer can
+ * see: taking the snapshot rows' locks after locking existing lines could deadlock with a writer that holds a
+ * snapshot row and converts into those lines.
  */
-export async function adoptEarlyConfirmations(client: PoolClient, shopId: string, orderId: string, linesBefore: ReadonlySet<string>): Promise<SkuLocation[]> {
+export async function adoptEarlyConfirmations(client: PoolClient, shopId: string, orderId: string, firstClaim: boolean): Promise<SkuLocation[]> {
+  if (!firstClaim) return [];
   const { rows } = await client.query<{ source: string; line_id: string; sku: string; location_id: string }>(
     `SELECT DISTINCT source, line_id, sku, location_id FROM wms_allocations
       WHERE shop_id = $1 AND order_id = $2 AND applied_at IS NULL ORDER BY line_id, source, sku, location_id`,
     [shopId, orderId],
   );
-  const early = rows.filter((r) => !linesBefore.has(r.line_id));
+  const early = rows;
   if (early.length === 0) return [];
   const lines = [...new Map(early.map((r) => [r.line_id, r])).values()];
   await client.query(
