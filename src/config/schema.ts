@@ -103,6 +103,8 @@ const retention = z.strictObject({
   unmapped_snapshots_days: retentionDays('unmapped readings', 30),
   /** Alerts and their deliveries (`alerts list`); each is raised once per kind, shop and subject while kept. */
   alerts_days: retentionDays('alerts', 180),
+  /** A WMS confirmation of an order that never came (each order is alerted once, after reservations.ttl). */
+  confirmations_without_order_days: retentionDays('confirmations of orders that never came', 30),
 });
 
 /** Where alerts go (docs/operations.md): a generic JSON POST or a Slack incoming webhook; a secret URL by url_env. */

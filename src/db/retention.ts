@@ -6,9 +6,10 @@ import type { Db } from './pool.js';
  * goes (a SKU mapped after that starts from the source's next event or full sync). The change feed's rows are
  * the history behind those readings; a delta sync paused for longer than their retention would miss the deleted
  * ones, and the nightly reconciliation corrects what it missed. A pending webhook delivery is never deleted. An
- * alert past its retention may be raised again for the same subject.
+ * alert past its retention may be raised again for the same subject. A WMS confirmation of an order that never came
+ * (no reservation: src/db/early-confirmations.ts) goes; every confirmation of an order we know stays with it.
  */
-export const RETAINED_TABLES = ['source_changes', 'audit_log', 'webhook_deliveries', 'unmapped_snapshots', 'alerts'] as const;
+export const RETAINED_TABLES = ['source_changes', 'audit_log', 'webhook_deliveries', 'unmapped_snapshots', 'alerts', 'confirmations_without_order'] as const;
 export type RetainedTable = (typeof RETAINED_TABLES)[number];
 
 const DELETE_BATCH: Record<RetainedTable, string> = {
@@ -24,6 +25,12 @@ const DELETE_BATCH: Record<RetainedTable, string> = {
        ORDER BY s.updated_at LIMIT $2)`,
   // Their deliveries go with them (ON DELETE CASCADE); a delivery gives up long before (deliver_within_hours).
   alerts: `DELETE FROM alerts WHERE id IN (SELECT id FROM alerts WHERE at < $1 ORDER BY id LIMIT $2)`,
+  // Housekeeping alerted each such order once (orderNeverArrived) before its confirmations reach this age.
+  confirmations_without_order: `DELETE FROM wms_allocations WHERE ctid IN (
+      SELECT a.ctid FROM wms_allocations a
+       WHERE a.applied_at IS NULL AND a.received_at < $1
+         AND NOT EXISTS (SELECT 1 FROM reservations r WHERE r.shop_id = a.shop_id AND r.order_id = a.order_id)
+       ORDER BY a.received_at LIMIT $2)`,
 };
 
 /** Deletes at most `limit` rows of `table` older than `before`, oldest first; returns how many it deleted. */

@@ -16,7 +16,7 @@ describe('retention: the housekeeping workflow deletes what is past inventory_sy
     svc = await connectTestServices();
     shopId = svc.uid('ret');
     const config = testConfig({
-      inventory_sync: { retention: { source_changes_days: 30, audit_log_days: 90, webhook_deliveries_days: 14, unmapped_snapshots_days: 30, alerts_days: 180 } },
+      inventory_sync: { retention: { source_changes_days: 30, audit_log_days: 90, webhook_deliveries_days: 14, unmapped_snapshots_days: 30, alerts_days: 180, confirmations_without_order_days: 30 } },
       shops: [{ id: shopId, domain: `${shopId}.myshopify.com`, access_token_env: 'RET_TOKEN', webhook_secret_env: 'RET_SECRET' }],
       sources: [{ name: `${shopId}-erp`, role: 'erp', type: 'postgres' }],
     });
@@ -51,6 +51,17 @@ describe('retention: the housekeeping workflow deletes what is past inventory_sy
       svc.db.query(`INSERT INTO alerts (at, kind, shop_id, subject, details) VALUES ($1, 'drift', $2, $3, '{}')`, [at, shopId, subject]);
     await alert('OLD-ALERT', ago(200));
     await alert('NEW-ALERT', ago(100));
+    // WMS confirmations: of an order that never came (old, recent) and of an order we know (old).
+    const confirmation = (orderId: string, received: Date) =>
+      svc.db.query(
+        `INSERT INTO wms_allocations (shop_id, order_id, allocation_id, line_id, source, sku, location_id, quantity, occurred_at, received_at)
+         VALUES ($1, $2, 'a1', 'l1', 'wms', 'MAPPED', 'WH1', 1, $3, $3)`,
+        [shopId, orderId, received],
+      );
+    await confirmation('NEVER-OLD', ago(40));
+    await confirmation('NEVER-NEW', ago(20));
+    await confirmation('KNOWN-OLD', ago(40));
+    await svc.db.query(`INSERT INTO reservations (shop_id, order_id, origin, state, workflow_id) VALUES ($1, 'KNOWN-OLD', 'shopify', 'claimed', 'wf')`, [shopId]);
 
     const result = await svc.temporal.workflow.execute('housekeepingWorkflow', { taskQueue: svc.taskQueue, workflowId: `${workflowIds.housekeeping}-${shopId}`, args: [] }) as PruneResult;
     expect(result.deleted.source_changes).toBeGreaterThanOrEqual(1);
@@ -58,6 +69,7 @@ describe('retention: the housekeeping workflow deletes what is past inventory_sy
     expect(result.deleted.webhook_deliveries).toBeGreaterThanOrEqual(1);
     expect(result.deleted.unmapped_snapshots).toBeGreaterThanOrEqual(1);
     expect(result.deleted.alerts).toBeGreaterThanOrEqual(1);
+    expect(result.deleted.confirmations_without_order).toBeGreaterThanOrEqual(1);
     expect(Date.parse(result.before.audit_log)).toBeLessThan(ago(89).getTime());
 
     const skus = async (sql: string) => (await svc.db.query<{ v: string }>(sql, [shopId])).rows.map((r) => r.v).sort();
@@ -65,7 +77,9 @@ describe('retention: the housekeeping workflow deletes what is past inventory_sy
     expect(await skus(`SELECT sku AS v FROM audit_log WHERE shop_id = $1`)).toEqual(['NEW-AUDIT']);
     expect(await skus(`SELECT webhook_id AS v FROM webhook_deliveries WHERE shop_domain = $1 || '.myshopify.com'`)).toEqual([`${shopId}-new`, `${shopId}-old-pending`]);
     expect(await skus(`SELECT sku AS v FROM source_snapshots WHERE shop_id = $1`)).toEqual(['GHOST-NEW', 'MAPPED']);
-    expect(await skus(`SELECT subject AS v FROM alerts WHERE shop_id = $1`)).toEqual(['NEW-ALERT']);
+    // The housekeeping run alerted both orders that never came before it deleted the older one's confirmation.
+    expect(await skus(`SELECT subject AS v FROM alerts WHERE shop_id = $1`)).toEqual(['NEVER-NEW', 'NEVER-OLD', 'NEW-ALERT']);
+    expect(await skus(`SELECT order_id AS v FROM wms_allocations WHERE shop_id = $1`)).toEqual(['KNOWN-OLD', 'NEVER-NEW']);
   });
 
   it('a configuration with a retention under one day is refused, naming the field', () => {
