@@ -10,7 +10,7 @@ import {
   type StoredReservation,
 } from '../domain/reservation-model.js';
 import { type SkuLocation, skuLocationKey } from '../domain/sku-location.js';
-import { adoptEarlyConfirmations, ORDER_CLAIM_LOCK_FROM } from './early-confirmations.js';
+import { adoptEarlyConfirmations, lockOrderClaims } from './early-confirmations.js';
 
 export interface ClaimsDeps {
   db: Db;
@@ -113,13 +113,14 @@ export function allocatedStillHeld(allocated: number, fulfilled: number): number
  */
 export async function applyClaims(deps: ClaimsDeps, input: ApplyClaimsInput): Promise<ClaimsOutcome> {
   return inTransaction(deps.db, async (client) => {
-    // The order's claim lock, the reservation row and the lock on its lines in one round trip (this runs once per
-    // order in a sale). The claim lock comes first: a confirmation the hand-off sweeper passed over (no reservation
-    // yet) is seen by the read below (early-confirmations.ts).
+    // The order's claim lock first: a confirmation the hand-off sweeper passed over (no reservation yet) is seen by
+    // the reads below (early-confirmations.ts).
+    const { firstClaim } = await lockOrderClaims(client, input.shopId, input.orderId);
+    // The reservation row and the lock on its lines in one round trip (this runs once per order in a sale).
     await client.query(
       `WITH reservation AS (
          INSERT INTO reservations (shop_id, order_id, origin, state, workflow_id, expires_at, last_event_at)
-         SELECT $1, $2, $3, 'pending', $4, $5::timestamptz, $6::timestamptz FROM ${ORDER_CLAIM_LOCK_FROM}
+         VALUES ($1, $2, $3, 'pending', $4, $5, $6)
          ON CONFLICT (shop_id, order_id) DO UPDATE SET origin = EXCLUDED.origin, updated_at = now(),
            expires_at = COALESCE(EXCLUDED.expires_at, reservations.expires_at),
            last_event_at = GREATEST(reservations.last_event_at, EXCLUDED.last_event_at))
@@ -164,7 +165,7 @@ export async function applyClaims(deps: ClaimsDeps, input: ApplyClaimsInput): Pr
       );
     }
     // Confirmations the WMS sent before the order came: their lines, and what its total already shows converted.
-    const adopted = await adoptEarlyConfirmations(client, input.shopId, input.orderId, existing.size === 0);
+    const adopted = (await adoptEarlyConfirmations(client, input.shopId, input.orderId, firstClaim)).keys;
     for (const k of adopted) keys.set(skuLocationKey(k), k);
     // Re-read only when something was written: a new line may already have WMS confirmations waiting for it.
     const lines = writes.length > 0 || adopted.length > 0 ? (await client.query<LineRow>(LINES_SQL, [input.shopId, input.orderId])).rows.map(toStatus) : [...existing.values()].map(toStatus);

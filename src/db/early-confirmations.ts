@@ -10,15 +10,26 @@ import type { ClaimLineStatus } from '../domain/reservation-model.js';
  * new orders a second used to start 1,000 workflows a second, and a WMS token could start a 24-hour workflow for
  * any order id). The order's first claim takes such confirmations over (`adoptEarlyConfirmations`).
  *
- * The two must not miss each other. Every claim transaction takes the order's lock (`order_claim_key`) in its first
- * statement and reads the confirmations in a later one; the sweeper takes the same lock, shared, before it looks
- * for reservations (`ordersSeenAfterClaims`). Either the claim committed first, and the sweeper sees its
- * reservation and signals; or the claim's read comes after the sweeper's look, which came after the route's commit,
- * and the claim sees the confirmation.
+ * The two must not miss each other. Every transaction that may give an order its first claim line (`applyClaims`,
+ * `convertAllocation`) takes the order's lock (`order_claim_key`) in its first statement and reads the
+ * confirmations in a later one; the sweeper tries the same lock, shared, before it looks for reservations
+ * (`ordersSeenAfterClaims`). If the try fails, a claim is in flight: the confirmation is signalled. If it succeeds,
+ * either a claim committed before it (the look sees its reservation: signalled), or the next claim takes the lock
+ * after the sweeper's transaction ends, so its read comes after the look, which came after the route's commit:
+ * the claim sees the confirmation.
  */
 
-/** SQL for the first statement of a claim transaction: the order's lock, as a one-row FROM item. */
-export const ORDER_CLAIM_LOCK_FROM = 'pg_advisory_xact_lock(order_claim_key($1, $2))';
+/**
+ * The first statement of a transaction that may give an order its first claim line: the order's lock, before any
+ * row lock (a claim that locked its lines first and then waited here could deadlock with one holding this lock and
+ * waiting for those lines). Returns whether the order has no claim line yet (read after the lock, in a second
+ * statement, so it sees what a transaction we waited for committed).
+ */
+export async function lockOrderClaims(client: PoolClient, shopId: string, orderId: string): Promise<{ firstClaim: boolean }> {
+  await client.query('SELECT pg_advisory_xact_lock(order_claim_key($1, $2))', [shopId, orderId]);
+  const { rows } = await client.query<{ first: boolean }>('SELECT NOT EXISTS (SELECT 1 FROM claim_lines WHERE shop_id = $1 AND order_id = $2) AS first', [shopId, orderId]);
+  return { firstClaim: rows[0]!.first };
+}
 
 export interface OrderRef {
   shopId: string;
@@ -28,27 +39,31 @@ export interface OrderRef {
 const orderKey = (o: OrderRef) => `${o.shopId}\u0000${o.orderId}`;
 
 /**
- * Of these orders, those with a reservation row, looked up under each order's claim lock (shared): a claim in
- * flight for one of them commits first. One short transaction, locks taken in a fixed order.
+ * Of these orders, those whose confirmations go to their workflow: the orders with a reservation row, and the
+ * orders whose claim is in flight right now (their lock is taken: the workflow runs, and a signal reaches it). The
+ * locks are tried, never waited for: a sweep holding shared locks while it waited for another order's claim could
+ * close a cycle with claims that wait on it, and would stall its batch behind the slowest claim. One short
+ * transaction: the tries, then the look (a second statement: it sees the reservations of claims committed before
+ * its tries).
  */
 export async function ordersSeenAfterClaims(db: Db, orders: OrderRef[]): Promise<Set<string>> {
-  const unique = [...new Map(orders.map((o) => [orderKey(o), o])).values()].sort((a, b) => (orderKey(a) < orderKey(b) ? -1 : 1));
+  const unique = [...new Map(orders.map((o) => [orderKey(o), o])).values()];
   if (unique.length === 0) return new Set();
   const shops = unique.map((o) => o.shopId);
   const ids = unique.map((o) => o.orderId);
-  const rows = await inTransaction(db, async (client) => {
-    await client.query(
-      `SELECT pg_advisory_xact_lock_shared(k) FROM (
-         SELECT order_claim_key(s, o) AS k FROM unnest($1::text[], $2::text[]) AS t(s, o) ORDER BY 1) keys`,
+  return inTransaction(db, async (client) => {
+    const tried = await client.query<{ s: string; o: string; locked: boolean }>(
+      `SELECT s, o, pg_try_advisory_xact_lock_shared(order_claim_key(s, o)) AS locked FROM unnest($1::text[], $2::text[]) AS t(s, o)`,
       [shops, ids],
     );
-    // A second statement: its snapshot sees the reservations of the claims we waited for.
-    return (await client.query<{ shop_id: string; order_id: string }>(
+    const seen = new Set(tried.rows.filter((r) => !r.locked).map((r) => orderKey({ shopId: r.s, orderId: r.o })));
+    const { rows } = await client.query<{ shop_id: string; order_id: string }>(
       `SELECT r.shop_id, r.order_id FROM reservations r JOIN unnest($1::text[], $2::text[]) AS t(s, o) ON r.shop_id = t.s AND r.order_id = t.o`,
       [shops, ids],
-    )).rows;
+    );
+    for (const r of rows) seen.add(orderKey({ shopId: r.shop_id, orderId: r.order_id }));
+    return seen;
   });
-  return new Set(rows.map((r) => orderKey({ shopId: r.shop_id, orderId: r.order_id })));
 }
 
 export const hasReservation = (seen: Set<string>, o: OrderRef) => seen.has(orderKey(o));
@@ -87,15 +102,15 @@ export async function convertDueAtKeys(client: PoolClient, source: string, shopI
  * see: taking the snapshot rows' locks after locking existing lines could deadlock with a writer that holds a
  * snapshot row and converts into those lines.
  */
-export async function adoptEarlyConfirmations(client: PoolClient, shopId: string, orderId: string, firstClaim: boolean): Promise<SkuLocation[]> {
-  if (!firstClaim) return [];
+export async function adoptEarlyConfirmations(client: PoolClient, shopId: string, orderId: string, firstClaim: boolean): Promise<{ keys: SkuLocation[]; converted: number }> {
+  if (!firstClaim) return { keys: [], converted: 0 };
   const { rows } = await client.query<{ source: string; line_id: string; sku: string; location_id: string }>(
     `SELECT DISTINCT source, line_id, sku, location_id FROM wms_allocations
       WHERE shop_id = $1 AND order_id = $2 AND applied_at IS NULL ORDER BY line_id, source, sku, location_id`,
     [shopId, orderId],
   );
   const early = rows;
-  if (early.length === 0) return [];
+  if (early.length === 0) return { keys: [], converted: 0 };
   const lines = [...new Map(early.map((r) => [r.line_id, r])).values()];
   await client.query(
     `INSERT INTO claim_lines (shop_id, order_id, line_id, sku, location_id, claimed)
@@ -110,12 +125,13 @@ export async function adoptEarlyConfirmations(client: PoolClient, shopId: string
     bySource.set(r.source, keys);
   }
   const touched = new Map<string, SkuLocation>();
+  let converted = 0;
   for (const source of [...bySource.keys()].sort()) {
     const keys = [...bySource.get(source)!.values()];
-    await convertDueAtKeys(client, source, shopId, keys);
+    converted += await convertDueAtKeys(client, source, shopId, keys);
     for (const k of keys) touched.set(skuLocationKey(k), k);
   }
-  return [...touched.values()];
+  return { keys: [...touched.values()], converted };
 }
 
 export interface OrderNeverArrived {
@@ -128,8 +144,8 @@ export interface OrderNeverArrived {
 }
 
 /**
- * Orders a WMS confirmed more than `olderThan` ago that never came (no reservation): what the order's expiry timer
- * reported when a confirmation started a workflow. Oldest first, at most `limit`.
+ * Orders a WMS confirmed more than `olderThan` ago that never came (no reservation) and were not alerted yet: what
+ * the order's expiry timer reported when a confirmation started a workflow. Oldest first, at most `limit`.
  */
 export async function ordersNeverArrived(db: Pick<Db, 'query'>, olderThan: Date, limit: number): Promise<OrderNeverArrived[]> {
   const { rows } = await db.query<{ shop_id: string; order_id: string; lines: number; units: number; first_at: Date }>(
@@ -137,6 +153,8 @@ export async function ordersNeverArrived(db: Pick<Db, 'query'>, olderThan: Date,
        FROM wms_allocations a
       WHERE a.applied_at IS NULL AND a.received_at < $1
         AND NOT EXISTS (SELECT 1 FROM reservations r WHERE r.shop_id = a.shop_id AND r.order_id = a.order_id)
+        -- already alerted (the alert's dedupe key, src/alerts/raise.ts): each run gets on to the next orders
+        AND NOT EXISTS (SELECT 1 FROM alerts al WHERE al.dedupe_key = '["reservation_expired",' || to_json(a.shop_id)::text || ',' || to_json(a.order_id)::text || ']')
       GROUP BY a.shop_id, a.order_id ORDER BY min(a.received_at) LIMIT $2`,
     [olderThan, limit],
   );

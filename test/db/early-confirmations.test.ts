@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { convertAllocation } from '../../src/db/claim-conversion.js';
 import { applyClaims, type ApplyClaimsInput } from '../../src/db/claims.js';
 import { ordersNeverArrived, ordersSeenAfterClaims } from '../../src/db/early-confirmations.js';
 import { recordReservationHandoffs } from '../../src/db/handoffs.js';
@@ -57,7 +58,7 @@ describe('WMS confirmations that come before their order', () => {
   const waitingOnAdvisoryLock = async () =>
     (await svc.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND wait_event = 'advisory'`)).rows[0]!.n;
 
-  it('the sweeper waits for a claim in flight, then sees its reservation: the confirmation is signalled, not dropped', async () => {
+  it('a sweep while a claim is in flight signals the confirmation (the claim may have read before its commit), without waiting', async () => {
     const sku = 'RACE-1';
     await stock(sku, 0, at(0));
     // The claim has read the order's confirmations (none yet) and not committed.
@@ -67,16 +68,48 @@ describe('WMS confirmations that come before their order', () => {
     const atCommit = new Promise<void>((r) => (reachedCommit = r));
     const claim = applyClaims({ db: svc.db, claimRacePoints: { beforeCommit: async () => { reachedCommit(); await held; } } }, claimInput('o-race', sku, 3));
     await atCommit;
-    // The WMS's confirmation is committed by the route, then the sweeper looks for the order's reservation.
+    // The WMS's confirmation is committed by the route, then the sweeper looks for the order's reservation: it
+    // sees the claim's lock taken and counts the order as known (its workflow runs: the confirmation is signalled).
+    // Without the claim's lock it would find no reservation, and the confirmation would be lost to both.
     await confirm('o-race', { allocationId: 'a-1', occurredAt: at(5), lines: [{ lineId: '1', sku, locationId: LOC, quantity: 1 }] });
-    let answered = false;
-    const look = ordersSeenAfterClaims(svc.db, [{ shopId, orderId: 'o-race' }]).finally(() => (answered = true));
-    // Without the claim's lock the look answers at once "no reservation", and the confirmation is lost to both.
-    await expect.poll(waitingOnAdvisoryLock, { timeout: 10_000, interval: 20 }).toBe(1);
-    expect(answered).toBe(false);
+    const look = await ordersSeenAfterClaims(svc.db, [{ shopId, orderId: 'o-race' }, { shopId, orderId: 'o-nobody' }]);
+    expect([...look]).toEqual([`${shopId}\u0000o-race`]);
+    expect(await waitingOnAdvisoryLock()).toBe(0);
     release();
     await claim;
-    expect([...(await look)]).toHaveLength(1);
+  });
+
+  it('a claim that starts while a sweep holds its look waits for it, then reads the confirmation the sweep passed over', async () => {
+    const sku = 'RACE-2';
+    await stock(sku, 0, at(0));
+    await confirm('o-race-2', { allocationId: 'a-1', occurredAt: at(5), lines: [{ lineId: '1', sku, locationId: LOC, quantity: 1 }] });
+    // The sweep's shared lock, held as its transaction is between its try and its look.
+    const sweep = await svc.db.connect();
+    try {
+      await sweep.query('BEGIN');
+      expect((await sweep.query(`SELECT pg_try_advisory_xact_lock_shared(order_claim_key($1, 'o-race-2')) AS locked`, [shopId])).rows[0].locked).toBe(true);
+      const claim = applyClaims({ db: svc.db }, claimInput('o-race-2', sku, 3));
+      await expect.poll(waitingOnAdvisoryLock, { timeout: 10_000, interval: 20 }).toBe(1);
+      expect((await sweep.query(`SELECT count(*)::int AS n FROM reservations WHERE shop_id = $1 AND order_id = 'o-race-2'`, [shopId])).rows[0].n).toBe(0);
+      await sweep.query('COMMIT');
+      const out = await claim;
+      expect(out.lines).toEqual([expect.objectContaining({ claimed: 3, awaitingWms: 1 })]);
+    } finally {
+      sweep.release();
+    }
+  });
+
+  it('a confirmation a workflow from before the change applies first takes over the ones the sweeper passed over', async () => {
+    const sku = 'EARLY-OLD-RUN';
+    await stock(sku, 3, at(9));
+    await confirm('o-old-run', { allocationId: 'a-2', occurredAt: at(6), lines: [{ lineId: '2', sku, locationId: LOC, quantity: 1 }] });
+    const out = await convertAllocation({ db: svc.db }, {
+      shopId, orderId: 'o-old-run', workflowId: 'wf-o-old-run', origin: 'shopify',
+      allocation: { allocationId: 'a-1', source: wms, occurredAt: at(5), lines: [{ lineId: '1', sku, locationId: LOC, quantity: 2 }] },
+    });
+    expect(out.lines.map((l) => [l.lineId, l.allocated])).toEqual([[claimLineId('1', LOC), 2], [claimLineId('2', LOC), 1]]);
+    const unapplied = await svc.db.query(`SELECT 1 FROM wms_allocations WHERE shop_id = $1 AND order_id = 'o-old-run' AND applied_at IS NULL`, [shopId]);
+    expect(unapplied.rowCount).toBe(0);
   });
 
   it('a claim after the sweeper passed a confirmation over takes it: the units the WMS total shows are converted', async () => {
@@ -135,5 +168,8 @@ describe('WMS confirmations that come before their order', () => {
     expect(listed.map((o) => o.orderId)).not.toContain('o-later');
     expect(listed.map((o) => o.orderId)).not.toContain('o-mixed');
     expect((await ordersNeverArrived(svc.db, new Date(Date.now() - 60_000), 1000)).filter((o) => o.shopId === shopId)).toEqual([]);
+    // Once alerted, an order is not listed again: each run gets on to the next ones.
+    await svc.db.query(`INSERT INTO alerts (kind, shop_id, subject, details, dedupe_key) VALUES ('reservation_expired', $1, 'o-never', '{}', $2)`, [shopId, JSON.stringify(['reservation_expired', shopId, 'o-never'])]);
+    expect((await ordersNeverArrived(svc.db, later, 1000)).filter((o) => o.shopId === shopId).map((o) => o.orderId)).not.toContain('o-never');
   });
 });
