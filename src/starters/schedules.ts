@@ -37,7 +37,7 @@ export function desiredSchedules(config: Config, taskQueue: string): DesiredSche
   const retention = config.inventory_sync.retention;
   const housekeeping: DesiredSchedule = {
     scheduleId: scheduleIds.housekeeping,
-    describe: `housekeeping (retention: source changes ${retention.source_changes_days} d, audit ${retention.audit_log_days} d, webhook deliveries ${retention.webhook_deliveries_days} d, unmapped readings ${retention.unmapped_snapshots_days} d) at "${retention.schedule}"`,
+    describe: `housekeeping (retention: source changes ${retention.source_changes_days} d, audit ${retention.audit_log_days} d, webhook deliveries ${retention.webhook_deliveries_days} d, unmapped readings ${retention.unmapped_snapshots_days} d, alerts ${retention.alerts_days} d, confirmations of orders that never came ${retention.confirmations_without_order_days} d) at "${retention.schedule}"`,
     options: {
       scheduleId: scheduleIds.housekeeping,
       spec: { cronExpressions: [retention.schedule] },

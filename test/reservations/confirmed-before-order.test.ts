@@ -2,6 +2,8 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { workflowIds } from '../../src/domain/keys.js';
 import { MAX_KEYWORD_LIST_BYTES } from '../../src/domain/keyword-list.js';
+import { ALLOCATION_SIGNAL } from '../../src/domain/reservation-model.js';
+import { signalOrder } from '../../src/temporal/handoff.js';
 import { startRig, type Rig } from './rig.js';
 
 const SKU = 'MUG-BLUE';
@@ -61,6 +63,23 @@ describe('a WMS confirmation for an order that has not come (reservations.ttl_se
     });
     expect(second.status).toBe(202);
     await expect.poll(async () => (await rig.status(orderId)).lines[0]?.awaitingWms, poll).toBe(2);
+  });
+
+  it('a workflow a confirmation started before this change still runs as it did: at expiry it alerts and stays pending, and the order claims', async () => {
+    // What an older server's sweeper did: signal-with-start of the order's workflow with the confirmation.
+    const orderId = rig.ext('902');
+    const confirmation = { allocationId: 'old-902', source: `${rig.shopId}-wms`, occurredAt: new Date().toISOString(), lines: [{ lineId: 'l1', sku: SKU, locationId: WH, quantity: 1 }] };
+    await signalOrder({ temporal: rig.svc.temporal, taskQueue: rig.svc.taskQueue, config: rig.config }, { shopId: rig.shopId, orderId, signal: ALLOCATION_SIGNAL, payload: confirmation });
+    await expect.poll(async () => (await rig.reservation(orderId))?.state, poll).toBe('pending');
+    // At expiry: the alert that the order never arrived, the run ends, the reservation stays pending (not expired).
+    await expect.poll(async () => (await rig.svc.db.query(`SELECT details FROM alerts WHERE shop_id = $1 AND subject = $2 AND kind = 'reservation_expired'`, [rig.shopId, orderId])).rows[0]?.details, poll)
+      .toMatchObject({ orderNeverArrived: true, released: false });
+    await expect.poll(async () => (await handle(orderId).describe()).status.name, poll).toBe('COMPLETED');
+    expect((await rig.reservation(orderId))?.state).toBe('pending');
+    // The order: claimed in full by a new run, its confirmed unit waiting for the WMS total.
+    expect((await rig.postOrder({ shopId: rig.shopId, orderId: '902', updatedAt: new Date().toISOString(), lines: [{ lineId: 'l1', sku: SKU, locationId: WH, quantity: 3 }] })).status).toBe(202);
+    await expect.poll(async () => (await rig.claimLines(orderId))[0]?.claimed ?? 0, poll).toBe(3);
+    expect(await rig.status(orderId)).toMatchObject({ lines: [{ claimed: 3, awaitingWms: 1 }] });
   });
 
   it('an order of many long SKUs keeps its workflow: the Sku search attribute holds what fits in 2 KB', async () => {
