@@ -4,7 +4,7 @@ import { isExternalOrderId } from '../domain/keys.js';
 import { inTransaction } from './pool.js';
 import { ensureReservation, lockLines, settleState, toStatus, type ClaimsDeps, type ClaimsOutcome } from './claims.js';
 import { skuLocationKey } from '../domain/sku-location.js';
-import { adoptEarlyConfirmations, convertDueAtKeys, lockOrderClaims } from './early-confirmations.js';
+import { adoptEarlyConfirmations, convertDueAtKeys, lockOrderClaimsFirst } from './early-confirmations.js';
 
 export interface ConvertAllocationInput {
   shopId: string;
@@ -46,7 +46,7 @@ export async function convertAllocation(deps: ClaimsDeps, input: ConvertAllocati
   return inTransaction(deps.db, async (client) => {
     // The order's claim lock first (early-confirmations.ts): this may give the order its first claim line (a
     // workflow started before confirmations of unseen orders stopped starting workflows).
-    const { firstClaim } = await lockOrderClaims(client, shopId, orderId);
+    const { firstClaim } = await lockOrderClaimsFirst(client, shopId, orderId);
     // Confirmed before its order arrived: the id space tells the origin (a channel's orders are ext:{channel}:{id}),
     // so the workflow's origin check never refuses the order's own first event.
     await ensureReservation(client, shopId, orderId, input.workflowId, input.origin ?? (isExternalOrderId(orderId) ? 'external' : 'shopify'));
@@ -65,7 +65,7 @@ export async function convertAllocation(deps: ClaimsDeps, input: ConvertAllocati
     // concurrent total either committed before our read or waits for our commit and then sees our rows. The order's
     // first lines: every confirmation waiting for the order (this one included) is taken over at once, one pass
     // over the snapshot rows per source.
-    const adopted = await adoptEarlyConfirmations(client, shopId, orderId, firstClaim);
+    const adopted = await adoptEarlyConfirmations(client, shopId, orderId, firstClaim ? new Set() : null);
     for (const k of adopted.keys) if (!keys.some((x) => skuLocationKey(x) === skuLocationKey(k))) keys.push(k);
     const converted = firstClaim ? adopted.converted : await convertDueAtKeys(client, a.source, shopId, keys, deps.conversionRacePoints?.afterSnapshotLocked);
     const status = (await lockLines(client, shopId, orderId)).map(toStatus);

@@ -115,7 +115,7 @@ export async function applyClaims(deps: ClaimsDeps, input: ApplyClaimsInput): Pr
   return inTransaction(deps.db, async (client) => {
     // The order's claim lock first: a confirmation the hand-off sweeper passed over (no reservation yet) is seen by
     // the reads below (early-confirmations.ts).
-    const { firstClaim } = await lockOrderClaims(client, input.shopId, input.orderId);
+    await lockOrderClaims(client, input.shopId, input.orderId);
     // The reservation row and the lock on its lines in one round trip (this runs once per order in a sale).
     await client.query(
       `WITH reservation AS (
@@ -165,7 +165,7 @@ export async function applyClaims(deps: ClaimsDeps, input: ApplyClaimsInput): Pr
       );
     }
     // Confirmations the WMS sent before the order came: their lines, and what its total already shows converted.
-    const adopted = (await adoptEarlyConfirmations(client, input.shopId, input.orderId, firstClaim)).keys;
+    const adopted = (await adoptEarlyConfirmations(client, input.shopId, input.orderId, new Set(existing.keys()))).keys;
     for (const k of adopted) keys.set(skuLocationKey(k), k);
     // Re-read only when something was written: a new line may already have WMS confirmations waiting for it.
     const lines = writes.length > 0 || adopted.length > 0 ? (await client.query<LineRow>(LINES_SQL, [input.shopId, input.orderId])).rows.map(toStatus) : [...existing.values()].map(toStatus);

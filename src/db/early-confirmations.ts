@@ -22,11 +22,15 @@ import type { ClaimLineStatus } from '../domain/reservation-model.js';
 /**
  * The first statement of a transaction that may give an order its first claim line: the order's lock, before any
  * row lock (a claim that locked its lines first and then waited here could deadlock with one holding this lock and
- * waiting for those lines). Returns whether the order has no claim line yet (read after the lock, in a second
- * statement, so it sees what a transaction we waited for committed).
+ * waiting for those lines).
  */
-export async function lockOrderClaims(client: PoolClient, shopId: string, orderId: string): Promise<{ firstClaim: boolean }> {
+export async function lockOrderClaims(client: PoolClient, shopId: string, orderId: string): Promise<void> {
   await client.query('SELECT pg_advisory_xact_lock(order_claim_key($1, $2))', [shopId, orderId]);
+}
+
+/** lockOrderClaims, then whether the order has no claim line yet (`convertAllocation`). */
+export async function lockOrderClaimsFirst(client: PoolClient, shopId: string, orderId: string): Promise<{ firstClaim: boolean }> {
+  await lockOrderClaims(client, shopId, orderId);
   const { rows } = await client.query<{ first: boolean }>('SELECT NOT EXISTS (SELECT 1 FROM claim_lines WHERE shop_id = $1 AND order_id = $2) AS first', [shopId, orderId]);
   return { firstClaim: rows[0]!.first };
 }
@@ -91,25 +95,25 @@ export async function convertDueAtKeys(client: PoolClient, source: string, shopI
 }
 
 /**
- * In the order's first claim transaction (it holds the order's lock; the order had no claim line when it began):
- * the confirmations no workflow has applied. Each gets its claim line (claimed 0 where the order has no such line;
- * a line the order has keeps the order's SKU, and a confirmation of another SKU is never applied), then whatever
- * the WMS total already shows is converted, as `convertAllocation` does on a signal. Returns the keys they touch
- * (the caller's refresh owes them), empty when there are none.
+ * In a claim transaction that holds the order's lock: the confirmations no workflow has applied whose line the
+ * order did not have when the transaction began (`linesBefore`; null: none are taken over). Each gets its claim
+ * line (claimed 0 where the order has no such line; a line the order has keeps the order's SKU, and a confirmation
+ * of another SKU is never applied), then whatever the WMS total already shows is converted, as `convertAllocation`
+ * does on a signal. Returns the keys they touch (the caller's refresh owes them) and the units converted.
  *
- * Only the first claim: an order with lines has a reservation, so the sweeper signals its confirmations to its
- * workflow. And only then are the lines this transaction locks all its own new rows, which no snapshot writer can
- * see: taking the snapshot rows' locks after locking existing lines could deadlock with a writer that holds a
- * snapshot row and converts into those lines.
+ * Every claim, not only the first: a Shopify order's claim can trail its checkout by seconds on a Standard-plan
+ * shop, and its later claims still take over what came meanwhile. A claim that locked existing lines takes the
+ * snapshot rows' locks after them, which can deadlock with a snapshot writer converting into those lines;
+ * PostgreSQL then aborts one of the two and it is retried. The sweeper never waits, so it is in no such cycle.
  */
-export async function adoptEarlyConfirmations(client: PoolClient, shopId: string, orderId: string, firstClaim: boolean): Promise<{ keys: SkuLocation[]; converted: number }> {
-  if (!firstClaim) return { keys: [], converted: 0 };
+export async function adoptEarlyConfirmations(client: PoolClient, shopId: string, orderId: string, linesBefore: ReadonlySet<string> | null): Promise<{ keys: SkuLocation[]; converted: number }> {
+  if (linesBefore === null) return { keys: [], converted: 0 };
   const { rows } = await client.query<{ source: string; line_id: string; sku: string; location_id: string }>(
     `SELECT DISTINCT source, line_id, sku, location_id FROM wms_allocations
       WHERE shop_id = $1 AND order_id = $2 AND applied_at IS NULL ORDER BY line_id, source, sku, location_id`,
     [shopId, orderId],
   );
-  const early = rows;
+  const early = rows.filter((r) => !linesBefore.has(r.line_id));
   if (early.length === 0) return { keys: [], converted: 0 };
   const lines = [...new Map(early.map((r) => [r.line_id, r])).values()];
   await client.query(
