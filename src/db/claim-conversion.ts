@@ -66,12 +66,12 @@ export async function convertAllocation(deps: ClaimsDeps, input: ConvertAllocati
     // first lines: every confirmation waiting for the order (this one included) is taken over at once, one pass
     // over the snapshot rows per source.
     const adopted = await adoptEarlyConfirmations(client, shopId, orderId, firstClaim ? new Set() : null);
-    for (const k of adopted.keys) if (!keys.some((x) => skuLocationKey(x) === skuLocationKey(k))) keys.push(k);
+    const touched = [...new Map([...keys, ...adopted.keys].map((k) => [skuLocationKey(k), k])).values()];
     const converted = firstClaim ? adopted.converted : await convertDueAtKeys(client, a.source, shopId, keys, deps.conversionRacePoints?.afterSnapshotLocked);
     const status = (await lockLines(client, shopId, orderId)).map(toStatus);
     const state = await settleState(client, shopId, orderId, status);
     // Every key of the confirmation, converted or not: a re-run after a crash converts nothing, yet may owe the
     // refresh of a conversion the first run committed (ClaimsOutcome.changedKeys).
-    return { state, lines: status, changedKeys: keys, converted };
+    return { state, lines: status, changedKeys: touched, converted };
   });
 }

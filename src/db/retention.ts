@@ -26,7 +26,7 @@ const DELETE_BATCH: Record<RetainedTable, string> = {
   // Their deliveries go with them (ON DELETE CASCADE); a delivery gives up long before (deliver_within_hours).
   alerts: `DELETE FROM alerts WHERE id IN (SELECT id FROM alerts WHERE at < $1 ORDER BY id LIMIT $2)`,
   // Housekeeping alerted each such order once (orderNeverArrived) before its confirmations reach this age.
-  // An order whose first claim is in flight (its lock is taken) keeps them: that claim may be taking them over.
+  // An order whose claim is in flight (its lock is taken) keeps them: that claim may be taking them over.
   confirmations_without_order: `DELETE FROM wms_allocations WHERE ctid IN (
       SELECT a.ctid FROM wms_allocations a
        WHERE a.applied_at IS NULL AND a.received_at < $1

@@ -147,7 +147,7 @@ async function reservationPass(deps: SweepDeps, shops: string[], minAgeMs: numbe
     else byOrder.set(id, [r]);
   }
   // A WMS confirmation of an order with no reservation yet starts no workflow: it stays in wms_allocations, where
-  // the order's first claim finds it (src/db/early-confirmations.ts). Its row is done.
+  // the order's claim finds it (src/db/early-confirmations.ts). Its row is done.
   const confirmations = rows.filter((r) => r.handoff.signal === ALLOCATION_SIGNAL);
   const seen = confirmations.length > 0 ? await step(deps, 'reservation', 'claim', () => ordersSeenAfterClaims(deps.db, confirmations.map((r) => r.handoff))) : new Set<string>();
   const waitsForOrder = (r: ReservationHandoffRow) => r.handoff.signal === ALLOCATION_SIGNAL && !hasReservation(seen, r.handoff);
@@ -160,16 +160,14 @@ async function reservationPass(deps: SweepDeps, shops: string[], minAgeMs: numbe
       const list = orders[next++]!;
       for (const r of list) {
         if (waitsForOrder(r)) {
-          handed.push(r.id);
           deps.metrics?.confirmationsBeforeOrder.inc();
-          deps.metrics?.handoffLagSeconds.observe({ outbox: 'reservation' }, (Date.now() - r.createdAt.getTime()) / 1000);
-          continue;
-        }
-        try {
-          await withinDeadline(deps, () => signalOrder(deps, r.handoff));
-        } catch {
-          failed = true;
-          return;
+        } else {
+          try {
+            await withinDeadline(deps, () => signalOrder(deps, r.handoff));
+          } catch {
+            failed = true;
+            return;
+          }
         }
         handed.push(r.id);
         deps.metrics?.handoffLagSeconds.observe({ outbox: 'reservation' }, (Date.now() - r.createdAt.getTime()) / 1000);
