@@ -5,18 +5,18 @@ import type { ClaimLineStatus } from '../domain/reservation-model.js';
 
 /**
  * WMS confirmations that came before their order (docs/reservations.md, "Confirmed before the order"). The route
- * records every confirmation in `wms_allocations`; the hand-off sweeper signals the order's workflow only when the
- * order has a reservation, so a confirmation of an order we have not seen starts nothing (a WMS confirming 1,000
- * new orders a second used to start 1,000 workflows a second, and a WMS token could start a 24-hour workflow for
- * any order id). The order's first claim takes such confirmations over (`adoptEarlyConfirmations`).
+ * records every confirmation in `wms_allocations`; the hand-off sweeper acts on it only when the order has a
+ * reservation (it converts it, then signals the order's workflow), so a confirmation of an order we have not seen
+ * starts nothing (a WMS confirming 1,000 new orders a second used to start 1,000 workflows a second, and a WMS
+ * token could start a 24-hour workflow for any order id). The order's first claim takes such confirmations over (`adoptEarlyConfirmations`).
  *
  * The two must not miss each other. Every transaction that may give an order its first claim line (`applyClaims`,
  * `convertAllocation`) takes the order's lock (`order_claim_key`) in its first statement and reads the
  * confirmations in a later one; the sweeper tries the same lock, shared, before it looks for reservations
- * (`ordersSeenAfterClaims`). If the try fails, a claim is in flight: the confirmation is signalled. If it succeeds,
- * either a claim committed before it (the look sees its reservation: signalled), or the next claim takes the lock
- * after the sweeper's transaction ends, so its read comes after the look, which came after the route's commit:
- * the claim sees the confirmation.
+ * (`lookForOrders`). If the try fails, a claim is in flight: the confirmation is signalled. If it succeeds,
+ * either a claim committed before it (the look sees its reservation: converted, then signalled), or the next
+ * claim takes the lock after the sweeper's transaction ends, so its read comes after the look, which came after the
+ * route's commit: the claim sees the confirmation.
  */
 
 /**
@@ -42,35 +42,43 @@ export interface OrderRef {
 
 const orderKey = (o: OrderRef) => `${o.shopId}\u0000${o.orderId}`;
 
-/**
- * Of these orders, those whose confirmations go to their workflow: the orders with a reservation row, and the
- * orders whose claim is in flight right now (their lock is taken: the workflow runs, and a signal reaches it). The
- * locks are tried, never waited for: a sweep holding shared locks while it waited for another order's claim could
- * close a cycle with claims that wait on it, and would stall its batch behind the slowest claim. One short
- * transaction: the tries, then the look (a second statement: it sees the reservations of claims committed before
- * its tries).
- */
-export async function ordersSeenAfterClaims(db: Db, orders: OrderRef[]): Promise<Set<string>> {
-  const unique = [...new Map(orders.map((o) => [orderKey(o), o])).values()];
-  if (unique.length === 0) return new Set();
-  const shops = unique.map((o) => o.shopId);
-  const ids = unique.map((o) => o.orderId);
-  return inTransaction(db, async (client) => {
-    const tried = await client.query<{ s: string; o: string; locked: boolean }>(
-      `SELECT s, o, pg_try_advisory_xact_lock_shared(order_claim_key(s, o)) AS locked FROM unnest($1::text[], $2::text[]) AS t(s, o)`,
-      [shops, ids],
-    );
-    const seen = new Set(tried.rows.filter((r) => !r.locked).map((r) => orderKey({ shopId: r.s, orderId: r.o })));
-    const { rows } = await client.query<{ shop_id: string; order_id: string }>(
-      `SELECT r.shop_id, r.order_id FROM reservations r JOIN unnest($1::text[], $2::text[]) AS t(s, o) ON r.shop_id = t.s AND r.order_id = t.o`,
-      [shops, ids],
-    );
-    for (const r of rows) seen.add(orderKey({ shopId: r.shop_id, orderId: r.order_id }));
-    return seen;
-  });
-}
+/** What the hand-off sweeper found of an order when it looked (lookForOrders). */
+export type OrderSeen =
+  /** Its claim is in flight (its lock is taken): its workflow runs, and the confirmation goes to it. */
+  | 'claimInFlight'
+  /** It has a reservation: the sweeper converts the confirmation itself (src/starters/http/confirmations.ts). */
+  | 'reserved'
+  /** Neither: the confirmation waits in wms_allocations for the order's claim. */
+  | 'unseen';
 
-export const hasReservation = (seen: Set<string>, o: OrderRef) => seen.has(orderKey(o));
+/**
+ * What the sweeper found of each of these orders. The locks are tried, never waited for: a sweep holding shared
+ * locks while it waited for another order's claim could close a cycle with claims that wait on it, and would stall
+ * its batch behind the slowest claim. One short transaction: the tries, then the look (a second statement: it sees
+ * the reservations of claims committed before its tries). An order whose lock is taken is 'claimInFlight' even
+ * with a reservation: converting it here would wait for that claim.
+ */
+export async function lookForOrders(db: Db, orders: OrderRef[]): Promise<(o: OrderRef) => OrderSeen> {
+  const unique = [...new Map(orders.map((o) => [orderKey(o), o])).values()];
+  const found = new Map<string, OrderSeen>();
+  if (unique.length > 0) {
+    const shops = unique.map((o) => o.shopId);
+    const ids = unique.map((o) => o.orderId);
+    await inTransaction(db, async (client) => {
+      const tried = await client.query<{ s: string; o: string; locked: boolean }>(
+        `SELECT s, o, pg_try_advisory_xact_lock_shared(order_claim_key(s, o)) AS locked FROM unnest($1::text[], $2::text[]) AS t(s, o)`,
+        [shops, ids],
+      );
+      const { rows } = await client.query<{ shop_id: string; order_id: string }>(
+        `SELECT r.shop_id, r.order_id FROM reservations r JOIN unnest($1::text[], $2::text[]) AS t(s, o) ON r.shop_id = t.s AND r.order_id = t.o`,
+        [shops, ids],
+      );
+      for (const r of rows) found.set(orderKey({ shopId: r.shop_id, orderId: r.order_id }), 'reserved');
+      for (const r of tried.rows) if (!r.locked) found.set(orderKey({ shopId: r.s, orderId: r.o }), 'claimInFlight');
+    });
+  }
+  return (o) => found.get(orderKey(o)) ?? 'unseen';
+}
 
 /**
  * Converts what is due for these keys of one WMS source (its allocated total is as new as the confirmation): the

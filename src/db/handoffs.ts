@@ -1,4 +1,4 @@
-import { claimLineId, type AllocationEvent } from '../domain/reservation-model.js';
+import { ALLOCATION_SIGNAL, claimLineId, type AllocationEvent } from '../domain/reservation-model.js';
 import type { SkuLocation } from '../domain/sku-location.js';
 import type { OrderHandoff } from '../temporal/handoff.js';
 import type { Db } from './pool.js';
@@ -40,15 +40,24 @@ interface ClaimOptions {
   leaseMs: number;
 }
 
-/** Claims up to `limit` unclaimed (or expired) rows of these shops, oldest first, in one short statement. */
-async function claim<R>(db: Pick<Db, 'query'>, outbox: Outbox, columns: string, opts: ClaimOptions): Promise<(R & { id: string; created_at: Date })[]> {
+/**
+ * Claims up to `limit` unclaimed (or expired) rows of these shops, oldest first (within `first`, when given), in
+ * one short statement. `where` narrows the rows (SQL over the table's columns, no parameters).
+ */
+async function claim<R>(
+  db: Pick<Db, 'query'>,
+  outbox: Outbox,
+  columns: string,
+  opts: ClaimOptions,
+  narrow: { where?: string; first?: string } = {},
+): Promise<(R & { id: string; created_at: Date })[]> {
   const table = TABLES[outbox];
   const { rows } = await db.query<R & { id: string; created_at: Date }>(
     `UPDATE ${table} SET claimed_until = clock_timestamp() + make_interval(secs => $4::double precision / 1000)
       WHERE id IN (SELECT id FROM ${table}
                     WHERE shop_id = ANY($1::text[]) AND created_at <= now() - make_interval(secs => $3::double precision / 1000)
-                      AND (claimed_until IS NULL OR claimed_until < clock_timestamp())
-                    ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED)
+                      AND (claimed_until IS NULL OR claimed_until < clock_timestamp())${narrow.where ? ` AND (${narrow.where})` : ''}
+                    ORDER BY ${narrow.first ? `${narrow.first}, ` : ''}id LIMIT $2 FOR UPDATE SKIP LOCKED)
       RETURNING id::text, created_at, ${columns}`,
     [opts.shops, opts.limit, opts.minAgeMs, opts.leaseMs],
   );
@@ -61,9 +70,51 @@ export async function claimRefreshHandoffs(db: Pick<Db, 'query'>, opts: ClaimOpt
   return rows.map((r) => ({ id: r.id, shopId: r.shop_id, key: { sku: r.sku, locationId: r.location_id }, trigger: r.trigger, createdAt: r.created_at }));
 }
 
+type ReservationColumns = { shop_id: string; order_id: string; signal: OrderHandoff['signal']; payload: OrderHandoff['payload'] };
+const reservationRow = (r: ReservationColumns & { id: string; created_at: Date }): ReservationHandoffRow => ({
+  id: r.id,
+  handoff: { shopId: r.shop_id, orderId: r.order_id, signal: r.signal, payload: r.payload } as OrderHandoff,
+  createdAt: r.created_at,
+});
+
+/** A WMS confirmation not converted yet (the confirmation lane, src/starters/http/confirmations.ts). */
+const UNCONVERTED = `signal = '${ALLOCATION_SIGNAL}' AND converted_at IS NULL`;
+
+/**
+ * Signals for order workflows: every row but a WMS confirmation the confirmation lane has not been through. An
+ * order's events come before confirmations: a confirmation's units already left the count twice in the lane (its
+ * signal only brings the workflow's view up to date), while an order event's claim is what keeps Shopify from
+ * selling units another channel sold. Each kind keeps commit order.
+ */
 export async function claimReservationHandoffs(db: Pick<Db, 'query'>, opts: ClaimOptions): Promise<ReservationHandoffRow[]> {
-  const rows = await claim<{ shop_id: string; order_id: string; signal: OrderHandoff['signal']; payload: OrderHandoff['payload'] }>(db, 'reservation', 'shop_id, order_id, signal, payload', opts);
-  return rows.map((r) => ({ id: r.id, handoff: { shopId: r.shop_id, orderId: r.order_id, signal: r.signal, payload: r.payload } as OrderHandoff, createdAt: r.created_at }));
+  const rows = await claim<ReservationColumns>(db, 'reservation', 'shop_id, order_id, signal, payload', opts, {
+    where: `NOT (${UNCONVERTED})`,
+    first: `signal = '${ALLOCATION_SIGNAL}'`,
+  });
+  return rows.map(reservationRow);
+}
+
+/** WMS confirmations the confirmation lane has not been through, oldest first. */
+export async function claimUnconvertedConfirmations(db: Pick<Db, 'query'>, opts: ClaimOptions): Promise<ReservationHandoffRow[]> {
+  const rows = await claim<ReservationColumns>(db, 'reservation', 'shop_id, order_id, signal, payload', opts, { where: UNCONVERTED });
+  return rows.map(reservationRow);
+}
+
+/**
+ * Confirmations past the lane: their rows are given back for the order lane, which signals them, and the keys whose
+ * count the conversions changed are queued for the shops' refresh, in one statement (a crash before it leaves the
+ * rows to be converted again, which converts nothing twice and queues the keys then).
+ */
+export async function markConverted(db: Pick<Db, 'query'>, ids: string[], dirty: { shopId: string; key: SkuLocation; trigger: string }[]): Promise<void> {
+  if (ids.length === 0 && dirty.length === 0) return;
+  await db.query(
+    `WITH marked AS (
+       UPDATE reservation_handoffs SET converted_at = now(), claimed_until = NULL WHERE id = ANY($1::bigint[]) RETURNING 1
+     )
+     INSERT INTO refresh_handoffs (shop_id, sku, location_id, trigger)
+     SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[])`,
+    [ids, dirty.map((d) => d.shopId), dirty.map((d) => d.key.sku), dirty.map((d) => d.key.locationId), dirty.map((d) => d.trigger)],
+  );
 }
 
 /** Deletes handed-off rows (by id: a row written after the claim stays for the next sweep). */

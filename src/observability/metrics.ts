@@ -31,14 +31,14 @@ export function createMetrics() {
     }),
     handoffPassSeconds: new Histogram({
       name: 'isync_handoff_pass_seconds',
-      help: 'One pass of the hand-off sweeper, by outbox and step (claim: the rows from PostgreSQL; handoff: the Temporal calls; settle: deleting what Temporal took)',
+      help: 'One pass of the hand-off sweeper, by lane (refresh, reservation, confirmation) and step (claim: the rows from PostgreSQL; handoff: the Temporal calls; convert: the WMS confirmations converted in PostgreSQL; settle: deleting or marking what was done)',
       labelNames: ['outbox', 'step'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [registry],
     }),
     handoffLagSeconds: new Histogram({
       name: 'isync_handoff_lag_seconds',
-      help: 'Time a hand-off waited in its outbox, from the commit to Temporal taking it (or, for a WMS confirmation of an order not seen yet, to its being left for the order), by outbox (refresh, reservation)',
+      help: 'Time a hand-off waited in its outbox, from the commit to Temporal taking it, by outbox (refresh, reservation); for the confirmation lane, from the commit to the confirmation being converted (or left for its workflow, or for an order not seen yet)',
       labelNames: ['outbox'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers: [registry],

@@ -3,18 +3,25 @@ import { readReservation } from '../db/claims.js';
 import type { Db } from '../db/pool.js';
 import { earlyConfirmationLines } from '../db/early-confirmations.js';
 import { isExternalOrderId, workflowIds } from '../domain/keys.js';
-import { STATUS_QUERY, type ReservationStatus } from '../domain/reservation-model.js';
+import { isTerminal, STATUS_QUERY, type ReservationStatus } from '../domain/reservation-model.js';
 
 /**
  * An order's reservation: from its running workflow (query `status`), or from the database row once the
- * workflow has closed (or when Temporal cannot answer). Null when the order is unknown.
+ * workflow has closed (or when Temporal cannot answer). Null when the order is unknown. While the workflow runs,
+ * its lines and state come from the database all the same: the sweeper converts WMS confirmations there before
+ * the workflow hears of them (src/starters/http/confirmations.ts), and every line the workflow holds is a copy
+ * of a row it wrote.
  */
 export async function reservationStatus(deps: { temporal: Client; db: Db }, shopId: string, rawOrderId: string): Promise<ReservationStatus | null> {
   const orderId = numericOrderId(rawOrderId);
   const handle = deps.temporal.workflow.getHandle(workflowIds.reservation(shopId, orderId));
   try {
     const description = await handle.describe();
-    if (description.status.name === 'RUNNING') return { ...(await handle.query<ReservationStatus>(STATUS_QUERY)), source: 'workflow' };
+    if (description.status.name === 'RUNNING') {
+      const [view, row] = await Promise.all([handle.query<ReservationStatus>(STATUS_QUERY), readReservation(deps.db, shopId, orderId)]);
+      const current = row && !isTerminal(view.state) && view.state !== 'pending' ? { state: row.state, lines: row.lines } : {};
+      return { ...view, ...current, source: 'workflow' };
+    }
   } catch {
     // Not found, Temporal unreachable, or no worker to answer: the database row is still an honest answer.
   }

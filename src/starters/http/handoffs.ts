@@ -1,6 +1,5 @@
 import { claimRefreshHandoffs, claimReservationHandoffs, deleteHandoffs, releaseHandoffs, type Outbox, type RefreshHandoffRow, type ReservationHandoffRow } from '../../db/handoffs.js';
-import { hasReservation, ordersSeenAfterClaims } from '../../db/early-confirmations.js';
-import { ALLOCATION_SIGNAL } from '../../domain/reservation-model.js';
+import { CONFIRMATION_BATCH, confirmationPass } from './confirmations.js';
 import { HANDOFF_DEADLINE_MS, markDirty, refreshPending, signalOrder } from '../../temporal/handoff.js';
 import type { HttpDeps } from './deps.js';
 import { createRefreshRoomGate, type RefreshRoomGate } from './refresh-room.js';
@@ -21,10 +20,17 @@ type SweepDeps = Pick<HttpDeps, 'db' | 'temporal' | 'taskQueue' | 'config'> & Pa
 /** How long the sweeper waits for a shop's refresh to tell its backlog; unanswered, the gate keeps its estimate. */
 const PENDING_QUERY_MS = 500;
 
+/**
+ * The sweeper's lanes: the two outboxes, and the WMS confirmations of the reservation outbox, which are converted in
+ * PostgreSQL (confirmations.ts) before the order lane signals them.
+ */
+export type Lane = Outbox | 'confirmation';
+
 export interface DrainResult {
-  /** Rows handed to Temporal and deleted, per outbox. */
+  /** Rows handed to Temporal and deleted, per outbox; confirmations past the confirmation lane. */
   refresh: number;
   reservation: number;
+  confirmation: number;
   /** Some hand-off failed (its rows stay for the next sweep). */
   failed: boolean;
 }
@@ -85,7 +91,7 @@ async function settle(deps: SweepDeps, outbox: Outbox, claimed: { id: string }[]
 }
 
 /** Runs one step of a pass and records how long it took. */
-async function step<T>(deps: SweepDeps, outbox: Outbox, name: 'claim' | 'handoff' | 'settle', work: () => Promise<T>): Promise<T> {
+async function step<T>(deps: SweepDeps, outbox: Lane, name: 'claim' | 'handoff' | 'settle', work: () => Promise<T>): Promise<T> {
   const end = deps.metrics?.handoffPassSeconds.startTimer({ outbox, step: name });
   try {
     return await work();
@@ -138,7 +144,8 @@ async function refreshPass(deps: SweepDeps, allShops: string[], minAgeMs: number
 async function reservationPass(deps: SweepDeps, shops: string[], minAgeMs: number): Promise<PassResult> {
   const rows = await step(deps, 'reservation', 'claim', () => claimReservationHandoffs(deps.db, { shops, limit: RESERVATION_BATCH, minAgeMs, leaseMs: LEASE_MS }));
   if (rows.length === 0) return { done: 0, claimed: 0, failed: false };
-  // Per order, in id order: an order's events reach its workflow in the order the route committed them.
+  // Per order, in id order: an order's events reach its workflow in the order the route committed them (its WMS
+  // confirmations, converted already, may come after events committed later: claimReservationHandoffs).
   const byOrder = new Map<string, ReservationHandoffRow[]>();
   for (const r of rows) {
     const id = `${r.handoff.shopId}\u0000${r.handoff.orderId}`;
@@ -146,11 +153,6 @@ async function reservationPass(deps: SweepDeps, shops: string[], minAgeMs: numbe
     if (list) list.push(r);
     else byOrder.set(id, [r]);
   }
-  // A WMS confirmation of an order with no reservation yet starts no workflow: it stays in wms_allocations, where
-  // the order's claim finds it (src/db/early-confirmations.ts). Its row is done.
-  const confirmations = rows.filter((r) => r.handoff.signal === ALLOCATION_SIGNAL);
-  const seen = confirmations.length > 0 ? await step(deps, 'reservation', 'claim', () => ordersSeenAfterClaims(deps.db, confirmations.map((r) => r.handoff))) : new Set<string>();
-  const waitsForOrder = (r: ReservationHandoffRow) => r.handoff.signal === ALLOCATION_SIGNAL && !hasReservation(seen, r.handoff);
   const orders = [...byOrder.values()];
   const handed: string[] = [];
   let failed = false;
@@ -159,15 +161,11 @@ async function reservationPass(deps: SweepDeps, shops: string[], minAgeMs: numbe
     while (!failed && next < orders.length) {
       const list = orders[next++]!;
       for (const r of list) {
-        if (waitsForOrder(r)) {
-          deps.metrics?.confirmationsBeforeOrder.inc();
-        } else {
-          try {
-            await withinDeadline(deps, () => signalOrder(deps, r.handoff));
-          } catch {
-            failed = true;
-            return;
-          }
+        try {
+          await withinDeadline(deps, () => signalOrder(deps, r.handoff));
+        } catch {
+          failed = true;
+          return;
         }
         handed.push(r.id);
         deps.metrics?.handoffLagSeconds.observe({ outbox: 'reservation' }, (Date.now() - r.createdAt.getTime()) / 1000);
@@ -183,11 +181,13 @@ async function reservationPass(deps: SweepDeps, shops: string[], minAgeMs: numbe
  * Hands off every row of this configuration's shops at least `minAgeMs` old, batch after batch, until the outboxes
  * are empty or a hand-off fails. Tests call it directly to force the sweep.
  */
-export async function drainHandoffs(deps: SweepDeps, opts: { minAgeMs?: number; outboxes?: ReadonlySet<Outbox> } = {}): Promise<DrainResult> {
+export async function drainHandoffs(deps: SweepDeps, opts: { minAgeMs?: number; outboxes?: ReadonlySet<Lane> } = {}): Promise<DrainResult> {
   const shops = deps.config.shops.map((s) => s.id);
   const minAgeMs = opts.minAgeMs ?? 0;
-  const result: DrainResult = { refresh: 0, reservation: 0, failed: false };
+  const result: DrainResult = { refresh: 0, reservation: 0, confirmation: 0, failed: false };
+  // Confirmations first: their conversions queue refresh keys, and their rows are then signalled.
   for (const [outbox, pass, batch] of [
+    ['confirmation', confirmationPass, CONFIRMATION_BATCH],
     ['refresh', refreshPass, REFRESH_BATCH],
     ['reservation', reservationPass, RESERVATION_BATCH],
   ] as const) {
@@ -203,8 +203,8 @@ export async function drainHandoffs(deps: SweepDeps, opts: { minAgeMs?: number; 
 }
 
 export interface HandoffSweeper {
-  /** A route committed rows to `outbox`: hand them off now (or right after the sweep in flight). */
-  kick(outbox: Outbox): void;
+  /** A route committed rows to `lane`: hand them off now (or right after the sweep in flight). */
+  kick(lane: Lane): void;
   /** Starts the periodic sweep (rows another process left, or a retry after a failure). */
   start(): void;
   /** Stops the timers and waits for the sweep in flight. */
@@ -216,7 +216,9 @@ export interface HandoffSweeper {
  * fold into one more drain, so under load each drain takes everything that committed during the previous one (a
  * batch per Temporal round trip). The lanes run side by side: refresh keys never wait behind a drain of order
  * signals, which Temporal takes one signal-with-start at a time (tens a second on a dev server), nor the other
- * way round. After a failure a lane's kicks wait out a backoff (0.25 s doubling to 10 s) instead of hammering a
+ * way round. A third lane converts WMS confirmations in PostgreSQL (confirmations.ts) and kicks the other two
+ * when it has: their keys go to the refresh lane, their signals to the order lane, and a burst of confirmations
+ * no longer waits for Temporal to be counted right. After a failure a lane's kicks wait out a backoff (0.25 s doubling to 10 s) instead of hammering a
  * Temporal that is down. The periodic sweep takes rows older than `periodicMinAgeMs` only: younger ones belong to
  * a live process's kick.
  */
@@ -238,8 +240,10 @@ export function createHandoffSweeper(given: SweepDeps & Pick<HttpDeps, 'logger'>
   let periodic: NodeJS.Timeout | undefined;
   let stopped = false;
 
-  const lane = (outbox: Outbox) => {
-    const only: ReadonlySet<Outbox> = new Set([outbox]);
+  /** Another lane to kick once this one's drain did some work (the confirmation lane's rows go on to the other two). */
+  const kickAfter: Partial<Record<Lane, Lane[]>> = { confirmation: ['refresh', 'reservation'] };
+  const lane = (outbox: Lane) => {
+    const only: ReadonlySet<Lane> = new Set([outbox]);
     let running: Promise<void> | null = null;
     let again = false;
     let failures = 0;
@@ -267,8 +271,16 @@ export function createHandoffSweeper(given: SweepDeps & Pick<HttpDeps, 'logger'>
           do {
             again = false;
             const r = await drainHandoffs(deps, { minAgeMs, outboxes: only });
+            if (r[outbox] > 0) for (const then of kickAfter[outbox] ?? []) lanes[then].sweep(0);
             if (r.failed) {
-              if (failures === 0) deps.logger.warn({ outbox }, 'Temporal did not take a hand-off; the rows wait in the outbox and the sweeper retries');
+              if (failures === 0) {
+                deps.logger.warn(
+                  { outbox },
+                  outbox === 'confirmation'
+                    ? 'a WMS confirmation could not be converted; it waits in the outbox and the sweeper retries'
+                    : 'Temporal did not take a hand-off; the rows wait in the outbox and the sweeper retries',
+                );
+              }
               backoff();
               return;
             }
@@ -293,22 +305,22 @@ export function createHandoffSweeper(given: SweepDeps & Pick<HttpDeps, 'logger'>
       },
     };
   };
-  const lanes: Record<Outbox, ReturnType<typeof lane>> = { refresh: lane('refresh'), reservation: lane('reservation') };
+  const lanes: Record<Lane, ReturnType<typeof lane>> = { confirmation: lane('confirmation'), refresh: lane('refresh'), reservation: lane('reservation') };
+  const all = Object.values(lanes);
 
   return {
-    kick: (outbox) => lanes[outbox].sweep(0),
+    kick: (name) => lanes[name].sweep(0),
     start() {
       if (periodic || stopped) return;
       periodic = setInterval(() => {
-        lanes.refresh.sweep(periodicMinAgeMs);
-        lanes.reservation.sweep(periodicMinAgeMs);
+        for (const l of all) l.sweep(periodicMinAgeMs);
       }, intervalMs);
       periodic.unref();
     },
     async stop() {
       stopped = true;
       clearInterval(periodic);
-      await Promise.all([lanes.refresh.stop(), lanes.reservation.stop()]);
+      await Promise.all(all.map((l) => l.stop()));
     },
   };
 }

@@ -41,8 +41,8 @@ export function reservationHandoffCommit(deps: HttpDeps, route: string) {
  * POST /wms/allocations: the WMS confirms it allocated units of an order's lines. Authenticated with the token of
  * a `sources` entry of role `wms`, for its shops only (its name is the snapshot the units are folded into). Answered
  * 202 once the confirmation and its signal (the reservation outbox) are committed, in one statement shared with
- * concurrent requests; the sweeper hands the signal to the order's workflow (signal-with-start), so a Temporal
- * outage delays the conversion, not the answer.
+ * concurrent requests. The sweeper converts it in PostgreSQL when the order is known (confirmations.ts), then hands
+ * the signal to the order's workflow, so neither a Temporal outage nor a slow Temporal delays the conversion.
  */
 export function wmsAllocationRoutes(app: FastifyInstance, deps: HttpDeps, handoffs: HandoffSweeper): void {
   const route = '/wms/allocations';
@@ -64,7 +64,7 @@ export function wmsAllocationRoutes(app: FastifyInstance, deps: HttpDeps, handof
     const orderId = body.channel ? externalOrderId(body.channel, body.orderId) : body.orderId;
     const event: AllocationEvent = { allocationId: body.allocationId, source: source.name, occurredAt: body.occurredAt, lines: body.lines };
     await commit.submit({ handoff: { shopId: body.shopId, orderId, signal: ALLOCATION_SIGNAL, payload: event }, allocation: event });
-    handoffs.kick('reservation');
+    handoffs.kick('confirmation');
     deps.metrics.handoffSeconds.observe({ route }, (performance.now() - started) / 1000);
     reply.status(202).send({ status: 'accepted', workflowId: workflowIds.reservation(body.shopId, orderId) });
   });

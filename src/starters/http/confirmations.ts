@@ -1,0 +1,115 @@
+import { convertAllocation } from '../../db/claim-conversion.js';
+import { lookForOrders } from '../../db/early-confirmations.js';
+import { claimUnconvertedConfirmations, deleteHandoffs, markConverted, releaseHandoffs, type ReservationHandoffRow } from '../../db/handoffs.js';
+import { workflowIds } from '../../domain/keys.js';
+import type { AllocationEvent } from '../../domain/reservation-model.js';
+import type { SkuLocation } from '../../domain/sku-location.js';
+import type { HttpDeps } from './deps.js';
+
+/**
+ * The confirmation lane of the hand-off sweeper (docs/reservations.md, "WMS confirmations"). A WMS confirmation of
+ * an order we know is converted here, in PostgreSQL (`convertAllocation`, the same transaction the workflow's step
+ * runs), before its signal goes to the order's workflow: its units stop being counted twice, and the keys go to
+ * the shop's refresh, at the rate PostgreSQL converts (hundreds a second), not at the rate a 2-core Temporal takes
+ * signals (tens a second). The signal still follows, through the order lane: the workflow's own conversion then
+ * finds the units converted and brings its view (lines, state, the Web UI's search attributes) up to date.
+ *
+ * Per confirmation, by what `lookForOrders` found:
+ * - the order has a reservation: converted here;
+ * - its claim is in flight (the order's lock is taken): left to its workflow, which the claim's event reaches first
+ *   (converting here would wait for that claim, and a claim that rolls back would leave a reservation no workflow
+ *   runs);
+ * - neither: the row is done; the confirmation waits in wms_allocations for the order's claim
+ *   (src/db/early-confirmations.ts).
+ *
+ * A conversion that fails (a deadlock PostgreSQL broke, a connection lost) gives its row back for the next sweep;
+ * a repeat converts nothing twice.
+ */
+
+type ConfirmationDeps = Pick<HttpDeps, 'db' | 'config'> & Partial<Pick<HttpDeps, 'metrics' | 'logger'>>;
+
+export interface ConfirmationPassResult {
+  /** Rows past the lane: converted, left to a workflow, or left for an order not seen yet. */
+  done: number;
+  claimed: number;
+  /** Confirmations converted here (their keys were queued for the refresh). */
+  converted: number;
+  failed: boolean;
+}
+
+/** Rows per pass. */
+export const CONFIRMATION_BATCH = 256;
+/** Orders converted at once, each in its own transaction on its own connection. */
+const CONVERT_CONCURRENCY = 4;
+/** A lease outlives any pass; past it, another sweeper may take the rows. */
+const LEASE_MS = 30_000;
+
+export async function confirmationPass(deps: ConfirmationDeps, shops: string[], minAgeMs: number): Promise<ConfirmationPassResult> {
+  const passEnd = deps.metrics?.handoffPassSeconds.startTimer({ outbox: 'confirmation', step: 'claim' });
+  const rows = await claimUnconvertedConfirmations(deps.db, { shops, limit: CONFIRMATION_BATCH, minAgeMs, leaseMs: LEASE_MS });
+  if (rows.length === 0) {
+    passEnd?.();
+    return { done: 0, claimed: 0, converted: 0, failed: false };
+  }
+  const seen = await lookForOrders(deps.db, rows.map((r) => r.handoff));
+  passEnd?.();
+
+  const unseen: string[] = [];
+  const passed: string[] = [];
+  const retry: string[] = [];
+  const dirty = new Map<string, { shopId: string; key: SkuLocation; trigger: string }>();
+  const byOrder = new Map<string, ReservationHandoffRow[]>();
+  const lag = (r: ReservationHandoffRow) => deps.metrics?.handoffLagSeconds.observe({ outbox: 'confirmation' }, (Date.now() - r.createdAt.getTime()) / 1000);
+  for (const r of rows) {
+    const what = seen(r.handoff);
+    if (what === 'unseen') {
+      unseen.push(r.id);
+      deps.metrics?.confirmationsBeforeOrder.inc();
+      lag(r);
+    } else if (what === 'claimInFlight') {
+      passed.push(r.id);
+      lag(r);
+    } else {
+      const id = `${r.handoff.shopId}\u0000${r.handoff.orderId}`;
+      const list = byOrder.get(id);
+      if (list) list.push(r);
+      else byOrder.set(id, [r]);
+    }
+  }
+
+  // Each order's confirmations in commit order, several orders at once.
+  const orders = [...byOrder.values()];
+  let converted = 0;
+  let next = 0;
+  const convertEnd = deps.metrics?.handoffPassSeconds.startTimer({ outbox: 'confirmation', step: 'convert' });
+  const lane = async () => {
+    while (next < orders.length) {
+      const list = orders[next++]!;
+      for (let i = 0; i < list.length; i++) {
+        const r = list[i]!;
+        const { shopId, orderId } = r.handoff;
+        try {
+          const out = await convertAllocation({ db: deps.db }, { shopId, orderId, workflowId: workflowIds.reservation(shopId, orderId), origin: null, allocation: r.handoff.payload as AllocationEvent });
+          for (const key of out.changedKeys) dirty.set(`${shopId}\u0000${key.sku}\u0000${key.locationId}`, { shopId, key, trigger: 'wms_allocation' });
+          passed.push(r.id);
+          converted++;
+          lag(r);
+        } catch (err) {
+          // This one and the order's later ones wait for the next sweep, in order.
+          deps.logger?.warn({ shopId, orderId, err }, 'a WMS confirmation could not be converted; it waits for the next sweep');
+          retry.push(...list.slice(i).map((x) => x.id));
+          break;
+        }
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(CONVERT_CONCURRENCY, orders.length) }, lane));
+  convertEnd?.();
+
+  const settleEnd = deps.metrics?.handoffPassSeconds.startTimer({ outbox: 'confirmation', step: 'settle' });
+  await markConverted(deps.db, passed, [...dirty.values()]);
+  await deleteHandoffs(deps.db, 'reservation', unseen);
+  await releaseHandoffs(deps.db, 'reservation', retry);
+  settleEnd?.();
+  return { done: passed.length + unseen.length, claimed: rows.length, converted, failed: retry.length > 0 };
+}

@@ -1,0 +1,156 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { convertAllocation } from '../../src/db/claim-conversion.js';
+import { applyClaims } from '../../src/db/claims.js';
+import { claimReservationHandoffs, recordReservationHandoffs } from '../../src/db/handoffs.js';
+import type { Db } from '../../src/db/pool.js';
+import { recordSourceChanges } from '../../src/db/source-changes.js';
+import { ALLOCATION_SIGNAL, claimLineId, ORDER_EVENT_SIGNAL, type AllocationEvent } from '../../src/domain/reservation-model.js';
+import { confirmationPass } from '../../src/starters/http/confirmations.js';
+import { connectTestServices, testConfig, type TestServices } from '../support/services.js';
+
+const LOC = 'WH1';
+const at = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s)).toISOString();
+
+/**
+ * The sweeper's confirmation lane (src/starters/http/confirmations.ts): a WMS confirmation of a known order is
+ * converted in PostgreSQL before its signal goes to the workflow. Each test has a shop of its own, so a pass sees
+ * only the rows the test wrote.
+ */
+describe('the confirmation lane', () => {
+  let svc: TestServices;
+  const run = Date.now().toString(36);
+  beforeAll(async () => {
+    svc = await connectTestServices();
+  });
+  afterAll(async () => {
+    await svc?.close();
+  });
+
+  const shop = async (name: string) => {
+    const shopId = `cl-${name}-${run}`;
+    const wms = `${shopId}-wms`;
+    const config = testConfig({
+      shops: [{ id: shopId, domain: `${shopId}.myshopify.com`, access_token_env: 'X_TOKEN', webhook_secret_env: 'X_SECRET' }],
+      sources: [{ name: wms, role: 'wms', type: 'postgres' }],
+    });
+    await svc.db.query('INSERT INTO shops (id, domain) VALUES ($1, $2)', [shopId, `${shopId}.myshopify.com`]);
+    const confirm = (orderId: string, sku: string, quantity: number) => {
+      const event: AllocationEvent = { allocationId: `a-${orderId}`, source: wms, occurredAt: at(5), lines: [{ lineId: '1', sku, locationId: LOC, quantity }] };
+      return recordReservationHandoffs(svc.db, [{ handoff: { shopId, orderId, signal: ALLOCATION_SIGNAL, payload: event }, allocation: event }]);
+    };
+    const claim = (orderId: string, sku: string, quantity: number, racePoints?: { beforeCommit(): Promise<void> }) =>
+      applyClaims({ db: svc.db, ...(racePoints ? { claimRacePoints: racePoints } : {}) }, {
+        shopId, orderId, workflowId: `reservation:${shopId}:${orderId}`, origin: 'shopify', lastEventAt: at(1), expiresAt: null,
+        lines: [{ lineId: claimLineId('1', LOC), sku, locationId: LOC, quantity }],
+      });
+    /** The WMS's allocated total, as new as the confirmation or newer: a confirmed unit is due for conversion. */
+    const wmsTotal = (sku: string, quantity: number) => recordSourceChanges(svc.db, wms, [{ shopId, sku, locationId: LOC, quantity, occurredAt: at(6) }]);
+    const rows = async () =>
+      (await svc.db.query<{ signal: string; converted: boolean; claimed: boolean }>(
+        `SELECT signal, converted_at IS NOT NULL AS converted, claimed_until IS NOT NULL AS claimed FROM reservation_handoffs WHERE shop_id = $1 ORDER BY id`,
+        [shopId],
+      )).rows;
+    const line = async (orderId: string) =>
+      (await svc.db.query<{ claimed: number; allocated: number }>(`SELECT claimed, allocated FROM claim_lines WHERE shop_id = $1 AND order_id = $2`, [shopId, orderId])).rows;
+    const queuedKeys = async () =>
+      (await svc.db.query<{ sku: string; trigger: string }>(`SELECT sku, trigger FROM refresh_handoffs WHERE shop_id = $1 ORDER BY sku`, [shopId])).rows;
+    const pass = (db: Db = svc.db) => confirmationPass({ db, config }, [shopId], 0);
+    return { shopId, confirm, claim, wmsTotal, rows, line, queuedKeys, pass };
+  };
+
+  it("converts a known order's confirmation and queues its key for the refresh, with no workflow and no Temporal", async () => {
+    const s = await shop('known');
+    await s.claim('o-1', 'K-1', 3);
+    // The WMS's total shows the 2 units before their confirmation comes (had it come after, the total's own write
+    // would convert them).
+    await s.wmsTotal('K-1', 2);
+    await s.confirm('o-1', 'K-1', 2);
+    // Before the lane: 3 claimed and 2 in the WMS total, 2 of the same units counted twice.
+    expect(await s.line('o-1')).toEqual([{ claimed: 3, allocated: 0 }]);
+
+    const out = await s.pass();
+    expect(out).toMatchObject({ claimed: 1, done: 1, converted: 1, failed: false });
+    expect(await s.line('o-1')).toEqual([{ claimed: 1, allocated: 2 }]);
+    expect(await s.queuedKeys()).toEqual([{ sku: 'K-1', trigger: 'wms_allocation' }]);
+    // The row stays for the order lane, which signals the workflow; the lane does not take it again.
+    expect(await s.rows()).toEqual([{ signal: ALLOCATION_SIGNAL, converted: true, claimed: false }]);
+    expect((await s.pass()).claimed).toBe(0);
+
+    // The workflow's own step, when the signal reaches it, converts nothing twice.
+    const again = await convertAllocation({ db: svc.db }, {
+      shopId: s.shopId, orderId: 'o-1', workflowId: `reservation:${s.shopId}:o-1`, origin: 'shopify',
+      allocation: { allocationId: 'a-o-1', source: `${s.shopId}-wms`, occurredAt: at(5), lines: [{ lineId: '1', sku: 'K-1', locationId: LOC, quantity: 2 }] },
+    });
+    expect(again.converted).toBe(0);
+    expect(again.state).toBe('partially_allocated');
+    expect(await s.line('o-1')).toEqual([{ claimed: 1, allocated: 2 }]);
+  });
+
+  it("leaves a confirmation to its workflow while the order's claim is in flight, without waiting for it", async () => {
+    const s = await shop('inflight');
+    await s.wmsTotal('F-1', 1);
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let reached!: () => void;
+    const atCommit = new Promise<void>((r) => (reached = r));
+    // The order's first claim has read its confirmations (none yet) and not committed.
+    const claim = s.claim('o-2', 'F-1', 2, { beforeCommit: async () => { reached(); await held; } });
+    await atCommit;
+    await s.confirm('o-2', 'F-1', 1);
+    try {
+      const out = await s.pass();
+      expect(out).toMatchObject({ claimed: 1, done: 1, converted: 0, failed: false });
+      // Past the lane, for the order lane to signal; nothing converted here, nothing queued.
+      expect(await s.rows()).toEqual([{ signal: ALLOCATION_SIGNAL, converted: true, claimed: false }]);
+      expect(await s.queuedKeys()).toEqual([]);
+    } finally {
+      release();
+    }
+    await claim;
+    expect(await s.line('o-2')).toEqual([{ claimed: 2, allocated: 0 }]);
+  });
+
+  it("drops an unknown order's row and leaves its confirmation for the order's claim", async () => {
+    const s = await shop('unseen');
+    await s.confirm('o-3', 'U-1', 1);
+    expect(await s.pass()).toMatchObject({ claimed: 1, done: 1, converted: 0 });
+    expect(await s.rows()).toEqual([]);
+    const waiting = await svc.db.query(`SELECT applied_at FROM wms_allocations WHERE shop_id = $1 AND order_id = 'o-3'`, [s.shopId]);
+    expect(waiting.rows).toEqual([{ applied_at: null }]);
+    expect(await svc.db.query(`SELECT 1 FROM reservations WHERE shop_id = $1`, [s.shopId]).then((r) => r.rowCount)).toBe(0);
+  });
+
+  it("gives a confirmation back when its conversion fails, and converts it on the next pass", async () => {
+    const s = await shop('fails');
+    await s.claim('o-4', 'E-1', 2);
+    await s.wmsTotal('E-1', 2);
+    await s.confirm('o-4', 'E-1', 2);
+    // The connection for the conversion is refused: the lane's look (its first transaction) and its plain
+    // statements go through.
+    const refusing = Object.create(svc.db) as Db;
+    let connects = 0;
+    refusing.connect = (async () => {
+      if (++connects > 1) throw new Error('connection refused (test)');
+      return svc.db.connect();
+    }) as Db['connect'];
+    refusing.query = svc.db.query.bind(svc.db) as Db['query'];
+    const failed = await s.pass(refusing);
+    expect(failed).toMatchObject({ claimed: 1, done: 0, converted: 0, failed: true });
+    expect(await s.rows()).toEqual([{ signal: ALLOCATION_SIGNAL, converted: false, claimed: false }]);
+    expect(await s.line('o-4')).toEqual([{ claimed: 2, allocated: 0 }]);
+    expect(await s.pass()).toMatchObject({ claimed: 1, done: 1, converted: 1, failed: false });
+    expect(await s.line('o-4')).toEqual([{ claimed: 0, allocated: 2 }]);
+  });
+
+  it('the order lane takes order events before confirmations, and never one the lane has not converted', async () => {
+    const s = await shop('order');
+    await s.claim('o-5', 'P-1', 1);
+    await s.confirm('o-5', 'P-1', 1); // oldest row, not converted yet
+    await recordReservationHandoffs(svc.db, [{ handoff: { shopId: s.shopId, orderId: 'o-6', signal: ORDER_EVENT_SIGNAL, payload: { kind: 'cancelled' } as never } }]);
+    const claimOne = () => claimReservationHandoffs(svc.db, { shops: [s.shopId], limit: 1, minAgeMs: 0, leaseMs: 30_000 });
+    expect((await claimOne()).map((r) => r.handoff.signal)).toEqual([ORDER_EVENT_SIGNAL]);
+    expect(await claimOne()).toEqual([]);
+    await s.pass();
+    expect((await claimOne()).map((r) => [r.handoff.signal, r.handoff.orderId])).toEqual([[ALLOCATION_SIGNAL, 'o-5']]);
+  });
+});
