@@ -155,10 +155,11 @@ async function histogram(name: string, labels: Record<string, string>): Promise<
 
 /** The server's isync_handoff_lag_seconds buckets of one outbox. */
 const lagBuckets = (outbox: 'refresh' | 'reservation' | 'confirmation') => histogram('isync_handoff_lag_seconds', { outbox });
-/** The sweeper's passes over the refresh outbox, by step: the mean and the p99 bucket bound between two snapshots. */
-async function passSteps(): Promise<Record<string, Map<string, number>>> {
+/** The sweeper's passes over one lane, by step: the mean and the p99 bucket bound between two snapshots. */
+async function passSteps(outbox: 'refresh' | 'confirmation' = 'refresh'): Promise<Record<string, Map<string, number>>> {
   const out: Record<string, Map<string, number>> = {};
-  for (const step of ['claim', 'handoff', 'settle']) out[step] = await histogram('isync_handoff_pass_seconds', { outbox: 'refresh', step });
+  const steps = outbox === 'refresh' ? ['claim', 'handoff', 'settle'] : ['claim', 'convert', 'settle'];
+  for (const step of steps) out[step] = await histogram('isync_handoff_pass_seconds', { outbox, step });
   return out;
 }
 function passStepLine(before: Record<string, Map<string, number>>, after: Record<string, Map<string, number>>): string {
@@ -387,7 +388,7 @@ it('ingest: single-event requests per second, ack and event-to-Shopify latency',
   );
   print(line('POST /wms/allocations, as fast as it answers', wms));
   // Each allocation's hand-off happens after its 202: how long they waited, and how many still wait.
-  const resLag = await lagBuckets('reservation');
+  const resLag = await lagBuckets('confirmation');
   const handedOff = await (async () => {
     const deadline = performance.now() + 60_000;
     for (;;) {
@@ -404,7 +405,7 @@ it('ingest: single-event requests per second, ack and event-to-Shopify latency',
   const backlogDeadline = performance.now() + 300_000;
   while ((await outboxRows()) > 0 && performance.now() < backlogDeadline) await new Promise((r) => setTimeout(r, 500));
   const leftBefore = await outboxRows();
-  const pacedLagBefore = await lagBuckets('reservation');
+  const pacedLagBefore = await lagBuckets('confirmation');
   const paced = await run(
     serverUrl,
     '/wms/allocations',
@@ -416,7 +417,7 @@ it('ingest: single-event requests per second, ack and event-to-Shopify latency',
   const drainStart = performance.now();
   while ((await outboxRows()) > 0 && performance.now() - drainStart < 120_000) await new Promise((r) => setTimeout(r, 200));
   const drainSeconds = (performance.now() - drainStart) / 1000;
-  const pacedLagAfter = await lagBuckets('reservation');
+  const pacedLagAfter = await lagBuckets('confirmation');
   const stillWaiting = await outboxRows();
   print(line(`POST /wms/allocations at ${RATE}/s for ${SECONDS} s${leftBefore > 0 ? ` (${leftBefore} of the phase above still waiting when it began)` : ''}`, paced));
   print(
@@ -452,6 +453,7 @@ async function knownOrdersPhase(line: (name: string, p: Phase) => string, outbox
     (await svc.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM wms_allocations WHERE shop_id = $1 AND allocation_id LIKE 'k-%' AND applied_at IS NOT NULL`, [shopId])).rows[0]!.n;
   const lagBefore = await lagBuckets('reservation');
   const laneBefore = await lagBuckets('confirmation');
+  const laneStepsBefore = await passSteps('confirmation');
   const sentAt = performance.now();
   const confirms = await run(
     serverUrl,
@@ -475,12 +477,13 @@ async function knownOrdersPhase(line: (name: string, p: Phase) => string, outbox
   const allSeconds = (performance.now() - sentAt) / 1000;
   const lagAfter = await lagBuckets('reservation');
   const laneAfter = await lagBuckets('confirmation');
+  const laneSteps = passStepLine(laneStepsBefore, await passSteps('confirmation'));
   // Each confirmation's own time from the route's commit to its conversion, from the rows.
   const latency = (
     await svc.db.query<{ p50: number | null; p99: number | null; last: number | null }>(
       `SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM applied_at - received_at)) * 1000 AS p50,
               percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM applied_at - received_at)) * 1000 AS p99,
-              extract(epoch FROM max(applied_at) - min(received_at)) AS last
+              extract(epoch FROM max(applied_at) - min(received_at))::float8 AS last
          FROM wms_allocations WHERE shop_id = $1 AND allocation_id LIKE 'k-%' AND applied_at IS NOT NULL`,
       [shopId],
     )
@@ -491,6 +494,7 @@ async function knownOrdersPhase(line: (name: string, p: Phase) => string, outbox
     `  converted (commit to applied_at, per confirmation): p50 ${ms(latency.p50)}, p99 ${ms(latency.p99)}; the last ${latency.last === null ? 'n/a' : `${latency.last.toFixed(1)} s`} after the first was received; ` +
       `confirmation lane (commit to conversion, bucket bounds): p50 ${lagQuantile(laneBefore, laneAfter, 0.5)}, p99 ${lagQuantile(laneBefore, laneAfter, 0.99)}`,
   );
+  print(`  the confirmation lane's passes: ${laneSteps}`);
   print(
     `  hand-off (signals to running workflows; commit to signal taken, bucket bounds): p50 ${lagQuantile(lagBefore, lagAfter, 0.5)}, p99 ${lagQuantile(lagBefore, lagAfter, 0.99)}; ` +
       `${waitingAtEnd} waiting when the last was answered (${phaseSeconds.toFixed(1)} s), all handed off ${handedAt > 0 ? ((handedAt - sentAt) / 1000).toFixed(1) : '> 300'} s after the first was sent`,

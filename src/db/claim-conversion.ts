@@ -1,9 +1,9 @@
 import type { AllocationEvent, OrderOrigin } from '../domain/reservation-model.js';
-import { claimLineId } from '../domain/reservation-model.js';
+import { claimLineId, stateOfLines, TERMINAL_STATES } from '../domain/reservation-model.js';
 import { isExternalOrderId } from '../domain/keys.js';
 import { inTransaction } from './pool.js';
-import { ensureReservation, lockLines, settleState, toStatus, type ClaimsDeps, type ClaimsOutcome } from './claims.js';
-import { skuLocationKey } from '../domain/sku-location.js';
+import { ensureReservation, lockLines, settleState, toStatus, type ClaimsDeps, type ClaimsOutcome, type LineRow } from './claims.js';
+import { skuLocationKey, type SkuLocation } from '../domain/sku-location.js';
 import { adoptEarlyConfirmations, convertDueAtKeys, lockOrderClaimsFirst } from './early-confirmations.js';
 
 export interface ConvertAllocationInput {
@@ -73,5 +73,134 @@ export async function convertAllocation(deps: ClaimsDeps, input: ConvertAllocati
     // Every key of the confirmation, converted or not: a re-run after a crash converts nothing, yet may owe the
     // refresh of a conversion the first run committed (ClaimsOutcome.changedKeys).
     return { state, lines: status, changedKeys: touched, converted };
+  });
+}
+
+/** One WMS confirmation of an order that has a reservation (the sweeper's confirmation lane). */
+export interface KnownOrderConfirmation {
+  shopId: string;
+  orderId: string;
+  allocation: AllocationEvent;
+}
+
+export interface BatchConversionOutcome {
+  /** Units moved from claimed to allocated. */
+  converted: number;
+  /** Every key of the batch's confirmations, per shop (a re-run owes the refresh what the first run converted). */
+  changedKeys: { shopId: string; key: SkuLocation }[];
+  /** Confirmations of orders with no claim line yet: their first lines take every waiting confirmation over, which
+   * `convertAllocation` does, one order at a time. Not converted here. */
+  firstLines: KnownOrderConfirmation[];
+}
+
+const orderOf = (c: { shopId: string; orderId: string }) => `${c.shopId}\u0000${c.orderId}`;
+
+/**
+ * `convertAllocation` for many confirmations of orders that already have claim lines, in one transaction of a few
+ * statements whatever their number (the confirmation lane converts a WMS's burst at the rate PostgreSQL runs
+ * statements, not one transaction of a dozen round trips per confirmation). The same steps, in the same lock
+ * order: the orders' claim locks (in key order, so two batches cannot deadlock), the confirmations' claim lines
+ * (claimed 0 where the order has none), their rows in wms_allocations (a repeat changes nothing), then per WMS
+ * source the keys' snapshot rows locked in the snapshot writer's order and `convert_due_wms_allocations` per row,
+ * then each order's state from its lines. The lines are read, not locked: every order's claim lock is held, and a
+ * snapshot writer converting into them holds the key's snapshot row, which this transaction already has.
+ */
+export async function convertKnownOrderConfirmations(deps: ClaimsDeps, items: KnownOrderConfirmation[]): Promise<BatchConversionOutcome> {
+  if (items.length === 0) return { converted: 0, changedKeys: [], firstLines: [] };
+  return inTransaction(deps.db, async (client) => {
+    const orders = [...new Map(items.map((c) => [orderOf(c), c])).values()];
+    const shops = orders.map((o) => o.shopId);
+    const ids = orders.map((o) => o.orderId);
+    await client.query(
+      `SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT order_claim_key(s, o) AS k FROM unnest($1::text[], $2::text[]) AS t(s, o)) x ORDER BY k`,
+      [shops, ids],
+    );
+    const { rows: lined } = await client.query<{ shop_id: string; order_id: string }>(
+      `SELECT DISTINCT c.shop_id, c.order_id FROM claim_lines c JOIN unnest($1::text[], $2::text[]) AS t(s, o) ON c.shop_id = t.s AND c.order_id = t.o`,
+      [shops, ids],
+    );
+    const hasLines = new Set(lined.map((r) => orderOf({ shopId: r.shop_id, orderId: r.order_id })));
+    const firstLines = items.filter((c) => !hasLines.has(orderOf(c)));
+    const batch = items.filter((c) => hasLines.has(orderOf(c)));
+    if (batch.length === 0) return { converted: 0, changedKeys: [], firstLines };
+
+    const lines = batch
+      .flatMap((c) => c.allocation.lines.map((l) => ({ c, l, lineId: claimLineId(l.lineId, l.locationId) })))
+      .sort((x, y) => orderOf(x.c).localeCompare(orderOf(y.c)) || x.lineId.localeCompare(y.lineId));
+    await client.query(
+      `INSERT INTO claim_lines (shop_id, order_id, line_id, sku, location_id, claimed)
+       SELECT s, o, line, sku, loc, 0 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS t(s, o, line, sku, loc, ord)
+        ORDER BY ord
+       ON CONFLICT DO NOTHING`,
+      [lines.map((x) => x.c.shopId), lines.map((x) => x.c.orderId), lines.map((x) => x.lineId), lines.map((x) => x.l.sku), lines.map((x) => x.l.locationId)],
+    );
+    await client.query(
+      `INSERT INTO wms_allocations (shop_id, order_id, allocation_id, line_id, source, sku, location_id, quantity, occurred_at)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[], $9::timestamptz[])
+       ON CONFLICT DO NOTHING`,
+      [
+        lines.map((x) => x.c.shopId),
+        lines.map((x) => x.c.orderId),
+        lines.map((x) => x.c.allocation.allocationId),
+        lines.map((x) => x.lineId),
+        lines.map((x) => x.c.allocation.source),
+        lines.map((x) => x.l.sku),
+        lines.map((x) => x.l.locationId),
+        lines.map((x) => x.l.quantity),
+        lines.map((x) => x.c.allocation.occurredAt),
+      ],
+    );
+
+    // Per WMS source, its keys (shop, sku, location): snapshot rows locked in the writer's order, then converted.
+    const bySource = new Map<string, Map<string, { shopId: string; key: SkuLocation }>>();
+    for (const { c, l } of lines) {
+      const keys = bySource.get(c.allocation.source) ?? new Map<string, { shopId: string; key: SkuLocation }>();
+      keys.set(`${c.shopId}\u0000${skuLocationKey(l)}`, { shopId: c.shopId, key: { sku: l.sku, locationId: l.locationId } });
+      bySource.set(c.allocation.source, keys);
+    }
+    let converted = 0;
+    const changed = new Map<string, { shopId: string; key: SkuLocation }>();
+    for (const source of [...bySource.keys()].sort()) {
+      const keys = [...bySource.get(source)!.values()];
+      for (const k of keys) changed.set(`${k.shopId}\u0000${skuLocationKey(k.key)}`, k);
+      const locked = await client.query<{ shop_id: string; sku: string; location_id: string; occurred_at: Date }>(
+        `SELECT s.shop_id, s.sku, s.location_id, s.occurred_at FROM source_snapshots s
+           JOIN unnest($2::text[], $3::text[], $4::text[]) AS k(shop_id, sku, location_id) USING (shop_id, sku, location_id)
+          WHERE s.source = $1 ORDER BY s.shop_id, s.sku, s.location_id FOR UPDATE OF s`,
+        [source, keys.map((k) => k.shopId), keys.map((k) => k.key.sku), keys.map((k) => k.key.locationId)],
+      );
+      await deps.conversionRacePoints?.afterSnapshotLocked?.();
+      if (locked.rows.length === 0) continue;
+      const { rows } = await client.query<{ n: number }>(
+        `SELECT coalesce(sum(convert_due_wms_allocations($1, t.s, t.sku, t.loc, t.at)), 0)::int AS n
+           FROM unnest($2::text[], $3::text[], $4::text[], $5::timestamptz[]) AS t(s, sku, loc, at)`,
+        [source, locked.rows.map((r) => r.shop_id), locked.rows.map((r) => r.sku), locked.rows.map((r) => r.location_id), locked.rows.map((r) => r.occurred_at)],
+      );
+      converted += rows[0]?.n ?? 0;
+    }
+
+    // Each order's state from its lines, as settleState does (terminal and pending states stay).
+    const batchOrders = [...new Map(batch.map((c) => [orderOf(c), c])).values()];
+    const { rows: lineRows } = await client.query<LineRow & { shop_id: string; order_id: string }>(
+      `SELECT c.shop_id, c.order_id, c.line_id, c.sku, c.location_id, c.claimed, c.allocated, c.fulfilled, c.shopify_adjusted,
+              COALESCE((SELECT sum(a.quantity)::int FROM wms_allocations a
+                         WHERE a.shop_id = c.shop_id AND a.order_id = c.order_id AND a.line_id = c.line_id AND a.applied_at IS NULL
+                           AND a.sku = c.sku AND a.location_id = c.location_id), 0) AS awaiting_wms
+         FROM claim_lines c JOIN unnest($1::text[], $2::text[]) AS t(s, o) ON c.shop_id = t.s AND c.order_id = t.o`,
+      [batchOrders.map((o) => o.shopId), batchOrders.map((o) => o.orderId)],
+    );
+    const linesOf = new Map<string, LineRow[]>();
+    for (const r of lineRows) {
+      const id = orderOf({ shopId: r.shop_id, orderId: r.order_id });
+      linesOf.set(id, [...(linesOf.get(id) ?? []), r]);
+    }
+    const next = batchOrders.map((o) => ({ o, state: stateOfLines((linesOf.get(orderOf(o)) ?? []).map(toStatus)) }));
+    await client.query(
+      `UPDATE reservations r SET state = t.state, updated_at = now()
+         FROM unnest($1::text[], $2::text[], $3::text[]) AS t(s, o, state)
+        WHERE r.shop_id = t.s AND r.order_id = t.o AND r.state <> ALL($4::text[]) AND r.state <> t.state`,
+      [next.map((x) => x.o.shopId), next.map((x) => x.o.orderId), next.map((x) => x.state), ['pending', ...TERMINAL_STATES]],
+    );
+    return { converted, changedKeys: [...changed.values()], firstLines };
   });
 }

@@ -78,17 +78,27 @@ const reservationRow = (r: ReservationColumns & { id: string; created_at: Date }
 });
 
 /** A WMS confirmation not converted yet (the confirmation lane, src/starters/http/confirmations.ts). */
-const UNCONVERTED = `signal = '${ALLOCATION_SIGNAL}' AND converted_at IS NULL`;
+const UNCONVERTED_AS = (t: string) => `${t}.signal = '${ALLOCATION_SIGNAL}' AND ${t}.converted_at IS NULL`;
+const UNCONVERTED = UNCONVERTED_AS('reservation_handoffs');
 
 /**
- * Signals for order workflows: every row but a WMS confirmation the confirmation lane has not been through. An
+ * How long a converted confirmation's signal may wait while other confirmations of its shops wait to be converted:
+ * during a WMS's burst, the machine converts first (the signal only brings a workflow's view up to date, and each
+ * costs Temporal a workflow task and the worker the same conversion again, which found nothing left to do).
+ */
+const VIEW_SIGNAL_DEFER_SECONDS = 5;
+
+/**
+ * Signals for order workflows: every row but a WMS confirmation the confirmation lane has not been through, and a
+ * converted one while a burst of conversions is under way (VIEW_SIGNAL_DEFER_SECONDS). An
  * order's events come before confirmations: a confirmation's units already left the count twice in the lane (its
  * signal only brings the workflow's view up to date), while an order event's claim is what keeps Shopify from
  * selling units another channel sold. Each kind keeps commit order.
  */
 export async function claimReservationHandoffs(db: Pick<Db, 'query'>, opts: ClaimOptions): Promise<ReservationHandoffRow[]> {
   const rows = await claim<ReservationColumns>(db, 'reservation', 'shop_id, order_id, signal, payload', opts, {
-    where: `NOT (${UNCONVERTED})`,
+    where: `NOT (${UNCONVERTED}) AND (signal <> '${ALLOCATION_SIGNAL}' OR converted_at < now() - interval '${VIEW_SIGNAL_DEFER_SECONDS} seconds'
+            OR NOT EXISTS (SELECT 1 FROM reservation_handoffs u WHERE u.shop_id = ANY($1::text[]) AND ${UNCONVERTED_AS('u')}))`,
     first: `signal = '${ALLOCATION_SIGNAL}'`,
   });
   return rows.map(reservationRow);

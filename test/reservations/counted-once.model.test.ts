@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readComponents } from '../../src/sources/components.js';
-import { convertAllocation, recordAllocation } from '../../src/db/claim-conversion.js';
+import { convertAllocation, convertKnownOrderConfirmations, recordAllocation } from '../../src/db/claim-conversion.js';
 import { applyClaims } from '../../src/db/claims.js';
 import { recordSourceChanges } from '../../src/db/source-changes.js';
 import { claimLineId } from '../../src/domain/reservation-model.js';
@@ -66,16 +66,18 @@ describe('each unit is counted exactly once in ATS at every step (model-based)',
           if (c.status !== 'ok') throw new Error('no on-hand');
           return c.components.openClaims + c.components.wmsAllocated;
         };
-        /** The WMS confirms an allocation to us (the route, then the order's workflow). */
-        const confirm = async (al: (typeof allocations)[number]) => {
+        /**
+         * The WMS confirms an allocation to us: the route records it, then the sweeper's confirmation lane converts it
+         * in a batch (`viaLane`; an order with no claim line goes through convertAllocation), or the order's workflow
+         * does (convertAllocation: a confirmation left to it, or the signal that follows the lane's conversion).
+         */
+        const confirm = async (al: (typeof allocations)[number], viaLane: boolean) => {
           al.delivered = true;
-          await convertAllocation(deps, {
-            shopId,
-            orderId: al.orderId,
-            workflowId: `wf-${al.orderId}`,
-            origin: 'shopify',
-            allocation: { allocationId: al.id, source: wms, occurredAt: tick(al.t), lines: [{ lineId: '1', sku, locationId: LOC, quantity: al.n }] },
-          });
+          const item = { shopId, orderId: al.orderId, allocation: { allocationId: al.id, source: wms, occurredAt: tick(al.t), lines: [{ lineId: '1', sku, locationId: LOC, quantity: al.n }] } };
+          const oneByOne = (c: typeof item) => convertAllocation(deps, { ...c, workflowId: `wf-${c.orderId}`, origin: 'shopify' });
+          if (!viaLane) return void (await oneByOne(item));
+          const out = await convertKnownOrderConfirmations(deps, [item]);
+          for (const c of out.firstLines) await oneByOne(c as typeof item);
         };
         /** The WMS's allocated total as of t: allocated minus shipped. */
         const wmsTotal = (t: number) =>
@@ -134,8 +136,9 @@ describe('each unit is counted exactly once in ATS at every step (model-based)',
               const al = allocations[s.a % Math.max(1, allocations.length)];
               if (!al) break;
               const times = s.c ? 2 : 1;
-              for (let i = 0; i < times; i++) await confirm(al);
-              log.push(`confirm ${al.id}${times > 1 ? ' twice' : ''}`);
+              const via = Array.from({ length: times }, (_, i) => (s.b + i) % 2 === 0);
+              for (const viaLane of via) await confirm(al, viaLane);
+              log.push(`confirm ${al.id} (${via.map((v) => (v ? 'lane' : 'workflow')).join(', then ')})`);
               break;
             }
             case 5: {
@@ -155,7 +158,7 @@ describe('each unit is counted exactly once in ATS at every step (model-based)',
               const shippable = live.filter((x) => x.wmsAllocated > x.shipped);
               const o = shippable[s.a % Math.max(1, shippable.length)];
               if (!o) break;
-              for (const al of allocations.filter((x) => !x.delivered)) await confirm(al);
+              for (const al of allocations.filter((x) => !x.delivered)) await confirm(al, s.c);
               const n = 1 + (s.b % (o.wmsAllocated - o.shipped));
               o.shipped += n;
               shipments.push({ n, t: ++clock });
@@ -178,11 +181,11 @@ describe('each unit is counted exactly once in ATS at every step (model-based)',
               const o = orders.find((x) => x.id === al.orderId)!;
               const before = Math.max(0, Math.min(...pendingAllocations.map((x) => x.t)) - 1);
               await Promise.all([
-                confirm(al),
+                confirm(al, s.c),
                 recordSourceChanges(svc.db, wms, [{ shopId, sku, locationId: LOC, quantity: wmsTotal(before), occurredAt: tick(before) }]),
                 ...(o.live ? [claim(o)] : []),
               ]);
-              log.push(`concurrently: confirm ${al.id}, wms total as of t${before}${o.live ? `, claim ${o.id} again` : ''}`);
+              log.push(`concurrently: confirm ${al.id}${s.c ? ' (lane)' : ''}, wms total as of t${before}${o.live ? `, claim ${o.id} again` : ''}`);
               break;
             }
             case 8: {
@@ -213,7 +216,7 @@ describe('each unit is counted exactly once in ATS at every step (model-based)',
           if (got !== expected) throw new Error(`counted ${got}, live units ${expected}\n${log.join('\n')}`);
         }
         // Quiescence: every confirmation delivered, the WMS's latest total reported: exactly once again.
-        for (const al of allocations.filter((x) => !x.delivered)) await confirm(al);
+        for (const al of allocations.filter((x) => !x.delivered)) await confirm(al, al.t % 2 === 0);
         const expected = unshipped();
         expect(await counted(), `after the late confirmations\n${log.join('\n')}`).toBe(expected);
         await recordSourceChanges(svc.db, wms, [{ shopId, sku, locationId: LOC, quantity: wmsTotal(clock + 1), occurredAt: tick(clock + 1) }]);

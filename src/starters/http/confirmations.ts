@@ -1,4 +1,4 @@
-import { convertAllocation } from '../../db/claim-conversion.js';
+import { convertAllocation, convertKnownOrderConfirmations } from '../../db/claim-conversion.js';
 import { lookForOrders } from '../../db/early-confirmations.js';
 import { claimUnconvertedConfirmations, deleteHandoffs, markConverted, releaseHandoffs, type ReservationHandoffRow } from '../../db/handoffs.js';
 import { workflowIds } from '../../domain/keys.js';
@@ -15,7 +15,8 @@ import type { HttpDeps } from './deps.js';
  * finds the units converted and brings its view (lines, state, the Web UI's search attributes) up to date.
  *
  * Per confirmation, by what `lookForOrders` found:
- * - the order has a reservation: converted here;
+ * - the order has a reservation: converted here, the whole batch in one transaction of a few statements
+ *   (`convertKnownOrderConfirmations`); an order with no claim line yet through `convertAllocation`, one at a time;
  * - its claim is in flight (the order's lock is taken): left to its workflow, which the claim's event reaches first
  *   (converting here would wait for that claim, and a claim that rolls back would leave a reservation no workflow
  *   runs);
@@ -39,8 +40,6 @@ export interface ConfirmationPassResult {
 
 /** Rows per pass. */
 export const CONFIRMATION_BATCH = 256;
-/** Orders converted at once, each in its own transaction on its own connection. */
-const CONVERT_CONCURRENCY = 4;
 /** A lease outlives any pass; past it, another sweeper may take the rows. */
 const LEASE_MS = 30_000;
 
@@ -77,33 +76,49 @@ export async function confirmationPass(deps: ConfirmationDeps, shops: string[], 
     }
   }
 
-  // Each order's confirmations in commit order, several orders at once.
-  const orders = [...byOrder.values()];
+  // One transaction for the batch; orders with no claim line yet (their first lines take every waiting
+  // confirmation over) one at a time after it, each order's confirmations in commit order.
   let converted = 0;
-  let next = 0;
   const convertEnd = deps.metrics?.handoffPassSeconds.startTimer({ outbox: 'confirmation', step: 'convert' });
-  const lane = async () => {
-    while (next < orders.length) {
-      const list = orders[next++]!;
-      for (let i = 0; i < list.length; i++) {
-        const r = list[i]!;
-        const { shopId, orderId } = r.handoff;
-        try {
-          const out = await convertAllocation({ db: deps.db }, { shopId, orderId, workflowId: workflowIds.reservation(shopId, orderId), origin: null, allocation: r.handoff.payload as AllocationEvent });
-          for (const key of out.changedKeys) dirty.set(`${shopId}\u0000${key.sku}\u0000${key.locationId}`, { shopId, key, trigger: 'wms_allocation' });
-          passed.push(r.id);
-          converted++;
-          lag(r);
-        } catch (err) {
-          // This one and the order's later ones wait for the next sweep, in order.
-          deps.logger?.warn({ shopId, orderId, err }, 'a WMS confirmation could not be converted; it waits for the next sweep');
-          retry.push(...list.slice(i).map((x) => x.id));
-          break;
-        }
+  const known = [...byOrder.values()].flat();
+  const markDirty = (shopId: string, key: SkuLocation) => dirty.set(`${shopId}\u0000${key.sku}\u0000${key.locationId}`, { shopId, key, trigger: 'wms_allocation' });
+  const item = (r: ReservationHandoffRow) => ({ shopId: r.handoff.shopId, orderId: r.handoff.orderId, allocation: r.handoff.payload as AllocationEvent });
+  let firstLines: Set<ReservationHandoffRow>;
+  try {
+    const out = await convertKnownOrderConfirmations({ db: deps.db }, known.map(item));
+    for (const k of out.changedKeys) markDirty(k.shopId, k.key);
+    const waiting = new Set(out.firstLines.map((c) => `${c.shopId}\u0000${c.orderId}`));
+    firstLines = new Set(known.filter((r) => waiting.has(`${r.handoff.shopId}\u0000${r.handoff.orderId}`)));
+    for (const r of known) {
+      if (firstLines.has(r)) continue;
+      passed.push(r.id);
+      converted++;
+      lag(r);
+    }
+  } catch (err) {
+    deps.logger?.warn({ confirmations: known.length, err }, 'WMS confirmations could not be converted; they wait for the next sweep');
+    retry.push(...known.map((r) => r.id));
+    firstLines = new Set();
+  }
+  for (const list of byOrder.values()) {
+    const mine = list.filter((r) => firstLines.has(r));
+    for (let i = 0; i < mine.length; i++) {
+      const r = mine[i]!;
+      const { shopId, orderId } = r.handoff;
+      try {
+        const out = await convertAllocation({ db: deps.db }, { ...item(r), workflowId: workflowIds.reservation(shopId, orderId), origin: null });
+        for (const key of out.changedKeys) markDirty(shopId, key);
+        converted++;
+        passed.push(r.id);
+        lag(r);
+      } catch (err) {
+        // This one and the order's later ones wait for the next sweep, in order.
+        deps.logger?.warn({ shopId, orderId, err }, 'a WMS confirmation could not be converted; it waits for the next sweep');
+        retry.push(...mine.slice(i).map((x) => x.id));
+        break;
       }
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(CONVERT_CONCURRENCY, orders.length) }, lane));
+  }
   convertEnd?.();
 
   const settleEnd = deps.metrics?.handoffPassSeconds.startTimer({ outbox: 'confirmation', step: 'settle' });
