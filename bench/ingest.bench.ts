@@ -451,6 +451,43 @@ async function knownOrdersPhase(line: (name: string, p: Phase) => string, outbox
 
   const applied = async () =>
     (await svc.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM wms_allocations WHERE shop_id = $1 AND allocation_id LIKE 'k-%' AND applied_at IS NOT NULL`, [shopId])).rows[0]!.n;
+
+  // Event-to-Shopify: each conversion raises its key's ATS by one (the WMS total dated ahead says 0, so the unit
+  // leaves the claims and no total takes it), and the refresh writes it. Once the claims' own writes are done,
+  // confirmation j (1, 2, ...) of a key has reached Shopify when the key's available is its value now plus j.
+  const quietFrom = performance.now();
+  let quietSince = performance.now();
+  let lastApplied = -1;
+  while (performance.now() - quietFrom < 120_000) {
+    const mutations = emu.emulator.counters(domain).mutationsApplied;
+    if (mutations !== lastApplied) [lastApplied, quietSince] = [mutations, performance.now()];
+    const { rows } = await svc.db.query<{ n: number }>('SELECT (SELECT count(*) FROM refresh_handoffs WHERE shop_id = $1) + (SELECT count(*) FROM reservation_handoffs WHERE shop_id = $1) AS n', [shopId]);
+    if (Number(rows[0]!.n) === 0 && (await refreshPending({ temporal: svc.temporal }, shopId)) === 0 && performance.now() - quietSince > 2000) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const quietWait = (performance.now() - quietFrom) / 1000;
+  const itemOf = new Map(known.map((sku) => [Number(catalog.ids.get(`${sku}|WH1`)!.inventoryItemId.split('/').pop()), sku]));
+  const startAvailable = new Map<string, number>();
+  for (const item of emu.emulator.snapshot(domain).items) {
+    const sku = itemOf.get(Number(item.id.split('/').pop()));
+    if (sku !== undefined) startAvailable.set(sku, Number(item.levels[0]?.available ?? 0));
+  }
+  /** Per SKU, the confirmations' indices in send order, and when Shopify showed each. */
+  const bySku = new Map<string, number[]>();
+  for (let i = 0; i < n; i++) bySku.set(known[i % known.length]!, [...(bySku.get(known[i % known.length]!) ?? []), i]);
+  const confirmSent = new Map<number, number>();
+  const confirmArrived = new Map<number, number>();
+  const originalChanged = emu.emulator.levelsChanged;
+  emu.emulator.levelsChanged = (shop, levels) => {
+    const now = performance.now();
+    for (const level of levels) {
+      const sku = itemOf.get(level.itemId);
+      if (sku === undefined) continue;
+      const rise = level.quantities.available - startAvailable.get(sku)!;
+      bySku.get(sku)!.slice(0, Math.max(0, rise)).forEach((i) => confirmArrived.has(i) || confirmArrived.set(i, now));
+    }
+    originalChanged(shop, levels);
+  };
   const lagBefore = await lagBuckets('reservation');
   const laneBefore = await lagBuckets('confirmation');
   const laneStepsBefore = await passSteps('confirmation');
@@ -461,6 +498,7 @@ async function knownOrdersPhase(line: (name: string, p: Phase) => string, outbox
     env.ING_WMS_TOKEN,
     (i) => ({ shopId, channel: 'bench', orderId: `known-${i}`, allocationId: `k-${i}`, occurredAt: new Date().toISOString(), lines: [{ lineId: '1', sku: known[i % known.length]!, locationId: 'WH1', quantity: 1 }] }),
     { seconds: 600, amount: n, rate: RATE },
+    (i) => confirmSent.set(i, performance.now()),
   );
   const phaseSeconds = (performance.now() - sentAt) / 1000;
   const waitingAtEnd = await outboxRows();
@@ -475,6 +513,10 @@ async function knownOrdersPhase(line: (name: string, p: Phase) => string, outbox
   }
   const appliedFinal = await applied();
   const allSeconds = (performance.now() - sentAt) / 1000;
+  const shownDeadline = performance.now() + 30_000;
+  while (confirmArrived.size < confirms.ok && performance.now() < shownDeadline) await new Promise((r) => setTimeout(r, 100));
+  emu.emulator.levelsChanged = originalChanged;
+  const toShopify = [...confirmArrived].filter(([i]) => confirmSent.has(i)).map(([i, t]) => t - confirmSent.get(i)!);
   const lagAfter = await lagBuckets('reservation');
   const laneAfter = await lagBuckets('confirmation');
   const laneSteps = passStepLine(laneStepsBefore, await passSteps('confirmation'));
@@ -500,4 +542,16 @@ async function knownOrdersPhase(line: (name: string, p: Phase) => string, outbox
       `${waitingAtEnd} waiting when the last was answered (${phaseSeconds.toFixed(1)} s), all handed off ${handedAt > 0 ? ((handedAt - sentAt) / 1000).toFixed(1) : '> 300'} s after the first was sent`,
   );
   print(`  applied: ${appliedAtEnd} when the last was answered, ${appliedFinal} of ${confirms.ok} after ${allSeconds.toFixed(1)} s (${Math.round(appliedFinal / allSeconds)}/s overall)`);
+  // Which refreshes wrote these keys after the first confirmation was sent, and when (s after it).
+  const firstSentWall = Date.now() - (performance.now() - Math.min(...confirmSent.values()));
+  const writes = await svc.db.query<{ trigger: string; outcome: string; n: number; first: number; last: number }>(
+    `SELECT trigger, outcome, count(*)::int AS n, extract(epoch FROM min(at))::float8 * 1000 - $3 AS first, extract(epoch FROM max(at))::float8 * 1000 - $3 AS last
+       FROM audit_log WHERE shop_id = $1 AND sku = ANY($2::text[]) AND at >= to_timestamp($3 / 1000.0) GROUP BY trigger, outcome ORDER BY min(at)`,
+    [shopId, known, firstSentWall],
+  );
+  print(`  refreshes of those keys since the first was sent (trigger, outcome: rows, first-last s): ${writes.rows.map((r) => `${r.trigger}, ${r.outcome}: ${r.n}, ${(r.first / 1000).toFixed(1)}-${(r.last / 1000).toFixed(1)}`).join('; ') || 'none'}`);
+  print(
+    `  event-to-Shopify (send to the key's new ATS in Shopify): ${toShopify.length} of ${confirms.ok} arrived; p50 ${Math.round(pct(toShopify, 50))} ms, p90 ${Math.round(pct(toShopify, 90))} ms, ` +
+      `p99 ${Math.round(pct(toShopify, 99))} ms, max ${Math.round(pct(toShopify, 100))} ms (measured after the claims' own writes settled: ${quietWait.toFixed(1)} s)`,
+  );
 }

@@ -107,7 +107,10 @@ describe('the hand-off sweeper', () => {
       await recordReservationHandoffs(svc.db, [{ handoff: { shopId, orderId: 'o-known', signal: ALLOCATION_SIGNAL, payload: event }, allocation: event }]);
       sweeper.kick('confirmation');
       await expect.poll(allocated, { timeout: 10_000 }).toBe(2);
-      // Its key went through the refresh outbox to the shop's refresh workflow.
+      // Marked converted (its key queued in the same statement), then the key went through the refresh outbox to the
+      // shop's refresh workflow.
+      const converted = async () => (await svc.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM reservation_handoffs WHERE shop_id = $1 AND converted_at IS NOT NULL`, [shopId])).rows[0]!.n;
+      await expect.poll(converted, { timeout: 10_000 }).toBe(1);
       await expect.poll(() => count('refresh_handoffs'), { timeout: 10_000 }).toBe(0);
       expect((await svc.temporal.workflow.getHandle(`refresh:${shopId}`).describe()).type).toBe(workflowTypes.shopRefresh);
       // The order lane is still held on its first call: both rows wait for it.

@@ -27,7 +27,10 @@ import type { HttpDeps } from './deps.js';
  * a repeat converts nothing twice.
  */
 
-type ConfirmationDeps = Pick<HttpDeps, 'db' | 'config'> & Partial<Pick<HttpDeps, 'metrics' | 'logger'>>;
+type ConfirmationDeps = Pick<HttpDeps, 'db' | 'config'> & Partial<Pick<HttpDeps, 'metrics' | 'logger'>> & {
+  /** Called once a pass marked rows converted (the sweeper kicks its refresh and order lanes). */
+  converted?: () => void;
+};
 
 export interface ConfirmationPassResult {
   /** Rows past the lane: converted, left to a workflow, or left for an order not seen yet. */
@@ -126,5 +129,6 @@ export async function confirmationPass(deps: ConfirmationDeps, shops: string[], 
   await deleteHandoffs(deps.db, 'reservation', unseen);
   await releaseHandoffs(deps.db, 'reservation', retry);
   settleEnd?.();
+  if (passed.length > 0) deps.converted?.();
   return { done: passed.length + unseen.length, claimed: rows.length, converted, failed: retry.length > 0 };
 }

@@ -15,6 +15,8 @@ import { createRefreshRoomGate, type RefreshRoomGate } from './refresh-room.js';
 type SweepDeps = Pick<HttpDeps, 'db' | 'temporal' | 'taskQueue' | 'config'> & Partial<Pick<HttpDeps, 'metrics' | 'logger'>> & {
   /** Holds a shop's refresh keys in the outbox while its refresh has a large backlog (refresh-room.ts). */
   room?: RefreshRoomGate;
+  /** A confirmation pass marked rows converted: their keys wait in the refresh outbox, their signals in the order lane. */
+  converted?: () => void;
 };
 
 /** How long the sweeper waits for a shop's refresh to tell its backlog; unanswered, the gate keeps its estimate. */
@@ -217,14 +219,20 @@ export interface HandoffSweeper {
  * batch per Temporal round trip). The lanes run side by side: refresh keys never wait behind a drain of order
  * signals, which Temporal takes one signal-with-start at a time (tens a second on a dev server), nor the other
  * way round. A third lane converts WMS confirmations in PostgreSQL (confirmations.ts) and kicks the other two
- * when it has: their keys go to the refresh lane, their signals to the order lane, and a burst of confirmations
- * no longer waits for Temporal to be counted right. After a failure a lane's kicks wait out a backoff (0.25 s doubling to 10 s) instead of hammering a
- * Temporal that is down. The periodic sweep takes rows older than `periodicMinAgeMs` only: younger ones belong to
- * a live process's kick.
+ * after each pass that did: their keys go to the refresh lane, their signals to the order lane, and a burst of
+ * confirmations no longer waits for Temporal to be counted right. After a failure a lane's kicks wait out a
+ * backoff (0.25 s doubling to 10 s) instead of hammering a Temporal that is down. The periodic sweep takes rows
+ * older than `periodicMinAgeMs` only: younger ones belong to a live process's kick.
  */
 export function createHandoffSweeper(given: SweepDeps & Pick<HttpDeps, 'logger'>, opts: { intervalMs?: number; periodicMinAgeMs?: number } = {}): HandoffSweeper {
-  const deps = {
+  const deps: SweepDeps & Pick<HttpDeps, 'logger'> = {
     ...given,
+    // Each pass's keys go to the refresh at once, not when a drain that a steady stream of confirmations keeps
+    // going ends (a burst of 2,000 reached Shopify at p90 5.3 s that way, against a conversion p99 under 1 s).
+    converted: () => {
+      lanes.refresh.sweep(0);
+      lanes.reservation.sweep(0);
+    },
     room:
       given.room ??
       createRefreshRoomGate({
@@ -240,8 +248,6 @@ export function createHandoffSweeper(given: SweepDeps & Pick<HttpDeps, 'logger'>
   let periodic: NodeJS.Timeout | undefined;
   let stopped = false;
 
-  /** Another lane to kick once this one's drain did some work (the confirmation lane's rows go on to the other two). */
-  const kickAfter: Partial<Record<Lane, Lane[]>> = { confirmation: ['refresh', 'reservation'] };
   const lane = (outbox: Lane) => {
     const only: ReadonlySet<Lane> = new Set([outbox]);
     let running: Promise<void> | null = null;
@@ -271,7 +277,6 @@ export function createHandoffSweeper(given: SweepDeps & Pick<HttpDeps, 'logger'>
           do {
             again = false;
             const r = await drainHandoffs(deps, { minAgeMs, outboxes: only });
-            if (r[outbox] > 0) for (const then of kickAfter[outbox] ?? []) lanes[then].sweep(0);
             if (r.failed) {
               if (failures === 0) {
                 deps.logger.warn(
