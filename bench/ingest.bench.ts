@@ -550,6 +550,20 @@ async function knownOrdersPhase(line: (name: string, p: Phase) => string, outbox
     [shopId, known, firstSentWall],
   );
   print(`  refreshes of those keys since the first was sent (trigger, outcome: rows, first-last s): ${writes.rows.map((r) => `${r.trigger}, ${r.outcome}: ${r.n}, ${(r.first / 1000).toFixed(1)}-${(r.last / 1000).toFixed(1)}`).join('; ') || 'none'}`);
+  // The slowest keys' refreshes: when each wrote (s after the first send), what ATS it wrote, and what Shopify had.
+  const slowest = [...confirmArrived].filter(([i]) => confirmSent.has(i)).sort((a, b) => b[1] - confirmSent.get(b[0])! - (a[1] - confirmSent.get(a[0])!)).slice(0, 3);
+  for (const [i, t] of slowest) {
+    const sku = known[i % known.length]!;
+    const trail = await svc.db.query<{ s: number; trigger: string; outcome: string; ats: number | null; previous: number | null; detail: string | null }>(
+      `SELECT (extract(epoch FROM at)::float8 * 1000 - $3) / 1000 AS s, trigger, outcome, ats, previous_shopify AS previous, left(detail::text, 120) AS detail
+         FROM audit_log WHERE shop_id = $1 AND sku = $2 AND at >= to_timestamp($3 / 1000.0) - interval '5 seconds' ORDER BY at`,
+      [shopId, sku, firstSentWall],
+    );
+    print(
+      `  slow: confirmation ${i} (${sku}) sent ${((confirmSent.get(i)! - Math.min(...confirmSent.values())) / 1000).toFixed(2)} s in, in Shopify ${((t - confirmSent.get(i)!) / 1000).toFixed(2)} s later; its key's refreshes: ` +
+        trail.rows.map((r) => `${Number(r.s).toFixed(2)} s ${r.trigger} ${r.outcome} ats ${r.ats} (was ${r.previous})${r.detail ? ` ${r.detail}` : ''}`).join('; '),
+    );
+  }
   print(
     `  event-to-Shopify (send to the key's new ATS in Shopify): ${toShopify.length} of ${confirms.ok} arrived; p50 ${Math.round(pct(toShopify, 50))} ms, p90 ${Math.round(pct(toShopify, 90))} ms, ` +
       `p99 ${Math.round(pct(toShopify, 99))} ms, max ${Math.round(pct(toShopify, 100))} ms (measured after the claims' own writes settled: ${quietWait.toFixed(1)} s)`,
