@@ -26,6 +26,18 @@ describe('the confirmation lane', () => {
     await svc?.close();
   });
 
+  /** The test pool, with the connections whose number (1, 2, ...) `refuse` names refused; plain queries go through. */
+  const refusingConnections = (refuse: (n: number) => boolean): Db => {
+    const db = Object.create(svc.db) as Db;
+    let connects = 0;
+    db.connect = (async () => {
+      if (refuse(++connects)) throw new Error('connection refused (test)');
+      return svc.db.connect();
+    }) as Db['connect'];
+    db.query = svc.db.query.bind(svc.db) as Db['query'];
+    return db;
+  };
+
   const shop = async (name: string) => {
     const shopId = `cl-${name}-${run}`;
     const wms = `${shopId}-wms`;
@@ -125,21 +137,25 @@ describe('the confirmation lane', () => {
     await s.claim('o-4', 'E-1', 2);
     await s.wmsTotal('E-1', 2);
     await s.confirm('o-4', 'E-1', 2);
-    // The connection for the conversion is refused: the lane's look (its first transaction) and its plain
+    // Every connection for a conversion is refused: the lane's look (its first transaction) and its plain
     // statements go through.
-    const refusing = Object.create(svc.db) as Db;
-    let connects = 0;
-    refusing.connect = (async () => {
-      if (++connects > 1) throw new Error('connection refused (test)');
-      return svc.db.connect();
-    }) as Db['connect'];
-    refusing.query = svc.db.query.bind(svc.db) as Db['query'];
-    const failed = await s.pass(refusing);
+    const failed = await s.pass(refusingConnections((n) => n > 1));
     expect(failed).toMatchObject({ claimed: 1, done: 0, converted: 0, failed: true });
     expect(await s.rows()).toEqual([{ signal: ALLOCATION_SIGNAL, converted: false, claimed: false }]);
     expect(await s.line('o-4')).toEqual([{ claimed: 2, allocated: 0 }]);
     expect(await s.pass()).toMatchObject({ claimed: 1, done: 1, converted: 1, failed: false });
     expect(await s.line('o-4')).toEqual([{ claimed: 0, allocated: 2 }]);
+  });
+
+  it('a batch that fails is converted one order at a time', async () => {
+    const s = await shop('batchfails');
+    await s.claim('o-7', 'G-1', 2);
+    await s.wmsTotal('G-1', 2);
+    await s.confirm('o-7', 'G-1', 2);
+    // The batch's connection (the second) is refused; the order's own conversion after it goes through.
+    expect(await s.pass(refusingConnections((n) => n === 2))).toMatchObject({ claimed: 1, done: 1, converted: 1, failed: false });
+    expect(await s.line('o-7')).toEqual([{ claimed: 0, allocated: 2 }]);
+    expect(await s.queuedKeys()).toEqual([{ sku: 'G-1', trigger: 'wms_allocation' }]);
   });
 
   it('the order lane takes order events before confirmations, and never one the lane has not converted', async () => {

@@ -23,8 +23,9 @@ import type { HttpDeps } from './deps.js';
  * - neither: the row is done; the confirmation waits in wms_allocations for the order's claim
  *   (src/db/early-confirmations.ts).
  *
- * A conversion that fails (a deadlock PostgreSQL broke, a connection lost) gives its row back for the next sweep;
- * a repeat converts nothing twice.
+ * A batch that fails is converted one order at a time, so a confirmation that fails every time holds back its own
+ * order only. An order's conversion that fails (a deadlock PostgreSQL broke, a connection lost) gives its rows back
+ * for the next sweep; a repeat converts nothing twice.
  */
 
 type ConfirmationDeps = Pick<HttpDeps, 'db' | 'config'> & Partial<Pick<HttpDeps, 'metrics' | 'logger'>> & {
@@ -80,31 +81,33 @@ export async function confirmationPass(deps: ConfirmationDeps, shops: string[], 
   }
 
   // One transaction for the batch; orders with no claim line yet (their first lines take every waiting
-  // confirmation over) one at a time after it, each order's confirmations in commit order.
+  // confirmation over), or all of them when the batch failed, one at a time after it, each order's confirmations
+  // in commit order.
   let converted = 0;
   const convertEnd = deps.metrics?.handoffPassSeconds.startTimer({ outbox: 'confirmation', step: 'convert' });
   const known = [...byOrder.values()].flat();
   const markDirty = (shopId: string, key: SkuLocation) => dirty.set(`${shopId}\u0000${key.sku}\u0000${key.locationId}`, { shopId, key, trigger: 'wms_allocation' });
   const item = (r: ReservationHandoffRow) => ({ shopId: r.handoff.shopId, orderId: r.handoff.orderId, allocation: r.handoff.payload as AllocationEvent });
-  let firstLines: Set<ReservationHandoffRow>;
+  let oneByOne: Set<ReservationHandoffRow>;
   try {
     const out = await convertKnownOrderConfirmations({ db: deps.db }, known.map(item));
     for (const k of out.changedKeys) markDirty(k.shopId, k.key);
     const waiting = new Set(out.firstLines.map((c) => `${c.shopId}\u0000${c.orderId}`));
-    firstLines = new Set(known.filter((r) => waiting.has(`${r.handoff.shopId}\u0000${r.handoff.orderId}`)));
+    oneByOne = new Set(known.filter((r) => waiting.has(`${r.handoff.shopId}\u0000${r.handoff.orderId}`)));
     for (const r of known) {
-      if (firstLines.has(r)) continue;
+      if (oneByOne.has(r)) continue;
       passed.push(r.id);
       converted++;
       lag(r);
     }
   } catch (err) {
-    deps.logger?.warn({ confirmations: known.length, err }, 'WMS confirmations could not be converted; they wait for the next sweep');
-    retry.push(...known.map((r) => r.id));
-    firstLines = new Set();
+    // One order at a time instead, so a confirmation that fails every time (whatever the cause) holds back its own
+    // order only, not the batch.
+    deps.logger?.warn({ confirmations: known.length, err }, 'a batch of WMS confirmations could not be converted; converting them one order at a time');
+    oneByOne = new Set(known);
   }
   for (const list of byOrder.values()) {
-    const mine = list.filter((r) => firstLines.has(r));
+    const mine = list.filter((r) => oneByOne.has(r));
     for (let i = 0; i < mine.length; i++) {
       const r = mine[i]!;
       const { shopId, orderId } = r.handoff;
