@@ -88,9 +88,12 @@ export interface BatchConversionOutcome {
   converted: number;
   /** Every key of the batch's confirmations, per shop (a re-run owes the refresh what the first run converted). */
   changedKeys: { shopId: string; key: SkuLocation }[];
-  /** Confirmations of orders with no claim line yet: their first lines take every waiting confirmation over, which
-   * `convertAllocation` does, one order at a time. Not converted here. */
-  firstLines: KnownOrderConfirmation[];
+  /**
+   * Not converted here, for `convertAllocation`, one order at a time: orders with no claim line yet (their first
+   * lines take every waiting confirmation over), and orders whose claim lock was taken (a claim in flight: the batch
+   * does not wait for it).
+   */
+  oneByOne: KnownOrderConfirmation[];
 }
 
 const orderOf = (c: { shopId: string; orderId: string }) => `${c.shopId}\u0000${c.orderId}`;
@@ -99,30 +102,33 @@ const orderOf = (c: { shopId: string; orderId: string }) => `${c.shopId}\u0000${
  * `convertAllocation` for many confirmations of orders that already have claim lines, in one transaction of a few
  * statements whatever their number (the confirmation lane converts a WMS's burst at the rate PostgreSQL runs
  * statements, not one transaction of a dozen round trips per confirmation). The same steps, in the same lock
- * order: the orders' claim locks (in key order, so two batches cannot deadlock), the confirmations' claim lines
- * (claimed 0 where the order has none), their rows in wms_allocations (a repeat changes nothing), then per WMS
- * source the keys' snapshot rows locked in the snapshot writer's order and `convert_due_wms_allocations` per row,
- * then each order's state from its lines. The lines are read, not locked: every order's claim lock is held, and a
+ * order: the orders' claim locks (tried: an order whose claim is in flight is left for `convertAllocation`), the
+ * confirmations' claim lines (claimed 0 where the order has none), their rows in wms_allocations (a repeat changes
+ * nothing), then every source's snapshot rows of the keys, locked in one statement in the snapshot writer's order,
+ * and `convert_due_wms_allocations` per row, then each order's state from its lines. The lines are read, not locked: every order's claim lock is held, and a
  * snapshot writer converting into them holds the key's snapshot row, which this transaction already has.
  */
 export async function convertKnownOrderConfirmations(deps: ClaimsDeps, items: KnownOrderConfirmation[]): Promise<BatchConversionOutcome> {
-  if (items.length === 0) return { converted: 0, changedKeys: [], firstLines: [] };
+  if (items.length === 0) return { converted: 0, changedKeys: [], oneByOne: [] };
   return inTransaction(deps.db, async (client) => {
     const orders = [...new Map(items.map((c) => [orderOf(c), c])).values()];
     const shops = orders.map((o) => o.shopId);
     const ids = orders.map((o) => o.orderId);
-    await client.query(
-      `SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT order_claim_key(s, o) AS k FROM unnest($1::text[], $2::text[]) AS t(s, o)) x ORDER BY k`,
+    // Tried, never waited for: a claim in flight would hold the whole batch (and a wait here, holding other orders'
+    // locks, is a cycle waiting to happen). The statement that follows sees every claim committed before the tries.
+    const { rows: tried } = await client.query<{ s: string; o: string; locked: boolean }>(
+      `SELECT s, o, pg_try_advisory_xact_lock(order_claim_key(s, o)) AS locked FROM unnest($1::text[], $2::text[]) AS t(s, o)`,
       [shops, ids],
     );
+    const locked = tried.filter((r) => r.locked).map((r) => ({ shopId: r.s, orderId: r.o }));
     const { rows: lined } = await client.query<{ shop_id: string; order_id: string }>(
       `SELECT DISTINCT c.shop_id, c.order_id FROM claim_lines c JOIN unnest($1::text[], $2::text[]) AS t(s, o) ON c.shop_id = t.s AND c.order_id = t.o`,
-      [shops, ids],
+      [locked.map((o) => o.shopId), locked.map((o) => o.orderId)],
     );
-    const hasLines = new Set(lined.map((r) => orderOf({ shopId: r.shop_id, orderId: r.order_id })));
-    const firstLines = items.filter((c) => !hasLines.has(orderOf(c)));
-    const batch = items.filter((c) => hasLines.has(orderOf(c)));
-    if (batch.length === 0) return { converted: 0, changedKeys: [], firstLines };
+    const ours = new Set(lined.map((r) => orderOf({ shopId: r.shop_id, orderId: r.order_id })));
+    const oneByOne = items.filter((c) => !ours.has(orderOf(c)));
+    const batch = items.filter((c) => ours.has(orderOf(c)));
+    if (batch.length === 0) return { converted: 0, changedKeys: [], oneByOne };
 
     const lines = batch
       .flatMap((c) => c.allocation.lines.map((l) => ({ c, l, lineId: claimLineId(l.lineId, l.locationId) })))
@@ -151,33 +157,32 @@ export async function convertKnownOrderConfirmations(deps: ClaimsDeps, items: Kn
       ],
     );
 
-    // Per WMS source, its keys (shop, sku, location): snapshot rows locked in the writer's order, then converted.
-    const bySource = new Map<string, Map<string, { shopId: string; key: SkuLocation }>>();
+    // Every WMS source's snapshot rows of the batch's keys, locked in one statement in (source, shop, sku, location)
+    // order before any conversion: a conversion locks claim lines of orders outside the batch, and a transaction
+    // holding those while it waited for another source's row could close a cycle with a workflow's conversion.
+    const keys = new Map<string, { source: string; shopId: string; key: SkuLocation }>();
     for (const { c, l } of lines) {
-      const keys = bySource.get(c.allocation.source) ?? new Map<string, { shopId: string; key: SkuLocation }>();
-      keys.set(`${c.shopId}\u0000${skuLocationKey(l)}`, { shopId: c.shopId, key: { sku: l.sku, locationId: l.locationId } });
-      bySource.set(c.allocation.source, keys);
+      keys.set(`${c.allocation.source}\u0000${c.shopId}\u0000${skuLocationKey(l)}`, { source: c.allocation.source, shopId: c.shopId, key: { sku: l.sku, locationId: l.locationId } });
     }
+    const all = [...keys.values()];
+    const snapshots = await client.query<{ source: string; shop_id: string; sku: string; location_id: string; occurred_at: Date }>(
+      `SELECT s.source, s.shop_id, s.sku, s.location_id, s.occurred_at FROM source_snapshots s
+         JOIN unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS k(source, shop_id, sku, location_id) USING (source, shop_id, sku, location_id)
+        ORDER BY s.source, s.shop_id, s.sku, s.location_id FOR UPDATE OF s`,
+      [all.map((k) => k.source), all.map((k) => k.shopId), all.map((k) => k.key.sku), all.map((k) => k.key.locationId)],
+    );
+    await deps.conversionRacePoints?.afterSnapshotLocked?.();
     let converted = 0;
-    const changed = new Map<string, { shopId: string; key: SkuLocation }>();
-    for (const source of [...bySource.keys()].sort()) {
-      const keys = [...bySource.get(source)!.values()];
-      for (const k of keys) changed.set(`${k.shopId}\u0000${skuLocationKey(k.key)}`, k);
-      const locked = await client.query<{ shop_id: string; sku: string; location_id: string; occurred_at: Date }>(
-        `SELECT s.shop_id, s.sku, s.location_id, s.occurred_at FROM source_snapshots s
-           JOIN unnest($2::text[], $3::text[], $4::text[]) AS k(shop_id, sku, location_id) USING (shop_id, sku, location_id)
-          WHERE s.source = $1 ORDER BY s.shop_id, s.sku, s.location_id FOR UPDATE OF s`,
-        [source, keys.map((k) => k.shopId), keys.map((k) => k.key.sku), keys.map((k) => k.key.locationId)],
-      );
-      await deps.conversionRacePoints?.afterSnapshotLocked?.();
-      if (locked.rows.length === 0) continue;
+    if (snapshots.rows.length > 0) {
+      const r = snapshots.rows;
       const { rows } = await client.query<{ n: number }>(
-        `SELECT coalesce(sum(convert_due_wms_allocations($1, t.s, t.sku, t.loc, t.at)), 0)::int AS n
-           FROM unnest($2::text[], $3::text[], $4::text[], $5::timestamptz[]) AS t(s, sku, loc, at)`,
-        [source, locked.rows.map((r) => r.shop_id), locked.rows.map((r) => r.sku), locked.rows.map((r) => r.location_id), locked.rows.map((r) => r.occurred_at)],
+        `SELECT coalesce(sum(convert_due_wms_allocations(t.source, t.s, t.sku, t.loc, t.at)), 0)::int AS n
+           FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[]) AS t(source, s, sku, loc, at)`,
+        [r.map((x) => x.source), r.map((x) => x.shop_id), r.map((x) => x.sku), r.map((x) => x.location_id), r.map((x) => x.occurred_at)],
       );
-      converted += rows[0]?.n ?? 0;
+      converted = rows[0]?.n ?? 0;
     }
+    const changed = new Map(all.map((k) => [`${k.shopId}\u0000${skuLocationKey(k.key)}`, { shopId: k.shopId, key: k.key }]));
 
     // Each order's state from its lines, as settleState does (terminal and pending states stay).
     const batchOrders = [...new Map(batch.map((c) => [orderOf(c), c])).values()];
@@ -201,6 +206,6 @@ export async function convertKnownOrderConfirmations(deps: ClaimsDeps, items: Kn
         WHERE r.shop_id = t.s AND r.order_id = t.o AND r.state <> ALL($4::text[]) AND r.state <> t.state`,
       [next.map((x) => x.o.shopId), next.map((x) => x.o.orderId), next.map((x) => x.state), ['pending', ...TERMINAL_STATES]],
     );
-    return { converted, changedKeys: [...changed.values()], firstLines };
+    return { converted, changedKeys: [...changed.values()], oneByOne };
   });
 }

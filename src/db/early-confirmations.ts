@@ -44,7 +44,7 @@ const orderKey = (o: OrderRef) => `${o.shopId}\u0000${o.orderId}`;
 
 /** What the hand-off sweeper found of an order when it looked (lookForOrders). */
 export type OrderSeen =
-  /** Its claim is in flight (its lock is taken): its workflow runs, and the confirmation goes to it. */
+  /** Its first claim is in flight (its lock is taken, no reservation yet): its workflow runs, and the confirmation goes to it. */
   | 'claimInFlight'
   /** It has a reservation: the sweeper converts the confirmation itself (src/starters/http/confirmations.ts). */
   | 'reserved'
@@ -55,8 +55,8 @@ export type OrderSeen =
  * What the sweeper found of each of these orders. The locks are tried, never waited for: a sweep holding shared
  * locks while it waited for another order's claim could close a cycle with claims that wait on it, and would stall
  * its batch behind the slowest claim. One short transaction: the tries, then the look (a second statement: it sees
- * the reservations of claims committed before its tries). An order whose lock is taken is 'claimInFlight' even
- * with a reservation: converting it here would wait for that claim.
+ * the reservations of claims committed before its tries). An order with a reservation is 'reserved' whether or
+ * not its lock is taken (the conversion tries the lock again, and converts a busy order after the others).
  */
 export async function lookForOrders(db: Db, orders: OrderRef[]): Promise<(o: OrderRef) => OrderSeen> {
   const unique = [...new Map(orders.map((o) => [orderKey(o), o])).values()];
@@ -73,8 +73,8 @@ export async function lookForOrders(db: Db, orders: OrderRef[]): Promise<(o: Ord
         `SELECT r.shop_id, r.order_id FROM reservations r JOIN unnest($1::text[], $2::text[]) AS t(s, o) ON r.shop_id = t.s AND r.order_id = t.o`,
         [shops, ids],
       );
-      for (const r of rows) found.set(orderKey({ shopId: r.shop_id, orderId: r.order_id }), 'reserved');
       for (const r of tried.rows) if (!r.locked) found.set(orderKey({ shopId: r.s, orderId: r.o }), 'claimInFlight');
+      for (const r of rows) found.set(orderKey({ shopId: r.shop_id, orderId: r.order_id }), 'reserved');
     });
   }
   return (o) => found.get(orderKey(o)) ?? 'unseen';
@@ -112,7 +112,8 @@ export async function convertDueAtKeys(client: PoolClient, source: string, shopI
  * Every claim, not only the first: a Shopify order's claim can trail its checkout by seconds on a Standard-plan
  * shop, and its later claims still take over what came meanwhile. A claim that locked existing lines takes the
  * snapshot rows' locks after them, which can deadlock with a snapshot writer converting into those lines;
- * PostgreSQL then aborts one of the two and it is retried. The sweeper never waits, so it is in no such cycle.
+ * PostgreSQL then aborts one of the two and it is retried. The sweeper's look and its batch conversion only try the
+ * order locks, and the batch locks every snapshot row it needs before it converts, so neither is in such a cycle.
  */
 export async function adoptEarlyConfirmations(client: PoolClient, shopId: string, orderId: string, linesBefore: ReadonlySet<string> | null): Promise<{ keys: SkuLocation[]; converted: number }> {
   if (linesBefore === null) return { keys: [], converted: 0 };

@@ -98,7 +98,7 @@ const VIEW_SIGNAL_DEFER_SECONDS = 5;
 export async function claimReservationHandoffs(db: Pick<Db, 'query'>, opts: ClaimOptions): Promise<ReservationHandoffRow[]> {
   const rows = await claim<ReservationColumns>(db, 'reservation', 'shop_id, order_id, signal, payload', opts, {
     where: `NOT (${UNCONVERTED}) AND (signal <> '${ALLOCATION_SIGNAL}' OR converted_at < now() - interval '${VIEW_SIGNAL_DEFER_SECONDS} seconds'
-            OR NOT EXISTS (SELECT 1 FROM reservation_handoffs u WHERE u.shop_id = ANY($1::text[]) AND ${UNCONVERTED_AS('u')}))`,
+            OR NOT EXISTS (SELECT 1 FROM reservation_handoffs u WHERE u.shop_id = reservation_handoffs.shop_id AND ${UNCONVERTED_AS('u')}))`,
     first: `signal = '${ALLOCATION_SIGNAL}'`,
   });
   return rows.map(reservationRow);

@@ -158,16 +158,47 @@ describe('the confirmation lane', () => {
     expect(await s.queuedKeys()).toEqual([{ sku: 'G-1', trigger: 'wms_allocation' }]);
   });
 
-  it('the order lane takes order events before confirmations, and never one the lane has not converted', async () => {
+  it('the order lane never takes a confirmation the lane has not converted, and takes order events first', async () => {
     const s = await shop('order');
     await s.claim('o-5', 'P-1', 1);
-    await s.confirm('o-5', 'P-1', 1); // oldest row, not converted yet
-    await recordReservationHandoffs(svc.db, [{ handoff: { shopId: s.shopId, orderId: 'o-6', signal: ORDER_EVENT_SIGNAL, payload: { kind: 'cancelled' } as never } }]);
+    await s.claim('o-8', 'P-2', 1);
+    await s.confirm('o-5', 'P-1', 1); // the oldest row, not converted yet
     const claimOne = () => claimReservationHandoffs(svc.db, { shops: [s.shopId], limit: 1, minAgeMs: 0, leaseMs: 30_000 });
+    expect(await claimOne()).toEqual([]);
+    await s.pass();
+    // Converted, and older than the order event committed next: the event still goes first.
+    await recordReservationHandoffs(svc.db, [{ handoff: { shopId: s.shopId, orderId: 'o-6', signal: ORDER_EVENT_SIGNAL, payload: { kind: 'cancelled' } as never } }]);
     expect((await claimOne()).map((r) => r.handoff.signal)).toEqual([ORDER_EVENT_SIGNAL]);
+    // While another confirmation of the shop waits to be converted, a converted one's signal waits (up to 5 s).
+    await s.confirm('o-8', 'P-2', 1);
     expect(await claimOne()).toEqual([]);
     await s.pass();
     expect((await claimOne()).map((r) => [r.handoff.signal, r.handoff.orderId])).toEqual([[ALLOCATION_SIGNAL, 'o-5']]);
+  });
+
+  it("converts a reserved order whose claim is in flight after the batch, once the claim commits", async () => {
+    const s = await shop('busy');
+    await s.claim('o-9', 'H-1', 2);
+    await s.claim('o-10', 'H-2', 1);
+    await s.wmsTotal('H-1', 2);
+    await s.wmsTotal('H-2', 1);
+    await s.confirm('o-9', 'H-1', 2);
+    await s.confirm('o-10', 'H-2', 1);
+    // o-9's second claim (an edit) holds its lock, before its commit.
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let reached!: () => void;
+    const atCommit = new Promise<void>((r) => (reached = r));
+    const edit = s.claim('o-9', 'H-1', 2, { beforeCommit: async () => { reached(); await held; } });
+    await atCommit;
+    const pass = s.pass();
+    // The batch converts o-10 without waiting for o-9's claim; o-9 waits for it, on its own.
+    await expect.poll(async () => (await s.line('o-10'))[0]?.allocated, { timeout: 10_000 }).toBe(1);
+    expect(await s.line('o-9')).toEqual([{ claimed: 2, allocated: 0 }]);
+    release();
+    await edit;
+    expect(await pass).toMatchObject({ claimed: 2, done: 2, converted: 2, failed: false });
+    expect(await s.line('o-9')).toEqual([{ claimed: 0, allocated: 2 }]);
   });
 
   // The lane converts a batch in one transaction (convertKnownOrderConfirmations); the workflow's step converts one
@@ -213,8 +244,8 @@ describe('the confirmation lane', () => {
     const batched = await scenario('batched');
     const out = await convertKnownOrderConfirmations({ db: svc.db }, batched.items);
     // The order with no claim line is left to convertAllocation (its first lines take every waiting one over).
-    expect(out.firstLines.map((c) => c.orderId)).toEqual(['o-e']);
-    for (const c of out.firstLines) await convertAllocation({ db: svc.db }, { ...c, workflowId: `reservation:${c.shopId}:${c.orderId}`, origin: null });
+    expect(out.oneByOne.map((c) => c.orderId)).toEqual(['o-e']);
+    for (const c of out.oneByOne) await convertAllocation({ db: svc.db }, { ...c, workflowId: `reservation:${c.shopId}:${c.orderId}`, origin: null });
     expect(out.changedKeys.map((k) => k.key.sku).sort()).toEqual(['B-1', 'B-2', 'B-3']);
 
     const want = await one.rows();

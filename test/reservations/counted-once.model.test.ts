@@ -71,13 +71,20 @@ describe('each unit is counted exactly once in ATS at every step (model-based)',
          * in a batch (`viaLane`; an order with no claim line goes through convertAllocation), or the order's workflow
          * does (convertAllocation: a confirmation left to it, or the signal that follows the lane's conversion).
          */
-        const confirm = async (al: (typeof allocations)[number], viaLane: boolean) => {
-          al.delivered = true;
-          const item = { shopId, orderId: al.orderId, allocation: { allocationId: al.id, source: wms, occurredAt: tick(al.t), lines: [{ lineId: '1', sku, locationId: LOC, quantity: al.n }] } };
-          const oneByOne = (c: typeof item) => convertAllocation(deps, { ...c, workflowId: `wf-${c.orderId}`, origin: 'shopify' });
-          if (!viaLane) return void (await oneByOne(item));
-          const out = await convertKnownOrderConfirmations(deps, [item]);
-          for (const c of out.firstLines) await oneByOne(c as typeof item);
+        const confirm = (al: (typeof allocations)[number], viaLane: boolean) => confirmAll([al], viaLane);
+        /** Several confirmations: through the lane, one batch of all of them (several orders); else one at a time. */
+        const confirmAll = async (als: (typeof allocations)[number][], viaLane: boolean) => {
+          const items = als.map((al) => {
+            al.delivered = true;
+            return { shopId, orderId: al.orderId, allocation: { allocationId: al.id, source: wms, occurredAt: tick(al.t), lines: [{ lineId: '1', sku, locationId: LOC, quantity: al.n }] } };
+          });
+          const oneByOne = (c: (typeof items)[number]) => convertAllocation(deps, { ...c, workflowId: `wf-${c.orderId}`, origin: 'shopify' });
+          if (!viaLane) {
+            for (const item of items) await oneByOne(item);
+            return;
+          }
+          const out = await convertKnownOrderConfirmations(deps, items);
+          for (const c of out.oneByOne) await oneByOne(c as (typeof items)[number]);
         };
         /** The WMS's allocated total as of t: allocated minus shipped. */
         const wmsTotal = (t: number) =>
@@ -158,7 +165,7 @@ describe('each unit is counted exactly once in ATS at every step (model-based)',
               const shippable = live.filter((x) => x.wmsAllocated > x.shipped);
               const o = shippable[s.a % Math.max(1, shippable.length)];
               if (!o) break;
-              for (const al of allocations.filter((x) => !x.delivered)) await confirm(al, s.c);
+              await confirmAll(allocations.filter((x) => !x.delivered), s.c);
               const n = 1 + (s.b % (o.wmsAllocated - o.shipped));
               o.shipped += n;
               shipments.push({ n, t: ++clock });
@@ -216,7 +223,7 @@ describe('each unit is counted exactly once in ATS at every step (model-based)',
           if (got !== expected) throw new Error(`counted ${got}, live units ${expected}\n${log.join('\n')}`);
         }
         // Quiescence: every confirmation delivered, the WMS's latest total reported: exactly once again.
-        for (const al of allocations.filter((x) => !x.delivered)) await confirm(al, al.t % 2 === 0);
+        await confirmAll(allocations.filter((x) => !x.delivered), run % 2 === 0);
         const expected = unshipped();
         expect(await counted(), `after the late confirmations\n${log.join('\n')}`).toBe(expected);
         await recordSourceChanges(svc.db, wms, [{ shopId, sku, locationId: LOC, quantity: wmsTotal(clock + 1), occurredAt: tick(clock + 1) }]);

@@ -16,10 +16,10 @@ import type { HttpDeps } from './deps.js';
  *
  * Per confirmation, by what `lookForOrders` found:
  * - the order has a reservation: converted here, the whole batch in one transaction of a few statements
- *   (`convertKnownOrderConfirmations`); an order with no claim line yet through `convertAllocation`, one at a time;
- * - its claim is in flight (the order's lock is taken): left to its workflow, which the claim's event reaches first
- *   (converting here would wait for that claim, and a claim that rolls back would leave a reservation no workflow
- *   runs);
+ *   (`convertKnownOrderConfirmations`); an order with no claim line yet, or whose claim is in flight (its lock
+ *   taken), through `convertAllocation` after it, one at a time (that one waits for the claim);
+ * - its first claim is in flight (the order's lock is taken, no reservation yet): left to its workflow, which the
+ *   claim's event reaches first (a claim that rolled back would leave a reservation no workflow runs);
  * - neither: the row is done; the confirmation waits in wms_allocations for the order's claim
  *   (src/db/early-confirmations.ts).
  *
@@ -81,8 +81,8 @@ export async function confirmationPass(deps: ConfirmationDeps, shops: string[], 
   }
 
   // One transaction for the batch; orders with no claim line yet (their first lines take every waiting
-  // confirmation over), or all of them when the batch failed, one at a time after it, each order's confirmations
-  // in commit order.
+  // confirmation over) or a claim in flight, or all of them when the batch failed, one at a time after it, each
+  // order's confirmations in commit order.
   let converted = 0;
   const convertEnd = deps.metrics?.handoffPassSeconds.startTimer({ outbox: 'confirmation', step: 'convert' });
   const known = [...byOrder.values()].flat();
@@ -92,7 +92,7 @@ export async function confirmationPass(deps: ConfirmationDeps, shops: string[], 
   try {
     const out = await convertKnownOrderConfirmations({ db: deps.db }, known.map(item));
     for (const k of out.changedKeys) markDirty(k.shopId, k.key);
-    const waiting = new Set(out.firstLines.map((c) => `${c.shopId}\u0000${c.orderId}`));
+    const waiting = new Set(out.oneByOne.map((c) => `${c.shopId}\u0000${c.orderId}`));
     oneByOne = new Set(known.filter((r) => waiting.has(`${r.handoff.shopId}\u0000${r.handoff.orderId}`)));
     for (const r of known) {
       if (oneByOne.has(r)) continue;
