@@ -147,6 +147,17 @@ describe('the confirmation lane', () => {
     expect(await s.line('o-4')).toEqual([{ claimed: 0, allocated: 2 }]);
   });
 
+  it('a confirmation failing for over a minute is left to its workflow, and the lane goes on', async () => {
+    const s = await shop('poison');
+    await s.claim('o-11', 'J-1', 2);
+    await s.confirm('o-11', 'J-1', 2);
+    await svc.db.query(`UPDATE reservation_handoffs SET created_at = now() - interval '2 minutes' WHERE shop_id = $1`, [s.shopId]);
+    expect(await s.pass(refusingConnections((n) => n > 1))).toMatchObject({ claimed: 1, done: 1, converted: 0, failed: false });
+    // Past the lane unconverted: the order lane signals it, and the workflow's own step converts it (retried by Temporal).
+    expect(await s.rows()).toEqual([{ signal: ALLOCATION_SIGNAL, converted: true, claimed: false }]);
+    expect(await s.line('o-11')).toEqual([{ claimed: 2, allocated: 0 }]);
+  });
+
   it('a batch that fails is converted one order at a time', async () => {
     const s = await shop('batchfails');
     await s.claim('o-7', 'G-1', 2);

@@ -44,6 +44,8 @@ export interface ConfirmationPassResult {
 
 /** Rows per pass. */
 export const CONFIRMATION_BATCH = 256;
+/** A confirmation that has failed to convert for this long is left to its workflow. */
+const LEAVE_TO_WORKFLOW_AFTER_MS = 60_000;
 /** A lease outlives any pass; past it, another sweeper may take the rows. */
 const LEASE_MS = 30_000;
 
@@ -118,6 +120,13 @@ export async function confirmationPass(deps: ConfirmationDeps, shops: string[], 
         passed.push(r.id);
         lag(r);
       } catch (err) {
+        if (Date.now() - r.createdAt.getTime() > LEAVE_TO_WORKFLOW_AFTER_MS) {
+          // Failing for a minute: no longer the lane's. The order's workflow converts it on its signal, retried by
+          // Temporal on its own (visible in the Web UI), so it no longer sends the lane into backoff.
+          deps.logger?.error({ shopId, orderId, err }, 'a WMS confirmation kept failing to convert; it is left to its workflow');
+          passed.push(r.id);
+          continue;
+        }
         // This one and the order's later ones wait for the next sweep, in order.
         deps.logger?.warn({ shopId, orderId, err }, 'a WMS confirmation could not be converted; it waits for the next sweep');
         retry.push(...mine.slice(i).map((x) => x.id));
