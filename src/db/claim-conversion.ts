@@ -2,9 +2,9 @@ import type { AllocationEvent, OrderOrigin } from '../domain/reservation-model.j
 import { claimLineId, stateOfLines, TERMINAL_STATES } from '../domain/reservation-model.js';
 import { isExternalOrderId } from '../domain/keys.js';
 import { inTransaction } from './pool.js';
-import { ensureReservation, lockLines, settleState, toStatus, type ClaimsDeps, type ClaimsOutcome, type LineRow } from './claims.js';
+import { ensureReservation, LINES_OF_ORDERS_SQL, lockLines, settleState, toStatus, type ClaimsDeps, type ClaimsOutcome, type LineRow } from './claims.js';
 import { skuLocationKey, type SkuLocation } from '../domain/sku-location.js';
-import { adoptEarlyConfirmations, convertDueAtKeys, lockOrderClaimsFirst } from './early-confirmations.js';
+import { adoptEarlyConfirmations, convertDueAtKeys, lockOrderClaimsFirst, orderKey } from './early-confirmations.js';
 
 export interface ConvertAllocationInput {
   shopId: string;
@@ -96,8 +96,6 @@ export interface BatchConversionOutcome {
   oneByOne: KnownOrderConfirmation[];
 }
 
-const orderOf = (c: { shopId: string; orderId: string }) => `${c.shopId}\u0000${c.orderId}`;
-
 /**
  * `convertAllocation` for many confirmations of orders that already have claim lines, in one transaction of a few
  * statements whatever their number (the confirmation lane converts a WMS's burst at the rate PostgreSQL runs
@@ -111,7 +109,7 @@ const orderOf = (c: { shopId: string; orderId: string }) => `${c.shopId}\u0000${
 export async function convertKnownOrderConfirmations(deps: ClaimsDeps, items: KnownOrderConfirmation[]): Promise<BatchConversionOutcome> {
   if (items.length === 0) return { converted: 0, changedKeys: [], oneByOne: [] };
   return inTransaction(deps.db, async (client) => {
-    const orders = [...new Map(items.map((c) => [orderOf(c), c])).values()];
+    const orders = [...new Map(items.map((c) => [orderKey(c), c])).values()];
     const shops = orders.map((o) => o.shopId);
     const ids = orders.map((o) => o.orderId);
     // Tried, never waited for: a claim in flight would hold the whole batch (and a wait here, holding other orders'
@@ -125,14 +123,14 @@ export async function convertKnownOrderConfirmations(deps: ClaimsDeps, items: Kn
       `SELECT DISTINCT c.shop_id, c.order_id FROM claim_lines c JOIN unnest($1::text[], $2::text[]) AS t(s, o) ON c.shop_id = t.s AND c.order_id = t.o`,
       [locked.map((o) => o.shopId), locked.map((o) => o.orderId)],
     );
-    const ours = new Set(lined.map((r) => orderOf({ shopId: r.shop_id, orderId: r.order_id })));
-    const oneByOne = items.filter((c) => !ours.has(orderOf(c)));
-    const batch = items.filter((c) => ours.has(orderOf(c)));
+    const ours = new Set(lined.map((r) => orderKey({ shopId: r.shop_id, orderId: r.order_id })));
+    const oneByOne = items.filter((c) => !ours.has(orderKey(c)));
+    const batch = items.filter((c) => ours.has(orderKey(c)));
     if (batch.length === 0) return { converted: 0, changedKeys: [], oneByOne };
 
     const lines = batch
       .flatMap((c) => c.allocation.lines.map((l) => ({ c, l, lineId: claimLineId(l.lineId, l.locationId) })))
-      .sort((x, y) => orderOf(x.c).localeCompare(orderOf(y.c)) || x.lineId.localeCompare(y.lineId));
+      .sort((x, y) => orderKey(x.c).localeCompare(orderKey(y.c)) || x.lineId.localeCompare(y.lineId));
     await client.query(
       `INSERT INTO claim_lines (shop_id, order_id, line_id, sku, location_id, claimed)
        SELECT s, o, line, sku, loc, 0 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS t(s, o, line, sku, loc, ord)
@@ -185,21 +183,14 @@ export async function convertKnownOrderConfirmations(deps: ClaimsDeps, items: Kn
     const changed = new Map(all.map((k) => [`${k.shopId}\u0000${skuLocationKey(k.key)}`, { shopId: k.shopId, key: k.key }]));
 
     // Each order's state from its lines, as settleState does (terminal and pending states stay).
-    const batchOrders = [...new Map(batch.map((c) => [orderOf(c), c])).values()];
-    const { rows: lineRows } = await client.query<LineRow & { shop_id: string; order_id: string }>(
-      `SELECT c.shop_id, c.order_id, c.line_id, c.sku, c.location_id, c.claimed, c.allocated, c.fulfilled, c.shopify_adjusted,
-              COALESCE((SELECT sum(a.quantity)::int FROM wms_allocations a
-                         WHERE a.shop_id = c.shop_id AND a.order_id = c.order_id AND a.line_id = c.line_id AND a.applied_at IS NULL
-                           AND a.sku = c.sku AND a.location_id = c.location_id), 0) AS awaiting_wms
-         FROM claim_lines c JOIN unnest($1::text[], $2::text[]) AS t(s, o) ON c.shop_id = t.s AND c.order_id = t.o`,
-      [batchOrders.map((o) => o.shopId), batchOrders.map((o) => o.orderId)],
-    );
+    const batchOrders = [...new Map(batch.map((c) => [orderKey(c), c])).values()];
+    const { rows: lineRows } = await client.query<LineRow>(LINES_OF_ORDERS_SQL, [batchOrders.map((o) => o.shopId), batchOrders.map((o) => o.orderId)]);
     const linesOf = new Map<string, LineRow[]>();
     for (const r of lineRows) {
-      const id = orderOf({ shopId: r.shop_id, orderId: r.order_id });
+      const id = orderKey({ shopId: r.shop_id, orderId: r.order_id });
       linesOf.set(id, [...(linesOf.get(id) ?? []), r]);
     }
-    const next = batchOrders.map((o) => ({ o, state: stateOfLines((linesOf.get(orderOf(o)) ?? []).map(toStatus)) }));
+    const next = batchOrders.map((o) => ({ o, state: stateOfLines((linesOf.get(orderKey(o)) ?? []).map(toStatus)) }));
     await client.query(
       `UPDATE reservations r SET state = t.state, updated_at = now()
          FROM unnest($1::text[], $2::text[], $3::text[]) AS t(s, o, state)

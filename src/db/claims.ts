@@ -45,19 +45,24 @@ export interface ApplyClaimsInput {
   expiresAt: string | null;
 }
 
-export type LineRow = { line_id: string; sku: string; location_id: string; claimed: number; allocated: number; fulfilled: number; awaiting_wms: number; shopify_adjusted: number };
+export type LineRow = { shop_id: string; order_id: string; line_id: string; sku: string; location_id: string; claimed: number; allocated: number; fulfilled: number; awaiting_wms: number; shopify_adjusted: number };
 
 export function toStatus(r: LineRow): ClaimLineStatus {
   return { lineId: r.line_id, sku: r.sku, locationId: r.location_id, claimed: r.claimed, allocated: r.allocated, awaitingWms: r.awaiting_wms, shopifyAdjusted: r.shopify_adjusted };
 }
 
 /** Claim lines with the units the WMS confirmed that its allocated total does not show yet. */
-const LINES_SQL = `
-  SELECT c.line_id, c.sku, c.location_id, c.claimed, c.allocated, c.fulfilled, c.shopify_adjusted,
+const LINES_SELECT = `
+  SELECT c.shop_id, c.order_id, c.line_id, c.sku, c.location_id, c.claimed, c.allocated, c.fulfilled, c.shopify_adjusted,
          COALESCE((SELECT sum(a.quantity)::int FROM wms_allocations a
                     WHERE a.shop_id = c.shop_id AND a.order_id = c.order_id AND a.line_id = c.line_id AND a.applied_at IS NULL
                       AND a.sku = c.sku AND a.location_id = c.location_id), 0) AS awaiting_wms
-    FROM claim_lines c WHERE c.shop_id = $1 AND c.order_id = $2 ORDER BY c.line_id`;
+    FROM claim_lines c`;
+/** One order's lines ($1 shop, $2 order). */
+const LINES_SQL = `${LINES_SELECT} WHERE c.shop_id = $1 AND c.order_id = $2 ORDER BY c.line_id`;
+/** Many orders' lines ($1 shops, $2 orders, pairwise). */
+export const LINES_OF_ORDERS_SQL = `${LINES_SELECT}
+    JOIN unnest($1::text[], $2::text[]) AS t(s, o) ON c.shop_id = t.s AND c.order_id = t.o ORDER BY c.shop_id, c.order_id, c.line_id`;
 
 
 /**

@@ -40,7 +40,8 @@ export interface OrderRef {
   orderId: string;
 }
 
-const orderKey = (o: OrderRef) => `${o.shopId}\u0000${o.orderId}`;
+/** One order's key in maps and sets (the shop and the order id). */
+export const orderKey = (o: OrderRef) => `${o.shopId}\u0000${o.orderId}`;
 
 /** What the hand-off sweeper found of an order when it looked (lookForOrders). */
 export type OrderSeen =

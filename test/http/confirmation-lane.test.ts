@@ -55,6 +55,16 @@ describe('the confirmation lane', () => {
         shopId, orderId, workflowId: `reservation:${shopId}:${orderId}`, origin: 'shopify', lastEventAt: at(1), expiresAt: null,
         lines: [{ lineId: claimLineId('1', LOC), sku, locationId: LOC, quantity }],
       });
+    /** A claim held open after its reads, before its commit (its order's lock taken); `release` lets it commit. */
+    const heldClaim = async (orderId: string, sku: string, quantity: number) => {
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      let reached!: () => void;
+      const atCommit = new Promise<void>((r) => (reached = r));
+      const done = claim(orderId, sku, quantity, { beforeCommit: async () => { reached(); await held; } });
+      await atCommit;
+      return { release, done };
+    };
     /** The WMS's allocated total, as new as the confirmation or newer: a confirmed unit is due for conversion. */
     const wmsTotal = (sku: string, quantity: number) => recordSourceChanges(svc.db, wms, [{ shopId, sku, locationId: LOC, quantity, occurredAt: at(6) }]);
     const rows = async () =>
@@ -67,7 +77,7 @@ describe('the confirmation lane', () => {
     const queuedKeys = async () =>
       (await svc.db.query<{ sku: string; trigger: string }>(`SELECT sku, trigger FROM refresh_handoffs WHERE shop_id = $1 ORDER BY sku`, [shopId])).rows;
     const pass = (db: Db = svc.db) => confirmationPass({ db, config }, [shopId], 0);
-    return { shopId, confirm, claim, wmsTotal, rows, line, queuedKeys, pass };
+    return { shopId, confirm, claim, heldClaim, wmsTotal, rows, line, queuedKeys, pass };
   };
 
   it("converts a known order's confirmation and queues its key for the refresh, with no workflow and no Temporal", async () => {
@@ -101,13 +111,8 @@ describe('the confirmation lane', () => {
   it("leaves a confirmation to its workflow while the order's claim is in flight, without waiting for it", async () => {
     const s = await shop('inflight');
     await s.wmsTotal('F-1', 1);
-    let release!: () => void;
-    const held = new Promise<void>((r) => (release = r));
-    let reached!: () => void;
-    const atCommit = new Promise<void>((r) => (reached = r));
     // The order's first claim has read its confirmations (none yet) and not committed.
-    const claim = s.claim('o-2', 'F-1', 2, { beforeCommit: async () => { reached(); await held; } });
-    await atCommit;
+    const claim = await s.heldClaim('o-2', 'F-1', 2);
     await s.confirm('o-2', 'F-1', 1);
     try {
       const out = await s.pass();
@@ -116,9 +121,9 @@ describe('the confirmation lane', () => {
       expect(await s.rows()).toEqual([{ signal: ALLOCATION_SIGNAL, converted: true, claimed: false }]);
       expect(await s.queuedKeys()).toEqual([]);
     } finally {
-      release();
+      claim.release();
     }
-    await claim;
+    await claim.done;
     expect(await s.line('o-2')).toEqual([{ claimed: 2, allocated: 0 }]);
   });
 
@@ -196,18 +201,13 @@ describe('the confirmation lane', () => {
     await s.confirm('o-9', 'H-1', 2);
     await s.confirm('o-10', 'H-2', 1);
     // o-9's second claim (an edit) holds its lock, before its commit.
-    let release!: () => void;
-    const held = new Promise<void>((r) => (release = r));
-    let reached!: () => void;
-    const atCommit = new Promise<void>((r) => (reached = r));
-    const edit = s.claim('o-9', 'H-1', 2, { beforeCommit: async () => { reached(); await held; } });
-    await atCommit;
+    const edit = await s.heldClaim('o-9', 'H-1', 2);
     const pass = s.pass();
     // The batch converts o-10 without waiting for o-9's claim; o-9 waits for it, on its own.
     await expect.poll(async () => (await s.line('o-10'))[0]?.allocated, { timeout: 10_000 }).toBe(1);
     expect(await s.line('o-9')).toEqual([{ claimed: 2, allocated: 0 }]);
-    release();
-    await edit;
+    edit.release();
+    await edit.done;
     expect(await pass).toMatchObject({ claimed: 2, done: 2, converted: 2, failed: false });
     expect(await s.line('o-9')).toEqual([{ claimed: 0, allocated: 2 }]);
   });

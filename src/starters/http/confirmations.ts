@@ -1,5 +1,5 @@
 import { convertAllocation, convertKnownOrderConfirmations } from '../../db/claim-conversion.js';
-import { lookForOrders } from '../../db/early-confirmations.js';
+import { lookForOrders, orderKey } from '../../db/early-confirmations.js';
 import { claimUnconvertedConfirmations, deleteHandoffs, markConverted, releaseHandoffs, type ReservationHandoffRow } from '../../db/handoffs.js';
 import { workflowIds } from '../../domain/keys.js';
 import type { AllocationEvent } from '../../domain/reservation-model.js';
@@ -75,7 +75,7 @@ export async function confirmationPass(deps: ConfirmationDeps, shops: string[], 
       passed.push(r.id);
       lag(r);
     } else {
-      const id = `${r.handoff.shopId}\u0000${r.handoff.orderId}`;
+      const id = orderKey(r.handoff);
       const list = byOrder.get(id);
       if (list) list.push(r);
       else byOrder.set(id, [r]);
@@ -94,8 +94,8 @@ export async function confirmationPass(deps: ConfirmationDeps, shops: string[], 
   try {
     const out = await convertKnownOrderConfirmations({ db: deps.db }, known.map(item));
     for (const k of out.changedKeys) markDirty(k.shopId, k.key);
-    const waiting = new Set(out.oneByOne.map((c) => `${c.shopId}\u0000${c.orderId}`));
-    oneByOne = new Set(known.filter((r) => waiting.has(`${r.handoff.shopId}\u0000${r.handoff.orderId}`)));
+    const waiting = new Set(out.oneByOne.map(orderKey));
+    oneByOne = new Set(known.filter((r) => waiting.has(orderKey(r.handoff))));
     for (const r of known) {
       if (oneByOne.has(r)) continue;
       passed.push(r.id);
