@@ -34,6 +34,7 @@ import { refreshPending } from '../src/temporal/handoff.js';
 import globalSetup from '../test/support/global-setup.js';
 import { buildProcessEntry, buildWorkerProcess, spawnProcess, spawnWorker, type ChildWorker } from '../test/reservations/fixtures/worker-process-build.js';
 import { connectTestServices, testConfig, type TestServices } from '../test/support/services.js';
+import { timeline } from './traffic/history-timeline.js';
 
 const RATE = Number(process.env.BENCH_RATE ?? 1000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
@@ -187,28 +188,6 @@ function lagQuantile(before: Map<string, number>, after: Map<string, number>, q:
  * workflow (each continue-as-new starts one), on one timeline from `since`: whether slow signals line up with a run
  * change.
  */
-/** A history's events between `from` and `to` (epoch ms), as seconds after `since`; runs of one event type folded. */
-function timeline(history: temporal.api.history.v1.IHistory, from: number, to: number, since: number): string {
-  const out: string[] = [];
-  let last = '';
-  let repeat = 0;
-  for (const e of history.events ?? []) {
-    const at = Number(e.eventTime?.seconds ?? 0) * 1000 + Math.round(Number(e.eventTime?.nanos ?? 0) / 1e6);
-    if (at < from || at > to) continue;
-    const type = String(temporal.api.enums.v1.EventType[e.eventType as number] ?? e.eventType).replace(/^EVENT_TYPE_/, '');
-    if (type === last) {
-      repeat++;
-      continue;
-    }
-    if (repeat > 0) out[out.length - 1] += ` x${repeat + 1}`;
-    repeat = 0;
-    last = type;
-    out.push(`${((at - since) / 1000).toFixed(2)} ${type}`);
-  }
-  if (repeat > 0) out[out.length - 1] += ` x${repeat + 1}`;
-  return out.join(', ');
-}
-
 async function slowSignalsAndRuns(since: number, phaseEnd?: number): Promise<string> {
   const slow = (serverProcess?.output() ?? '')
     .split('\n')

@@ -11,7 +11,7 @@
  * Run: npx vitest run --config bench/vitest.bench.config.ts bench/refresh
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,44 +39,8 @@ import { shopRefreshStateQuery } from '../src/workflows/index.js';
 import { createInventoryWorker } from '../src/workers/worker.js';
 import type { SkuLocation } from '../src/domain/sku-location.js';
 import { buildWorkerProcess, spawnWorker, type ChildWorker } from '../test/reservations/fixtures/worker-process-build.js';
+import { cpuByCommand, cpuSpent, machineBusySeconds } from './traffic/machine-cpu.js';
 
-/**
- * CPU seconds the whole machine has been busy so far (every process: worker, emulator, PostgreSQL, Redis, the
- * Temporal server), from /proc/stat: over a phase, divided by the cores, the floor under its wall time.
- */
-function machineBusySeconds(): number {
-  const [, ...ticks] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
-  const n = ticks.map(Number);
-  const idle = n[3]! + n[4]!;
-  return (n.reduce((a, b) => a + b, 0) - idle) / 100;
-}
-
-/** CPU seconds used so far by the machine's processes, summed by command name (postgres, redis-server, temporal, node). */
-function cpuByCommand(): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    } catch {
-      continue; // gone meanwhile
-    }
-    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    out.set(comm, (out.get(comm) ?? 0) + (Number(fields[11]) + Number(fields[12])) / 100);
-  }
-  return out;
-}
-
-/** The CPU seconds each command used between two `cpuByCommand` readings, largest first (processes that ended are not counted). */
-function cpuSpent(before: Map<string, number>, after: Map<string, number>): string {
-  return [...after]
-    .map(([comm, s]) => [comm, s - (before.get(comm) ?? 0)] as const)
-    .filter(([, s]) => s >= 0.01)
-    .sort((a, b) => b[1] - a[1])
-    .map(([comm, s]) => `${comm} ${s.toFixed(2)}`)
-    .join(', ');
-}
 
 /** CPU seconds a process has used so far (user + system), from /proc: the worker child's share of a phase. */
 function cpuSecondsOf(pid: number): number {

@@ -22,21 +22,29 @@
  * BENCH_COMPRESSION, BENCH_TRACE_FILE (replay a saved trace), BENCH_SAVE_TRACE (write the generated one),
  * BENCH_SVG_DIR (default docs/images/oversell).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createActivities } from '../../src/activities/index.js';
+import type { RefreshProfiler } from '../../src/activities/refresh-types.js';
 import { recordSourceChanges } from '../../src/db/source-changes.js';
+import type { Config } from '../../src/config/schema.js';
 import { seedCatalog } from '../../src/demo/seed-catalog.js';
 import { createMetrics } from '../../src/observability/metrics.js';
 import { createShopifyClients } from '../../src/runtime/shopify-clients.js';
+import { createSources } from '../../src/runtime/sources.js';
 import { startEmulator, type RunningEmulator } from '../../src/shopify/emulator/index.js';
 import { buildHttpServer } from '../../src/starters/http/server.js';
 import globalSetup from '../../test/support/global-setup.js';
-import { connectTestServices, testConfig, type ServiceAddresses } from '../../test/support/services.js';
+import { buildWorkerProcess, spawnWorker } from '../../test/reservations/fixtures/worker-process-build.js';
+import { connectTestServices, testConfig, type ServiceAddresses, type TestServices } from '../../test/support/services.js';
 import { driveTrace, SourceBook, type DriveResult, type EmulatorTarget } from '../traffic/drive.js';
 import { GroundTruth, INCIDENT_LOOKBACK_MS } from '../traffic/ground-truth.js';
+import { timeline } from '../traffic/history-timeline.js';
+import { cpuByCommand, cpuSpent, machineBusySeconds } from '../traffic/machine-cpu.js';
 import { generateTrace, readTrace, writeTrace, type Trace } from '../traffic/trace.js';
 import { startArticleDesign } from './article.js';
 import { naiveShopify, type Level } from './naive-shopify.js';
@@ -56,12 +64,21 @@ const POLL_SECONDS = Number(process.env.BENCH_POLL_SECONDS ?? 60);
 const COALESCE_MS = process.env.BENCH_COALESCE_MS === undefined ? undefined : Number(process.env.BENCH_COALESCE_MS);
 const SVG_DIR = process.env.BENCH_SVG_DIR ?? join(ROOT, 'docs/images/oversell');
 const SAMPLE_MS = 25;
+/**
+ * Where our worker runs: in a process of its own (default), as it is deployed, or `BENCH_WORKER=inline` in this
+ * process beside the emulator, the HTTP server and the driver (then the trail of each incident key also shows each
+ * flush's steps). Inline, one event loop runs Shopify, our server and our worker at once, and in the rush every
+ * step of a flush waited on it (a 5 ms mappings read took 170 ms).
+ */
+const WORKER_MODE = process.env.BENCH_WORKER === 'inline' ? 'inline' : 'process';
 const WARMUP_SKU = 'WARMUP-0';
 
 let teardown: (() => Promise<void>) | undefined;
 const provided: Record<string, string> = {};
 let addresses: ServiceAddresses;
 let emu: RunningEmulator;
+/** The worker process's entry, compiled once per bench run (BENCH_WORKER=process). */
+let workerBuild: { file: string; dir: string } | undefined;
 
 beforeAll(async () => {
   teardown = await globalSetup({ provide: (k: string, v: string) => void (provided[k] = v) } as never, { temporalDefaults: true });
@@ -70,6 +87,7 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
+  if (workerBuild) rmSync(workerBuild.dir, { recursive: true, force: true });
   await emu?.close();
   await teardown?.();
 }, 120_000);
@@ -176,7 +194,28 @@ async function runOurs(trace: Trace, buffer: number, name: string): Promise<Desi
   await recordSourceChanges(svc.db, sources.erp, stock.map((s) => ({ shopId, sku: s.sku, locationId: s.locationId, quantity: s.units, occurredAt: at })));
   await recordSourceChanges(svc.db, sources.wms, keys.map((k) => ({ ...k, quantity: 0 })));
   await recordSourceChanges(svc.db, sources.pos, keys.map((k) => ({ ...k, quantity: 0 })));
-  await svc.startWorker(svc.activities(config, createShopifyClients(config, { baseUrl: emu.url, env })));
+  // Each refresh step's end and length (the profiler of RefreshDeps) and every flush's keys and wall times, for the
+  // incident keys' trail (auditTrail); only inline, where the activities run in this process.
+  const steps: Step[] = [];
+  const flushes: Flush[] = [];
+  let stopWorker: () => Promise<void> = async () => undefined;
+  if (WORKER_MODE === 'inline') {
+    const profile: RefreshProfiler = (phase, ms, keys) => steps.push({ phase, at: Date.now(), ms, keys });
+    const activities = createActivities({ db: svc.db, redis: svc.redis, config, profile, sources: createSources(config, svc.db), shopify: createShopifyClients(config, { baseUrl: emu.url, env }), temporal: svc.temporal, taskQueue: svc.taskQueue });
+    const refreshKeys = activities.refreshKeys;
+    activities.refreshKeys = async (input) => {
+      const flush: Flush = { started: Date.now(), ended: 0, keys: new Set(input.keys.map((k) => `${k.sku}|${k.locationId}`)), size: input.keys.length };
+      flushes.push(flush);
+      try {
+        return await refreshKeys(input);
+      } finally {
+        flush.ended = Date.now();
+      }
+    };
+    await svc.startWorker(activities);
+  } else {
+    stopWorker = await startWorkerProcess({ taskQueue: svc.taskQueue, redisPrefix: svc.redisPrefix, config, env });
+  }
 
   // Warm-up, not measured (a running system is warm): one sale per channel on a SKU outside the trace, until
   // Shopify shows all three. Without it the first seconds of the rush measure process start-up (JIT, pools).
@@ -193,6 +232,14 @@ async function runOurs(trace: Trace, buffer: number, name: string): Promise<Desi
   const hot = hotKey(trace);
   const ids = catalog.ids.get(`${hot.sku}|${hot.locationId}`)!;
   const sample = sampler(domain, ids.inventoryItemId, ids.locationId);
+  // How busy the machine was in the rush (the trace's first 3 s) and over the whole trace: every process.
+  const rushMs = 3_000 * TIME_SCALE;
+  const cpuAt0 = { busy: machineBusySeconds(), by: cpuByCommand(), at: Date.now() };
+  let rush = '';
+  const rushTimer = setTimeout(() => {
+    const busy = machineBusySeconds() - cpuAt0.busy;
+    rush = `machine busy in the first 3 s: ${(busy / (rushMs / 1000)).toFixed(2)} of ${cpus().length} cores (${cpuSpent(cpuAt0.by, cpuByCommand())})`;
+  }, rushMs);
   const result = await driveTrace(
     { ...trace, buffer },
     {
@@ -206,14 +253,98 @@ async function runOurs(trace: Trace, buffer: number, name: string): Promise<Desi
     },
     { timeScale: TIME_SCALE },
   );
+  clearTimeout(rushTimer);
+  const wholeBusy = (machineBusySeconds() - cpuAt0.busy) / ((Date.now() - cpuAt0.at) / 1000);
   await emu.emulator.drainWebhooks();
   await settled(domain);
   const samples = sample.stop();
   const after = countersOf(domain);
+  // The refresh's outcomes (applied, unchanged, stale_exhausted, superseded, ...): a key whose writes kept failing
+  // their compare shows here, not in the figures.
+  const outcomes = await svc.db.query<{ outcome: string; n: string }>('SELECT outcome, count(*) AS n FROM audit_log WHERE shop_id = $1 GROUP BY outcome ORDER BY outcome', [shopId]);
+  const audited = outcomes.rows.map((r) => `${r.outcome} ${r.n}`).join(', ');
+  const trail = (await auditTrail(svc.db, shopId, result, flushes, steps)) + (await refreshHistory(svc, shopId, result));
   await svc.temporal.workflow.getHandle(`refresh:${shopId}`).terminate('bench over').catch(() => undefined);
+  await stopWorker();
   await app.close();
   await svc.close();
-  return { name, buffer, result, counters: diff(after, before), samples, notes: `webhooks sent ${emu.emulator.counters(domain).webhooksSent}` };
+  return { name, buffer, result, counters: diff(after, before), samples, notes: `webhooks sent ${emu.emulator.counters(domain).webhooksSent}; audit: ${audited}; ${rush}; over the trace ${wholeBusy.toFixed(2)} cores${trail}` };
+}
+
+/**
+ * The refresh's audit rows of each key ours oversold or lost on, from 3 s of trace time before its first incident
+ * to 1 s after its last, in trace time: what our pipeline wrote (or failed to) while the key was wrong.
+ */
+type Flush = { started: number; ended: number; keys: Set<string>; size: number };
+type Step = { phase: string; at: number; ms: number; keys: number };
+
+async function auditTrail(db: TestServices['db'], shopId: string, result: DriveResult, flushes: Flush[], steps: Step[]): Promise<string> {
+  const byKey = new Map<string, number[]>();
+  for (const i of result.truth.incidents) byKey.set(i.key, [...(byKey.get(i.key) ?? []), i.t]);
+  const lines: string[] = [];
+  for (const [key, times] of byKey) {
+    const [sku, locationId] = key.split('|');
+    const from = new Date(result.startedAt + (Math.min(...times) - 3_000) * TIME_SCALE);
+    const to = new Date(result.startedAt + (Math.max(...times) + 1_000) * TIME_SCALE);
+    const rows = await db.query<{ at: Date; trigger: string; outcome: string; ats: number | null; previous_shopify: number | null; delta: number | null; version: string | null; detail: string | null }>(
+      'SELECT at, trigger, outcome, ats, previous_shopify, delta, version, detail FROM audit_log WHERE shop_id = $1 AND sku = $2 AND location_id = $3 AND at BETWEEN $4 AND $5 ORDER BY id',
+      [shopId, sku, locationId, from, to],
+    );
+    lines.push(`\n  audit of ${key} (incidents at ${times.map((t) => (t / 1000).toFixed(2)).join(', ')} s):`);
+    const trace = (wall: number) => ((wall - result.startedAt) / TIME_SCALE / 1000).toFixed(2);
+    const near = flushes.filter((f) => f.started <= to.getTime() && f.ended >= from.getTime());
+    lines.push(`\n    flushes (* with it): ${near.map((f) => `${f.keys.has(key) ? '*' : ''}${trace(f.started)}-${trace(f.ended)}/${f.size}`).join(' ') || 'none'}`);
+    // The steps of its flushes: those that ended inside a flush of it, on no more keys than the flush had (rounds
+    // after a stale compare work on fewer). Flushes overlap, so a step of another flush can show here too.
+    for (const f of near.filter((n) => n.keys.has(key) && n.ended - n.started > 150 * TIME_SCALE)) {
+      const inside = steps.filter((st) => st.at >= f.started && st.at <= f.ended && st.keys <= f.size);
+      lines.push(`\n    steps of the flush at ${trace(f.started)}: ${inside.map((st) => `${st.phase} ${st.ms.toFixed(0)}ms@${trace(st.at)}/${st.keys}`).join(' ')}`);
+    }
+    for (const r of rows.rows) {
+      const t = ((r.at.getTime() - result.startedAt) / TIME_SCALE / 1000).toFixed(2);
+      lines.push(`\n    ${t} s v${r.version ?? '-'} ${r.outcome} ats ${r.ats ?? '-'} shopify ${r.previous_shopify ?? '-'} delta ${r.delta ?? '-'} [${r.trigger.slice(0, 40)}]${r.detail ? ` ${r.detail.slice(0, 80)}` : ''}`);
+    }
+  }
+  return lines.join('');
+}
+
+/**
+ * The shop's refresh workflow, event by event, from 1.5 s of trace time before the first incident to 0.5 s after
+ * it: when the keys' signals came, and what the workflow did before it flushed them.
+ */
+async function refreshHistory(svc: TestServices, shopId: string, result: DriveResult): Promise<string> {
+  const first = result.truth.incidents[0];
+  if (!first) return '';
+  const from = result.startedAt + (first.t - 1_500) * TIME_SCALE;
+  const to = result.startedAt + (first.t + 500) * TIME_SCALE;
+  const parts: string[] = [];
+  for await (const w of svc.temporal.workflow.list({ query: `WorkflowId = "refresh:${shopId}"` })) {
+    if (w.startTime.getTime() > to || (w.closeTime && w.closeTime.getTime() < from)) continue;
+    const history = await svc.temporal.workflow.getHandle(w.workflowId, w.runId).fetchHistory();
+    parts.push(timeline(history, from, to, result.startedAt));
+  }
+  return `\n  the refresh workflow from ${((first.t - 1_500) / 1000).toFixed(2)} s: ${parts.join(' | ')}`;
+}
+
+/** Our worker in a process of its own (the production activities, on this run's services), until the returned stop. */
+async function startWorkerProcess(at: { taskQueue: string; redisPrefix: string; config: Config; env: Record<string, string> }): Promise<() => Promise<void>> {
+  workerBuild ??= await buildWorkerProcess();
+  const child = spawnWorker(workerBuild.file, {
+    temporalAddress: addresses.temporalAddress,
+    taskQueue: at.taskQueue,
+    databaseUrl: addresses.databaseUrl,
+    redisUrl: addresses.redisUrl,
+    redisPrefix: at.redisPrefix,
+    config: at.config,
+    env: at.env,
+    emulatorUrl: emu.url,
+    bundlePath: addresses.workflowBundlePath,
+  });
+  await child.printed('worker-ready', 120_000);
+  return async () => {
+    child.child.kill('SIGKILL');
+    await Promise.race([child.exited, new Promise((r) => setTimeout(r, 10_000))]);
+  };
 }
 
 function diff(a: DesignRun['counters'], b: DesignRun['counters']): DesignRun['counters'] {
@@ -352,7 +483,7 @@ it('oversell: one trace through this system, the polling design and the article 
   const trace: Trace = { ...base, buffer: 0 };
   if (process.env.BENCH_SAVE_TRACE) writeTrace(process.env.BENCH_SAVE_TRACE, trace);
   const supply = trace.initialStock.reduce((s, x) => s + x.units, 0);
-  console.log(`trace: seed ${trace.seed}, ${trace.skus.length} SKUs x ${trace.locations.length} locations, ${supply} units at start, ${trace.events.length} events over ${(trace.events.at(-1)!.t / 1000).toFixed(1)} s; plan ${PLAN}; replayed ${COMPRESSION}x faster than the drop (${TIME_SCALE.toFixed(2)} wall ms per trace ms)`);
+  console.log(`trace: seed ${trace.seed}, ${trace.skus.length} SKUs x ${trace.locations.length} locations, ${supply} units at start, ${trace.events.length} events over ${(trace.events.at(-1)!.t / 1000).toFixed(1)} s; plan ${PLAN}; replayed ${COMPRESSION}x faster than the drop (${TIME_SCALE.toFixed(2)} wall ms per trace ms); our worker ${WORKER_MODE === 'inline' ? 'in this process (BENCH_WORKER=inline)' : 'in a process of its own'}`);
 
   const runs: DesignRun[] = [];
   runs.push(await runOurs(trace, 0, '(a) this system'));

@@ -116,6 +116,8 @@ export type DriveResult = {
   wallMs: number;
   /** How far behind schedule the sender ran at worst (ms): a large figure means this machine could not keep up. */
   maxLagMs: number;
+  /** Wall clock (epoch ms) at trace time 0: lines up the system's own records (audit rows) with the trace. */
+  startedAt: number;
 };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -158,6 +160,7 @@ export async function driveTrace(trace: Trace, targets: DriveTargets, options: D
   const locationCode = new Map(Object.entries(emulator.locations).map(([code, gid]) => [gid, code]));
   const now = isoClock();
   const start = performance.now();
+  const startedAt = Date.now();
   let maxLagMs = 0;
 
   const control = async (path: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> }> => {
@@ -333,5 +336,5 @@ export async function driveTrace(trace: Trace, targets: DriveTargets, options: D
     );
   }
   await Promise.all(running);
-  return { truth, sources, errors, orders, wallMs: performance.now() - start, maxLagMs };
+  return { truth, sources, errors, orders, wallMs: performance.now() - start, maxLagMs, startedAt };
 }

@@ -1,3 +1,4 @@
+import type { SkuLocation } from '../domain/sku-location.js';
 import type { MarkDirtyInput } from '../temporal/handoff.js';
 import { applyClaims, readReservation, type ApplyClaimsInput, type ClaimsDeps, type ClaimsOutcome } from '../db/claims.js';
 import type { StoredReservation } from '../domain/reservation-model.js';
@@ -12,6 +13,12 @@ import { raiseAndLogAlert } from '../alerts/raise.js';
  */
 export interface ClaimStepDeps extends ClaimsDeps, OrderLocationDeps {
   markDirty(input: MarkDirtyInput): Promise<void>;
+  /**
+   * Shopify moved these keys' `available` itself: a checkout took the units we just claimed, or a cancellation
+   * restocked the units we just released. Their next refresh reads them again instead of comparing on the value
+   * it last saw (src/guard/last-seen.ts, doubtLastSeen).
+   */
+  shopifyMoved?(shopId: string, keys: SkuLocation[]): Promise<void>;
 }
 
 export type SettleClaimsInput = ApplyClaimsInput & { trigger: string };
@@ -29,6 +36,10 @@ export type ClaimShopifyOrderOutcome = { found: false; unmapped: string[] } | ({
 export async function settleClaims(deps: ClaimStepDeps, input: SettleClaimsInput): Promise<Omit<ClaimsOutcome, 'changedKeys'>> {
   const { trigger, ...claimInput } = input;
   const { changedKeys, ...out } = await applyClaims(deps, claimInput);
+  // A Shopify order's claim follows Shopify's own checkout, its cancellation Shopify's own restock. Fulfilment
+  // moves on-hand and committed, not available; our own expiry moves nothing in Shopify.
+  const shopifyMovedIt = input.origin === 'shopify' && (input.terminal === undefined || input.terminal === 'cancelled');
+  if (shopifyMovedIt && changedKeys.length > 0) await deps.shopifyMoved?.(input.shopId, changedKeys);
   await deps.markDirty({ shopId: input.shopId, keys: changedKeys, trigger });
   return out;
 }

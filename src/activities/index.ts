@@ -1,3 +1,4 @@
+import { doubtLastSeen } from '../guard/last-seen.js';
 import { createDeltaSyncActivities, type DeltaSyncDeps } from './delta-sync.js';
 import { withFailureTypes } from './failures.js';
 import { createHousekeepingActivities } from './housekeeping.js';
@@ -21,7 +22,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createMissedOrderActivities(deps),
     ...createReconcileExportActivities({ ...deps, refreshKeys: refresh.refreshKeys }),
     ...dirty,
-    ...createReservationActivities({ ...deps, markDirty: dirty.markDirty }),
+    ...createReservationActivities({ ...deps, markDirty: dirty.markDirty, shopifyMoved: (shopId, keys) => doubtLastSeen(deps.redis, shopId, keys) }),
     ...createDeltaSyncActivities(deps),
     ...createHousekeepingActivities(deps),
   });

@@ -12,22 +12,26 @@ export type ShopifyKnown = { known: Map<string, number | null>; committed: Map<s
 
 /**
  * Step 2 of a refresh round: Shopify's `available` for the keys, the compare value of the write. From the guard
- * hash where we have seen it; else one bulk export for a cold shop (200+ unseen keys); else a bulk level read.
+ * hash where we have seen it and Shopify has not moved it since; else one bulk export for a cold shop (200+
+ * unseen keys); else a bulk level read.
  */
 export async function knownShopifyQuantities(rt: RefreshRuntime, shopId: string, keys: SkuLocation[], mappings: Map<string, ShopifyMapping>, scope: AttemptScope): Promise<ShopifyKnown> {
   const { deps } = rt;
-  let { known, unknown, committed } = await readLastSeen(deps.redis, shopId, keys);
+  let { known, unknown, doubtful, committed } = await readLastSeen(deps.redis, shopId, keys);
   const port = deps.shopify(shopId);
   if (unknown.length >= WARMUP_MIN_UNKNOWN && port.runBulkQuery) {
     const bulk = port.runBulkQuery.bind(port);
     // A failed export only costs the reads below.
     const learned = await warmShopifyQuantities(deps, shopId, { runBulkQuery: bulk }).catch(() => 0);
-    if (learned > 0) ({ known, unknown, committed } = await readLastSeen(deps.redis, shopId, keys));
+    if (learned > 0) ({ known, unknown, doubtful, committed } = await readLastSeen(deps.redis, shopId, keys));
   }
-  if (unknown.length > 0) {
+  // Keys Shopify moved itself since we saw them (a checkout, a restock) are read with the unseen ones: their
+  // `committed` comes with them, so the round also subtracts checkouts we have not claimed yet.
+  const toRead = [...unknown, ...doubtful];
+  if (toRead.length > 0) {
     // What our claims hold is read before Shopify is, so the reading can later tell a release that came after it.
-    const held = await heldForShopifyOrders(deps.db, shopId, unknown);
-    await readLevelsInto(rt, shopId, unknown, mappings, held, scope, { known, committed });
+    const held = await heldForShopifyOrders(deps.db, shopId, toRead);
+    await readLevelsInto(rt, shopId, toRead, mappings, held, scope, { known, committed });
   }
   return { known, committed };
 }

@@ -2,6 +2,7 @@ import type { Db } from '../db/pool.js';
 import { applyClaims, readReservation, type ApplyClaimsInput } from '../db/claims.js';
 import { claimShopifyOrder, loadOrClaimShopifyOrder, settleClaims, type ClaimShopifyOrderInput, type SettleClaimsInput } from './claim-steps.js';
 import { convertAllocation, type ConvertAllocationInput } from '../db/claim-conversion.js';
+import type { SkuLocation } from '../domain/sku-location.js';
 import type { MarkDirtyInput } from '../temporal/handoff.js';
 import { resolveShopifyLines, type ResolveShopifyLinesInput, type ShopifyOrderPort } from './order-locations.js';
 import { syncShopifyAdjustments, type SyncAdjustInput } from './order-shopify-adjust.js';
@@ -12,6 +13,8 @@ export interface ReservationDeps {
   shopify: (shopId: string) => ShopifyOrderPort;
   /** The worker's markDirty (one batcher per worker), used by the steps that claim and refresh at once. */
   markDirty(input: MarkDirtyInput): Promise<void>;
+  /** Shopify moved these keys itself (a checkout, a restock): see ClaimStepDeps. */
+  shopifyMoved?(shopId: string, keys: SkuLocation[]): Promise<void>;
 }
 
 /** The side effects of the reservation workflow: every write is idempotent, so a retried activity changes nothing twice. */

@@ -13,7 +13,9 @@ for i, key in ipairs(KEYS) do
   if onlyIfUnknown then
     redis.call('HSETNX', key, 's', available)
   else
+    -- A value just seen is no longer doubted (last-seen-doubt.lua).
     redis.call('HSET', key, 's', available)
+    redis.call('HDEL', key, 'm')
   end
   if committed ~= '' then
     redis.call('HSET', key, 'c', committed, 'ct', ARGV[3])

@@ -5,13 +5,16 @@ import { GUARD_TTL_SECONDS, guardKey } from './version-guard.js';
 
 const READ_SCRIPT = readFileSync(new URL('./last-seen-read.lua', import.meta.url), 'utf8');
 const WRITE_SCRIPT = readFileSync(new URL('./last-seen-write.lua', import.meta.url), 'utf8');
+const DOUBT_SCRIPT = readFileSync(new URL('./last-seen-doubt.lua', import.meta.url), 'utf8');
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    /** numKeys, then the keys' guard hashes: {s, c, ct, ch} per key. */
+    /** numKeys, then the keys' guard hashes: {s, c, ct, ch, m} per key. */
     inventoryLastSeenRead(numKeys: number, ...keys: string[]): Result<(string | null)[][], Context>;
     /** numKeys, the keys' guard hashes, ttl, onlyIfUnknown, now, then available, committed and held before ('' for none) per key. */
     inventoryLastSeenWrite(numKeys: number, ...keysThenArgs: string[]): Result<number, Context>;
+    /** numKeys, then the keys' guard hashes: marks each remembered `available` doubtful. */
+    inventoryLastSeenDoubt(numKeys: number, ...keys: string[]): Result<number, Context>;
   }
 }
 
@@ -23,6 +26,7 @@ function registerLastSeen(redis: Redis): void {
   if (typeof (redis as Partial<Redis>).inventoryLastSeenRead === 'function') return;
   redis.defineCommand('inventoryLastSeenRead', { lua: READ_SCRIPT });
   redis.defineCommand('inventoryLastSeenWrite', { lua: WRITE_SCRIPT });
+  redis.defineCommand('inventoryLastSeenDoubt', { lua: DOUBT_SCRIPT });
 }
 
 /**
@@ -46,10 +50,11 @@ export const COMMITTED_READING_TTL_MS = 120_000;
 export type CommittedReading = { committed: number; heldBefore?: number };
 
 /**
- * The last-seen quantities of these keys (by `skuLocationKey`), the keys never seen, and the committed readings
- * still kept (by `skuLocationKey`).
+ * The last-seen quantities of these keys (by `skuLocationKey`), the keys never seen, the keys seen but doubtful
+ * (Shopify moved them since: read them again, but they do not make a shop cold), and the committed readings still
+ * kept (by `skuLocationKey`).
  */
-export async function readLastSeen(redis: Redis, shopId: string, keys: SkuLocation[]): Promise<{ known: Map<string, number | null>; unknown: SkuLocation[]; committed: Map<string, CommittedReading> }> {
+export async function readLastSeen(redis: Redis, shopId: string, keys: SkuLocation[]): Promise<{ known: Map<string, number | null>; unknown: SkuLocation[]; doubtful: SkuLocation[]; committed: Map<string, CommittedReading> }> {
   registerLastSeen(redis);
   const cached: (string | null)[][] = [];
   for (let i = 0; i < keys.length; i += SCRIPT_KEYS) {
@@ -59,13 +64,31 @@ export async function readLastSeen(redis: Redis, shopId: string, keys: SkuLocati
   const known = new Map<string, number | null>();
   const committed = new Map<string, CommittedReading>();
   const unknown: SkuLocation[] = [];
+  const doubtful: SkuLocation[] = [];
   keys.forEach((k, i) => {
-    const [v, c, ct, ch] = cached[i] ?? [];
+    const [v, c, ct, ch, m] = cached[i] ?? [];
     if (v === null || v === undefined) unknown.push(k);
+    else if (m !== null && m !== undefined) doubtful.push(k);
     else known.set(skuLocationKey(k), Number(v));
     if (c !== null && c !== undefined && Date.now() - Number(ct ?? 0) <= COMMITTED_READING_TTL_MS) committed.set(skuLocationKey(k), readingOf(c, ch));
   });
-  return { known, unknown, committed };
+  return { known, unknown, doubtful, committed };
+}
+
+/**
+ * Shopify moved these keys' `available` itself after we last saw it (a checkout took units, a cancellation
+ * restocked them): field `m`, set when we claim or release a Shopify order's units, cleared by the next value seen.
+ * A doubtful key's compare value is read again rather than taken from `s`. Comparing on a value every checkout of
+ * a flash sale makes stale cost a failed write and a whole round per checkout (bench/oversell). Only a hint for
+ * speed: a stale compare value is still caught by the compare-and-swap itself, never written over.
+ */
+export async function doubtLastSeen(redis: Redis, shopId: string, keys: SkuLocation[]): Promise<void> {
+  if (keys.length === 0) return;
+  registerLastSeen(redis);
+  for (let i = 0; i < keys.length; i += SCRIPT_KEYS) {
+    const chunk = keys.slice(i, i + SCRIPT_KEYS);
+    await redis.inventoryLastSeenDoubt(chunk.length, ...chunk.map((k) => guardKey({ shopId, ...k })));
+  }
 }
 
 /** Drops the committed readings of these keys (their Shopify orders are all claimed). */
