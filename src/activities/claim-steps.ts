@@ -18,7 +18,7 @@ export interface ClaimStepDeps extends ClaimsDeps, OrderLocationDeps {
    * restocked the units we just released. Their next refresh reads them again instead of comparing on the value
    * it last saw (src/guard/last-seen.ts, doubtLastSeen).
    */
-  shopifyMoved?(shopId: string, keys: SkuLocation[]): Promise<void>;
+  shopifyMoved?(shopId: string, keys: SkuLocation[], movedAt: number): Promise<void>;
 }
 
 export type SettleClaimsInput = ApplyClaimsInput & { trigger: string };
@@ -39,7 +39,8 @@ export async function settleClaims(deps: ClaimStepDeps, input: SettleClaimsInput
   // A Shopify order's claim follows Shopify's own checkout, its cancellation Shopify's own restock. Fulfilment
   // moves on-hand and committed, not available; our own expiry moves nothing in Shopify.
   const shopifyMovedIt = input.origin === 'shopify' && (input.terminal === undefined || input.terminal === 'cancelled');
-  if (shopifyMovedIt && changedKeys.length > 0) await deps.shopifyMoved?.(input.shopId, changedKeys);
+  // The order event's time is when Shopify moved the units (its updated_at: the checkout, the cancellation).
+  if (shopifyMovedIt && changedKeys.length > 0) await deps.shopifyMoved?.(input.shopId, changedKeys, input.lastEventAt === null ? Number.NaN : Date.parse(input.lastEventAt));
   await deps.markDirty({ shopId: input.shopId, keys: changedKeys, trigger });
   return out;
 }

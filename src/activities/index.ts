@@ -22,7 +22,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createMissedOrderActivities(deps),
     ...createReconcileExportActivities({ ...deps, refreshKeys: refresh.refreshKeys }),
     ...dirty,
-    ...createReservationActivities({ ...deps, markDirty: dirty.markDirty, shopifyMoved: (shopId, keys) => doubtLastSeen(deps.redis, shopId, keys) }),
+    ...createReservationActivities({ ...deps, markDirty: dirty.markDirty, shopifyMoved: (shopId, keys, movedAt) => doubtLastSeen(deps.redis, shopId, keys, movedAt) }),
     ...createDeltaSyncActivities(deps),
     ...createHousekeepingActivities(deps),
   });

@@ -14,7 +14,7 @@ export interface ReservationDeps {
   /** The worker's markDirty (one batcher per worker), used by the steps that claim and refresh at once. */
   markDirty(input: MarkDirtyInput): Promise<void>;
   /** Shopify moved these keys itself (a checkout, a restock): see ClaimStepDeps. */
-  shopifyMoved?(shopId: string, keys: SkuLocation[]): Promise<void>;
+  shopifyMoved?(shopId: string, keys: SkuLocation[], movedAt: number): Promise<void>;
 }
 
 /** The side effects of the reservation workflow: every write is idempotent, so a retried activity changes nothing twice. */

@@ -13,7 +13,7 @@ declare module 'ioredis' {
     inventoryLastSeenRead(numKeys: number, ...keys: string[]): Result<(string | null)[][], Context>;
     /** numKeys, the keys' guard hashes, ttl, onlyIfUnknown, now, then available, committed and held before ('' for none) per key. */
     inventoryLastSeenWrite(numKeys: number, ...keysThenArgs: string[]): Result<number, Context>;
-    /** numKeys, then the keys' guard hashes: marks each remembered `available` doubtful. */
+    /** numKeys, the keys' guard hashes, then the moment Shopify moved them (ms): marks each `available` seen before it doubtful. */
     inventoryLastSeenDoubt(numKeys: number, ...keys: string[]): Result<number, Context>;
   }
 }
@@ -76,20 +76,29 @@ export async function readLastSeen(redis: Redis, shopId: string, keys: SkuLocati
 }
 
 /**
- * Shopify moved these keys' `available` itself after we last saw it (a checkout took units, a cancellation
- * restocked them): field `m`, set when we claim or release a Shopify order's units, cleared by the next value seen.
- * A doubtful key's compare value is read again rather than taken from `s`. Comparing on a value every checkout of
- * a flash sale makes stale cost a failed write and a whole round per checkout (bench/oversell). Only a hint for
- * speed: a stale compare value is still caught by the compare-and-swap itself, never written over.
+ * Shopify moved these keys' `available` itself at `movedAt` (a checkout took units, a cancellation restocked them):
+ * field `m` on every key whose remembered value may be older, set when we claim or release a Shopify order's units
+ * and cleared by the next value seen. A doubtful key's compare value is read again rather than taken from `s`:
+ * comparing on a value a checkout moved costs a failed write, a re-read and a whole round, and in a flash sale
+ * checkouts keep coming during those rounds (bench/oversell). A value seen after the move already holds it and stays
+ * trusted: reading it again costs a query (about two writes' points on a Standard shop) for nothing.
+ *
+ * Only a hint for speed either way: a stale compare value is still caught by the compare-and-swap itself, never
+ * written over. So `movedAt` (Shopify's clock) need not agree with ours to the millisecond: values seen up to
+ * DOUBT_MARGIN_MS after it are doubted too, which covers clock skew and a reading remembered after it was taken.
  */
-export async function doubtLastSeen(redis: Redis, shopId: string, keys: SkuLocation[]): Promise<void> {
+export async function doubtLastSeen(redis: Redis, shopId: string, keys: SkuLocation[], movedAt: number): Promise<void> {
   if (keys.length === 0) return;
   registerLastSeen(redis);
+  const before = String(Number.isFinite(movedAt) ? movedAt + DOUBT_MARGIN_MS : Number.MAX_SAFE_INTEGER);
   for (let i = 0; i < keys.length; i += SCRIPT_KEYS) {
     const chunk = keys.slice(i, i + SCRIPT_KEYS);
-    await redis.inventoryLastSeenDoubt(chunk.length, ...chunk.map((k) => guardKey({ shopId, ...k })));
+    await redis.inventoryLastSeenDoubt(chunk.length, ...chunk.map((k) => guardKey({ shopId, ...k })), before);
   }
 }
+
+/** See doubtLastSeen: how long after Shopify's move a remembered value is still doubted. */
+export const DOUBT_MARGIN_MS = 500;
 
 /** Drops the committed readings of these keys (their Shopify orders are all claimed). */
 export async function forgetCommitted(redis: Redis, shopId: string, keys: SkuLocation[]): Promise<void> {
