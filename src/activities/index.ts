@@ -14,8 +14,8 @@ export type ActivityDeps = RefreshDeps & MarkDirtyDeps & Omit<ReservationDeps, '
 
 /** Every activity the worker registers, built from injected dependencies (no globals): tests pass real clients. */
 export function createActivities(deps: ActivityDeps) {
-  const refresh = createRefreshActivities(deps);
   const dirty = createMarkDirtyActivities(deps);
+  const refresh = createRefreshActivities({ ...deps, retryLater: dirty.markDirty });
   return withFailureTypes({
     ...refresh,
     ...createReconcileActivities({ ...deps, refreshKeys: refresh.refreshKeys }),

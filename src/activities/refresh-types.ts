@@ -31,6 +31,11 @@ export interface RefreshDeps {
   openAttempt?: () => AttemptScope;
   /** Told how long each step of a refresh took (bench/refresh prints the per-flush breakdown). */
   profile?: RefreshProfiler;
+  /**
+   * Hands keys back to the shop's refresh workflow (the worker's markDirty): a key whose compare stayed stale for
+   * every round is refreshed again after this flush instead of waiting for its next event.
+   */
+  retryLater?: (input: { shopId: string; keys: SkuLocation[]; trigger: string }) => Promise<void>;
 }
 
 /**

@@ -24,6 +24,8 @@ export type { RefreshDeps, RefreshInput, RefreshSettings, RefreshSummary, Shopif
 
 /** A stale compare means Shopify moved under us (an order, a merchant edit): re-read, recompute, new key. */
 const MAX_STALE_ROUNDS = 3;
+/** The trigger of keys a flush handed back after MAX_STALE_ROUNDS stale compares. */
+const STALE_RETRY = 'stale_retry';
 
 /**
  * The refresh activities. One round of `refreshKeys` (docs/architecture.md, "One refresh, step by step"): take a
@@ -200,7 +202,13 @@ export function createRefreshActivities(deps: RefreshDeps) {
       }
     }
     if (pending.length > 0) {
-      await writeAudit(db, pending.map((k) => ({ shopId, ...k, trigger, outcome: 'stale_exhausted', errorCode: Errors.ShopifyStaleCompare.code, detail: `still stale after ${MAX_STALE_ROUNDS} rounds; the next refresh or reconciliation retries` })));
+      // Shopify kept moving under every round (a flash sale's checkouts): the keys go back to the shop's refresh
+      // workflow, to be flushed again once this flush is done, rather than waiting for their next event. Once: a
+      // flush that was itself such a retry hands nothing back, so a level that never settles cannot loop.
+      const again = deps.retryLater !== undefined && !trigger.split(',').includes(STALE_RETRY);
+      const retried = again && (await deps.retryLater!({ shopId, keys: pending, trigger: STALE_RETRY }).then(() => true, () => false));
+      const then = retried ? 'handed back to the shop\'s refresh' : 'the next refresh or reconciliation retries';
+      await writeAudit(db, pending.map((k) => ({ shopId, ...k, trigger, outcome: 'stale_exhausted', errorCode: Errors.ShopifyStaleCompare.code, detail: `still stale after ${MAX_STALE_ROUNDS} rounds; ${then}` })));
       summary.failed += pending.length;
     }
     if (input.countsOnly) summary.written = {};

@@ -103,6 +103,7 @@ export interface AuditView {
   ats: number | null;
   previous_shopify: number | null;
   error_code: string | null;
+  detail: string | null;
   idempotency_key: string | null;
   trigger: string;
   components: Record<string, number> | null;
@@ -110,7 +111,7 @@ export interface AuditView {
 
 export async function auditRows(svc: TestServices, shopId: string): Promise<AuditView[]> {
   const { rows } = await svc.db.query<AuditView>(
-    `SELECT id::int, sku, location_id, outcome, version::text, ats, previous_shopify, error_code, idempotency_key, trigger, components
+    `SELECT id::int, sku, location_id, outcome, version::text, ats, previous_shopify, error_code, detail, idempotency_key, trigger, components
        FROM audit_log WHERE shop_id = $1 ORDER BY id`,
     [shopId],
   );

@@ -282,12 +282,15 @@ describe('the guarded write', () => {
   });
 
   describe('Shopify keeps moving under every round', () => {
-    it('the third stale compare in a row ends with a stale_exhausted row; nothing is written and the next refresh repairs it', async () => {
+    it('the third stale compare in a row ends with a stale_exhausted row; nothing is written, the key is handed back, and the next refresh repairs it', async () => {
       const shop = await shopAt(30);
       await shop.setSource('erp', SKU, WH, 35);
       const rounds: number[] = [];
+      const handedBack: { keys: unknown[]; trigger: string }[] = [];
       const summary = await shop
         .refresh({
+          // The worker's markDirty in production: the key goes back to the shop's refresh workflow.
+          retryLater: async ({ keys, trigger }) => void handedBack.push({ keys, trigger }),
           racePoints: {
             // An order lands between every round's read and its write: each compare is stale.
             async afterComponentsRead({ round }) {
@@ -308,12 +311,30 @@ describe('the guarded write', () => {
         ['stale', 'ISYNC_SHOPIFY_STALE_COMPARE'],
         ['stale_exhausted', 'ISYNC_SHOPIFY_STALE_COMPARE'],
       ]);
+      expect(rows.at(-1)!.detail).toContain("handed back to the shop's refresh");
+      expect(handedBack).toEqual([{ keys: [key], trigger: 'stale_retry' }]);
       // Shopify holds what its own orders left (30 - 3); our 35 - 3 claims = 32 was never written.
       expect(shop.level(SKU, WH).available).toBe(27);
 
+
+      // The retry, itself stale three times, hands nothing back again: a level that never settles cannot loop.
+      await shop
+        .refresh({
+          retryLater: async ({ keys, trigger }) => void handedBack.push({ keys, trigger }),
+          racePoints: {
+            async afterComponentsRead() {
+              emu.emulator.placeOrder(shop.domain, { lines: [{ sku: SKU, quantity: 1 }], locationId: shop.catalog.locationIds.get(WH)! });
+              await insertClaim(svc, shop.shopId, svc.uid('order'), SKU, WH, 1);
+            },
+          },
+        })
+        .refreshKeys({ shopId: shop.shopId, keys: [key], trigger: 'stale_retry' });
+      expect(handedBack).toHaveLength(1);
+      expect((await auditRows(svc, shop.shopId)).at(-1)!.detail).toContain('the next refresh or reconciliation retries');
+
       const repaired = await shop.refresh().refreshKeys({ shopId: shop.shopId, keys: [key], trigger: 'test' });
-      expect(repaired.written).toEqual({ [`${SKU}|${WH}`]: 32 });
-      expect(shop.level(SKU, WH).available).toBe(32);
+      expect(repaired.written).toEqual({ [`${SKU}|${WH}`]: 29 });
+      expect(shop.level(SKU, WH).available).toBe(29);
     });
   });
 });
