@@ -20,7 +20,12 @@
  *
  * Knobs: BENCH_SEED, BENCH_SKUS, BENCH_DURATION_MS, BENCH_PLAN (default standard), BENCH_POLL_SECONDS,
  * BENCH_COMPRESSION, BENCH_TRACE_FILE (replay a saved trace), BENCH_SAVE_TRACE (write the generated one),
- * BENCH_SVG_DIR (default docs/images/oversell).
+ * BENCH_SVG_DIR (default docs/images/oversell), BENCH_COALESCE_MS, BENCH_WORKER=inline (our worker in this
+ * process: each incident key's trail then shows every flush's steps).
+ *
+ * For every key ours oversold or lost on, it prints the refresh's audit rows around the incidents, the shop's
+ * refresh workflow event by event before the first one, and how busy the machine was in the rush: what the
+ * pipeline was doing while Shopify showed units that were gone.
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
