@@ -21,7 +21,8 @@
  * Knobs: BENCH_SEED, BENCH_SKUS, BENCH_DURATION_MS, BENCH_PLAN (default standard), BENCH_POLL_SECONDS,
  * BENCH_COMPRESSION, BENCH_TRACE_FILE (replay a saved trace), BENCH_SAVE_TRACE (write the generated one),
  * BENCH_SVG_DIR (default docs/images/oversell), BENCH_COALESCE_MS, BENCH_WORKER=inline (our worker in this
- * process: each incident key's trail then shows every flush's steps).
+ * process: each incident key's trail then shows every flush's steps), BENCH_CPU_PROF=<dir> (a CPU profile of the
+ * worker process).
  *
  * For every key ours oversold or lost on, it prints the refresh's audit rows around the incidents, the shop's
  * refresh workflow event by event before the first one, and how busy the machine was in the rush: what the
@@ -76,6 +77,8 @@ const SAMPLE_MS = 25;
  * step of a flush waited on it (a 5 ms mappings read took 170 ms).
  */
 const WORKER_MODE = process.env.BENCH_WORKER === 'inline' ? 'inline' : 'process';
+/** BENCH_CPU_PROF=<dir>: a CPU profile of each worker process (one per run of our design), written when it stops. */
+const CPU_PROF_DIR = process.env.BENCH_CPU_PROF;
 const WARMUP_SKU = 'WARMUP-0';
 
 let teardown: (() => Promise<void>) | undefined;
@@ -334,7 +337,9 @@ async function refreshHistory(svc: TestServices, shopId: string, result: DriveRe
 /** Our worker in a process of its own (the production activities, on this run's services), until the returned stop. */
 async function startWorkerProcess(at: { taskQueue: string; redisPrefix: string; config: Config; env: Record<string, string> }): Promise<() => Promise<void>> {
   workerBuild ??= await buildWorkerProcess();
-  const child = spawnWorker(workerBuild.file, {
+  const child = spawnWorker(
+    workerBuild.file,
+    {
     temporalAddress: addresses.temporalAddress,
     taskQueue: at.taskQueue,
     databaseUrl: addresses.databaseUrl,
@@ -344,10 +349,13 @@ async function startWorkerProcess(at: { taskQueue: string; redisPrefix: string; 
     env: at.env,
     emulatorUrl: emu.url,
     bundlePath: addresses.workflowBundlePath,
-  });
+    },
+    CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF_DIR}`] : [],
+  );
   await child.printed('worker-ready', 120_000);
   return async () => {
-    child.child.kill('SIGKILL');
+    // SIGUSR2 is a clean exit, so a worker started with --cpu-prof writes its profile.
+    child.child.kill(CPU_PROF_DIR ? 'SIGUSR2' : 'SIGKILL');
     await Promise.race([child.exited, new Promise((r) => setTimeout(r, 10_000))]);
   };
 }
