@@ -240,6 +240,9 @@ async function runOurs(trace: Trace, buffer: number, name: string): Promise<Desi
   const hot = hotKey(trace);
   const ids = catalog.ids.get(`${hot.sku}|${hot.locationId}`)!;
   const sample = sampler(domain, ids.inventoryItemId, ids.locationId);
+  // The trace's start on the machine's monotonic clock (microseconds, the clock of a CPU profile's timestamps), so
+  // a worker profile can be cut to the rush.
+  if (CPU_PROF_DIR) writeFileSync(join(CPU_PROF_DIR, `trace-start-${name.replace(/[^a-z0-9]+/gi, '-')}.txt`), `${process.hrtime.bigint() / 1000n}\n`);
   // How busy the machine was in the rush (the trace's first 3 s) and over the whole trace: every process.
   const rushMs = 3_000 * TIME_SCALE;
   const cpuAt0 = { busy: machineBusySeconds(), by: cpuByCommand(), at: Date.now() };
