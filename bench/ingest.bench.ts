@@ -34,7 +34,7 @@ import { refreshPending } from '../src/temporal/handoff.js';
 import globalSetup from '../test/support/global-setup.js';
 import { buildProcessEntry, buildWorkerProcess, spawnProcess, spawnWorker, type ChildWorker } from '../test/reservations/fixtures/worker-process-build.js';
 import { connectTestServices, testConfig, type TestServices } from '../test/support/services.js';
-import { timeline } from './traffic/history-timeline.js';
+import { keyTrail, timeline } from './traffic/history-timeline.js';
 
 const RATE = Number(process.env.BENCH_RATE ?? 1000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
@@ -531,8 +531,23 @@ async function knownOrdersPhase(line: (name: string, p: Phase) => string, outbox
   print(`  refreshes of those keys since the first was sent (trigger, outcome: rows, first-last s): ${writes.rows.map((r) => `${r.trigger}, ${r.outcome}: ${r.n}, ${(r.first / 1000).toFixed(1)}-${(r.last / 1000).toFixed(1)}`).join('; ') || 'none'}`);
   // The slowest keys' refreshes: when each wrote (s after the first send), what ATS it wrote, and what Shopify had.
   const slowest = [...confirmArrived].filter(([i]) => confirmSent.has(i)).sort((a, b) => b[1] - confirmSent.get(b[0])! - (a[1] - confirmSent.get(a[0])!)).slice(0, 3);
+  // The shop's refresh runs that overlap the phase: what each slow key's signals and flushes were, and when.
+  const histories: temporal.api.history.v1.IHistory[] = [];
+  for await (const w of svc.temporal.workflow.list({ query: `WorkflowId = "refresh:${shopId}"` })) {
+    if (w.closeTime && w.closeTime.getTime() < firstSentWall - 1000) continue;
+    histories.push(await svc.temporal.workflow.getHandle(w.workflowId, w.runId).fetchHistory());
+  }
   for (const [i, t] of slowest) {
     const sku = known[i % known.length]!;
+    const conversions = await svc.db.query<{ id: string; received: number; applied: number | null }>(
+      `SELECT allocation_id AS id, (extract(epoch FROM received_at)::float8 * 1000 - $3) / 1000 AS received, (extract(epoch FROM applied_at)::float8 * 1000 - $3) / 1000 AS applied
+         FROM wms_allocations WHERE shop_id = $1 AND allocation_id LIKE 'k-%' AND sku = $2 ORDER BY received_at`,
+      [shopId, sku, firstSentWall],
+    ).catch((err: Error) => ({ rows: [{ id: `(not read: ${err.message})`, received: 0, applied: null }] }));
+    print(
+      `  slow key ${sku}: confirmations received/converted (s): ${conversions.rows.map((r) => `${r.id} ${Number(r.received).toFixed(2)}/${r.applied === null ? '-' : Number(r.applied).toFixed(2)}`).join(', ')}; ` +
+        `its refresh workflow events: ${histories.flatMap((h) => keyTrail(h, sku, firstSentWall)).sort((a, b) => parseFloat(a) - parseFloat(b)).join('; ') || 'none'}`,
+    );
     const trail = await svc.db.query<{ s: number; trigger: string; outcome: string; ats: number | null; previous: number | null; detail: string | null }>(
       `SELECT (extract(epoch FROM at)::float8 * 1000 - $3) / 1000 AS s, trigger, outcome, ats, previous_shopify AS previous, left(detail::text, 120) AS detail
          FROM audit_log WHERE shop_id = $1 AND sku = $2 AND at >= to_timestamp($3 / 1000.0) - interval '5 seconds' ORDER BY at`,
