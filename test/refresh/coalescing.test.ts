@@ -129,6 +129,25 @@ describe("the shop's coalescing refresh workflow", () => {
     await q.handle().terminate('test over');
   });
 
+  it('a flush takes the keys it would leave behind when they are fewer than 250: 260 keys go in one flush, none waits a window', async () => {
+    const skus = Array.from({ length: 260 }, (_, i) => `R${i}`);
+    const shop = await createShopFixture(svc, emu, { skus, locations: ['WH1'], sourcePrefix });
+    await svc.db.query(
+      `INSERT INTO source_snapshots (source, shop_id, sku, location_id, quantity, occurred_at) SELECT $1, $2, sku, 'WH1', 4, now() FROM unnest($3::text[]) sku`,
+      [shop.source.erp, shop.shopId, skus],
+    );
+    // A window of 10 minutes: before the change the last 10 keys waited for it (a flush of 250, then one of 10).
+    const q = queue(shop, 600_000);
+    await q.startWorker();
+    const before = emu.emulator.counters(shop.domain).mutationsApplied;
+    await q.dirty(keysOf(skus), 'wms_allocation');
+    await expect.poll(() => skus.filter((s) => shop.level(s, 'WH1').available === 4).length, { timeout: 20_000 }).toBe(260);
+    await expect.poll(() => q.handle().query(shopRefreshStateQuery)).toMatchObject({ pending: 0, flushes: 1, keysFlushed: 260 });
+    // Still one Shopify call per 250 entries: 250 and 10.
+    expect(emu.emulator.counters(shop.domain).mutationsApplied - before).toBe(2);
+    await q.handle().terminate('test over');
+  });
+
   it('continues as new when the history grows, carrying the pending keys, then flushes them in batches of 250', async () => {
     const skus = Array.from({ length: 300 }, (_, i) => `H${i}`);
     const shop = await createShopFixture(svc, emu, { skus, locations: ['WH1'], sourcePrefix });

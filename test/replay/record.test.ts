@@ -262,4 +262,23 @@ describe.runIf(process.env.RECORD_HISTORIES === '1')('record workflow histories'
       await worker.stop();
     }
   }, 300_000);
+  it('records the shop refresh taking the keys a flush would leave behind', async () => {
+    const skus = Array.from({ length: 260 }, (_, i) => `T${String(i).padStart(3, '0')}`);
+    const shop = 'replay-remainder';
+    const remainderConfig = { ...config, shops: [...config.shops, { ...config.shops[0]!, id: shop, domain: `${shop}.myshopify.com`, access_token_env: 'REPLAY_REMAINDER_TOKEN' }] };
+    await seedCatalog(emu.emulator, svc.db, { shopId: shop, domain: `${shop}.myshopify.com`, accessToken: 'tok-remainder', locations: ['WH1'], skus, initialAvailable: () => 1 });
+    await recordSourceChanges(svc.db, 'replay-erp', skus.map((sku) => ({ shopId: shop, sku, locationId: 'WH1', quantity: 2, occurredAt: new Date().toISOString() })));
+    const queue = `${svc.taskQueue}-remainder`;
+    const worker = await startWorkerOn(queue, svc.activities(remainderConfig, createShopifyClients(remainderConfig, { baseUrl: emu.url, env: { REPLAY_REMAINDER_TOKEN: 'tok-remainder' } })));
+    try {
+      const refreshId = `refresh:${shop}`;
+      const handle = await svc.temporal.workflow.start('shopRefreshWorkflow', { taskQueue: queue, workflowId: refreshId, args: [{ shopId: shop, pending: [], coalesceWindowMs: 600_000 }] });
+      await handle.signal('keysDirty', { keys: skus.map((sku) => ({ sku, locationId: 'WH1' })), trigger: 'replay' });
+      await expect.poll(async () => (await handle.query<{ keysFlushed: number }>('shopRefreshState')).keysFlushed, { timeout: 30_000 }).toBe(260);
+      await handle.terminate('recorded');
+      await save(refreshId, 'shopRefreshWorkflow', `${LABEL}-take-remainder`);
+    } finally {
+      await worker.stop();
+    }
+  }, 120_000);
 });
