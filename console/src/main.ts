@@ -244,7 +244,7 @@ function keyCard(e: KeyExplanation, points: HistoryPoint[]): HTMLElement {
           : h('table', { class: 'compact' }, h('tbody', {}, ...e.claims.map((cl) => h('tr', {}, h('td', { class: 'mono' }, `order ${cl.orderId}`), h('td', { class: 'n' }, cl.units), h('td', {}, cl.state), h('td', { class: 'muted' }, ago(cl.updatedAt)))))),
         h('h3', {}, 'In flight'),
         flight.length ? h('div', {}, ...flight) : h('p', { class: 'muted small' }, 'Nothing pending or being written.'),
-        h('p', { class: 'muted small' }, `Guard: version ${f.guard.version ?? '—'}, wrote ${num(f.guard.quantity)}, Shopify last seen ${num(f.guard.lastSeenShopify)}`),
+        h('p', { class: 'muted small' }, `Guard: version ${f.guard.version ?? '—'}, wrote ${num(f.guard.quantity)}, Shopify last seen ${num(f.guard.lastSeenShopify)}${f.guard.lastSeenDoubtful ? ' (doubtful: Shopify moved it since; the next refresh reads it again)' : ''}`),
       ),
     ),
     h('h3', {}, 'Shopify available vs ATS ', h('span', { class: 'muted small' }, `from the audit log, ${points.length} writes`)),

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { InventoryKey } from '../domain/keys.js';
-import { LAST_SEEN_FIELD } from './last-seen.js';
+import { DOUBTFUL_FIELD, LAST_SEEN_FIELD } from './last-seen.js';
 import { guardKey } from './version-guard.js';
 
 /** What a key's guard hash says now (for `explain`): read only, never changes it. */
@@ -12,6 +12,8 @@ export interface GuardState {
   lease: { version: string; attempt: number; expiresInMs: number } | null;
   /** Shopify's `available` as last seen (the next compare value). */
   lastSeenShopify: number | null;
+  /** Shopify moved the key itself since it was last seen (an order, a restock): the next refresh reads it again. */
+  lastSeenDoubtful: boolean;
 }
 
 /** Reads the hash the Lua script keeps (`version-guard.lua`: v, q, lv, la, lx) with Redis's own clock. */
@@ -25,5 +27,6 @@ export async function inspectGuard(redis: Redis, key: InventoryKey): Promise<Gua
     quantity: num(hash.q),
     lease: hash.lv !== undefined && expiry > now ? { version: hash.lv, attempt: num(hash.la) ?? 1, expiresInMs: expiry - now } : null,
     lastSeenShopify: num(hash[LAST_SEEN_FIELD]),
+    lastSeenDoubtful: hash[LAST_SEEN_FIELD] !== undefined && hash[DOUBTFUL_FIELD] === '1',
   };
 }

@@ -41,6 +41,8 @@ export const LAST_SEEN_FIELD = 's';
  * (src/activities/shopify-unclaimed.ts).
  */
 const COMMITTED_FIELD = 'c';
+/** Set (to 1) while `s` is doubtful: Shopify moved the key itself after it was seen (last-seen-doubt.lua). */
+export const DOUBTFUL_FIELD = 'm';
 const COMMITTED_AT_FIELD = 'ct';
 const HELD_BEFORE_FIELD = 'ch';
 /** A committed reading is trusted this long; after that it is ignored (a shipment lowers committed silently). */

@@ -43,7 +43,7 @@ export function formatExplanation(e: KeyExplanation): string {
   if (f.dirty) flight.push(`dirty since ${f.dirty.since ?? '?'} (${f.dirty.triggers.join(', ')})`);
   if (f.dirtyUnknown) flight.push(`dirty: unknown (${f.dirtyUnknown})`);
   if (f.lease) flight.push(`leased by version ${f.lease.version} attempt ${f.lease.attempt} for ${f.lease.expiresInMs} ms more`);
-  lines.push(`  in flight: ${flight.length ? flight.join('; ') : 'nothing'}   guard: version ${f.guard.version ?? '-'}, wrote ${num(f.guard.quantity)}, Shopify last seen ${num(f.guard.lastSeenShopify)}`);
+  lines.push(`  in flight: ${flight.length ? flight.join('; ') : 'nothing'}   guard: version ${f.guard.version ?? '-'}, wrote ${num(f.guard.quantity)}, Shopify last seen ${num(f.guard.lastSeenShopify)}${f.guard.lastSeenDoubtful ? ' (doubtful: Shopify moved it since; the next refresh reads it again)' : ''}`);
   lines.push('');
   lines.push(e.writes.length === 0 ? '  writes: none in the audit log' : `  last ${e.writes.length} write(s), newest first`);
   if (e.writes.length > 0) {

@@ -99,7 +99,7 @@ async function readInFlight(deps: ExplainDeps, shopId: string, key: MappedKey, p
   const view: InFlightView = {
     dirty: null,
     lease: guard.lease,
-    guard: { version: guard.version, quantity: guard.quantity, lastSeenShopify: guard.lastSeenShopify },
+    guard: { version: guard.version, quantity: guard.quantity, lastSeenShopify: guard.lastSeenShopify, lastSeenDoubtful: guard.lastSeenDoubtful },
   };
   try {
     const entry = (await pending).find((p) => p.key.locationId === key.locationId);

@@ -53,7 +53,7 @@ export interface InFlightView {
   /** A computation is between its guard check and the end of its Shopify write. */
   lease: { version: string; attempt: number; expiresInMs: number } | null;
   /** The newest computation the guard let write, and Shopify's quantity as last seen. */
-  guard: { version: string | null; quantity: number | null; lastSeenShopify: number | null };
+  guard: { version: string | null; quantity: number | null; lastSeenShopify: number | null; lastSeenDoubtful: boolean };
 }
 
 export interface KeyExplanation {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { stringify } from 'yaml';
-import { forgetCommitted, rememberLastSeen } from '../../src/guard/last-seen.js';
+import { doubtLastSeen, forgetCommitted, rememberLastSeen } from '../../src/guard/last-seen.js';
 import { checkVersion, releaseLeases } from '../../src/guard/version-guard.js';
 import { explainSku, type KeyExplanation } from '../../src/reads/explain.js';
 import { formatExplanation } from '../../src/reads/explain-format.js';
@@ -87,6 +87,20 @@ describe('explain: GET /explain/:shop/:sku and inventory-sync explain', () => {
       await releaseLeases(rig.svc.redis, [key], writer);
     }
     expect((await explain('WH2')).inFlight.lease).toBeNull();
+  });
+
+  it("shows a remembered Shopify value as doubtful once Shopify moved the key itself, until it is seen again", async () => {
+    const key = { sku: SKU, locationId: 'WH2' };
+    await rememberLastSeen(rig.svc.redis, rig.shopId, [[key, 20]]);
+    expect((await explain('WH2')).inFlight.guard).toMatchObject({ lastSeenShopify: 20, lastSeenDoubtful: false });
+    // A checkout of this key after the value was seen (what a Shopify order's claim reports).
+    await doubtLastSeen(rig.svc.redis, rig.shopId, [key], Date.now() + 10_000);
+    const e = await explain('WH2');
+    expect(e.inFlight.guard).toMatchObject({ lastSeenShopify: 20, lastSeenDoubtful: true });
+    expect(formatExplanation({ ...e, writes: [] })).toContain('Shopify last seen 20 (doubtful: Shopify moved it since; the next refresh reads it again)');
+    // Seen again (a refresh's read or write): trusted again.
+    await rememberLastSeen(rig.svc.redis, rig.shopId, [[key, 19]]);
+    expect((await explain('WH2')).inFlight.guard).toMatchObject({ lastSeenShopify: 19, lastSeenDoubtful: false });
   });
 
   it("shows Shopify's units committed to orders whose claim we do not hold yet, as the refresh subtracts them", async () => {
