@@ -19,7 +19,8 @@
  *                and rate, and the signals' lag and rate
  *
  * The per-token rate limit is raised for the bench (inventory_sync.http.rate_limit): a source sending 1,000
- * requests/s needs that in production too. Prints figures only.
+ * requests/s needs that in production too. Prints figures only. BENCH_WORKFLOW_TASKS sets the worker's workflow-task
+ * slots (inventory_sync.worker.max_concurrent_workflow_tasks, default 100).
  * Run: npx vitest run --config bench/vitest.bench.config.ts bench/ingest
  */
 import { readFileSync, rmSync } from 'node:fs';
@@ -80,7 +81,13 @@ beforeAll(async () => {
   emu = await startEmulator({ port: 0, logger: false });
   catalog = await seedCatalog(emu.emulator, svc.db, { shopId, domain, accessToken: env.ING_SHOP_TOKEN, plan: 'plus', locations: ['WH1'], skus, initialAvailable: () => 0 });
   const config = testConfig({
-    inventory_sync: { safety_buffers: { strategy: 'static', static_units: 0 }, http: { rate_limit: { max_requests: 100_000_000 } } },
+    inventory_sync: {
+      safety_buffers: { strategy: 'static', static_units: 0 },
+      http: { rate_limit: { max_requests: 100_000_000 } },
+      // The worker's workflow-task slots (default 100): whether the refresh workflow's tasks wait for slots that the
+      // reservation workflows' signals hold.
+      ...(process.env.BENCH_WORKFLOW_TASKS ? { worker: { max_concurrent_workflow_tasks: Number(process.env.BENCH_WORKFLOW_TASKS) } } : {}),
+    },
     shops: [{ id: shopId, domain, plan: 'plus', access_token_env: 'ING_SHOP_TOKEN', webhook_secret_env: 'ING_SECRET' }],
     sources: [
       { name: `${shopId}-erp`, role: 'erp', type: 'postgres', token_env: 'ING_ERP_TOKEN' },
@@ -537,6 +544,7 @@ async function knownOrdersPhase(line: (name: string, p: Phase) => string, outbox
     if (w.closeTime && w.closeTime.getTime() < firstSentWall - 1000) continue;
     histories.push(await svc.temporal.workflow.getHandle(w.workflowId, w.runId).fetchHistory());
   }
+  let shownTimeline = false;
   for (const [i, t] of slowest) {
     const sku = known[i % known.length]!;
     const conversions = await svc.db.query<{ id: string; received: number; applied: number | null }>(
@@ -548,6 +556,16 @@ async function knownOrdersPhase(line: (name: string, p: Phase) => string, outbox
       `  slow key ${sku}: confirmations received/converted (s): ${conversions.rows.map((r) => `${r.id} ${Number(r.received).toFixed(2)}/${r.applied === null ? '-' : Number(r.applied).toFixed(2)}`).join(', ')}; ` +
         `its refresh workflow events: ${histories.flatMap((h) => keyTrail(h, sku, firstSentWall)).sort((a, b) => parseFloat(a) - parseFloat(b)).join('; ') || 'none'}`,
     );
+    // For the slowest key, everything the workflow did from the last signal that carried it to the flush that wrote
+    // it: what that flush waited for (a coalescing wait, flushes in flight, workflow tasks).
+    const events = histories.flatMap((h) => keyTrail(h, sku, firstSentWall)).sort((a, b) => parseFloat(a) - parseFloat(b));
+    const lastFlush = events.filter((e) => e.includes('scheduled')).pop();
+    const lastSignal = events.filter((e) => e.includes(' signal ') && lastFlush !== undefined && parseFloat(e) <= parseFloat(lastFlush)).pop();
+    if (!shownTimeline && lastFlush !== undefined && lastSignal !== undefined) {
+      shownTimeline = true;
+      const [from, to] = [firstSentWall + parseFloat(lastSignal) * 1000 - 100, firstSentWall + parseFloat(lastFlush) * 1000 + 100];
+      print(`  the refresh workflow from that key's last signal to its flush (s): ${histories.map((h) => timeline(h, from, to, firstSentWall)).filter(Boolean).join(' | ')}`);
+    }
     const trail = await svc.db.query<{ s: number; trigger: string; outcome: string; ats: number | null; previous: number | null; detail: string | null }>(
       `SELECT (extract(epoch FROM at)::float8 * 1000 - $3) / 1000 AS s, trigger, outcome, ats, previous_shopify AS previous, left(detail::text, 120) AS detail
          FROM audit_log WHERE shop_id = $1 AND sku = $2 AND at >= to_timestamp($3 / 1000.0) - interval '5 seconds' ORDER BY at`,
