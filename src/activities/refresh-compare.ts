@@ -7,8 +7,11 @@ import { boundsOf, type RefreshRuntime } from './refresh-types.js';
 import { readingOutlived } from './shopify-unclaimed.js';
 import { WARMUP_MIN_UNKNOWN, warmShopifyQuantities } from './shopify-warmup.js';
 
-/** What a round knows of Shopify per key (by `skuLocationKey`): the compare value and the kept committed readings. */
-export type ShopifyKnown = { known: Map<string, number | null>; committed: Map<string, CommittedReading> };
+/**
+ * What a round knows of Shopify per key (by `skuLocationKey`): the compare value, the kept committed readings, and
+ * the keys whose compare value this round read from Shopify itself (not remembered from an earlier round).
+ */
+export type ShopifyKnown = { known: Map<string, number | null>; committed: Map<string, CommittedReading>; readNow: Set<string> };
 
 /**
  * Step 2 of a refresh round: Shopify's `available` for the keys, the compare value of the write. From the guard
@@ -28,12 +31,13 @@ export async function knownShopifyQuantities(rt: RefreshRuntime, shopId: string,
   // Keys Shopify moved itself since we saw them (a checkout, a restock) are read with the unseen ones: their
   // `committed` comes with them, so the round also subtracts checkouts we have not claimed yet.
   const toRead = [...unknown, ...doubtful];
+  const into: ShopifyKnown = { known, committed, readNow: new Set() };
   if (toRead.length > 0) {
     // What our claims hold is read before Shopify is, so the reading can later tell a release that came after it.
     const held = await heldForShopifyOrders(deps.db, shopId, toRead);
-    await readLevelsInto(rt, shopId, toRead, mappings, held, scope, { known, committed });
+    await readLevelsInto(rt, shopId, toRead, mappings, held, scope, into);
   }
-  return { known, committed };
+  return into;
 }
 
 /**
@@ -66,6 +70,7 @@ async function readLevelsInto(rt: RefreshRuntime, shopId: string, keys: SkuLocat
     const level = levels.get(`${m.inventoryItemId}|${m.shopifyLocationId}`);
     const held = heldBefore.get(skuLocationKey(k)) ?? 0;
     into.known.set(skuLocationKey(k), level?.available ?? null);
+    if (level?.available !== undefined) into.readNow.add(skuLocationKey(k));
     if (level?.committed !== undefined) into.committed.set(skuLocationKey(k), { committed: level.committed, heldBefore: held });
     else into.committed.delete(skuLocationKey(k));
     if (level?.available !== undefined) read.push([k, level.available, level.committed ?? null, held]);

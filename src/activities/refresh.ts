@@ -9,7 +9,7 @@ import { createLogger } from '../observability/logger.js';
 import { readComponents } from '../sources/components.js';
 import { openAttemptScope, type AttemptScope } from './attempt-scope.js';
 import type { RacePointContext } from './race-points.js';
-import { knownShopifyQuantities, rereadOutlivedReadings } from './refresh-compare.js';
+import { knownShopifyQuantities, rereadOutlivedReadings, type ShopifyKnown } from './refresh-compare.js';
 import { unclaimedUnits } from './shopify-unclaimed.js';
 import { heldForShopifyOrders } from '../db/claims.js';
 import { type CommittedReading, forgetCommitted } from '../guard/last-seen.js';
@@ -114,6 +114,29 @@ export function createRefreshActivities(deps: RefreshDeps) {
   }
 
   /**
+   * Step 4b: keys whose ATS Shopify held when this round read it from Shopify (a key never seen, or one Shopify moved
+   * itself: a checkout, a restock) send nothing. A Shopify order's claim usually ends here: the checkout took the unit
+   * from `available` and the claim takes it from ATS, so the two agree, and a write would cost a call and its points
+   * for no change. Only a value read in this round counts, after the guard let this version in (a stalled older
+   * computation is fenced off as for a write): a remembered value is still written with its compare, which finds out
+   * whether Shopify moved without telling us.
+   */
+  function notHeldAlready(input: RefreshInput, admitted: Planned[], shopify: ShopifyKnown, version: bigint, audit: AuditRow[], summary: RefreshSummary): Planned[] {
+    const toWrite: Planned[] = [];
+    for (const p of admitted) {
+      const id = skuLocationKey(p.key);
+      if (!shopify.readNow.has(id) || shopify.known.get(id) !== p.ats) {
+        toWrite.push(p);
+        continue;
+      }
+      audit.push({ shopId: input.shopId, ...p.key, trigger: input.trigger, version, components: p.components, ats: p.ats, previousShopify: p.ats, delta: 0, outcome: 'unchanged', detail: 'Shopify held this ATS when this round read it: nothing sent' });
+      summary.unchanged++;
+      summary.written[id] = p.ats;
+    }
+    return toWrite;
+  }
+
+  /**
    * Computes ATS for a batch of keys of one shop and makes Shopify's `available` equal to it, through the
    * version guard and a compare-and-swap write. One audit row per key and write, stored as each round ends so
    * the audit log's order is the order in which writes reached Shopify.
@@ -181,7 +204,8 @@ export function createRefreshActivities(deps: RefreshDeps) {
       await forgetCommitted(deps.redis, shopId, planned.filter((p) => committed.has(skuLocationKey(p.key)) && !p.components.shopifyUnclaimed).map((p) => p.key));
       await scheduleRecheck(deps.redis, shopId, planned.filter((p) => (p.components.shopifyUnclaimed ?? 0) > 0).map((p) => p.key));
       try {
-        const toWrite = await timed('guard', planned.length, () => admitByGuard(input, planned, writer, scope, point, audit, summary));
+        const admitted = await timed('guard', planned.length, () => admitByGuard(input, planned, writer, scope, point, audit, summary));
+        const toWrite = notHeldAlready(input, admitted, shopifyKnown, version, audit, summary);
         if (toWrite.length === 0) {
           await writeAudit(db, audit);
           pending = [];

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../src/activities/index.js';
 import type { ShopifyInventoryPort } from '../../src/activities/refresh.js';
 import { nextVersion } from '../../src/db/ats-version.js';
+import { doubtLastSeen } from '../../src/guard/last-seen.js';
 import { guardKey } from '../../src/guard/version-guard.js';
 import { createSources } from '../../src/runtime/sources.js';
 import type { ShopifyClient } from '../../src/shopify/client/index.js';
@@ -151,6 +152,46 @@ describe('the guarded write', () => {
         ['applied', seen[1]!.toString(), 58, 48],
       ]);
       expect(rows[0]!.idempotency_key).not.toBe(rows[1]!.idempotency_key);
+    });
+  });
+
+  describe('a key whose ATS Shopify already shows', () => {
+    it('read from Shopify in this round: nothing is sent, the row says unchanged, and its version still fences off an older computation', async () => {
+      const shop = await createShopFixture(svc, emu, { skus: [SKU], locations: [WH], sourcePrefix, initialAvailable: () => 12 });
+      clients.set(shop.shopId, shop.shopify);
+      await shop.setSource('erp', SKU, WH, 15);
+      const writes = () => emu.emulator.counters(shop.domain).mutationsApplied;
+      const before = writes();
+      let newer = '';
+      const older = shop.refresh({
+        racePoints: {
+          async afterComponentsRead() {
+            // The older computation read 15 and stalls. The ERP goes back to 12, Shopify moves the key itself (a
+            // checkout's claim doubts the value the older one read), and a newer computation reads Shopify again:
+            // it holds 12 already, so the newer one sends nothing.
+            await shop.setSource('erp', SKU, WH, 12);
+            await doubtLastSeen(svc.redis, shop.shopId, [key], Date.now() + 1_000);
+            newer = (await shop.refresh().refreshKeys({ shopId: shop.shopId, keys: [key], trigger: 'newer' })).version;
+          },
+        },
+      });
+      const summary = await older.refreshKeys({ shopId: shop.shopId, keys: [key], trigger: 'older' });
+
+      // The newer version passed the guard before it skipped the send: the older one's 15 never reaches Shopify.
+      expect(shop.level(SKU, WH).available).toBe(12);
+      expect(writes()).toBe(before);
+      const rows = (await auditRows(svc, shop.shopId)).slice(-2);
+      expect(rows.map((r) => [r.trigger, r.outcome, r.version, r.ats, r.previous_shopify])).toEqual([
+        ['newer', 'unchanged', newer, 12, 12],
+        ['older', 'superseded', summary.version, 15, null],
+      ]);
+      expect(await svc.redis.hget(guardKey({ shopId: shop.shopId, ...key }), 'v')).toBe(newer);
+
+      // A value remembered from an earlier round is not trusted that far: the same ATS is written, with its compare,
+      // which would find out a Shopify that moved without telling us.
+      await shop.refresh().refreshKeys({ shopId: shop.shopId, keys: [key], trigger: 'remembered' });
+      expect((await auditRows(svc, shop.shopId)).at(-1)).toMatchObject({ trigger: 'remembered', outcome: 'applied', ats: 12, previous_shopify: 12 });
+      expect(writes()).toBe(before + 1);
     });
   });
 
