@@ -68,7 +68,23 @@ export function spawnSupervised(file: string, args: string[], stdio: ('ignore' |
   return spawn('sh', ['-c', watchdog, 'temporal-watchdog', file, ...args], { stdio, detached: false });
 }
 
+/**
+ * Starts a dev server. With `port: 0` the ports are free ones, and a server that exits before it answers is started
+ * again on new ones, twice at most: the CLI picks its HTTP API port itself, and another process can take a free port
+ * between the pick and the bind ("bind: address already in use", seen once in a test run).
+ */
 export async function startDevServer(opts: DevServerOptions = {}): Promise<RunningDevServer> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startDevServerOnce(opts);
+    } catch (err) {
+      if (opts.port !== 0 || attempt >= 3 || !(err instanceof Error && err.message.includes('dev server exited'))) throw err;
+      opts.log?.(`the Temporal dev server exited before it answered (${err.message}); starting it again on other ports`);
+    }
+  }
+}
+
+async function startDevServerOnce(opts: DevServerOptions): Promise<RunningDevServer> {
   const log = opts.log ?? (() => undefined);
   const cli = await ensureTemporalCli(log);
   const port = opts.port === 0 ? await freePort() : (opts.port ?? 7233);
