@@ -266,11 +266,13 @@ it('flash-sale: webhook ack, order-to-claim, sustained orders/s vs an empty work
     );
     const toClaim = rows.map((r) => r.at.getTime() - sentAt.get(r.order_id)!);
     // Order to Shopify holding the ATS that counts it: the first write Shopify applied for the order's SKU after
-    // the order was claimed (audit_log rows are written once Shopify answered). A refresh already under way when
-    // the claim landed can answer first without counting it, so this can read low by one refresh round.
+    // the order was claimed (audit_log rows are written once Shopify answered), or the first refresh that read
+    // Shopify and found it holding that ATS already ('unchanged': the checkout took the units, nothing to send). A
+    // refresh already under way when the claim landed can answer first without counting it, so this can read low
+    // by one refresh round.
     const { rows: written } = await svc.db.query<{ order_id: string; written: Date | null }>(
       `SELECT c.order_id,
-              (SELECT min(a.at) FROM audit_log a WHERE a.shop_id = $1 AND a.sku = c.sku AND a.location_id = 'WH1' AND a.outcome = 'applied' AND a.at >= c.at) AS written
+              (SELECT min(a.at) FROM audit_log a WHERE a.shop_id = $1 AND a.sku = c.sku AND a.location_id = 'WH1' AND a.outcome IN ('applied', 'unchanged') AND a.at >= c.at) AS written
          FROM (SELECT order_id, min(sku) AS sku, min(updated_at) AS at FROM claim_lines WHERE shop_id = $1 AND order_id = ANY($2::text[]) GROUP BY order_id) c`,
       [shopId, [...sentAt.keys()]],
     );
