@@ -47,6 +47,35 @@ describe('refresh room: the outbox holds a shop\'s keys while its refresh has a 
     expect(asked).toEqual(['A', 'A', 'A']);
   });
 
+  it('a pass does not wait for a slow answer: it goes on with the estimate, asks once, and takes the answer when it comes', async () => {
+    let clock = 0;
+    const asked: string[] = [];
+    let answer: (pending: number) => void = () => undefined;
+    const gate = createRefreshRoomGate({
+      highWater: 20_000,
+      lowWater: 5_000,
+      recheckMs: 1000,
+      quickMs: 20,
+      now: () => clock,
+      pendingOf: (shopId) => {
+        asked.push(shopId);
+        return new Promise<number>((resolve) => (answer = resolve)); // a worker too busy to answer yet
+      },
+    });
+    gate.handed('A', 21_000); // held on the count
+    clock += 1000;
+    const started = performance.now();
+    expect(await gate.open(['A'])).toEqual([]); // the estimate holds it; the pass did not wait for the answer
+    expect(performance.now() - started).toBeLessThan(1000);
+    clock += 1000;
+    expect(await gate.open(['A'])).toEqual([]);
+    expect(asked).toEqual(['A']); // still in flight: not asked twice
+    answer(3_000);
+    await new Promise((r) => setImmediate(r));
+    expect(await gate.open(['A'])).toEqual(['A']); // the answer came: below the low-water mark
+    expect(asked).toEqual(['A']);
+  });
+
   describe('in the sweeper', () => {
     let svc: TestServices;
     beforeAll(async () => {

@@ -11,7 +11,10 @@ import { REFRESH_HIGH_WATER, REFRESH_LOW_WATER } from '../../temporal/handoff.js
  *
  * The gate holds a shop's keys in the outbox (durable, answered 202 already) once its refresh has more than
  * `highWater` pending, and lets them go again once it is down to `lowWater`, so the run gets to continue as new.
- * It asks the workflow at most once per `recheckMs` per shop, and counts the keys it hands over in between.
+ * It asks the workflow at most once per `recheckMs` per shop, and counts the keys it hands over in between. A pass
+ * waits for the answer `quickMs` at most, then goes on with the estimate while the answer comes: a query is a task on
+ * the worker, and with the worker busy (2,000 orders' workflows taking signals, bench/ingest) it took up to the
+ * hand-off's 500 ms deadline, once a second, while every refresh key of the process waited behind it.
  */
 export interface RefreshRoomGate {
   /** The shops whose keys may be handed over now. */
@@ -26,6 +29,8 @@ export interface RefreshRoomOptions {
   highWater?: number;
   lowWater?: number;
   recheckMs?: number;
+  /** How long a pass waits for the workflow's answer before it goes on with the estimate (default 25 ms). */
+  quickMs?: number;
   now?: () => number;
   /** Told when a shop is held back or let go again (the server logs it). */
   onChange?(change: { shopId: string; held: boolean; pending: number }): void;
@@ -35,8 +40,9 @@ export function createRefreshRoomGate(opts: RefreshRoomOptions): RefreshRoomGate
   const high = opts.highWater ?? REFRESH_HIGH_WATER;
   const low = opts.lowWater ?? REFRESH_LOW_WATER;
   const recheckMs = opts.recheckMs ?? 1000;
+  const quickMs = opts.quickMs ?? 25;
   const now = opts.now ?? Date.now;
-  const shops = new Map<string, { pending: number; at: number; held: boolean }>();
+  const shops = new Map<string, { pending: number; at: number; held: boolean; asking?: boolean }>();
 
   const hold = (shopId: string, state: { pending: number; held: boolean }, held: boolean) => {
     if (state.held === held) return;
@@ -52,10 +58,19 @@ export function createRefreshRoomGate(opts: RefreshRoomOptions): RefreshRoomGate
           const state = shops.get(shopId);
           // A shop we handed nothing to since its refresh was last seen empty is not asked: most shops, most passes.
           if (!state) return;
-          if (now() - state.at >= recheckMs) {
+          if (now() - state.at >= recheckMs && !state.asking) {
             // A refresh that cannot be asked (its worker restarting) is not held on that account: the estimate stays.
-            state.pending = await opts.pendingOf(shopId).catch(() => state.pending);
-            state.at = now();
+            state.asking = true;
+            const answered = opts
+              .pendingOf(shopId)
+              .then((pending) => void (state.pending = pending), () => undefined)
+              .finally(() => {
+                state.asking = false;
+                state.at = now();
+              });
+            let timer: NodeJS.Timeout | undefined;
+            await Promise.race([answered, new Promise<void>((resolve) => (timer = setTimeout(resolve, quickMs)))]);
+            clearTimeout(timer);
           }
           hold(shopId, state, state.pending > (state.held ? low : high));
           if (state.held) closed.add(shopId);
