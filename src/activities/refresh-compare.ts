@@ -70,10 +70,12 @@ async function readLevelsInto(rt: RefreshRuntime, shopId: string, keys: SkuLocat
     const level = levels.get(`${m.inventoryItemId}|${m.shopifyLocationId}`);
     const held = heldBefore.get(skuLocationKey(k)) ?? 0;
     into.known.set(skuLocationKey(k), level?.available ?? null);
-    if (level?.available !== undefined) into.readNow.add(skuLocationKey(k));
     if (level?.committed !== undefined) into.committed.set(skuLocationKey(k), { committed: level.committed, heldBefore: held });
     else into.committed.delete(skuLocationKey(k));
-    if (level?.available !== undefined) read.push([k, level.available, level.committed ?? null, held]);
+    if (level?.available !== undefined) {
+      into.readNow.add(skuLocationKey(k));
+      read.push([k, level.available, level.committed ?? null, held]);
+    }
   }
   await rememberLastSeen(rt.deps.redis, shopId, read);
 }

@@ -35,14 +35,14 @@ function registerLastSeen(redis: Redis): void {
  * the sources are read: a wrong one costs a stale round, never a wrong write.
  */
 export const LAST_SEEN_FIELD = 's';
+/** Set (to 1) while `s` is doubtful: Shopify moved the key itself after it was seen (last-seen-doubt.lua). */
+export const DOUBTFUL_FIELD = 'm';
 /**
  * Shopify's `committed` from the same read as `s`, when it was read, and what our Shopify-order claims held at
  * the key just before it was read: kept only while Shopify has committed units to orders we have not claimed yet
  * (src/activities/shopify-unclaimed.ts).
  */
 const COMMITTED_FIELD = 'c';
-/** Set (to 1) while `s` is doubtful: Shopify moved the key itself after it was seen (last-seen-doubt.lua). */
-export const DOUBTFUL_FIELD = 'm';
 const COMMITTED_AT_FIELD = 'ct';
 const HELD_BEFORE_FIELD = 'ch';
 /** A committed reading is trusted this long; after that it is ignored (a shipment lowers committed silently). */

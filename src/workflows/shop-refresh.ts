@@ -212,7 +212,12 @@ export async function shopRefreshWorkflow(state: ShopRefreshState): Promise<void
       );
       await condition(() => pending.size >= FLUSH_BATCH || elapsed);
     };
-    const batchLimit = () => (large ? Math.min(MAX_FLUSH_KEYS, Math.max(FLUSH_BATCH, Math.ceil(pending.size / (MAX_CONCURRENT_FLUSHES - running)))) : FLUSH_BATCH);
+    /** Keys the next flush takes at most: a backlog spread over the free flushes, plus a remainder under FLUSH_BATCH. */
+    const batchLimit = () => {
+      if (!large) return FLUSH_BATCH;
+      const spread = Math.min(MAX_FLUSH_KEYS, Math.max(FLUSH_BATCH, Math.ceil(pending.size / (MAX_CONCURRENT_FLUSHES - running))));
+      return remainder && pending.size - spread < FLUSH_BATCH ? Math.min(MAX_FLUSH_KEYS, pending.size) : spread;
+    };
     const waitLeft = large ? firstWindowLeft : windowLeft;
     const inFlight = new Set<string>();
     let running = 0;
@@ -237,8 +242,7 @@ export async function shopRefreshWorkflow(state: ShopRefreshState): Promise<void
       if (pending.size < FLUSH_BATCH && wait > 0) await coalesce(wait);
       // O(batch + keys in flight): pending keys a running flush holds are skipped, never more than those.
       const batch: [string, PendingKey][] = [];
-      const spread = batchLimit();
-      const limit = remainder && pending.size - spread < FLUSH_BATCH ? Math.min(MAX_FLUSH_KEYS, pending.size) : spread;
+      const limit = batchLimit();
       for (const entry of pending) {
         if (inFlight.has(entry[0])) continue;
         batch.push(entry);
