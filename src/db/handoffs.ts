@@ -113,17 +113,27 @@ export async function claimUnconvertedConfirmations(db: Pick<Db, 'query'>, opts:
 /**
  * Confirmations past the lane: their rows are given back for the order lane, which signals them, and the keys whose
  * count the conversions changed are queued for the shops' refresh, in one statement (a crash before it leaves the
- * rows to be converted again, which converts nothing twice and queues the keys then).
+ * rows to be converted again, which converts nothing twice and queues the keys then). The rows in `queued` (converted
+ * here, their keys among `dirty`) have their signal's payload marked `refreshQueued`, so the workflow does not queue
+ * the same keys again; the others (left to their workflow) go as they came.
  */
-export async function markConverted(db: Pick<Db, 'query'>, ids: string[], dirty: { shopId: string; key: SkuLocation; trigger: string }[]): Promise<void> {
+export async function markConverted(
+  db: Pick<Db, 'query'>,
+  ids: string[],
+  dirty: { shopId: string; key: SkuLocation; trigger: string }[],
+  queued: string[] = [],
+): Promise<void> {
   if (ids.length === 0 && dirty.length === 0) return;
   await db.query(
     `WITH marked AS (
-       UPDATE reservation_handoffs SET converted_at = now(), claimed_until = NULL WHERE id = ANY($1::bigint[]) RETURNING 1
+       UPDATE reservation_handoffs
+          SET converted_at = now(), claimed_until = NULL,
+              payload = CASE WHEN id = ANY($6::bigint[]) THEN payload || '{"refreshQueued": true}'::jsonb ELSE payload END
+        WHERE id = ANY($1::bigint[]) RETURNING 1
      )
      INSERT INTO refresh_handoffs (shop_id, sku, location_id, trigger)
      SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[])`,
-    [ids, dirty.map((d) => d.shopId), dirty.map((d) => d.key.sku), dirty.map((d) => d.key.locationId), dirty.map((d) => d.trigger)],
+    [ids, dirty.map((d) => d.shopId), dirty.map((d) => d.key.sku), dirty.map((d) => d.key.locationId), dirty.map((d) => d.trigger), queued],
   );
 }
 

@@ -62,6 +62,12 @@ export interface AllocationEvent {
   source: string;
   occurredAt: string;
   lines: AllocationLine[];
+  /**
+   * Set by the confirmation lane only (never taken from a request): the lane converted this confirmation and queued
+   * its keys' refresh in the outbox, in the transaction that marked it converted. The workflow's own conversion then
+   * owes a refresh only for units it converts itself (src/starters/http/confirmations.ts).
+   */
+  refreshQueued?: true;
 }
 
 export interface ReservationInput {

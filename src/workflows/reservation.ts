@@ -51,6 +51,11 @@ const REFUSE_FOREIGN_ORIGIN = 'refuse-foreign-origin';
 //   claimed (a WMS token could so disable any order id it guessed). The run ends with the reservation still
 //   pending and an alert; the order's first event starts a new run with a fresh expiry.
 const PENDING_EXPIRY_AND_BOUNDED_SKUS = 'pending-expiry-and-bounded-skus';
+// A confirmation the sweeper's lane converted comes with `refreshQueued`: its keys' refresh was queued with the
+// conversion, so the workflow's own conversion (which finds the units converted) hands them to the refresh only
+// when it converted units itself. Before, every such confirmation cost its keys a second refresh and Shopify write.
+// Decided per confirmation; histories recorded before it replay with the hand-off.
+const LANE_QUEUED_REFRESH = 'lane-queued-refresh';
 // Shopify mutations (external orders) run as ordinary activities: visible, and retried by the server.
 const { syncShopifyAdjustments } = proxyActivities<Activities>({ ...defaultActivityOptions, startToCloseTimeout: '1 minute' });
 
@@ -179,7 +184,8 @@ export async function reservationWorkflow(input: ReservationInput): Promise<Rese
     const out = await convertAllocation({ shopId, orderId, workflowId, origin: status.origin, allocation: a });
     status.lines = out.lines;
     if (!isTerminal(status.state) && status.state !== 'pending') status.state = out.state;
-    await markKeysDirty(out.changedKeys, 'wms_allocation');
+    const owed = a.refreshQueued === true && out.converted === 0 && patched(LANE_QUEUED_REFRESH) ? [] : out.changedKeys;
+    await markKeysDirty(owed, 'wms_allocation');
   };
 
   // THE EXPIRY TIMER: units claimed but not allocated by the WMS within the TTL are released (when

@@ -77,7 +77,10 @@ describe('the confirmation lane', () => {
     const queuedKeys = async () =>
       (await svc.db.query<{ sku: string; trigger: string }>(`SELECT sku, trigger FROM refresh_handoffs WHERE shop_id = $1 ORDER BY sku`, [shopId])).rows;
     const pass = (db: Db = svc.db) => confirmationPass({ db, config }, [shopId], 0);
-    return { shopId, confirm, claim, heldClaim, wmsTotal, rows, line, queuedKeys, pass };
+    /** Whether each row's signal tells its workflow that the lane queued the refresh (payload `refreshQueued`). */
+    const refreshQueued = async () =>
+      (await svc.db.query<{ q: boolean }>(`SELECT coalesce((payload->>'refreshQueued')::boolean, false) AS q FROM reservation_handoffs WHERE shop_id = $1 ORDER BY id`, [shopId])).rows.map((r) => r.q);
+    return { shopId, confirm, claim, heldClaim, wmsTotal, rows, line, queuedKeys, pass, refreshQueued };
   };
 
   it("converts a known order's confirmation and queues its key for the refresh, with no workflow and no Temporal", async () => {
@@ -96,6 +99,8 @@ describe('the confirmation lane', () => {
     expect(await s.queuedKeys()).toEqual([{ sku: 'K-1', trigger: 'wms_allocation' }]);
     // The row stays for the order lane, which signals the workflow; the lane does not take it again.
     expect(await s.rows()).toEqual([{ signal: ALLOCATION_SIGNAL, converted: true, claimed: false }]);
+    // Its signal tells the workflow the refresh is queued, so the workflow does not queue the key again.
+    expect(await s.refreshQueued()).toEqual([true]);
     expect((await s.pass()).claimed).toBe(0);
 
     // The workflow's own step, when the signal reaches it, converts nothing twice.
@@ -120,6 +125,8 @@ describe('the confirmation lane', () => {
       // Past the lane, for the order lane to signal; nothing converted here, nothing queued.
       expect(await s.rows()).toEqual([{ signal: ALLOCATION_SIGNAL, converted: true, claimed: false }]);
       expect(await s.queuedKeys()).toEqual([]);
+      // The workflow converts it and owes its refresh: no mark.
+      expect(await s.refreshQueued()).toEqual([false]);
     } finally {
       claim.release();
     }
@@ -160,6 +167,7 @@ describe('the confirmation lane', () => {
     expect(await s.pass(refusingConnections((n) => n > 1))).toMatchObject({ claimed: 1, done: 1, converted: 0, failed: false });
     // Past the lane unconverted: the order lane signals it, and the workflow's own step converts it (retried by Temporal).
     expect(await s.rows()).toEqual([{ signal: ALLOCATION_SIGNAL, converted: true, claimed: false }]);
+    expect(await s.refreshQueued()).toEqual([false]);
     expect(await s.line('o-11')).toEqual([{ claimed: 2, allocated: 0 }]);
   });
 
@@ -172,6 +180,7 @@ describe('the confirmation lane', () => {
     expect(await s.pass(refusingConnections((n) => n === 2))).toMatchObject({ claimed: 1, done: 1, converted: 1, failed: false });
     expect(await s.line('o-7')).toEqual([{ claimed: 0, allocated: 2 }]);
     expect(await s.queuedKeys()).toEqual([{ sku: 'G-1', trigger: 'wms_allocation' }]);
+    expect(await s.refreshQueued()).toEqual([true]);
   });
 
   it('the order lane never takes a confirmation the lane has not converted, and takes order events first', async () => {

@@ -5,7 +5,7 @@ import { recordSourceChanges } from '../../src/db/source-changes.js';
 import { seedCatalog, type SeededCatalog } from '../../src/demo/seed-catalog.js';
 import { createShopifyClients } from '../../src/runtime/shopify-clients.js';
 import { startEmulator, type RunningEmulator } from '../../src/shopify/emulator/index.js';
-import { ORDER_EVENT_SIGNAL, type OrderEvent } from '../../src/domain/reservation-model.js';
+import { ALLOCATION_SIGNAL, ORDER_EVENT_SIGNAL, type AllocationEvent, type OrderEvent } from '../../src/domain/reservation-model.js';
 import { startShopifyReservation, updateUntilContinued } from '../reservations/fixtures/shopify-order.js';
 import { startWorkerOn } from '../refresh/fixture.js';
 import { connectTestServices, testConfig, type TestServices } from '../support/services.js';
@@ -281,4 +281,27 @@ describe.runIf(process.env.RECORD_HISTORIES === '1')('record workflow histories'
       await worker.stop();
     }
   }, 120_000);
+
+  /**
+   * A confirmation the sweeper's lane converted (`refreshQueued`): the workflow converts nothing and queues no refresh
+   * (patch lane-queued-refresh):
+   *   RECORD_HISTORIES=1 HISTORY_LABEL=22 npx vitest run test/replay/record.test.ts -t 'lane converted'
+   */
+  it('records a reservation whose confirmation the lane converted', async () => {
+    const reservation = opts('reservation-lane');
+    const created: OrderEvent = { kind: 'created', origin: 'external', at: new Date().toISOString(), deliveryId: 'l1', lines: [{ lineId: '1', sku: 'B', locationId: 'WH1', quantity: 1 }] };
+    const handle = await svc.temporal.workflow.signalWithStart('reservationWorkflow', {
+      ...reservation,
+      args: [{ shopId, orderId: 'R-LANE', ttlSeconds: 3600, autoReleaseEnabled: true }],
+      signal: ORDER_EVENT_SIGNAL,
+      signalArgs: [created],
+    });
+    await expect.poll(async () => (await handle.query<{ state: string }>('status')).state, { timeout: 20_000 }).toBe('claimed');
+    const allocation: AllocationEvent = { allocationId: 'al-1', source: 'replay-wms', occurredAt: new Date().toISOString(), lines: [{ lineId: '1', sku: 'B', locationId: 'WH1', quantity: 1 }], refreshQueued: true };
+    await handle.signal(ALLOCATION_SIGNAL, allocation);
+    await expect.poll(async () => (await handle.query<{ state: string }>('status')).state, { timeout: 20_000 }).toBe('allocated');
+    await handle.signal(ORDER_EVENT_SIGNAL, { ...created, kind: 'fulfilled', at: new Date(Date.now() + 1000).toISOString(), deliveryId: 'l2' });
+    expect((await handle.result()) as { state: string }).toMatchObject({ state: 'fulfilled' });
+    await save(reservation.workflowId, 'reservationWorkflow', `${LABEL}-lane-queued-refresh`);
+  });
 });

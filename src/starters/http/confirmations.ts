@@ -12,7 +12,9 @@ import type { HttpDeps } from './deps.js';
  * runs), before its signal goes to the order's workflow: its units stop being counted twice, and the keys go to
  * the shop's refresh, at the rate PostgreSQL converts (hundreds a second), not at the rate a 2-core Temporal takes
  * signals (tens a second). The signal still follows, through the order lane: the workflow's own conversion then
- * finds the units converted and brings its view (lines, state, the Web UI's search attributes) up to date.
+ * finds the units converted and brings its view (lines, state, the Web UI's search attributes) up to date. Its
+ * payload says `refreshQueued`, so the workflow does not hand the same keys to the refresh a second time (before,
+ * every known order's confirmation cost its keys two refreshes and two Shopify writes).
  *
  * Per confirmation, by what `lookForOrders` found:
  * - the order has a reservation: converted here, the whole batch in one transaction of a few statements
@@ -61,6 +63,8 @@ export async function confirmationPass(deps: ConfirmationDeps, shops: string[], 
 
   const unseen: string[] = [];
   const passed: string[] = [];
+  /** Of `passed`, the rows converted here: their keys are in `dirty`, so their workflows owe no refresh for them. */
+  const queued: string[] = [];
   const retry: string[] = [];
   const dirty = new Map<string, { shopId: string; key: SkuLocation; trigger: string }>();
   const byOrder = new Map<string, ReservationHandoffRow[]>();
@@ -99,6 +103,7 @@ export async function confirmationPass(deps: ConfirmationDeps, shops: string[], 
     for (const r of known) {
       if (oneByOne.has(r)) continue;
       passed.push(r.id);
+      queued.push(r.id);
       converted++;
       lag(r);
     }
@@ -118,6 +123,7 @@ export async function confirmationPass(deps: ConfirmationDeps, shops: string[], 
         for (const key of out.changedKeys) markDirty(shopId, key);
         converted++;
         passed.push(r.id);
+        queued.push(r.id);
         lag(r);
       } catch (err) {
         if (Date.now() - r.createdAt.getTime() > LEAVE_TO_WORKFLOW_AFTER_MS) {
@@ -137,7 +143,7 @@ export async function confirmationPass(deps: ConfirmationDeps, shops: string[], 
   convertEnd?.();
 
   const settleEnd = deps.metrics?.handoffPassSeconds.startTimer({ outbox: 'confirmation', step: 'settle' });
-  await markConverted(deps.db, passed, [...dirty.values()]);
+  await markConverted(deps.db, passed, [...dirty.values()], queued);
   await deleteHandoffs(deps.db, 'reservation', unseen);
   await releaseHandoffs(deps.db, 'reservation', retry);
   settleEnd?.();
