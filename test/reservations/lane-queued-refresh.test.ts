@@ -18,8 +18,7 @@ function localActivities(events: HistoryEvent[]): string[] {
     if (m?.markerName !== 'core_local_activity') return [];
     const data = m.details?.data?.payloads?.[0]?.data;
     if (!data) return [];
-    const meta = JSON.parse(Buffer.from(data).toString('utf8')) as { activity_type?: string; activityType?: string };
-    return [meta.activity_type ?? meta.activityType ?? '?'];
+    return [(JSON.parse(Buffer.from(data).toString('utf8')) as { activity_type: string }).activity_type];
   });
 }
 
